@@ -1,0 +1,129 @@
+"""The ``sales-workbench`` command line (also ``python -m analysis``).
+
+Exit codes: 0 success, 1 a run failed, 2 unusable input or arguments. Errors
+from bad input are printed as one paragraph naming the file, column and row;
+a traceback is shown only for genuine bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from analysis import config
+from analysis.errors import InputError
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on bad arguments already; keep its message short."""
+
+    def error(self, message: str) -> None:  # pragma: no cover - argparse path
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from analysis.sample import generate_sample, write_sample
+
+    if args.deals < 1:
+        raise InputError("--deals must be at least 1.", column="--deals")
+    crm = generate_sample(n_deals=args.deals, seed=args.seed)
+    written = write_sample(crm, args.out, messy=args.messy)
+    print(f"Wrote {len(written)} files for {args.deals:,} deals (seed {args.seed}) to {args.out}")
+    return EXIT_OK
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from analysis.ingest import ingest
+
+    result = ingest(args.source, args.out, map_path=args.map, stages_path=args.stages)
+    print(result.summary())
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from analysis.report import run_report
+
+    params = dict(_parse_param(p) for p in args.param)
+    run = run_report(
+        notebooks=args.only or None,
+        parameters=params,
+        run_id=args.run_id,
+        reports_dir=args.reports_dir,
+    )
+    print(run.summary())
+    return EXIT_OK if run.ok else EXIT_FAILED
+
+
+def _parse_param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise InputError(f"parameter {text!r} must look like KEY=VALUE.", column="-p")
+    return key.strip(), value
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    exe = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which("jupyter")
+    if exe is None:
+        raise InputError("JupyterLab is not installed in this environment; run `make setup`.")
+    cmd = [exe, "lab", f"--notebook-dir={config.PROJ_ROOT}", f"--port={args.port}", "--no-browser"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # JupyterLab refuses to start as root otherwise
+    print("Starting JupyterLab; open the http://127.0.0.1 URL with its token printed below.")
+    return subprocess.call(cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with a sub-parser per command."""
+    parser = _Parser(
+        prog="sales-workbench",
+        description="Sales Process Workbench: sample data, ingest CRM exports, run reports.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("sample", help="generate a synthetic CRM export with planted truth")
+    p.add_argument("--deals", type=int, default=config.DEFAULT_SAMPLE_DEALS, help="number of deals")
+    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="random seed")
+    p.add_argument("--out", type=Path, default=config.SAMPLE_DIR, help="output folder")
+    p.add_argument("--messy", action="store_true", help="write it as a messy real export would arrive")
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("ingest", help="validate a CRM export and write canonical Parquet")
+    p.add_argument("--source", type=Path, default=config.SAMPLE_DIR, help="folder of export files")
+    p.add_argument("--map", type=Path, default=None, help="YAML column map (docs/column-maps.md)")
+    p.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="processed data folder")
+    p.add_argument("--stages", type=Path, default=None, help="stage config (default config/stages.yaml)")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("report", help="execute the report notebooks and render HTML")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="notebook names to run (default: all)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a notebook parameter (repeatable)")
+    p.add_argument("--run-id", default=None, help="run id (default: UTC timestamp)")
+    p.add_argument("--reports-dir", type=Path, default=config.REPORTS_DIR, help="reports folder")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("lab", help="start JupyterLab on the project")
+    p.add_argument("--port", type=int, default=8888)
+    p.set_defaults(func=_cmd_lab)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"sales-workbench {args.command}: {exc.describe()}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"sales-workbench {args.command}: interrupted.", file=sys.stderr)
+        return EXIT_FAILED

@@ -1,0 +1,115 @@
+"""Column names, table names and category values of the canonical data model.
+
+Every function refers to a column through these constants, never a string
+literal, so a renamed column changes in one place. ``docs/data-model.md``
+describes each one.
+"""
+
+from __future__ import annotations
+
+# --- table names (also the file stems ingest looks for) -----------------------
+DEALS = "deals"
+STAGE_EVENTS = "stage_events"
+ACTIVITIES = "activities"
+ASSIGNMENTS = "assignments"
+REPS = "reps"
+SPEND = "spend"
+FEEDBACK = "feedback"
+TABLES = (DEALS, STAGE_EVENTS, ACTIVITIES, ASSIGNMENTS, REPS, SPEND, FEEDBACK)
+
+# --- deals ----------------------------------------------------------------------
+DEAL_ID = "deal_id"
+CREATED_AT = "created_at"
+OUTCOME = "outcome"
+AMOUNT = "amount"
+SEGMENT = "segment"
+CLOSED_AT = "closed_at"
+CURRENCY = "currency"
+AMOUNT_ORIGINAL = "amount_original"
+PIPELINE = "pipeline"
+STAGE = "stage"  # deals: current stage at export; stage_events: the stage entered
+SOURCE = "source"  # deals: lead channel; feedback: who commented
+OWNER_ID = "owner_id"
+ACCOUNT_ID = "account_id"
+PRODUCT = "product"
+REGION = "region"
+N_DECISION_MAKERS = "n_decision_makers"
+LOSS_REASON = "loss_reason"
+COMPETITOR = "competitor"
+QUAL_BUDGET = "qual_budget"
+QUAL_AUTHORITY = "qual_authority"
+QUAL_NEED = "qual_need"
+QUAL_TIMELINE = "qual_timeline"
+LEAD_SCORE = "lead_score"
+QUALIFICATION_FIELDS = (QUAL_BUDGET, QUAL_AUTHORITY, QUAL_NEED, QUAL_TIMELINE, LEAD_SCORE)
+
+# --- stage_events ---------------------------------------------------------------
+ENTERED_AT = "entered_at"
+DERIVED = "derived"  # True when ingest inferred the event from a current stage
+
+# --- activities -----------------------------------------------------------------
+AT = "at"
+ACTIVITY_TYPE = "type"
+REP_ID = "rep_id"
+TEMPLATE_ID = "template_id"
+SCRIPT_ID = "script_id"
+REPLIED = "replied"
+CONNECTED = "connected"
+
+# --- assignments ----------------------------------------------------------------
+EXPERIMENT_ID = "experiment_id"
+UNIT_ID = "unit_id"
+UNIT_TYPE = "unit_type"
+VARIANT = "variant"
+ASSIGNED_AT = "assigned_at"
+# assignments also carry STAGE: the stage the treatment applies at
+
+# --- reps -----------------------------------------------------------------------
+NAME = "name"
+TEAM = "team"
+HIRED_AT = "hired_at"
+QUOTA = "quota"
+# reps also carry REP_ID and REGION
+
+# --- spend ----------------------------------------------------------------------
+PERIOD = "period"
+CHANNEL = "channel"
+SALES_COST = "sales_cost"
+MARKETING_COST = "marketing_cost"
+
+# --- feedback -------------------------------------------------------------------
+TEXT = "text"
+COLLECTED_AT = "collected_at"
+RATING = "rating"
+# feedback also carries DEAL_ID and SOURCE (customer/rep)
+
+# --- category values ------------------------------------------------------------
+WON = "won"
+LOST = "lost"
+OPEN = "open"
+OUTCOMES = (WON, LOST, OPEN)
+
+B2B = "B2B"
+B2C = "B2C"
+SEGMENTS = (B2B, B2C)
+
+EMAIL = "email"
+CALL = "call"
+MEETING = "meeting"
+ACTIVITY_TYPES = (EMAIL, CALL, MEETING)
+
+UNIT_DEAL = "deal"
+UNIT_ACCOUNT = "account"
+UNIT_REP = "rep"
+UNIT_TYPES = (UNIT_DEAL, UNIT_ACCOUNT, UNIT_REP)
+
+FEEDBACK_CUSTOMER = "customer"
+FEEDBACK_REP = "rep"
+FEEDBACK_SOURCES = (FEEDBACK_CUSTOMER, FEEDBACK_REP)
+
+LEAD_SOURCES = ("inbound", "outbound", "referral", "paid", "events")
+
+# --- ingest bookkeeping -----------------------------------------------------------
+REASON = "reason"  # quarantine: reason code
+SOURCE_FILE = "source_file"  # quarantine: file the row came from
+SOURCE_ROW = "source_row"  # quarantine: 1-based data row in that file

@@ -1,0 +1,236 @@
+"""The pipeline definition: ordered open stages, terminal stages and aliases.
+
+``config/stages.yaml`` is the single source of stage names. Loading it is
+strict (duplicate stages, unknown keys and aliases that point nowhere are
+errors naming the key) because a silently mis-mapped stage corrupts every
+funnel number downstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import pandas as pd
+import yaml
+
+from analysis import config
+from analysis.errors import ConfigError
+
+_TOP_KEYS = {"default_pipeline", "pipelines"}
+_PIPELINE_KEYS = {"stages", "won", "lost", "aliases"}
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_label(label: str) -> str:
+    """Return the matching key of a stage label: case-folded, spaces collapsed."""
+    return _SPACES.sub(" ", str(label)).strip().casefold()
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One sales pipeline.
+
+    Attributes
+    ----------
+    name : str
+        Pipeline name (``default`` unless the config defines more).
+    stages : tuple of str
+        Open stages in process order.
+    won, lost : str
+        Terminal stage names.
+    aliases : Mapping[str, str]
+        CRM label (as written in the config) to canonical stage.
+    """
+
+    name: str
+    stages: tuple[str, ...]
+    won: str
+    lost: str
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def all_stages(self) -> tuple[str, ...]:
+        """Open stages followed by the won and lost stages."""
+        return (*self.stages, self.won, self.lost)
+
+    @property
+    def terminal_stages(self) -> tuple[str, str]:
+        return (self.won, self.lost)
+
+    def order(self, stage: str) -> int:
+        """Position of a canonical stage; won and lost share the last position."""
+        if stage in self.terminal_stages:
+            return len(self.stages)
+        return self.stages.index(stage)
+
+    @property
+    def _lookup(self) -> dict[str, str]:
+        table = {normalise_label(s): s for s in self.all_stages}
+        table.update({normalise_label(k): v for k, v in self.aliases.items()})
+        return table
+
+    def normalise(self, label: object) -> str | None:
+        """Map a CRM stage label to its canonical stage, or None if unknown."""
+        if label is None or (isinstance(label, float) and pd.isna(label)):
+            return None
+        return self._lookup.get(normalise_label(str(label)))
+
+    def normalise_series(self, labels: pd.Series) -> pd.Series:
+        """Vectorised :meth:`normalise`: unknown or missing labels become NA."""
+        lookup = self._lookup
+        uniques = pd.Series(labels.dropna().unique())
+        mapping = {u: lookup.get(normalise_label(u)) for u in uniques}
+        return labels.map(mapping).astype("string")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """All pipelines of a stage configuration file."""
+
+    pipelines: Mapping[str, Pipeline]
+    default: str
+    sha256: str = ""
+
+    def pipeline(self, name: str | None = None) -> Pipeline:
+        """Return the named pipeline, or the default one."""
+        key = self.default if name is None else name
+        if key not in self.pipelines:
+            known = ", ".join(sorted(self.pipelines))
+            raise ValueError(f"Unknown pipeline {key!r}; the stage config defines: {known}.")
+        return self.pipelines[key]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that rejects duplicate mapping keys instead of keeping the last."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(
+                f"duplicate key {key!r} (line {key_node.start_mark.line + 1}); "
+                "each key may appear once.",
+                file=getattr(loader, "name", None),
+                column=str(key),
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml_strict(path: str | Path) -> object:
+    """Parse a YAML file, rejecting duplicate keys; errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file ({exc.strerror}).", file=path) from exc
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except ConfigError as exc:
+        raise ConfigError(exc.message, file=path, column=exc.column) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
+
+
+def _unknown_keys(found: Mapping, allowed: set[str], where: str, path: Path) -> None:
+    extra = sorted(set(found) - allowed)
+    if extra:
+        raise ConfigError(
+            f"unknown key {extra[0]!r} in {where}; allowed keys are {', '.join(sorted(allowed))}.",
+            file=path,
+            column=str(extra[0]),
+        )
+
+
+def _parse_pipeline(name: str, spec: object, path: Path) -> Pipeline:
+    where = f"pipelines.{name}"
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where} must be a mapping.", file=path, column=where)
+    _unknown_keys(spec, _PIPELINE_KEYS, where, path)
+    for key in ("stages", "won", "lost"):
+        if key not in spec:
+            raise ConfigError(f"{where} lacks {key!r}.", file=path, column=f"{where}.{key}")
+    stages = spec["stages"]
+    if not isinstance(stages, list) or not stages or not all(isinstance(s, str) for s in stages):
+        raise ConfigError(
+            f"{where}.stages must be a non-empty list of stage names.",
+            file=path,
+            column=f"{where}.stages",
+        )
+    won, lost = str(spec["won"]), str(spec["lost"])
+    names = [*stages, won, lost]
+    seen: set[str] = set()
+    for stage in names:
+        if stage in seen:
+            raise ConfigError(
+                f"stage {stage!r} is listed twice in {where}; each stage appears once.",
+                file=path,
+                column=f"{where}.stages",
+            )
+        seen.add(stage)
+    aliases = spec.get("aliases") or {}
+    if not isinstance(aliases, Mapping):
+        raise ConfigError(f"{where}.aliases must be a mapping.", file=path, column=f"{where}.aliases")
+    for label, target in aliases.items():
+        if target not in seen:
+            raise ConfigError(
+                f"alias {label!r} points to {target!r}, which is not a stage of {where} "
+                f"({', '.join(names)}).",
+                file=path,
+                column=f"{where}.aliases.{label}",
+            )
+    return Pipeline(
+        name=name,
+        stages=tuple(stages),
+        won=won,
+        lost=lost,
+        aliases=MappingProxyType({str(k): str(v) for k, v in aliases.items()}),
+    )
+
+
+def load_stages(path: str | Path | None = None) -> StageConfig:
+    """Load and validate a stage configuration.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        YAML file; defaults to ``config/stages.yaml``.
+
+    Returns
+    -------
+    StageConfig
+
+    Raises
+    ------
+    ConfigError
+        On duplicate stages or keys, unknown keys, aliases pointing to no stage,
+        or a default pipeline that is not defined; the message names the key.
+    """
+    path = Path(path) if path is not None else config.STAGES_FILE
+    raw = load_yaml_strict(path)
+    if not isinstance(raw, Mapping):
+        raise ConfigError("the stage config must be a mapping with 'pipelines'.", file=path)
+    _unknown_keys(raw, _TOP_KEYS, "the top level", path)
+    specs = raw.get("pipelines")
+    if not isinstance(specs, Mapping) or not specs:
+        raise ConfigError("'pipelines' must define at least one pipeline.", file=path, column="pipelines")
+    pipelines = {str(n): _parse_pipeline(str(n), s, path) for n, s in specs.items()}
+    default = str(raw.get("default_pipeline", next(iter(pipelines))))
+    if default not in pipelines:
+        raise ConfigError(
+            f"default_pipeline {default!r} is not defined under 'pipelines'.",
+            file=path,
+            column="default_pipeline",
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return StageConfig(pipelines=MappingProxyType(pipelines), default=default, sha256=digest)
