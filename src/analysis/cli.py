@@ -57,6 +57,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         parameters=params,
         run_id=args.run_id,
         reports_dir=args.reports_dir,
+        data_dir=args.data_dir,
     )
     print(run.summary())
     return EXIT_OK if run.ok else EXIT_FAILED
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a notebook parameter (repeatable)")
     p.add_argument("--run-id", default=None, help="run id (default: UTC timestamp)")
     p.add_argument("--reports-dir", type=Path, default=config.REPORTS_DIR, help="reports folder")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="processed data the notebooks read (default data/processed)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("lab", help="start JupyterLab on the project")

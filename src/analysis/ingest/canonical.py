@@ -1,0 +1,257 @@
+"""Apply a column map and the value parsers: raw export frame -> canonical frame.
+
+The canonical frame has canonical column names and dtypes and the same
+RangeIndex as the raw frame, so row ``i`` of both is data row ``i + 1`` of the
+file. Values that are present but cannot be parsed become missing in the
+canonical frame and are flagged per row (``unparseable_date`` for
+timestamps, ``bad_value`` otherwise); the raw frame is kept untouched for the
+quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import columns as c
+from analysis import schema
+from analysis.errors import InputError
+from analysis.ingest import parse
+from analysis.ingest.colmap import ColumnSpec, TableMap
+from analysis.ingest.reasons import BAD_VALUE, UNPARSEABLE_DATE
+from analysis.stages import Pipeline, normalise_label
+
+MONEY_COLUMNS = frozenset({c.AMOUNT, c.AMOUNT_ORIGINAL, c.QUOTA, c.SALES_COST, c.MARKETING_COST})
+
+# Columns whose values are matched case-insensitively to a fixed set of categories.
+CATEGORIES: dict[tuple[str, str], tuple[str, ...]] = {
+    (c.DEALS, c.OUTCOME): c.OUTCOMES,
+    (c.DEALS, c.SEGMENT): c.SEGMENTS,
+    (c.ACTIVITIES, c.ACTIVITY_TYPE): c.ACTIVITY_TYPES,
+    (c.ASSIGNMENTS, c.UNIT_TYPE): c.UNIT_TYPES,
+    (c.FEEDBACK, c.SOURCE): c.FEEDBACK_SOURCES,
+}
+
+# Columns holding stage labels, normalised through the stage config and map aliases.
+STAGE_COLUMNS = frozenset({(c.DEALS, c.STAGE), (c.STAGE_EVENTS, c.STAGE), (c.ASSIGNMENTS, c.STAGE)})
+
+
+@dataclass(frozen=True)
+class CanonicalTable:
+    """One table after mapping and parsing, before validation.
+
+    Attributes
+    ----------
+    table : str
+        Canonical table name.
+    frame : pandas.DataFrame
+        Canonical columns and dtypes; index aligned with ``raw``.
+    raw : pandas.DataFrame
+        The file as read (all source columns).
+    bad : Mapping[str, numpy.ndarray]
+        Canonical column to a boolean mask of rows whose value was present
+        but could not be parsed.
+    source_file : str
+        File name the rows came from.
+    ignored_columns : tuple of str
+        Source columns no entry of the map uses.
+    currency_filled : int
+        Rows whose ``currency`` was filled from the symbol of their amount.
+    """
+
+    table: str
+    frame: pd.DataFrame
+    raw: pd.DataFrame
+    bad: Mapping[str, np.ndarray] = field(default_factory=dict)
+    source_file: str = ""
+    ignored_columns: tuple[str, ...] = ()
+    currency_filled: int = 0
+
+    @property
+    def flags(self) -> dict[str, np.ndarray]:
+        """Reason code to a boolean mask of rows with a value that failed to parse."""
+        dtypes = schema.column_dtypes(self.table)
+        out = {
+            UNPARSEABLE_DATE: np.zeros(len(self.frame), dtype=bool),
+            BAD_VALUE: np.zeros(len(self.frame), dtype=bool),
+        }
+        for name, mask in self.bad.items():
+            out[UNPARSEABLE_DATE if dtypes[name] == schema.TIMESTAMP else BAD_VALUE] |= mask
+        return out
+
+
+def _header_key(name: object) -> str:
+    return str(name).replace("\ufeff", "").strip()
+
+
+def resolve_columns(table: str, raw_columns: pd.Index, tmap: TableMap, file: str) -> dict[str, ColumnSpec]:
+    """Canonical column -> spec with its source column resolved to a real header.
+
+    Raises
+    ------
+    InputError
+        When a mapped source column is absent, or (without a map) a required
+        canonical column is absent; the message names the file and column.
+    """
+    headers = {_header_key(h): h for h in raw_columns}
+    if tmap.columns is None:
+        specs = {name: ColumnSpec(source=headers[name]) for name in schema.column_specs(table) if name in headers}
+        for name in schema.required_columns(table):
+            if name not in specs:
+                raise InputError(
+                    f"the {table} file has no required column {name!r}; columns found: "
+                    f"{', '.join(map(str, raw_columns)) or 'none'}. Rename the column or "
+                    "use a column map (--map).",
+                    file=file,
+                    column=name,
+                )
+        return specs
+    specs = {}
+    for name, spec in tmap.columns.items():
+        if spec.source is None:
+            specs[name] = spec
+            continue
+        header = headers.get(spec.source, headers.get(_header_key(spec.source)))
+        if header is None:
+            raise InputError(
+                f"the column map takes {table}.{name} from column {spec.source!r}, which this "
+                f"file does not have; columns found: {', '.join(map(str, raw_columns)) or 'none'}.",
+                file=file,
+                column=spec.source,
+            )
+        specs[name] = ColumnSpec(
+            source=header,
+            values=spec.values,
+            default=spec.default,
+            allow_null=spec.allow_null,
+        )
+    return specs
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Values as stripped strings (missing stays missing)."""
+    return s.astype("string").str.strip()
+
+
+def apply_values(s: pd.Series, values: Mapping[str, object], default: object) -> pd.Series:
+    """Map source values through ``values`` (case and space-insensitive).
+
+    Values not listed become ``default``, or pass through when it is None;
+    missing values stay missing.
+    """
+    text = _text(s)
+    lookup = {normalise_label(k): (pd.NA if v is None else str(v)) for k, v in values.items()}
+    uniques = text.dropna().unique()
+    fallback = (lambda u: u) if default is None else (lambda u: str(default))
+    mapping = {u: lookup.get(normalise_label(u), fallback(u)) for u in uniques}
+    return text.map(mapping).astype("string")
+
+
+def normalise_categories(s: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+    """Match values to ``allowed`` ignoring case and spaces; others kept as they are."""
+    text = _text(s)
+    lookup = {normalise_label(v): v for v in allowed}
+    mapping = {u: lookup.get(normalise_label(u), u) for u in text.dropna().unique()}
+    return text.map(mapping).astype("string")
+
+
+def normalise_stages(s: pd.Series, pipeline: Pipeline) -> pd.Series:
+    """Canonical stage names; unknown labels are kept (stripped) so validation flags them."""
+    text = _text(s)
+    return pipeline.normalise_series(text).fillna(text).astype("string")
+
+
+def _parse_column(
+    table: str, name: str, values: pd.Series, tmap: TableMap, pipeline: Pipeline
+) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+    """Return (canonical values, bad mask, currency or None) of one column."""
+    opts = tmap.options
+    dtype = schema.column_dtypes(table)[name]
+    currency = None
+    if name in MONEY_COLUMNS:
+        parsed = parse.parse_money(values, decimal=opts.decimal)
+        currency = parsed.currency
+    elif dtype == schema.TIMESTAMP:
+        parsed = parse.parse_timestamps(values, timezone=opts.timezone, dayfirst=opts.dayfirst)
+    elif dtype == schema.FLOAT:
+        parsed = parse.parse_numbers(values, decimal=opts.decimal)
+    else:
+        parsed = parse.parser_for_dtype(dtype)(values)
+    out = parsed.values
+    if (table, name) in STAGE_COLUMNS:
+        out = normalise_stages(out, pipeline)
+    elif (table, name) in CATEGORIES:
+        out = normalise_categories(out, CATEGORIES[table, name])
+    out = out.astype(dtype)
+    return out, parsed.bad.fillna(False).astype(bool), currency
+
+
+def build_canonical(
+    table: str,
+    raw: pd.DataFrame,
+    tmap: TableMap,
+    pipeline: Pipeline,
+    *,
+    source_file: str,
+) -> CanonicalTable:
+    """Map and parse one raw table.
+
+    Parameters
+    ----------
+    table : str
+        Canonical table name.
+    raw : pandas.DataFrame
+        The file as read, RangeIndex over data rows.
+    tmap : TableMap
+        How the table is mapped.
+    pipeline : Pipeline
+        Pipeline (with the map's stage aliases) to normalise stage labels.
+    source_file : str
+        Name of the file, for messages and the quarantine.
+
+    Returns
+    -------
+    CanonicalTable
+    """
+    raw = raw.reset_index(drop=True)
+    specs = resolve_columns(table, raw.columns, tmap, source_file)
+    n = len(raw)
+    frame: dict[str, pd.Series] = {}
+    bad: dict[str, np.ndarray] = {}
+    dtypes = schema.column_dtypes(table)
+    currency = None
+    for name, spec in specs.items():
+        if spec.source is None:
+            constant = pd.NA if spec.constant is None else str(spec.constant)
+            values = pd.Series(constant, index=raw.index, dtype="string")
+        else:
+            values = raw[spec.source]
+        if spec.values is not None:
+            values = apply_values(values, spec.values, spec.default)
+        out, bad_mask, cur = _parse_column(table, name, values, tmap, pipeline)
+        frame[name] = out
+        bad[name] = bad_mask.to_numpy()
+        if name == c.AMOUNT:
+            currency = cur
+    filled = 0
+    if table == c.DEALS and c.CURRENCY not in frame and currency is not None:
+        currency = currency.astype(dtypes[c.CURRENCY])
+        filled = int(currency.notna().sum())
+        if filled:
+            frame[c.CURRENCY] = currency
+    order = [k for k in dtypes if k in frame]
+    canon = pd.DataFrame({k: frame[k] for k in order}, index=raw.index)
+    used = {s.source for s in specs.values() if s.source is not None}
+    ignored = tuple(str(col) for col in raw.columns if col not in used)
+    return CanonicalTable(
+        table=table,
+        frame=canon,
+        raw=raw,
+        bad=bad,
+        source_file=source_file,
+        ignored_columns=ignored,
+        currency_filled=filled,
+    )

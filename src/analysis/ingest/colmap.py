@@ -1,0 +1,324 @@
+"""Column maps: how an export's files and columns map onto the canonical tables.
+
+A column map is a YAML file (format in ``docs/column-maps.md``). Loading is
+strict: unknown keys, unknown tables or columns, and required columns that
+no entry maps are :class:`~analysis.errors.ConfigError` naming the key, so a
+typo never silently drops a column. Without a map, :func:`identity_map`
+describes an export whose files and columns carry the canonical names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+
+from analysis import columns as c
+from analysis import schema
+from analysis.errors import ConfigError
+from analysis.stages import load_yaml_strict
+
+_TOP_KEYS = {"description", "pipeline", "options", "stage_aliases", "tables"}
+_OPTION_KEYS = {"timezone", "dayfirst", "decimal", "encoding", "delimiter"}
+_TABLE_KEYS = {"file", "options", "columns", "derive_stage_events"}
+_COLUMN_KEYS = {"from", "constant", "values", "default", "allow_null"}
+_DERIVE_KEYS = {"from", "dates"}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read and parse one table's file.
+
+    Attributes
+    ----------
+    timezone : str
+        Zone of timestamps written without an offset.
+    dayfirst : bool
+        Whether ``03/04/2024`` is 3 April.
+    decimal : str
+        Decimal separator of numbers and money (``"."`` or ``","``).
+    encoding, delimiter : str or None
+        Text file encoding and delimiter; None detects them.
+    """
+
+    timezone: str = "UTC"
+    dayfirst: bool = False
+    decimal: str = "."
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Where one canonical column comes from.
+
+    Attributes
+    ----------
+    source : str or None
+        Source column name; None when ``constant`` is used.
+    constant : object
+        Value for every row when the export has no such column.
+    values : Mapping or None
+        Source value to canonical value (matched ignoring case and
+        surrounding spaces); a value mapped to null becomes missing.
+    default : object
+        Canonical value for present source values not listed in ``values``;
+        None lets them pass through unchanged.
+    allow_null : bool
+        The source may leave this required column empty.
+    """
+
+    source: str | None = None
+    constant: object = None
+    values: Mapping[str, object] | None = None
+    default: object = None
+    allow_null: bool = False
+
+
+@dataclass(frozen=True)
+class DeriveSpec:
+    """Derive ``stage_events`` from the deals' current stage.
+
+    Attributes
+    ----------
+    stage_column : str
+        Canonical deals column holding the current stage.
+    dates : Mapping[str, str]
+        Stage to the canonical deals column or source column giving its
+        entry time; stages not listed get no entry time.
+    """
+
+    stage_column: str = c.STAGE
+    dates: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TableMap:
+    """How one canonical table is read.
+
+    Attributes
+    ----------
+    table : str
+        Canonical table name.
+    file : str
+        File stem in the source folder.
+    options : ReadOptions
+    columns : Mapping[str, ColumnSpec] or None
+        Canonical column to its spec; None means the file's columns carry
+        canonical names (every canonical column present is taken as is).
+    derive : DeriveSpec or None
+        Only on ``deals``: derive stage events from the current stage.
+    """
+
+    table: str
+    file: str
+    options: ReadOptions = field(default_factory=ReadOptions)
+    columns: Mapping[str, ColumnSpec] | None = None
+    derive: DeriveSpec | None = None
+
+    @property
+    def allow_null(self) -> tuple[str, ...]:
+        """Required columns this source may leave empty."""
+        return tuple(k for k, v in (self.columns or {}).items() if v.allow_null)
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """A whole column map.
+
+    Attributes
+    ----------
+    tables : Mapping[str, TableMap]
+        The tables to read, by canonical name.
+    path : Path or None
+        The YAML file, or None for the identity map.
+    sha256 : str or None
+        Checksum of the YAML file.
+    description : str
+    pipeline : str or None
+        Pipeline of the stage config to use (None: the default one).
+    stage_aliases : Mapping[str, str]
+        Extra stage aliases of this source.
+    """
+
+    tables: Mapping[str, TableMap]
+    path: Path | None = None
+    sha256: str | None = None
+    description: str = ""
+    pipeline: str | None = None
+    stage_aliases: Mapping[str, str] = field(default_factory=dict)
+
+
+def identity_map(stems: list[str]) -> ColumnMap:
+    """The map of an export whose files and columns carry canonical names.
+
+    Parameters
+    ----------
+    stems : list of str
+        File stems found in the source folder; each must be a canonical table
+        (the caller checks this).
+    """
+    tables = {s: TableMap(table=s, file=s) for s in stems if s in c.TABLES}
+    return ColumnMap(tables=MappingProxyType(tables))
+
+
+def _fail(message: str, path: Path, key: str) -> ConfigError:
+    return ConfigError(message, file=path, column=key)
+
+
+def _check_keys(found: Mapping, allowed: set[str], where: str, path: Path) -> None:
+    extra = sorted(str(k) for k in set(found) - allowed)
+    if extra:
+        key = f"{where}.{extra[0]}" if where else extra[0]
+        raise _fail(
+            f"unknown key {extra[0]!r}; allowed here: {', '.join(sorted(allowed))}.", path, key
+        )
+
+
+def _mapping(value: object, where: str, path: Path) -> Mapping:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(f"{where} must be a mapping.", path, where)
+    return value
+
+
+def _options(raw: object, base: ReadOptions, where: str, path: Path) -> ReadOptions:
+    spec = _mapping(raw, where, path)
+    _check_keys(spec, _OPTION_KEYS, where, path)
+    opts = replace(base, **{str(k): v for k, v in spec.items()})
+    if opts.decimal not in (".", ","):
+        raise _fail('decimal must be "." or ",".', path, f"{where}.decimal")
+    if not isinstance(opts.dayfirst, bool):
+        raise _fail("dayfirst must be true or false.", path, f"{where}.dayfirst")
+    if not isinstance(opts.timezone, str):
+        raise _fail("timezone must be a zone name such as UTC.", path, f"{where}.timezone")
+    return opts
+
+
+def _column(raw: object, where: str, path: Path) -> ColumnSpec:
+    if isinstance(raw, str):
+        return ColumnSpec(source=raw)
+    spec = _mapping(raw, where, path)
+    _check_keys(spec, _COLUMN_KEYS, where, path)
+    if ("from" in spec) == ("constant" in spec):
+        raise _fail("give exactly one of 'from' (source column) or 'constant'.", path, where)
+    values = spec.get("values")
+    if values is not None and not isinstance(values, Mapping):
+        raise _fail("values must map source values to canonical ones.", path, f"{where}.values")
+    if "default" in spec and values is None:
+        raise _fail("'default' needs a 'values' mapping.", path, f"{where}.default")
+    if not isinstance(spec.get("allow_null", False), bool):
+        raise _fail("allow_null must be true or false.", path, f"{where}.allow_null")
+    return ColumnSpec(
+        source=None if "from" not in spec else str(spec["from"]),
+        constant=spec.get("constant"),
+        values=None if values is None else MappingProxyType({str(k): v for k, v in values.items()}),
+        default=spec.get("default"),
+        allow_null=bool(spec.get("allow_null", False)),
+    )
+
+
+def _columns(table: str, raw: object, where: str, path: Path) -> dict[str, ColumnSpec]:
+    spec = _mapping(raw, where, path)
+    known = schema.column_specs(table)
+    _check_keys(spec, set(known), where, path)
+    cols = {str(k): _column(v, f"{where}.{k}", path) for k, v in spec.items()}
+    for name in schema.required_columns(table):
+        if name not in cols:
+            raise _fail(
+                f"required column {name!r} of table {table!r} is not mapped; map it from a "
+                "source column or give a constant.",
+                path,
+                f"{where}.{name}",
+            )
+    for name, col in cols.items():
+        if col.allow_null and name not in schema.required_columns(table):
+            raise _fail(
+                f"allow_null applies to required columns only; {name!r} is optional.",
+                path,
+                f"{where}.{name}.allow_null",
+            )
+    return cols
+
+
+def _derive(raw: object, cols: Mapping[str, ColumnSpec] | None, where: str, path: Path):
+    spec = _mapping(raw, where, path)
+    _check_keys(spec, _DERIVE_KEYS, where, path)
+    stage_col = str(spec.get("from", c.STAGE))
+    if stage_col not in schema.column_specs(c.DEALS):
+        raise _fail(f"{stage_col!r} is not a deals column.", path, f"{where}.from")
+    if cols is not None and stage_col not in cols:
+        raise _fail(
+            f"deals column {stage_col!r} is not mapped, so there is no stage to derive from.",
+            path,
+            f"{where}.from",
+        )
+    dates = _mapping(spec.get("dates"), f"{where}.dates", path)
+    return DeriveSpec(
+        stage_column=stage_col,
+        dates=MappingProxyType({str(k): str(v) for k, v in dates.items()}),
+    )
+
+
+def _table(table: str, raw: object, base: ReadOptions, path: Path) -> TableMap:
+    where = f"tables.{table}"
+    spec = _mapping(raw, where, path)
+    _check_keys(spec, _TABLE_KEYS, where, path)
+    if "derive_stage_events" in spec and table != c.DEALS:
+        raise _fail("derive_stage_events belongs under deals.", path, f"{where}.derive_stage_events")
+    cols = None if spec.get("columns") is None else _columns(table, spec["columns"], f"{where}.columns", path)
+    derive = None
+    if "derive_stage_events" in spec:
+        derive = _derive(spec["derive_stage_events"], cols, f"{where}.derive_stage_events", path)
+    return TableMap(
+        table=table,
+        file=str(spec.get("file", table)),
+        options=_options(spec.get("options"), base, f"{where}.options", path),
+        columns=None if cols is None else MappingProxyType(cols),
+        derive=derive,
+    )
+
+
+def load_column_map(path: str | Path) -> ColumnMap:
+    """Load and validate a column map.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file (format: ``docs/column-maps.md``).
+
+    Returns
+    -------
+    ColumnMap
+
+    Raises
+    ------
+    ConfigError
+        On unknown keys, tables or columns, a required column that is not
+        mapped, a map without ``deals``, or malformed entries; the message
+        names the file and key.
+    """
+    path = Path(path)
+    raw = load_yaml_strict(path)
+    if not isinstance(raw, Mapping):
+        raise ConfigError("a column map must be a mapping with 'tables'.", file=path)
+    _check_keys(raw, _TOP_KEYS, "", path)
+    base = _options(raw.get("options"), ReadOptions(), "options", path)
+    tables_raw = _mapping(raw.get("tables"), "tables", path)
+    _check_keys(tables_raw, set(c.TABLES), "tables", path)
+    if c.DEALS not in tables_raw:
+        raise _fail("the map has no 'deals' table; deals are mandatory.", path, "tables.deals")
+    tables = {str(t): _table(str(t), spec, base, path) for t, spec in tables_raw.items()}
+    aliases = _mapping(raw.get("stage_aliases"), "stage_aliases", path)
+    pipeline = raw.get("pipeline")
+    return ColumnMap(
+        tables=MappingProxyType(tables),
+        path=path,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        description=str(raw.get("description") or ""),
+        pipeline=None if pipeline is None else str(pipeline),
+        stage_aliases=MappingProxyType({str(k): str(v) for k, v in aliases.items()}),
+    )

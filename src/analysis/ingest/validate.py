@@ -1,0 +1,227 @@
+"""Row-level checks: pandera validation, duplicates and links between tables.
+
+Each check yields a boolean mask per reason code (``analysis.ingest.reasons``);
+:func:`split` then gives every row its primary reason and separates the clean
+rows from the quarantined ones. The in-table checks come from the pandera
+schema of the table (``analysis.schema``), whose checks are named after
+reason codes, validated lazily so that every failing row is reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandera.errors import SchemaErrors
+
+from analysis import columns as c
+from analysis import schema
+from analysis.ingest import reasons as r
+from analysis.ingest.canonical import CanonicalTable
+from analysis.stages import Pipeline
+
+# Tables whose rows belong to a deal, and the column holding the deal id.
+DEAL_LINKS: dict[str, str] = {
+    c.STAGE_EVENTS: c.DEAL_ID,
+    c.ACTIVITIES: c.DEAL_ID,
+    c.FEEDBACK: c.DEAL_ID,
+    c.ASSIGNMENTS: c.UNIT_ID,  # only rows with unit_type == "deal"
+}
+
+
+def _pandera_check_reason(check: str) -> str:
+    """Reason code of a pandera failure (checks in analysis.schema carry reason names)."""
+    if check in r.PRIORITY:
+        return check
+    if check == "not_nullable":
+        return r.MISSING_REQUIRED
+    if check == "field_uniqueness":
+        return r.DUPLICATE_ID
+    return r.BAD_VALUE  # coercion failures and built-in checks such as ge(1)
+
+
+def schema_flags(
+    canon: CanonicalTable, stages: Iterable[str], allow_null: Iterable[str] = ()
+) -> dict[str, np.ndarray]:
+    """Reason masks from lazy validation of a canonical frame with its pandera schema.
+
+    Uniqueness failures are left to :func:`duplicate_flags` (which keeps the
+    first of exact copies); a missing value that was present in the source
+    but unparseable counts as the parse reason, not ``missing_required``.
+    """
+    frame = canon.frame
+    n = len(frame)
+    flags: dict[str, np.ndarray] = {}
+    try:
+        schema.table_schema(canon.table, stages, allow_null=allow_null).validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        fc = exc.failure_cases
+        if fc["index"].isna().any():
+            lost = fc.loc[fc["index"].isna(), ["column", "check"]].drop_duplicates()
+            raise RuntimeError(
+                f"schema failure without row index in {canon.table}: {lost.to_dict('records')}"
+            ) from exc
+        fc = fc.loc[fc["check"] != "field_uniqueness"]
+        for (column, check), rows in fc.groupby(["column", "check"], dropna=False)["index"]:
+            code = _pandera_check_reason(str(check))
+            mask = np.zeros(n, dtype=bool)
+            mask[rows.to_numpy(dtype=np.int64)] = True
+            if code == r.MISSING_REQUIRED and column in canon.bad:
+                mask &= ~canon.bad[column]
+            flags[code] = flags.get(code, np.zeros(n, dtype=bool)) | mask
+    return flags
+
+
+def outcome_stage_flags(frame: pd.DataFrame, pipeline: Pipeline) -> dict[str, np.ndarray]:
+    """``bad_outcome`` where a deal's current stage is terminal but its outcome disagrees."""
+    if c.STAGE not in frame or c.OUTCOME not in frame:
+        return {}
+    expected = frame[c.STAGE].map({pipeline.won: c.WON, pipeline.lost: c.LOST})
+    mask = expected.notna() & frame[c.OUTCOME].notna() & (frame[c.OUTCOME] != expected)
+    return {r.BAD_OUTCOME: mask.fillna(False).to_numpy(dtype=bool)}
+
+
+def duplicate_flags(frame: pd.DataFrame, key: Iterable[str]) -> dict[str, np.ndarray]:
+    """``duplicate_id`` for repeated keys.
+
+    Copies identical in every canonical column are exact duplicates: the
+    first is kept, later copies are flagged. When the copies of a key
+    disagree in any column, every copy is flagged, since nothing says which
+    one is right. Rows with a missing key part are left to
+    ``missing_required``.
+    """
+    key = list(key)
+    if not key or not set(key) <= set(frame.columns):
+        return {}
+    complete = frame[key].notna().all(axis=1).to_numpy()
+    repeated = frame.duplicated(subset=key, keep=False).to_numpy() & complete
+    if not repeated.any():
+        return {}
+    dups = frame.loc[repeated]
+    variants = dups.drop_duplicates().groupby(key, dropna=False, sort=False).size()
+    conflicting = variants[variants > 1].index
+    key_index = pd.MultiIndex.from_frame(dups[key]) if len(key) > 1 else pd.Index(dups[key[0]])
+    is_conflict = key_index.isin(conflicting)
+    later_copy = dups.duplicated(subset=key, keep="first").to_numpy()
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[np.flatnonzero(repeated)[is_conflict | later_copy]] = True
+    return {r.DUPLICATE_ID: mask}
+
+
+def deal_link_flags(
+    table: str, frame: pd.DataFrame, clean_ids: pd.Index, all_ids: pd.Index
+) -> dict[str, np.ndarray]:
+    """``parent_quarantined`` / ``orphan_event`` for rows whose deal is not clean.
+
+    Parameters
+    ----------
+    table : str
+        A table of :data:`DEAL_LINKS`.
+    frame : pandas.DataFrame
+        Its canonical frame.
+    clean_ids : pandas.Index
+        Deal ids that passed every check.
+    all_ids : pandas.Index
+        Every deal id present in the deals input (clean or quarantined).
+    """
+    column = DEAL_LINKS.get(table)
+    if column is None or column not in frame:
+        return {}
+    ids = frame[column]
+    applies = ids.notna()
+    if table == c.ASSIGNMENTS and c.UNIT_TYPE in frame:
+        applies &= frame[c.UNIT_TYPE] == c.UNIT_DEAL
+    applies = applies.fillna(False).to_numpy(dtype=bool)
+    not_clean = applies & ~ids.isin(clean_ids).to_numpy()
+    known = ids.isin(all_ids).to_numpy()
+    return {r.PARENT_QUARANTINED: not_clean & known, r.ORPHAN_EVENT: not_clean & ~known}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Clean and quarantined rows of one table.
+
+    Attributes
+    ----------
+    clean : pandas.DataFrame
+        Canonical rows that passed every check.
+    quarantine : pandas.DataFrame
+        Raw source values (as strings) of the other rows, with ``reason``,
+        ``source_file`` and ``source_row``.
+    """
+
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+
+    @property
+    def reason_counts(self) -> dict[str, int]:
+        """Quarantined rows per reason, most frequent first (ties by priority)."""
+        counts = self.quarantine[c.REASON].value_counts()
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], r.PRIORITY.index(kv[0])))
+        return {str(k): int(v) for k, v in ordered}
+
+
+def quarantine_frame(canon: CanonicalTable, rows: np.ndarray, reason: pd.Series) -> pd.DataFrame:
+    """Raw values of ``rows`` as strings plus reason, source file and 1-based source row."""
+    raw = canon.raw.iloc[rows]
+    bookkeeping = (c.REASON, c.SOURCE_FILE, c.SOURCE_ROW)
+    out = pd.DataFrame(
+        {
+            (f"raw_{col}" if col in bookkeeping else str(col)): raw[col].astype("string")
+            for col in raw.columns
+        },
+        index=raw.index,
+    )
+    out[c.REASON] = reason.iloc[rows].to_numpy()
+    out[c.SOURCE_FILE] = pd.Series(canon.source_file, index=raw.index, dtype="string")
+    out[c.SOURCE_ROW] = pd.array(rows + 1, dtype="Int64")
+    return out.reset_index(drop=True).astype({c.REASON: "string"})
+
+
+def split(
+    canon: CanonicalTable, flags: Mapping[str, np.ndarray], stages: Iterable[str], allow_null=()
+) -> Split:
+    """Give each row its primary reason and separate clean from quarantined rows.
+
+    The clean rows are validated once more with the pandera schema (eagerly),
+    so what is written always satisfies it.
+    """
+    n = len(canon.frame)
+    reason = r.primary_reason(flags, n)
+    bad = reason.notna().to_numpy()
+    clean = canon.frame.loc[~bad].reset_index(drop=True)
+    clean = schema.table_schema(canon.table, stages, allow_null=allow_null).validate(clean)
+    quarantine = quarantine_frame(canon, np.flatnonzero(bad), reason)
+    if len(clean) + len(quarantine) != n:
+        raise RuntimeError(f"{canon.table}: {n} rows in, {len(clean)} clean + {len(quarantine)} quarantined.")
+    return Split(clean=clean, quarantine=quarantine)
+
+
+def table_flags(
+    canon: CanonicalTable, pipeline: Pipeline, allow_null: Iterable[str] = ()
+) -> dict[str, np.ndarray]:
+    """Every in-table reason mask of a canonical table (parse, schema, duplicates)."""
+    flags: dict[str, np.ndarray] = dict(canon.flags)
+    found = [schema_flags(canon, pipeline.all_stages, allow_null)]
+    if canon.table == c.DEALS:
+        found.append(outcome_stage_flags(canon.frame, pipeline))
+    found.append(duplicate_flags(canon.frame, schema.PRIMARY_KEYS.get(canon.table, ())))
+    for extra in found:
+        for code, mask in extra.items():
+            flags[code] = flags[code] | mask if code in flags else mask
+    return flags
+
+
+__all__ = [
+    "DEAL_LINKS",
+    "Split",
+    "deal_link_flags",
+    "duplicate_flags",
+    "outcome_stage_flags",
+    "quarantine_frame",
+    "schema_flags",
+    "split",
+    "table_flags",
+]

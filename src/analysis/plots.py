@@ -1,0 +1,75 @@
+"""Charts of computed results (never of raw rows).
+
+Each function takes the frame a metric function returned and gives back a
+matplotlib Figure, so notebooks stay one line per chart and the HTML report
+shows the same styling everywhere.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from analysis import columns as c
+from analysis.overview import CI_HIGH, CI_LOW, DEALS_COUNT, MONTH, WIN_RATE
+
+PALETTE = "colorblind"
+
+
+def _figure(width: float = 8.0, height: float = 4.0) -> tuple[Figure, plt.Axes]:
+    sns.set_theme(style="whitegrid", palette=PALETTE)
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return fig, ax
+
+
+def deal_mix_chart(mix: pd.DataFrame, stage_order: list[str] | tuple[str, ...]) -> Figure:
+    """Stacked-by-outcome bars of deals per current stage, one panel per segment."""
+    sns.set_theme(style="whitegrid", palette=PALETTE)
+    present = [s for s in stage_order if s in set(mix[c.STAGE].dropna())]
+    grid = sns.catplot(
+        data=mix,
+        x=c.STAGE,
+        y=DEALS_COUNT,
+        hue=c.OUTCOME,
+        col=c.SEGMENT,
+        kind="bar",
+        order=present,
+        hue_order=[o for o in c.OUTCOMES if o in set(mix[c.OUTCOME])],
+        estimator="sum",
+        errorbar=None,
+        height=3.6,
+        aspect=1.3,
+    )
+    grid.set_axis_labels("Current stage", "Deals")
+    grid.set_titles("{col_name}")
+    for ax in grid.axes.flat:
+        ax.tick_params(axis="x", rotation=35)
+    return grid.figure
+
+
+def monthly_deals_chart(monthly: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
+    """Deals created per month, one line per group."""
+    fig, ax = _figure()
+    sns.lineplot(data=monthly, x=MONTH, y=DEALS_COUNT, hue=by, marker="o", ax=ax)
+    ax.set(xlabel="Month created", ylabel="Deals created", title="New deals per month")
+    return fig
+
+
+def win_rate_chart(outcomes: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
+    """Win rate per group as points with their confidence intervals."""
+    fig, ax = _figure(6.0, 0.6 + 0.5 * max(len(outcomes), 1))
+    y = range(len(outcomes))
+    ax.errorbar(
+        outcomes[WIN_RATE],
+        list(y),
+        xerr=[outcomes[WIN_RATE] - outcomes[CI_LOW], outcomes[CI_HIGH] - outcomes[WIN_RATE]],
+        fmt="o",
+        capsize=4,
+    )
+    ax.set_yticks(list(y), outcomes[by].astype(str) if by in outcomes else ["all"] * len(outcomes))
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set(xlabel="Win rate of closed deals (95% interval)", title="Win rate: won / (won + lost)")
+    return fig
