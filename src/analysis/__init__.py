@@ -1,11 +1,39 @@
 """Sales Process Workbench: canonical CRM tables, metrics with intervals, reports.
 
-Start with :func:`connect` to open the processed data as ibis tables.
+Start with :func:`connect` to open the processed data as ibis tables::
+
+    import analysis
+    ws = analysis.connect()          # data/processed, DuckDB in-process
+    ws.deals.count().execute()
+
+Heavy imports (ibis, pandas) are deferred until first use so that the command
+line answers ``--help`` instantly.
 """
 
-from analysis.engine import Workspace, connect
-from analysis.errors import ConfigError, InputError
-from analysis.stages import load_stages
+from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "Workspace", "connect", "load_stages"]
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+__all__ = ["ConfigError", "InputError", "Workspace", "connect", "load_stages"]
+
+_LAZY = {
+    "connect": "analysis.engine",
+    "Workspace": "analysis.engine",
+    "load_stages": "analysis.stages",
+    "InputError": "analysis.errors",
+    "ConfigError": "analysis.errors",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analysis.engine import Workspace, connect
+    from analysis.errors import ConfigError, InputError
+    from analysis.stages import load_stages
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
