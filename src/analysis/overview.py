@@ -185,6 +185,9 @@ def monthly_created(
     month = deals[c.CREATED_AT].truncate("M").name(MONTH)
     expr = deals.group_by([month, deals[by]]).aggregate(**{DEALS_COUNT: deals.count()})
     out = ws.execute(expr).sort_values([MONTH, by]).reset_index(drop=True)
+    # Backends return the truncated month without its zone; it is a UTC month.
+    if getattr(out[MONTH].dt, "tz", None) is None:
+        out[MONTH] = out[MONTH].dt.tz_localize("UTC")
     return out
 
 

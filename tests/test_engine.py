@@ -1,0 +1,88 @@
+"""Tests for analysis.engine: one workspace over folders, frames and backends."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import columns as c
+from analysis.errors import InputError
+
+
+@pytest.fixture
+def frames() -> dict[str, pd.DataFrame]:
+    deals = pd.DataFrame(
+        {
+            c.DEAL_ID: ["D1", "D2", "D3"],
+            c.CREATED_AT: pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"], utc=True),
+            c.OUTCOME: [c.WON, c.LOST, c.OPEN],
+            c.AMOUNT: [100.0, 50.0, 10.0],
+            c.SEGMENT: [c.B2B, c.B2C, c.B2B],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            c.DEAL_ID: ["D1", "D1", "D2"],
+            c.STAGE: ["prospecting", "won", "lost"],
+            c.ENTERED_AT: pd.to_datetime(["2025-01-01", "2025-01-20", "2025-02-10"], utc=True),
+        }
+    )
+    return {c.DEALS: deals, c.STAGE_EVENTS: events}
+
+
+def _won_amount(ws: analysis.Workspace) -> float:
+    deals = ws.deals
+    return float(ws.execute(deals.filter(deals[c.OUTCOME] == c.WON)[c.AMOUNT].sum()))
+
+
+def test_same_expression_gives_same_answer_on_every_source(frames, tmp_path):
+    # Expected 100.0: the one won deal's amount (hand count).
+    for name, frame in frames.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    backend = ibis.duckdb.connect()
+    for name, frame in frames.items():
+        backend.create_table(name, frame)
+    sources = [frames, tmp_path, str(tmp_path), backend]
+    for source in sources:
+        ws = analysis.connect(source)
+        assert _won_amount(ws) == 100.0
+        assert ws.has(c.STAGE_EVENTS) and not ws.has(c.ACTIVITIES)
+
+
+def test_folder_workspace_reads_manifest(frames, tmp_path):
+    frames[c.DEALS].to_parquet(tmp_path / "deals.parquet")
+    (tmp_path / "manifest.json").write_text('{"tables": {}}')
+    ws = analysis.connect(tmp_path)
+    assert ws.manifest == {"tables": {}}
+    assert "processed folder" in ws.source
+
+
+def test_missing_table_attribute_names_what_exists(frames):
+    ws = analysis.connect({c.DEALS: frames[c.DEALS]})
+    with pytest.raises(AttributeError, match="has no 'activities' table; it has: deals"):
+        _ = ws.activities
+
+
+def test_missing_folder_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="ingest"):
+        analysis.connect(tmp_path / "nowhere")
+
+
+def test_folder_without_deals_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match=r"deals\.parquet"):
+        analysis.connect(tmp_path)
+
+
+def test_unknown_frame_name_and_source_type_are_rejected(frames):
+    with pytest.raises(ValueError, match="Unknown table name 'dealz'"):
+        analysis.connect({"dealz": frames[c.DEALS]})
+    with pytest.raises(TypeError, match="connect"):
+        analysis.connect(42)
+
+
+def test_pipeline_comes_from_stage_config(frames):
+    ws = analysis.connect(frames)
+    assert ws.pipeline.stages[0] == "prospecting"
+    assert ws.pipeline.won == c.WON

@@ -1,0 +1,50 @@
+"""Tests for analysis.narrative: formatting and generated findings."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis import narrative
+
+
+def test_formats():
+    # Hand-checked strings.
+    assert narrative.format_percent(0.63152) == "63.2%"
+    assert narrative.format_percent(math.nan) == "n/a"
+    assert narrative.format_rate(0.6316, 0.62, 0.643) == "63.2% [62.0–64.3]"
+    assert narrative.format_count(8800) == "8,800"
+    assert narrative.format_money(10_005_534) == "$10.0M"
+    assert narrative.format_money(2360.91) == "$2,361"
+    assert narrative.format_money(45_000) == "$45k"
+
+
+def test_data_quality_sentence_counts_rows_once_per_table():
+    quarantine = pd.DataFrame(
+        {
+            "table": ["deals", "deals", "stage_events"],
+            "rows_in": [100, 100, 400],
+            "rows_clean": [97, 97, 400],
+            "rows_quarantined": [3, 3, 0],
+            "reason": ["duplicate_id", "negative_amount", ""],
+            "count": [2, 1, 0],
+        }
+    )
+    sentence = narrative.data_quality_sentence(quarantine)
+    # 3 of 500 input rows (deals 100 + events 400), hand-computed share 0.60%.
+    assert sentence.startswith("3 of 500 input rows (0.60%)")
+    assert "duplicate id (2)" in sentence and "negative amount (1)" in sentence
+
+
+def test_overview_findings_mention_derived_history_and_open_deals():
+    overall = pd.DataFrame(
+        [{"deals": 10, "won": 4, "lost": 4, "open": 2, "open_share": 0.2,
+          "win_rate": 0.5, "ci_low": 0.2, "ci_high": 0.8}]
+    )
+    by_segment = overall.assign(segment="B2B")
+    manifest = {"derived": {"stage_events": {"from": "deals.stage"}}}
+    findings = narrative.overview_findings(by_segment, overall, pd.DataFrame(), manifest)
+    assert findings[0].startswith("10 deals in the data: 4 won, 4 lost, 2 still open")
+    assert "50.0% [20.0–80.0]" in findings[0]
+    assert any("derived" in f for f in findings)

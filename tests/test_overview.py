@@ -1,0 +1,98 @@
+"""Tests for analysis.overview against hand counts and statsmodels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+import analysis
+from analysis import columns as c
+from analysis import overview
+
+
+@pytest.fixture
+def ws() -> analysis.Workspace:
+    # 12 deals: B2B 3 won / 2 lost / 1 open; B2C 1 won / 3 lost / 2 open (hand-built).
+    outcomes = [c.WON] * 3 + [c.LOST] * 2 + [c.OPEN] + [c.WON] + [c.LOST] * 3 + [c.OPEN] * 2
+    segments = [c.B2B] * 6 + [c.B2C] * 6
+    created = pd.date_range("2025-01-15", periods=12, freq="7D", tz="UTC")
+    deals = pd.DataFrame(
+        {
+            c.DEAL_ID: [f"D{i:02d}" for i in range(12)],
+            c.CREATED_AT: created,
+            c.OUTCOME: outcomes,
+            c.AMOUNT: np.arange(1, 13, dtype=float) * 100,
+            c.SEGMENT: segments,
+        }
+    )
+    # Two events per deal; the later one is the current stage. D00 re-enters prospecting last.
+    events = pd.DataFrame(
+        {
+            c.DEAL_ID: np.repeat(deals[c.DEAL_ID].to_numpy(), 2),
+            c.STAGE: ["prospecting", "qualification"] * 12,
+            c.ENTERED_AT: created.repeat(2) + pd.to_timedelta(np.tile([0, 5], 12), unit="D"),
+        }
+    )
+    events.loc[0, c.ENTERED_AT] = created[0] + pd.Timedelta(days=9)
+    return analysis.connect({c.DEALS: deals, c.STAGE_EVENTS: events})
+
+
+def test_outcome_summary_excludes_open_deals_from_win_rate(ws):
+    table = overview.outcome_summary(ws, c.SEGMENT).to_frame().set_index(c.SEGMENT)
+    # B2B: 3 won / (3 + 2) closed = 0.6, not 3/6 = 0.5 (the open-as-loss mistake).
+    assert table.loc[c.B2B, ["deals", "won", "lost", "open"]].tolist() == [6, 3, 2, 1]
+    assert table.loc[c.B2B, overview.WIN_RATE] == pytest.approx(0.6)
+    assert table.loc[c.B2C, overview.WIN_RATE] == pytest.approx(0.25)
+    assert table.loc[c.B2C, overview.OPEN_SHARE] == pytest.approx(2 / 6)
+    # Interval reference: statsmodels Wilson for 3/5.
+    low, high = proportion_confint(3, 5, method="wilson")
+    assert table.loc[c.B2B, overview.CI_LOW] == pytest.approx(low)
+    assert table.loc[c.B2B, overview.CI_HIGH] == pytest.approx(high)
+
+
+def test_outcome_summary_overall_and_period_filter(ws):
+    overall = overview.outcome_summary(ws, None).to_frame()
+    assert overall.loc[0, "deals"] == 12 and overall.loc[0, overview.WIN_RATE] == pytest.approx(4 / 9)
+    # Deals created before 2025-02-12: 2025-01-15, -22, -29, 02-05 -> the first four (all B2B).
+    early = overview.outcome_summary(ws, None, end="2025-02-12").to_frame()
+    assert early.loc[0, "deals"] == 4 and early.loc[0, "won"] == 3
+
+
+def test_current_stage_is_the_latest_event(ws):
+    current = ws.execute(overview.current_stage(ws)).set_index(c.DEAL_ID)[c.STAGE]
+    assert current["D00"] == "prospecting"  # re-entered prospecting after qualification
+    assert current["D01"] == "qualification"
+
+
+def test_deal_mix_reconciles_to_all_deals(ws):
+    mix = overview.deal_mix(ws)
+    assert mix[overview.DEALS_COUNT].sum() == 12
+    assert mix[overview.AMOUNT_TOTAL].sum() == pytest.approx(sum(range(1, 13)) * 100)
+
+
+def test_monthly_created_counts(ws):
+    monthly = overview.monthly_created(ws)
+    assert monthly[overview.DEALS_COUNT].sum() == 12
+    # January 2025 holds the deals of 01-15, 01-22, 01-29 (hand count).
+    jan = monthly[monthly[overview.MONTH] == pd.Timestamp("2025-01-01", tz="UTC")]
+    assert jan[overview.DEALS_COUNT].sum() == 3
+
+
+def test_table_volumes(ws):
+    volumes = overview.table_volumes(ws).set_index("table")["rows"]
+    assert volumes.to_dict() == {c.DEALS: 12, c.STAGE_EVENTS: 24}
+
+
+def test_quarantine_summary_from_manifest():
+    manifest = {
+        "tables": {
+            "deals": {"rows_in": 10, "rows_clean": 7, "rows_quarantined": 3,
+                      "quarantine_reasons": {"negative_amount": 1, "duplicate_id": 2}},
+            "reps": {"rows_in": 4, "rows_clean": 4, "rows_quarantined": 0, "quarantine_reasons": {}},
+        }
+    }
+    table = overview.quarantine_summary(manifest)
+    assert table["reason"].tolist() == ["duplicate_id", "negative_amount", ""]
+    assert overview.quarantine_summary(None).empty
