@@ -191,8 +191,10 @@ def _error(path: Path) -> ConfigError:
     ("text", "key"),
     [
         pytest.param(
-            VALID.replace("    stages: [prospecting, qualification, proposal]",
-                          "    stages: [prospecting, qualification, prospecting]"),
+            VALID.replace(
+                "    stages: [prospecting, qualification, proposal]",
+                "    stages: [prospecting, qualification, prospecting]",
+            ),
             "'prospecting'",
             id="duplicate-stage-in-list",
         ),
@@ -207,8 +209,9 @@ def _error(path: Path) -> ConfigError:
             id="duplicate-yaml-key-won",
         ),
         pytest.param(
-            VALID.replace("      Lead: prospecting\n",
-                          "      Lead: prospecting\n      Lead: qualification\n"),
+            VALID.replace(
+                "      Lead: prospecting\n", "      Lead: prospecting\n      Lead: qualification\n"
+            ),
             "'Lead'",
             id="duplicate-alias-key",
         ),
@@ -310,6 +313,8 @@ def test_alias_cannot_remap_a_canonical_stage(tmp_path: Path) -> None:
     "are not detected; the later one silently wins",
 )
 def test_aliases_colliding_after_folding_are_rejected(tmp_path: Path) -> None:
-    text = VALID.replace("      Closed Won: won\n", "      Closed Won: won\n      closed  won: lost\n")
+    text = VALID.replace(
+        "      Closed Won: won\n", "      Closed Won: won\n      closed  won: lost\n"
+    )
     with pytest.raises(ConfigError, match="closed"):
         load_stages(write(tmp_path, text))

@@ -1,0 +1,47 @@
+"""Tests of analysis.columns: the constants the whole package refers to."""
+
+from __future__ import annotations
+
+from analysis import columns as c
+from analysis import schema as s
+
+
+def _constants() -> dict[str, object]:
+    return {k: v for k, v in vars(c).items() if k.isupper()}
+
+
+def test_tables_are_the_seven_of_the_data_model() -> None:
+    # Provenance: DESIGN.md "Canonical data model" table, in its order.
+    assert c.TABLES == (
+        "deals", "stage_events", "activities", "assignments", "reps", "spend", "feedback",
+    )  # fmt: skip
+
+
+def test_category_values() -> None:
+    # Provenance: DESIGN.md data model: outcome (won/lost/open), segment (B2B/B2C),
+    # type (email/call/meeting), unit_type (deal/account/rep), source (customer/rep).
+    assert c.OUTCOMES == ("won", "lost", "open")
+    assert c.SEGMENTS == ("B2B", "B2C")
+    assert c.ACTIVITY_TYPES == ("email", "call", "meeting")
+    assert c.UNIT_TYPES == ("deal", "account", "rep")
+    assert c.FEEDBACK_SOURCES == ("customer", "rep")
+
+
+def test_every_schema_column_is_a_constant() -> None:
+    names = {v for v in _constants().values() if isinstance(v, str)}
+    for table in c.TABLES:
+        assert set(s.column_dtypes(table)) <= names, table
+
+
+def test_column_names_are_snake_case_and_unique_per_table() -> None:
+    for table in c.TABLES:
+        cols = list(s.column_dtypes(table))
+        assert len(cols) == len(set(cols))
+        assert all(name.isidentifier() and name == name.lower() for name in cols)
+
+
+def test_bookkeeping_columns_do_not_clash_with_canonical_columns() -> None:
+    # Quarantine rows keep their canonical columns plus these three.
+    bookkeeping = {c.REASON, c.SOURCE_FILE, c.SOURCE_ROW}
+    for table in c.TABLES:
+        assert not bookkeeping & set(s.column_dtypes(table)), table
