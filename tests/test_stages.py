@@ -296,25 +296,28 @@ def test_shipped_sha256_matches_file(shipped: StageConfig) -> None:
 # --- known gaps (see the foundation review) -----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an alias spelled like a canonical stage silently remaps that stage; "
-    "load_stages should reject it",
-)
 def test_alias_cannot_remap_a_canonical_stage(tmp_path: Path) -> None:
     path = write(tmp_path, VALID.replace("Closed Won: won", "Lost: won"))
     with pytest.raises(ConfigError, match="Lost"):
         load_stages(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aliases equal after case/space folding but pointing to different stages "
-    "are not detected; the later one silently wins",
-)
 def test_aliases_colliding_after_folding_are_rejected(tmp_path: Path) -> None:
     text = VALID.replace(
         "      Closed Won: won\n", "      Closed Won: won\n      closed  won: lost\n"
     )
     with pytest.raises(ConfigError, match="closed"):
         load_stages(write(tmp_path, text))
+
+
+def test_null_terminal_stage_is_rejected(tmp_path: Path) -> None:
+    # `won: null` used to load as a stage called "None".
+    path = write(tmp_path, VALID.replace("won: won", "won: null", 1))
+    with pytest.raises(ConfigError, match="won"):
+        load_stages(path)
+
+
+def test_order_of_unknown_stage_names_the_pipeline() -> None:
+    pipeline = load_stages().pipeline()
+    with pytest.raises(ValueError, match="not a stage of pipeline 'default'"):
+        pipeline.order("closing")

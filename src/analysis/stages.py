@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
@@ -66,9 +67,13 @@ class Pipeline:
         """Position of a canonical stage; won and lost share the last position."""
         if stage in self.terminal_stages:
             return len(self.stages)
+        if stage not in self.stages:
+            raise ValueError(
+                f"{stage!r} is not a stage of pipeline {self.name!r}: {', '.join(self.all_stages)}."
+            )
         return self.stages.index(stage)
 
-    @property
+    @cached_property
     def _lookup(self) -> dict[str, str]:
         table = {normalise_label(s): s for s in self.all_stages}
         table.update({normalise_label(k): v for k, v in self.aliases.items()})
@@ -167,7 +172,12 @@ def _parse_pipeline(name: str, spec: object, path: Path) -> Pipeline:
             file=path,
             column=f"{where}.stages",
         )
-    won, lost = str(spec["won"]), str(spec["lost"])
+    for key in ("won", "lost"):
+        if not isinstance(spec[key], str) or not spec[key].strip():
+            raise ConfigError(
+                f"{where}.{key} must be a stage name.", file=path, column=f"{where}.{key}"
+            )
+    won, lost = spec["won"], spec["lost"]
     names = [*stages, won, lost]
     seen: set[str] = set()
     for stage in names:
@@ -181,14 +191,33 @@ def _parse_pipeline(name: str, spec: object, path: Path) -> Pipeline:
     aliases = spec.get("aliases") or {}
     if not isinstance(aliases, Mapping):
         raise ConfigError(f"{where}.aliases must be a mapping.", file=path, column=f"{where}.aliases")
+    canonical = {normalise_label(s): s for s in names}
+    folded: dict[str, str] = {}
     for label, target in aliases.items():
+        key = f"{where}.aliases.{label}"
         if target not in seen:
             raise ConfigError(
                 f"alias {label!r} points to {target!r}, which is not a stage of {where} "
                 f"({', '.join(names)}).",
                 file=path,
-                column=f"{where}.aliases.{label}",
+                column=key,
             )
+        norm = normalise_label(label)
+        if norm in canonical and canonical[norm] != target:
+            raise ConfigError(
+                f"alias {label!r} is spelled like the stage {canonical[norm]!r} but points to "
+                f"{target!r}; a stage name cannot be remapped.",
+                file=path,
+                column=key,
+            )
+        if norm in folded:
+            raise ConfigError(
+                f"aliases {folded[norm]!r} and {label!r} are the same label once case and "
+                "spaces are ignored; keep one.",
+                file=path,
+                column=key,
+            )
+        folded[norm] = str(label)
     return Pipeline(
         name=name,
         stages=tuple(stages),
