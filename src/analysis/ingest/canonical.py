@@ -87,7 +87,9 @@ def _header_key(name: object) -> str:
     return str(name).replace("\ufeff", "").strip()
 
 
-def resolve_columns(table: str, raw_columns: pd.Index, tmap: TableMap, file: str) -> dict[str, ColumnSpec]:
+def resolve_columns(
+    table: str, raw_columns: pd.Index, tmap: TableMap, file: str
+) -> dict[str, ColumnSpec]:
     """Canonical column -> spec with its source column resolved to a real header.
 
     Raises
@@ -98,7 +100,11 @@ def resolve_columns(table: str, raw_columns: pd.Index, tmap: TableMap, file: str
     """
     headers = {_header_key(h): h for h in raw_columns}
     if tmap.columns is None:
-        specs = {name: ColumnSpec(source=headers[name]) for name in schema.column_specs(table) if name in headers}
+        specs = {
+            name: ColumnSpec(source=headers[name])
+            for name in schema.column_specs(table)
+            if name in headers
+        }
         for name in schema.required_columns(table):
             if name not in specs:
                 raise InputError(
@@ -218,7 +224,6 @@ def build_canonical(
     """
     raw = raw.reset_index(drop=True)
     specs = resolve_columns(table, raw.columns, tmap, source_file)
-    n = len(raw)
     frame: dict[str, pd.Series] = {}
     bad: dict[str, np.ndarray] = {}
     dtypes = schema.column_dtypes(table)

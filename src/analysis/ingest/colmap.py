@@ -268,8 +268,14 @@ def _table(table: str, raw: object, base: ReadOptions, path: Path) -> TableMap:
     spec = _mapping(raw, where, path)
     _check_keys(spec, _TABLE_KEYS, where, path)
     if "derive_stage_events" in spec and table != c.DEALS:
-        raise _fail("derive_stage_events belongs under deals.", path, f"{where}.derive_stage_events")
-    cols = None if spec.get("columns") is None else _columns(table, spec["columns"], f"{where}.columns", path)
+        raise _fail(
+            "derive_stage_events belongs under deals.", path, f"{where}.derive_stage_events"
+        )
+    cols = (
+        None
+        if spec.get("columns") is None
+        else _columns(table, spec["columns"], f"{where}.columns", path)
+    )
     derive = None
     if "derive_stage_events" in spec:
         derive = _derive(spec["derive_stage_events"], cols, f"{where}.derive_stage_events", path)

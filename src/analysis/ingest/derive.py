@@ -124,7 +124,9 @@ def derive_stage_events(
     last = int(used.max()) if len(used) else -1
     pos = current.map(open_pos)
     is_terminal = current.isin(pipeline.terminal_stages)
-    n_open = np.where(pos.notna(), pos.fillna(-1) + 1, np.where(is_terminal, last + 1, 0)).astype(np.int64)
+    n_open = np.where(pos.notna(), pos.fillna(-1) + 1, np.where(is_terminal, last + 1, 0)).astype(
+        np.int64
+    )
     outcome = deals[c.OUTCOME]
     terminal = outcome.map({c.WON: pipeline.won, c.LOST: pipeline.lost})
     closed = terminal.notna().to_numpy()

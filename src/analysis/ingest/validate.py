@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
 from analysis import columns as c
@@ -83,6 +85,25 @@ def outcome_stage_flags(frame: pd.DataFrame, pipeline: Pipeline) -> dict[str, np
     return {r.BAD_OUTCOME: mask.fillna(False).to_numpy(dtype=bool)}
 
 
+def event_time_flags(canon: CanonicalTable, allow_null: Iterable[str]) -> dict[str, np.ndarray]:
+    """``missing_required`` for read stage events without ``entered_at``.
+
+    The schema lets ``entered_at`` be empty only for derived events; a stage
+    events file must give it unless the column map says ``allow_null``.
+    """
+    frame = canon.frame
+    if (
+        canon.table != c.STAGE_EVENTS
+        or c.ENTERED_AT not in frame
+        or c.ENTERED_AT in set(allow_null)
+    ):
+        return {}
+    missing = frame[c.ENTERED_AT].isna().to_numpy()
+    if c.ENTERED_AT in canon.bad:
+        missing = missing & ~canon.bad[c.ENTERED_AT]
+    return {r.MISSING_REQUIRED: missing}
+
+
 def duplicate_flags(frame: pd.DataFrame, key: Iterable[str]) -> dict[str, np.ndarray]:
     """``duplicate_id`` for repeated keys.
 
@@ -110,8 +131,24 @@ def duplicate_flags(frame: pd.DataFrame, key: Iterable[str]) -> dict[str, np.nda
     return {r.DUPLICATE_ID: mask}
 
 
+def id_set(ids: pd.Series) -> pa.Array:
+    """Distinct non-missing ids as an Arrow array, for :func:`is_in`."""
+    return pc.unique(pa.array(ids.dropna().astype("str"), type=pa.large_string()))
+
+
+def is_in(values: pd.Series, members: pa.Array) -> np.ndarray:
+    """Boolean mask of ``values`` found in ``members`` (missing values: False).
+
+    Arrow's hash lookup; pandas' ``Series.isin`` on Arrow strings builds a
+    Python list of the members first, which costs seconds for a million ids.
+    """
+    arr = pa.array(values.astype("str"), type=pa.large_string())
+    found = pc.is_in(arr, value_set=members)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def deal_link_flags(
-    table: str, frame: pd.DataFrame, clean_ids: pd.Index, all_ids: pd.Index
+    table: str, frame: pd.DataFrame, clean_ids: pa.Array, all_ids: pa.Array
 ) -> dict[str, np.ndarray]:
     """``parent_quarantined`` / ``orphan_event`` for rows whose deal is not clean.
 
@@ -121,10 +158,10 @@ def deal_link_flags(
         A table of :data:`DEAL_LINKS`.
     frame : pandas.DataFrame
         Its canonical frame.
-    clean_ids : pandas.Index
-        Deal ids that passed every check.
-    all_ids : pandas.Index
-        Every deal id present in the deals input (clean or quarantined).
+    clean_ids : pyarrow.Array
+        Deal ids that passed every check (:func:`id_set`).
+    all_ids : pyarrow.Array
+        Every deal id present in the deals input, clean or quarantined.
     """
     column = DEAL_LINKS.get(table)
     if column is None or column not in frame:
@@ -134,8 +171,8 @@ def deal_link_flags(
     if table == c.ASSIGNMENTS and c.UNIT_TYPE in frame:
         applies &= frame[c.UNIT_TYPE] == c.UNIT_DEAL
     applies = applies.fillna(False).to_numpy(dtype=bool)
-    not_clean = applies & ~ids.isin(clean_ids).to_numpy()
-    known = ids.isin(all_ids).to_numpy()
+    not_clean = applies & ~is_in(ids, clean_ids)
+    known = is_in(ids, all_ids)
     return {r.PARENT_QUARANTINED: not_clean & known, r.ORPHAN_EVENT: not_clean & ~known}
 
 
@@ -150,10 +187,13 @@ class Split:
     quarantine : pandas.DataFrame
         Raw source values (as strings) of the other rows, with ``reason``,
         ``source_file`` and ``source_row``.
+    clean_rows : numpy.ndarray
+        Positions (0-based data rows) of the clean rows in the source.
     """
 
     clean: pd.DataFrame
     quarantine: pd.DataFrame
+    clean_rows: np.ndarray
 
     @property
     def reason_counts(self) -> dict[str, int]:
@@ -195,8 +235,10 @@ def split(
     clean = schema.table_schema(canon.table, stages, allow_null=allow_null).validate(clean)
     quarantine = quarantine_frame(canon, np.flatnonzero(bad), reason)
     if len(clean) + len(quarantine) != n:
-        raise RuntimeError(f"{canon.table}: {n} rows in, {len(clean)} clean + {len(quarantine)} quarantined.")
-    return Split(clean=clean, quarantine=quarantine)
+        raise RuntimeError(
+            f"{canon.table}: {n} rows in, {len(clean)} clean + {len(quarantine)} quarantined."
+        )
+    return Split(clean=clean, quarantine=quarantine, clean_rows=np.flatnonzero(~bad))
 
 
 def table_flags(
@@ -207,6 +249,7 @@ def table_flags(
     found = [schema_flags(canon, pipeline.all_stages, allow_null)]
     if canon.table == c.DEALS:
         found.append(outcome_stage_flags(canon.frame, pipeline))
+    found.append(event_time_flags(canon, allow_null))
     found.append(duplicate_flags(canon.frame, schema.PRIMARY_KEYS.get(canon.table, ())))
     for extra in found:
         for code, mask in extra.items():
@@ -219,6 +262,9 @@ __all__ = [
     "Split",
     "deal_link_flags",
     "duplicate_flags",
+    "event_time_flags",
+    "id_set",
+    "is_in",
     "outcome_stage_flags",
     "quarantine_frame",
     "schema_flags",

@@ -1,0 +1,107 @@
+"""Benchmark: generate and ingest the sample CRM at scale.
+
+Prints, per size, the seconds, rows per second and peak resident memory of
+(1) generating and writing the sample export and (2) ingesting it from CSV.
+Each step runs in its own process so peak RSS is that step's alone.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_ingest.py            # 100k and 1M deals
+    .venv/bin/python benchmarks/bench_ingest.py --deals 100000
+
+Record the figures in benchmarks/README.md with the machine they came from.
+Not a test: timings belong here, not in the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GENERATE = """
+import sys
+from analysis.sample import generate_sample, write_sample
+crm = generate_sample(n_deals=int(sys.argv[1]), seed=1)
+write_sample(crm, sys.argv[2])
+"""
+
+INGEST = """
+import sys
+from analysis import config
+from analysis.ingest import ingest
+ingest(sys.argv[1], sys.argv[2], map_path=config.SAMPLE_MAP_FILE)
+"""
+
+
+def _run(code: str, *args: str) -> tuple[float, float]:
+    """Run ``code`` in a child Python; return (seconds, peak RSS in MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args])
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark step failed: {code.strip().splitlines()[-1]}")
+    return seconds, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def _rows(export: Path) -> dict[str, int]:
+    truth = json.loads((export / "truth.json").read_text())
+    counts = truth.get("rows_written") or truth.get("counts") or {}
+    if counts:
+        return {k: int(v) for k, v in counts.items()}
+    return {
+        p.stem: sum(1 for _ in p.open("rb")) - 1 for p in export.glob("*.csv")
+    }
+
+
+def bench(n_deals: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        export, processed = Path(tmp) / "export", Path(tmp) / "processed"
+        gen_s, gen_mb = _run(GENERATE, str(n_deals), str(export))
+        rows = _rows(export)
+        total_rows = sum(rows.values())
+        ing_s, ing_mb = _run(INGEST, str(export), str(processed))
+        manifest = json.loads((processed / "manifest.json").read_text())
+        clean = {t: v["rows_clean"] for t, v in manifest["tables"].items()}
+    return {
+        "deals": n_deals,
+        "stage_events": rows.get("stage_events", 0),
+        "rows_total": total_rows,
+        "generate_s": gen_s,
+        "generate_peak_mb": gen_mb,
+        "ingest_s": ing_s,
+        "ingest_rows_per_s": total_rows / ing_s,
+        "ingest_peak_mb": ing_mb,
+        "deals_clean": clean.get("deals", 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, nargs="+", default=[100_000, 1_000_000])
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    header = (
+        f"{'deals':>10} {'events':>10} {'rows':>11} {'gen s':>7} {'gen MB':>7} "
+        f"{'ingest s':>9} {'rows/s':>10} {'ingest MB':>9}"
+    )
+    print(header)
+    for n in args.deals:
+        r = bench(n)
+        print(
+            f"{r['deals']:>10,} {r['stage_events']:>10,} {r['rows_total']:>11,} "
+            f"{r['generate_s']:>7.1f} {r['generate_peak_mb']:>7.0f} {r['ingest_s']:>9.1f} "
+            f"{r['ingest_rows_per_s']:>10,.0f} {r['ingest_peak_mb']:>9.0f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

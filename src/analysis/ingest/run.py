@@ -1,0 +1,249 @@
+"""One ingest run: locate files, read, map, validate, derive, write.
+
+Structural problems (a file that cannot be read, a missing required column, a
+file the run cannot place, no deals) raise :class:`~analysis.errors.InputError`
+before anything is written. Row-level problems never stop the run: the row
+goes to the quarantine with a reason code, and the manifest counts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from analysis import columns as c
+from analysis.errors import ConfigError, InputError
+from analysis.ingest import read
+from analysis.ingest.canonical import build_canonical, resolve_columns
+from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, load_column_map
+from analysis.ingest.derive import derive_stage_events
+from analysis.ingest.manifest import IngestResult, input_entry, now_utc, table_entry
+from analysis.ingest.validate import Split, deal_link_flags, id_set, split, table_flags
+from analysis.ingest.write import check_out_dir, sort_table, write_outputs
+from analysis.stages import Pipeline, StageConfig, load_stages
+
+
+def _plan(
+    files: Mapping[str, Path], cmap: ColumnMap | None, source: Path
+) -> tuple[ColumnMap, dict[str, Path], list[str]]:
+    """Which file holds which table, and which files are ignored."""
+    if cmap is None:
+        unknown = [stem for stem in files if stem not in c.TABLES]
+        if unknown:
+            raise InputError(
+                f"file {files[unknown[0]].name!r} is not named after a canonical table "
+                f"({', '.join(c.TABLES)}); rename it, remove it, or use a column map (--map) "
+                "that names the files to read.",
+                file=files[unknown[0]],
+            )
+        cmap = identity_map(list(files))
+    paths: dict[str, Path] = {}
+    for table, tmap in cmap.tables.items():
+        stem = (
+            Path(tmap.file).stem
+            if Path(tmap.file).suffix.lower() in read.SUPPORTED_SUFFIXES
+            else tmap.file
+        )
+        if stem not in files:
+            where = (
+                f"the column map ({cmap.path}) reads table {table!r} from" if cmap.path else "no"
+            )
+            raise InputError(
+                f"{where} file {stem!r} (any of {', '.join(read.SUPPORTED_SUFFIXES)}), "
+                f"which is not in the source folder; files found: {', '.join(sorted(files)) or 'none'}.",
+                file=source / stem,
+                column=None,
+            )
+        paths[table] = files[stem]
+    if c.DEALS not in paths:
+        raise InputError(
+            "no deals file: the source folder needs a deals table (deals.csv, .xlsx, "
+            f".parquet, ...); files found: {', '.join(sorted(files)) or 'none'}.",
+            file=source,
+        )
+    used = {p.name for p in paths.values()}
+    ignored = sorted(p.name for p in files.values() if p.name not in used)
+    return cmap, paths, ignored
+
+
+def _pipeline(stages: StageConfig, cmap: ColumnMap) -> Pipeline:
+    """The pipeline to use, with the map's extra stage aliases."""
+    try:
+        pipeline = stages.pipeline(cmap.pipeline)
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=cmap.path, column="pipeline") from None
+    for label, target in cmap.stage_aliases.items():
+        if target not in pipeline.all_stages:
+            raise ConfigError(
+                f"stage alias {label!r} points to {target!r}, which is not a stage of pipeline "
+                f"{pipeline.name!r} ({', '.join(pipeline.all_stages)}).",
+                file=cmap.path,
+                column=f"stage_aliases.{label}",
+            )
+    aliases = {**pipeline.aliases, **cmap.stage_aliases}
+    return replace(pipeline, aliases=MappingProxyType(aliases))
+
+
+def _read_all(paths: Mapping[str, Path], cmap: ColumnMap) -> dict[str, pd.DataFrame]:
+    """Read every file and check its columns (structural errors surface here)."""
+    raws = {}
+    for table in c.TABLES:
+        if table not in paths:
+            continue
+        tmap: TableMap = cmap.tables[table]
+        raw = read.read_table_file(
+            paths[table], encoding=tmap.options.encoding, delimiter=tmap.options.delimiter
+        )
+        resolve_columns(table, raw.columns, tmap, paths[table].name)
+        if table == c.DEALS and len(raw) == 0:
+            raise InputError(
+                "the deals file has a header but no data rows; export the deals again.",
+                file=paths[table],
+            )
+        raws[table] = raw
+    return raws
+
+
+def _deal_notes(
+    deals: pd.DataFrame, allow_null: tuple[str, ...], currency_filled: int
+) -> list[str]:
+    notes = []
+    closed = deals[c.OUTCOME].isin([c.WON, c.LOST])
+    if c.CLOSED_AT in deals:
+        no_date = int((closed & deals[c.CLOSED_AT].isna()).sum())
+        open_dated = int((~closed & deals[c.CLOSED_AT].notna()).sum())
+    else:
+        no_date, open_dated = int(closed.sum()), 0
+    if no_date:
+        notes.append(f"{no_date:,} won/lost deals have no closed_at; kept (durations skip them).")
+    if open_dated:
+        notes.append(f"{open_dated:,} open deals have a closed_at; kept as exported.")
+    for name in allow_null:
+        n = int(deals[name].isna().sum())
+        if n:
+            notes.append(f"{n:,} clean deals have no {name} (allowed by the column map).")
+    if currency_filled:
+        notes.append(f"currency filled from the amount's symbol for {currency_filled:,} deals.")
+    return notes
+
+
+def _finish(table: str, parts: Split, stage_order: Mapping[str, int]) -> pd.DataFrame:
+    clean = parts.clean
+    if table == c.STAGE_EVENTS and c.DERIVED not in clean:
+        clean = clean.assign(**{c.DERIVED: pd.array(np.zeros(len(clean), bool), dtype="boolean")})
+    return sort_table(table, clean, stage_order)
+
+
+def ingest(
+    source: str | Path,
+    out: str | Path,
+    *,
+    map_path: str | Path | None = None,
+    stages_path: str | Path | None = None,
+) -> IngestResult:
+    """Validate a CRM export and write canonical Parquet, quarantine and manifest.
+
+    Parameters
+    ----------
+    source : str or Path
+        Folder with one file per table (``deals`` is mandatory).
+    out : str or Path
+        Output folder, replaced atomically (never inside ``data/raw``).
+    map_path : str or Path, optional
+        Column map (``docs/column-maps.md``); without one, files and columns
+        carry canonical names.
+    stages_path : str or Path, optional
+        Stage config; defaults to ``config/stages.yaml``.
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    InputError
+        On structural problems (unreadable or empty file, missing required
+        column, unknown table, no deals, a map that names a missing file or
+        column); nothing is written then.
+    """
+    source = Path(source)
+    out_dir = check_out_dir(out, source)
+    stage_config = load_stages(stages_path)
+    user_map = load_column_map(map_path) if map_path is not None else None
+    cmap, paths, ignored_files = _plan(read.find_table_files(source), user_map, source)
+    pipeline = _pipeline(stage_config, cmap)
+    stage_order = {s: pipeline.order(s) for s in pipeline.all_stages}
+    raws = _read_all(paths, cmap)
+    inputs = [input_entry(t, p) for t, p in paths.items()]
+
+    outputs: dict[str, pd.DataFrame] = {}
+    quarantine: dict[str, pd.DataFrame] = {}
+    counts: dict[str, dict] = {}
+    ignored_columns: dict[str, list[str]] = {}
+    notes: list[str] = []
+    derived: dict[str, object] = {}
+    deal_ids = clean_ids = id_set(pd.Series([], dtype="str"))
+    for table, raw in raws.items():
+        tmap = cmap.tables[table]
+        canon = build_canonical(table, raw, tmap, pipeline, source_file=paths[table].name)
+        flags = table_flags(canon, pipeline, tmap.allow_null)
+        if table != c.DEALS:
+            for code, mask in deal_link_flags(table, canon.frame, clean_ids, deal_ids).items():
+                flags[code] = flags[code] | mask if code in flags else mask
+        parts = split(canon, flags, pipeline.all_stages, tmap.allow_null)
+        if table == c.DEALS:
+            deal_ids = id_set(canon.frame[c.DEAL_ID])
+            clean_ids = id_set(parts.clean[c.DEAL_ID])
+            notes += _deal_notes(parts.clean, tmap.allow_null, canon.currency_filled)
+            if tmap.derive is not None and c.STAGE_EVENTS not in raws:
+                events = derive_stage_events(
+                    parts.clean,
+                    raw.iloc[parts.clean_rows],
+                    tmap.derive,
+                    pipeline,
+                    options=tmap.options,
+                    file=paths[table].name,
+                )
+                outputs[c.STAGE_EVENTS] = sort_table(c.STAGE_EVENTS, events.frame, stage_order)
+                derived[c.STAGE_EVENTS] = {
+                    "from": f"{c.DEALS}.{tmap.derive.stage_column}",
+                    "rows": len(events.frame),
+                    "last_open_stage": events.last_open_stage,
+                    "note": events.note,
+                }
+                notes.append(events.note)
+            elif tmap.derive is not None:
+                notes.append("stage_events read from its file; derive_stage_events not used.")
+        outputs[table] = _finish(table, parts, stage_order)
+        quarantine[table] = parts.quarantine
+        counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
+        ignored_columns[table] = list(canon.ignored_columns)
+    if c.STAGE_EVENTS in derived:
+        counts[c.STAGE_EVENTS] = table_entry(0, len(outputs[c.STAGE_EVENTS]), {}, derived=True)
+    elif c.STAGE_EVENTS not in raws:
+        notes.append(
+            "no stage_events file and no derive_stage_events in the column map: no "
+            "stage_events table was written; stage-based metrics are unavailable."
+        )
+    manifest = {
+        "created_at": now_utc(),
+        "source": str(source.resolve()),
+        "map": None if cmap.path is None else str(Path(cmap.path).resolve()),
+        "map_sha256": cmap.sha256,
+        "stage_config_sha256": stage_config.sha256,
+        "pipeline": pipeline.name,
+        "inputs": inputs,
+        "ignored_files": ignored_files,
+        "ignored_columns": ignored_columns,
+        "tables": {t: counts[t] for t in c.TABLES if t in counts},
+        "derived": derived,
+        "notes": notes,
+    }
+    ordered = {t: outputs[t] for t in c.TABLES if t in outputs}
+    write_outputs(out_dir, ordered, quarantine, manifest)
+    return IngestResult(out_dir=out_dir, manifest=manifest)

@@ -1,0 +1,279 @@
+"""Write a sample CRM as a CRM-style export (CSV files plus ``truth.json``).
+
+Headers and category labels are what a CRM writes ("Deal ID", "Deal Stage",
+"Closed Won", "Paid Ads", "Yes"); ``config/maps/sample.yaml`` maps them back
+to the canonical tables. Stage labels are taken from the stage config's
+aliases (the first alias of each stage that differs from its canonical name),
+so they always resolve. Files are first written to a temporary folder beside
+the output folder and then moved into place; the same sample gives
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from analysis import columns as c
+from analysis.stages import Pipeline, load_stages, normalise_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analysis.sample import SampleCRM
+
+TRUTH_FILE = "truth.json"
+OWNER_NAME = "Owner"  # extra, unmapped columns a CRM adds
+COMPANY = "Company"
+
+# canonical column -> export header, per table (order = file column order)
+HEADERS: dict[str, dict[str, str]] = {
+    c.DEALS: {
+        c.DEAL_ID: "Deal ID",
+        c.STAGE: "Deal Stage",
+        c.OUTCOME: "Deal Status",
+        c.CREATED_AT: "Create Date",
+        c.CLOSED_AT: "Close Date",
+        c.AMOUNT: "Amount",
+        c.CURRENCY: "Currency",
+        c.AMOUNT_ORIGINAL: "Amount (Original Currency)",
+        c.SEGMENT: "Segment",
+        c.PIPELINE: "Pipeline",
+        c.SOURCE: "Lead Source",
+        c.OWNER_ID: "Owner ID",
+        c.ACCOUNT_ID: "Account ID",
+        c.PRODUCT: "Product",
+        c.REGION: "Region",
+        c.N_DECISION_MAKERS: "Decision Makers",
+        c.LOSS_REASON: "Closed Lost Reason",
+        c.COMPETITOR: "Competitor",
+        c.QUAL_BUDGET: "Budget Confirmed",
+        c.QUAL_AUTHORITY: "Authority Confirmed",
+        c.QUAL_NEED: "Need Confirmed",
+        c.QUAL_TIMELINE: "Timeline Confirmed",
+        c.LEAD_SCORE: "Lead Score",
+    },
+    c.STAGE_EVENTS: {
+        c.DEAL_ID: "Deal ID",
+        c.STAGE: "Stage",
+        c.ENTERED_AT: "Stage Entered",
+        c.OWNER_ID: "Owner ID",
+    },
+    c.ACTIVITIES: {
+        c.DEAL_ID: "Deal ID",
+        c.AT: "Activity Date",
+        c.ACTIVITY_TYPE: "Activity Type",
+        c.REP_ID: "Rep ID",
+        c.TEMPLATE_ID: "Email Template",
+        c.SCRIPT_ID: "Call Script",
+        c.REPLIED: "Replied",
+        c.CONNECTED: "Call Connected",
+    },
+    c.ASSIGNMENTS: {
+        c.EXPERIMENT_ID: "Experiment",
+        c.UNIT_ID: "Unit ID",
+        c.UNIT_TYPE: "Unit Type",
+        c.VARIANT: "Variant",
+        c.ASSIGNED_AT: "Assigned At",
+        c.STAGE: "Stage",
+    },
+    c.REPS: {
+        c.REP_ID: "Rep ID",
+        c.NAME: "Full Name",
+        c.TEAM: "Team",
+        c.REGION: "Region",
+        c.HIRED_AT: "Hire Date",
+        c.QUOTA: "Annual Quota",
+    },
+    c.SPEND: {
+        c.PERIOD: "Month",
+        c.CHANNEL: "Channel",
+        c.SALES_COST: "Sales Cost",
+        c.MARKETING_COST: "Marketing Cost",
+    },
+    c.FEEDBACK: {
+        c.DEAL_ID: "Deal ID",
+        c.SOURCE: "Author Type",
+        c.TEXT: "Comment",
+        c.COLLECTED_AT: "Submitted At",
+        c.RATING: "Rating",
+    },
+}
+
+SOURCE_LABELS = {
+    "inbound": "Inbound",
+    "outbound": "Outbound",
+    "referral": "Referral",
+    "paid": "Paid Ads",
+    "events": "Events",
+}
+OUTCOME_LABELS = {c.OPEN: "Open", c.WON: "Won", c.LOST: "Lost"}
+# canonical value -> export label, per (table, column); other columns are written as they are
+VALUE_LABELS: dict[tuple[str, str], dict[str, str]] = {
+    (c.DEALS, c.OUTCOME): OUTCOME_LABELS,
+    (c.DEALS, c.SOURCE): SOURCE_LABELS,
+    (c.SPEND, c.CHANNEL): SOURCE_LABELS,
+    (c.ACTIVITIES, c.ACTIVITY_TYPE): {t: t.title() for t in c.ACTIVITY_TYPES},
+    (c.ASSIGNMENTS, c.UNIT_TYPE): {t: t.title() for t in c.UNIT_TYPES},
+    (c.FEEDBACK, c.SOURCE): {s: s.title() for s in c.FEEDBACK_SOURCES},
+}
+BOOLEAN_LABELS = ("No", "Yes")
+COMPANY_STEMS = (
+    "Société Lumière",
+    "Müller & Söhne",
+    "Café Olé",
+    "Björk Design",
+    "Northgate",
+    "Bluefin",
+    "Ñandú Foods",
+    "Kestrel",
+    "Orchard Lane",
+    "Zürich Paper",
+    "Crédit Nord",
+    "Halvorsen",
+    "Pinecrest",
+    "Sørlandet Energi",
+    "Tiber",
+    "Évora Vinhos",
+    "Redwood",
+    "Maple & Co",
+)
+COMPANY_SUFFIXES = ("Ltd", "GmbH", "SA", "Inc", "Group", "AG")
+
+
+def stage_labels(pipeline: Pipeline) -> dict[str, str]:
+    """Export label of each canonical stage: its first alias that differs from its name."""
+    labels = {}
+    for stage in pipeline.all_stages:
+        own = normalise_label(stage)
+        alias = next(
+            (
+                a
+                for a, target in pipeline.aliases.items()
+                if target == stage and normalise_label(a) != own
+            ),
+            None,
+        )
+        labels[stage] = alias if alias is not None else stage.title()
+    return labels
+
+
+def iso_utc(values: pd.Series) -> pd.Series:
+    """``YYYY-MM-DDTHH:MM:SSZ`` text of UTC timestamps (empty where missing)."""
+    raw = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    text = np.datetime_as_string(raw, unit="s").astype(object)
+    out = text + "Z"
+    out[pd.isna(values).to_numpy()] = ""
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def company_names(account_ids: pd.Series) -> pd.Series:
+    """Display name of B2B accounts (``A…`` ids); empty for households."""
+    is_company = account_ids.str.startswith("A").fillna(False).to_numpy(dtype=bool)
+    number = pd.to_numeric(account_ids.str.slice(1), errors="coerce").fillna(0).astype(np.int64)
+    number = number.to_numpy()
+    stems = np.array(COMPANY_STEMS, dtype=object)[(number * 7) % len(COMPANY_STEMS)]
+    suffix = np.array(COMPANY_SUFFIXES, dtype=object)[
+        (number // len(COMPANY_STEMS)) % len(COMPANY_SUFFIXES)
+    ]
+    return pd.Series(
+        np.where(is_company, stems + " " + suffix, ""), index=account_ids.index, dtype=object
+    )
+
+
+def export_frames(
+    tables: Mapping[str, pd.DataFrame], pipeline: Pipeline, rep_names: Mapping[str, str]
+) -> dict[str, pd.DataFrame]:
+    """The export as data frames with CRM headers and labels (object columns)."""
+    labels = stage_labels(pipeline)
+    out = {}
+    for table, headers in HEADERS.items():
+        df = tables[table]
+        cols = {}
+        for col, header in headers.items():
+            s = df[col]
+            if isinstance(s.dtype, pd.DatetimeTZDtype):
+                cols[header] = iso_utc(s)
+            elif s.dtype == "boolean":
+                b = s.astype(object)
+                cols[header] = b.map({True: BOOLEAN_LABELS[1], False: BOOLEAN_LABELS[0]})
+            elif col == c.STAGE and table != c.ASSIGNMENTS:
+                cols[header] = s.map(labels)
+            elif (table, col) in VALUE_LABELS:
+                cols[header] = s.map(VALUE_LABELS[(table, col)])
+            elif col == c.LOSS_REASON:
+                cols[header] = s.str.title()
+            elif col in (c.LEAD_SCORE, c.RATING):
+                cols[header] = s.astype("Int64")
+            else:
+                cols[header] = s
+            if col == c.OWNER_ID and table == c.DEALS:
+                cols[OWNER_NAME] = s.map(dict(rep_names))
+            if col == c.ACCOUNT_ID and table == c.DEALS:
+                cols[COMPANY] = company_names(s)
+        out[table] = pd.DataFrame(cols)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: Path, *, encoding: str = "utf-8", sep: str = ",") -> None:
+    """Write a CSV deterministically (``\\n`` line ends, no index)."""
+    df.to_csv(path, index=False, sep=sep, encoding=encoding, lineterminator="\n")
+
+
+def write_sample(crm: SampleCRM, out_dir: str | os.PathLike, *, messy: bool = False) -> list[Path]:
+    """Write the sample as a CRM export: one CSV per table plus ``truth.json``.
+
+    Parameters
+    ----------
+    crm : SampleCRM
+        From :func:`analysis.sample.generate_sample`.
+    out_dir : path
+        Output folder (created if needed); files of the same names are replaced.
+    messy : bool
+        Write it as a real export arrives (mixed encodings, delimiters, date and
+        money formats, label noise) with a known number of planted bad rows,
+        recorded in ``truth.json`` under ``"messy"`` (:mod:`analysis.sample.messy`).
+
+    Returns
+    -------
+    list of Path
+        The files written, in ``analysis.columns.TABLES`` order, then ``truth.json``.
+
+    Notes
+    -----
+    Files are written into a temporary folder beside ``out_dir`` and then moved
+    into it with :func:`os.replace`, so a failed write leaves ``out_dir`` as it was.
+    """
+    from analysis.sample.messy import messy_export
+
+    out_dir = Path(out_dir)
+    pipeline = load_stages().pipeline(crm.truth.get("generator", {}).get("pipeline"))
+    rep_names = dict(zip(crm.tables[c.REPS][c.REP_ID], crm.tables[c.REPS][c.NAME], strict=True))
+    frames = export_frames(crm.tables, pipeline, rep_names)
+    truth = dict(crm.truth)
+    formats = {table: {"encoding": "utf-8", "sep": ","} for table in c.TABLES}
+    if messy:
+        frames, formats, truth["messy"] = messy_export(frames, crm.tables, pipeline, crm.truth)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        names = []
+        for table in c.TABLES:
+            name = f"{table}.csv"
+            write_csv(frames[table], tmp / name, **formats[table])
+            names.append(name)
+        text = json.dumps(truth, indent=2, ensure_ascii=False, allow_nan=False)
+        (tmp / TRUTH_FILE).write_text(text + "\n", encoding="utf-8")
+        names.append(TRUTH_FILE)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.replace(tmp / name, out_dir / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [out_dir / name for name in names]

@@ -1,0 +1,87 @@
+"""Build canonical-typed pandas columns from numpy arrays, fast.
+
+The generator works in numpy (times as float days since the start of the
+history); these helpers turn its arrays into the dtypes of the data model:
+``datetime64[us, UTC]`` floored to whole seconds, ``str``, ``boolean`` and
+``Int64``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+SECONDS_PER_DAY = 86_400
+_US = 1_000_000
+
+
+def timestamps(origin: pd.Timestamp, days: np.ndarray) -> pd.Series:
+    """UTC timestamps ``origin + days``, floored to the second; NaN days become NaT."""
+    days = np.asarray(days, dtype=float)
+    missing = np.isnan(days)
+    secs = np.floor(np.where(missing, 0.0, days) * SECONDS_PER_DAY).astype(np.int64)
+    micros = origin.value // 1_000 + secs * _US  # origin.value is in ns
+    values = micros.astype("datetime64[us]")
+    values[missing] = np.datetime64("NaT")
+    return pd.Series(values).dt.tz_localize("UTC")
+
+
+def strings(values: np.ndarray | list, missing: np.ndarray | None = None) -> pd.Series:
+    """A ``str`` column; entries where ``missing`` is true (or None) are NaN."""
+    values = np.asarray(values, dtype=object)
+    mask = None if missing is None else np.asarray(missing, dtype=bool)
+    return pd.Series(pa.array(values, type=pa.string(), mask=mask), dtype="str")
+
+
+def codes(
+    labels: list | tuple | np.ndarray, index: np.ndarray, missing: np.ndarray | None = None
+) -> pd.Series:
+    """``labels[index]`` as a ``str`` column, for columns with few distinct values."""
+    return take_strings(pa.array(list(labels), type=pa.string()), index, missing)
+
+
+def take_strings(
+    labels: pa.Array, index: np.ndarray, missing: np.ndarray | None = None
+) -> pd.Series:
+    """``labels[index]`` as a ``str`` column (``index < 0`` or ``missing`` gives NaN)."""
+    index = np.asarray(index, dtype=np.int64)
+    mask = index < 0 if missing is None else (missing | (index < 0))
+    taken = labels.take(pa.array(np.where(mask, 0, index), mask=mask))
+    return pd.Series(taken, dtype="str")
+
+
+def booleans(values: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+    """A nullable ``boolean`` column."""
+    values = np.asarray(values, dtype=bool)
+    mask = np.zeros(values.shape, dtype=bool) if missing is None else np.asarray(missing, bool)
+    return pd.Series(pd.arrays.BooleanArray(values, mask))
+
+
+def integers(values: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+    """A nullable ``Int64`` column."""
+    values = np.asarray(values, dtype=np.int64)
+    mask = np.zeros(values.shape, dtype=bool) if missing is None else np.asarray(missing, bool)
+    return pd.Series(pd.arrays.IntegerArray(values, mask))
+
+
+def floats(values: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+    """A ``float64`` column; entries where ``missing`` is true are NaN."""
+    out = np.asarray(values, dtype=float).copy()
+    if missing is not None:
+        out[np.asarray(missing, bool)] = np.nan
+    return pd.Series(out)
+
+
+def id_labels(prefix: str, count: int, width: int) -> pa.Array:
+    """Ids ``prefix + zero-padded 1..count`` as an Arrow string array."""
+    numbers = pd.Series(np.arange(1, count + 1, dtype=np.int64)).astype("str")
+    return pa.array((prefix + numbers.str.zfill(width)).to_numpy(dtype=object), type=pa.string())
+
+
+def categorical_draw(
+    rng: np.random.Generator, weights: dict[str, float] | np.ndarray, size: int
+) -> np.ndarray:
+    """Indices drawn with the given (normalised) weights."""
+    w = np.asarray(list(weights.values()) if isinstance(weights, dict) else weights, dtype=float)
+    return rng.choice(len(w), size=size, p=w / w.sum())

@@ -1,0 +1,282 @@
+"""The planted parameters of the synthetic CRM: every number the generator uses.
+
+Everything an analysis is later tested against starts here, and all of it is
+copied into ``truth.json`` (:mod:`analysis.sample.truth`). Stage-dependent
+values are written for the six open stages of the default pipeline and
+interpolated over relative stage position when a pipeline has another number
+of stages, so no stage name appears in the generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis import columns as c
+
+# Open-stage positions of the default pipeline, used by the profiles below.
+PROFILE_STAGES = 6
+
+# Loss reasons and feedback themes are lower-case canonical words (data model).
+PRICE = "price"
+TIMING = "timing"
+MISSING_FEATURE = "missing feature"
+CHAMPION_LEFT = "champion left"
+COMPETITOR_REASON = "competitor"
+NO_DECISION = "no decision"
+IMPLEMENTATION = "implementation effort"
+SUPPORT = "support"
+EASE_OF_USE = "ease of use"
+LOSS_REASONS = (
+    PRICE,
+    TIMING,
+    MISSING_FEATURE,
+    CHAMPION_LEFT,
+    COMPETITOR_REASON,
+    NO_DECISION,
+    IMPLEMENTATION,
+)
+THEMES = (
+    PRICE,
+    TIMING,
+    MISSING_FEATURE,
+    CHAMPION_LEFT,
+    COMPETITOR_REASON,
+    IMPLEMENTATION,
+    SUPPORT,
+    EASE_OF_USE,
+)
+
+REGIONS = ("North America", "EMEA", "APAC", "LATAM")
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """Planted parameters of one customer segment.
+
+    Attributes
+    ----------
+    share : float
+        Expected share of all deals.
+    conversion : tuple of float
+        Probability that a *reference deal* advances from each open stage
+        (six-stage profile; see :attr:`Plan.reference_deal`).
+    stage_median_days, duration_sigma : tuple of float, float
+        Time in each open stage before the decision: lognormal with these
+        medians (days) for the reference number of decision makers.
+    amount_median, amount_sigma : float
+        Lognormal deal amount in USD for the reference number of decision makers.
+    dm_min, dm_extra_trials, dm_extra_p, dm_reference : int, int, float, int
+        ``n_decision_makers = dm_min + Binomial(dm_extra_trials, dm_extra_p)``;
+        effects are measured from ``dm_reference``.
+    source_mix : dict
+        Share of each lead source in the segment.
+    competitor_share : float
+        Share of deals with a competitor involved.
+    qual_prevalence : dict
+        Probability that each qualification flag is true.
+    weekend_factor : float
+        Relative creation intensity on Saturdays and Sundays.
+    products : dict
+        Product mix.
+    """
+
+    share: float
+    conversion: tuple[float, ...]
+    stage_median_days: tuple[float, ...]
+    duration_sigma: float
+    amount_median: float
+    amount_sigma: float
+    dm_min: int
+    dm_extra_trials: int
+    dm_extra_p: float
+    dm_reference: int
+    source_mix: dict[str, float]
+    competitor_share: float
+    qual_prevalence: dict[str, float]
+    weekend_factor: float
+    products: dict[str, float]
+
+
+B2B_PLAN = SegmentPlan(
+    share=0.40,
+    conversion=(0.62, 0.80, 0.82, 0.80, 0.78, 0.82),
+    stage_median_days=(6.0, 9.0, 16.0, 18.0, 20.0, 22.0),
+    duration_sigma=0.55,
+    amount_median=25_000.0,
+    amount_sigma=0.75,
+    dm_min=2,
+    dm_extra_trials=6,
+    dm_extra_p=0.35,
+    dm_reference=4,
+    source_mix={"inbound": 0.28, "outbound": 0.32, "referral": 0.15, "paid": 0.10, "events": 0.15},
+    competitor_share=0.45,
+    qual_prevalence={
+        c.QUAL_BUDGET: 0.60,
+        c.QUAL_AUTHORITY: 0.55,
+        c.QUAL_NEED: 0.70,
+        c.QUAL_TIMELINE: 0.50,
+    },
+    weekend_factor=0.15,
+    products={"Platform Team": 0.45, "Platform Enterprise": 0.35, "Analytics Add-on": 0.20},
+)
+
+B2C_PLAN = SegmentPlan(
+    share=0.60,
+    conversion=(0.55, 0.84, 0.86, 0.85, 0.82, 0.88),
+    stage_median_days=(0.8, 1.2, 1.6, 2.0, 2.4, 2.6),
+    duration_sigma=0.65,
+    amount_median=800.0,
+    amount_sigma=0.55,
+    dm_min=1,
+    dm_extra_trials=1,
+    dm_extra_p=0.12,
+    dm_reference=1,
+    source_mix={"inbound": 0.35, "outbound": 0.05, "referral": 0.15, "paid": 0.40, "events": 0.05},
+    competitor_share=0.15,
+    qual_prevalence={
+        c.QUAL_BUDGET: 0.50,
+        c.QUAL_AUTHORITY: 0.90,
+        c.QUAL_NEED: 0.70,
+        c.QUAL_TIMELINE: 0.60,
+    },
+    weekend_factor=0.70,
+    products={"Personal": 0.50, "Family": 0.35, "Premium": 0.15},
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every planted parameter of the generator (defaults are the shipped truth).
+
+    Stage positions (``*_stage_index``) count open stages from 0; negative
+    values count from the end, as in Python indexing.
+    """
+
+    segments: dict[str, SegmentPlan] = field(
+        default_factory=lambda: {c.B2B: B2B_PLAN, c.B2C: B2C_PLAN}
+    )
+    history_days: int = 730
+    growth: float = 0.6  # creation intensity rises linearly by this fraction over the period
+    region_mix: dict[str, float] = field(
+        default_factory=lambda: {"North America": 0.45, "EMEA": 0.30, "APAC": 0.15, "LATAM": 0.10}
+    )
+    # Lead source: multiplier on the odds of advancing, at the first `source_stages` stages.
+    source_odds: dict[str, float] = field(
+        default_factory=lambda: {
+            "inbound": 1.0,
+            "outbound": 0.7,
+            "referral": 1.6,
+            "paid": 0.8,
+            "events": 0.9,
+        }
+    )
+    source_stages: int = 3
+    # Qualification flags: log-odds effect of a *false* flag (reference deal: all true),
+    # at every stage from `qual_from_stage` on (flags are recorded from that stage on).
+    qual_log_odds: dict[str, float] = field(
+        default_factory=lambda: {
+            c.QUAL_BUDGET: 0.45,
+            c.QUAL_AUTHORITY: 0.35,
+            c.QUAL_NEED: 0.60,
+            c.QUAL_TIMELINE: 0.25,
+        }
+    )
+    qual_from_stage: int = 1
+    # Latent fit z ~ N(0, 1): log-odds per SD at every stage; lead score measures it.
+    fit_log_odds: float = 0.25
+    lead_score_center: float = 55.0
+    lead_score_per_sd: float = 15.0
+    lead_score_noise_sd: float = 10.0
+    lead_score_source_offset: dict[str, float] = field(
+        default_factory=lambda: {
+            "inbound": 0.0,
+            "outbound": -5.0,
+            "referral": 8.0,
+            "paid": -3.0,
+            "events": 2.0,
+        }
+    )
+    # Decision makers: log-odds per extra decision maker (from the segment's reference),
+    # at every stage from `qual_from_stage` on; log duration multiplier per extra one.
+    dm_log_odds: float = -0.12
+    dm_log_duration: float = 0.10
+    dm_log_amount: float = 0.15
+    rep_skill_sd: float = 0.25
+    weakness_odds: float = 0.40
+    weakness_stage_index: int = 3
+    competitors: dict[str, float] = field(
+        default_factory=lambda: {
+            "Acme Cloud": 0.35,
+            "Northwind": 0.30,
+            "Globex": 0.20,
+            "Initech": 0.15,
+        }
+    )
+    competitor_odds: dict[str, float] = field(
+        default_factory=lambda: {
+            "Acme Cloud": 0.55,
+            "Northwind": 0.80,
+            "Globex": 1.00,
+            "Initech": 1.35,
+        }
+    )
+    competitor_from_stage: int = -2  # odds effect applies at this stage and later
+    competitor_known_from_stage: int = 2  # column filled once the deal reached this stage
+    skip_rate: float = 0.03
+    backward_rate: float = 0.02
+    reentry_rate: float = 0.02
+    min_duration_days: float = 5.0 / 1440.0
+    bottleneck_segment: str = c.B2B
+    bottleneck_stage_index: int = -2
+    bottleneck_odds: float = 0.35
+    # Experiment 1: email template at qualification, per deal, 50/50, window in days before cutoff.
+    email_experiment_id: str = "email_template_q"
+    email_stage_index: int = 1
+    email_window_days: tuple[float, float] = (300.0, 120.0)
+    email_treatment_odds: float = 1.40
+    reply_rate: dict[str, float] = field(
+        default_factory=lambda: {"A": 0.20, "B": 0.26, "other": 0.18}
+    )
+    # Experiment 2: call script at discovery, per rep (stratified by team), no effect.
+    call_experiment_id: str = "call_script_d"
+    call_stage_index: int = 2
+    call_window_days: tuple[float, float] = (240.0, 60.0)
+    connect_rate: float = 0.42
+    currency_mix_emea: dict[str, float] = field(
+        default_factory=lambda: {"USD": 0.30, "EUR": 0.50, "GBP": 0.20}
+    )
+    rates_to_usd: dict[str, float] = field(
+        default_factory=lambda: {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}
+    )
+    deals_per_b2b_account: float = 1.6
+
+
+def stage_profile(values: tuple[float, ...], n_stages: int) -> np.ndarray:
+    """Interpolate a six-stage profile to ``n_stages`` open stages by relative position."""
+    src = np.linspace(0.0, 1.0, len(values))
+    dst = np.linspace(0.0, 1.0, n_stages)
+    return np.interp(dst, src, np.asarray(values, dtype=float))
+
+
+def stage_index(index: int, n_stages: int) -> int:
+    """Resolve a possibly negative stage position against ``n_stages`` open stages."""
+    resolved = index % n_stages if index < 0 else index
+    if not 0 <= resolved < n_stages:
+        raise ValueError(
+            f"Stage position {index} does not exist in a pipeline of {n_stages} "
+            "open stages; the sample generator needs at least 4 open stages."
+        )
+    return resolved
+
+
+def logit(p: np.ndarray | float) -> np.ndarray:
+    """Log-odds ``log(p / (1 - p))``."""
+    p = np.asarray(p, dtype=float)
+    return np.log(p) - np.log1p(-p)
+
+
+def expit(x: np.ndarray | float) -> np.ndarray:
+    """Inverse of :func:`logit`."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
