@@ -56,9 +56,7 @@ def _rows(export: Path) -> dict[str, int]:
     counts = truth.get("rows_written") or truth.get("counts") or {}
     if counts:
         return {k: int(v) for k, v in counts.items()}
-    return {
-        p.stem: sum(1 for _ in p.open("rb")) - 1 for p in export.glob("*.csv")
-    }
+    return {p.stem: sum(1 for _ in p.open("rb")) - 1 for p in export.glob("*.csv")}
 
 
 def bench(n_deals: int) -> dict[str, float]:
@@ -87,7 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     header = (
         f"{'deals':>10} {'events':>10} {'rows':>11} {'gen s':>7} {'gen MB':>7} "
         f"{'ingest s':>9} {'rows/s':>10} {'ingest MB':>9}"

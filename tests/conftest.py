@@ -44,10 +44,18 @@ def make_processed_folder(folder: Path, n_deals: int = 400, seed: int = 7) -> Pa
     events.to_parquet(folder / "stage_events.parquet")
     manifest = {
         "tables": {
-            c.DEALS: {"rows_in": n_deals + 2, "rows_clean": n_deals, "rows_quarantined": 2,
-                      "quarantine_reasons": {"duplicate_id": 2}},
-            c.STAGE_EVENTS: {"rows_in": 2 * n_deals, "rows_clean": 2 * n_deals,
-                             "rows_quarantined": 0, "quarantine_reasons": {}},
+            c.DEALS: {
+                "rows_in": n_deals + 2,
+                "rows_clean": n_deals,
+                "rows_quarantined": 2,
+                "quarantine_reasons": {"duplicate_id": 2},
+            },
+            c.STAGE_EVENTS: {
+                "rows_in": 2 * n_deals,
+                "rows_clean": 2 * n_deals,
+                "rows_quarantined": 0,
+                "quarantine_reasons": {},
+            },
         }
     }
     (folder / config.MANIFEST_FILENAME).write_text(json.dumps(manifest))

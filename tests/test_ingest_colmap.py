@@ -85,6 +85,15 @@ def test_errors_name_the_key(tmp_path, text, key):
     assert info.value.file.endswith("map.yaml")
 
 
+def test_unquoted_yes_key_is_an_error(tmp_path):
+    text = BASE.replace("values: {Won: won}", "values: {Yes: won}")
+    with pytest.raises(ConfigError, match="quote it") as info:
+        _load(tmp_path, text)
+    assert info.value.column == "tables.deals.columns.outcome.values"
+    quoted = _load(tmp_path, BASE.replace("values: {Won: won}", 'values: {"Yes": won}'))
+    assert quoted.tables[c.DEALS].columns[c.OUTCOME].values == {"Yes": "won"}
+
+
 def test_map_without_deals(tmp_path):
     with pytest.raises(ConfigError, match="deals are mandatory") as info:
         _load(tmp_path, "tables:\n  reps: {file: teams}\n")
@@ -130,7 +139,7 @@ def test_identity_map():
     assert set(cmap.tables) == {"deals", "reps"} and cmap.path is None
 
 
-@pytest.mark.parametrize("path", [config.MAVEN_MAP_FILE])
+@pytest.mark.parametrize("path", [config.MAVEN_MAP_FILE, config.SAMPLE_MAP_FILE])
 def test_shipped_maps_load(path):
     cmap = load_column_map(path)
     assert c.DEALS in cmap.tables

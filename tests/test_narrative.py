@@ -39,8 +39,18 @@ def test_data_quality_sentence_counts_rows_once_per_table():
 
 def test_overview_findings_mention_derived_history_and_open_deals():
     overall = pd.DataFrame(
-        [{"deals": 10, "won": 4, "lost": 4, "open": 2, "open_share": 0.2,
-          "win_rate": 0.5, "ci_low": 0.2, "ci_high": 0.8}]
+        [
+            {
+                "deals": 10,
+                "won": 4,
+                "lost": 4,
+                "open": 2,
+                "open_share": 0.2,
+                "win_rate": 0.5,
+                "ci_low": 0.2,
+                "ci_high": 0.8,
+            }
+        ]
     )
     by_segment = overall.assign(segment="B2B")
     manifest = {"derived": {"stage_events": {"from": "deals.stage"}}}

@@ -54,7 +54,9 @@ def test_outcome_summary_excludes_open_deals_from_win_rate(ws):
 
 def test_outcome_summary_overall_and_period_filter(ws):
     overall = overview.outcome_summary(ws, None).to_frame()
-    assert overall.loc[0, "deals"] == 12 and overall.loc[0, overview.WIN_RATE] == pytest.approx(4 / 9)
+    assert overall.loc[0, "deals"] == 12 and overall.loc[0, overview.WIN_RATE] == pytest.approx(
+        4 / 9
+    )
     # Deals created before 2025-02-12: 2025-01-15, -22, -29, 02-05 -> the first four (all B2B).
     early = overview.outcome_summary(ws, None, end="2025-02-12").to_frame()
     assert early.loc[0, "deals"] == 4 and early.loc[0, "won"] == 3
@@ -88,9 +90,18 @@ def test_table_volumes(ws):
 def test_quarantine_summary_from_manifest():
     manifest = {
         "tables": {
-            "deals": {"rows_in": 10, "rows_clean": 7, "rows_quarantined": 3,
-                      "quarantine_reasons": {"negative_amount": 1, "duplicate_id": 2}},
-            "reps": {"rows_in": 4, "rows_clean": 4, "rows_quarantined": 0, "quarantine_reasons": {}},
+            "deals": {
+                "rows_in": 10,
+                "rows_clean": 7,
+                "rows_quarantined": 3,
+                "quarantine_reasons": {"negative_amount": 1, "duplicate_id": 2},
+            },
+            "reps": {
+                "rows_in": 4,
+                "rows_clean": 4,
+                "rows_quarantined": 0,
+                "quarantine_reasons": {},
+            },
         }
     }
     table = overview.quarantine_summary(manifest)

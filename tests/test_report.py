@@ -61,7 +61,9 @@ def test_summary_json_matches_the_metrics_on_the_same_data(good_run, processed_f
 
 def test_non_default_parameters_reach_the_notebook(processed_folder, tmp_path):
     run = run_report(
-        parameters={"period_start": "2025-07-01"}, run_id="h2", reports_dir=tmp_path,
+        parameters={"period_start": "2025-07-01"},
+        run_id="h2",
+        reports_dir=tmp_path,
         data_dir=processed_folder,
     )
     assert run.ok, run.summary()
@@ -79,7 +81,11 @@ def _broken_notebook(folder: Path) -> None:
         nbformat.v4.new_code_cell("data_dir = None", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"),
     ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, folder / "99_broken.ipynb")
 
 
@@ -88,12 +94,14 @@ def test_failed_notebook_keeps_latest_and_its_executed_copy(processed_folder, tm
     notebooks.mkdir()
     shutil.copy(config.NOTEBOOKS_DIR / f"{OVERVIEW}.ipynb", notebooks)
     reports = tmp_path / "reports"
-    good = run_report(run_id="good", reports_dir=reports, data_dir=processed_folder,
-                      notebooks_dir=notebooks)
+    good = run_report(
+        run_id="good", reports_dir=reports, data_dir=processed_folder, notebooks_dir=notebooks
+    )
     assert good.ok
     _broken_notebook(notebooks)
-    bad = run_report(run_id="bad", reports_dir=reports, data_dir=processed_folder,
-                     notebooks_dir=notebooks)
+    bad = run_report(
+        run_id="bad", reports_dir=reports, data_dir=processed_folder, notebooks_dir=notebooks
+    )
     assert not bad.ok
     by_name = {nb.name: nb for nb in bad.notebooks}
     assert by_name[OVERVIEW].ok and not by_name["99_broken"].ok

@@ -298,9 +298,7 @@ def test_decision_makers_below_one_fails(stages: tuple[str, ...]) -> None:
     df.loc[1, c.N_DECISION_MAKERS] = 0
     cases = failures(s.table_schema(c.DEALS, stages), df)
     assert cases["index"].tolist() == [1]
-    # Built-in check label today; ingest (_pandera_check_reason) records it as
-    # bad_value. Expect s.BAD_VALUE here once the schema names the check (see xfail below).
-    assert cases["check"].tolist() == ["greater_than_or_equal_to(1)"]
+    assert cases["check"].tolist() == [s.BAD_VALUE]
 
 
 def test_uncoercible_value_fails_coercion(stages: tuple[str, ...]) -> None:
@@ -414,11 +412,6 @@ def test_reason_codes_are_distinct() -> None:
     assert all(re.fullmatch(r"[a-z_]+", code) for code in codes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deals.n_decision_makers uses pa.Check.ge(1), reported as "
-    "'greater_than_or_equal_to(1)' instead of a reason code",
-)
 def test_every_check_reports_a_reason_code(stages: tuple[str, ...]) -> None:
     # failure_cases["check"] shows a check's `error` when set, else its `name`.
     codes = {

@@ -93,24 +93,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deals", type=int, default=config.DEFAULT_SAMPLE_DEALS, help="number of deals")
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="random seed")
     p.add_argument("--out", type=Path, default=config.SAMPLE_DIR, help="output folder")
-    p.add_argument("--messy", action="store_true", help="write it as a messy real export would arrive")
+    p.add_argument(
+        "--messy", action="store_true", help="write it as a messy real export would arrive"
+    )
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("ingest", help="validate a CRM export and write canonical Parquet")
     p.add_argument("--source", type=Path, default=config.SAMPLE_DIR, help="folder of export files")
     p.add_argument("--map", type=Path, default=None, help="YAML column map (docs/column-maps.md)")
     p.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="processed data folder")
-    p.add_argument("--stages", type=Path, default=None, help="stage config (default config/stages.yaml)")
+    p.add_argument(
+        "--stages", type=Path, default=None, help="stage config (default config/stages.yaml)"
+    )
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("report", help="execute the report notebooks and render HTML")
     p.add_argument("--only", nargs="+", metavar="NAME", help="notebook names to run (default: all)")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a notebook parameter (repeatable)")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a notebook parameter (repeatable)",
+    )
     p.add_argument("--run-id", default=None, help="run id (default: UTC timestamp)")
     p.add_argument("--reports-dir", type=Path, default=config.REPORTS_DIR, help="reports folder")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="processed data the notebooks read (default data/processed)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="processed data the notebooks read (default data/processed)",
+    )
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("lab", help="start JupyterLab on the project")

@@ -56,9 +56,14 @@ def data_quality_sentence(quarantine: pd.DataFrame) -> str:
     if held == 0:
         return f"All {format_count(rows_in)} input rows passed validation; none were quarantined."
     reasons = (
-        quarantine[quarantine["count"] > 0].groupby("reason")["count"].sum().sort_values(ascending=False)
+        quarantine[quarantine["count"] > 0]
+        .groupby("reason")["count"]
+        .sum()
+        .sort_values(ascending=False)
     )
-    top = ", ".join(f"{r.replace('_', ' ')} ({format_count(n)})" for r, n in reasons.head(3).items())
+    top = ", ".join(
+        f"{r.replace('_', ' ')} ({format_count(n)})" for r, n in reasons.head(3).items()
+    )
     return (
         f"{format_count(held)} of {format_count(rows_in)} input rows "
         f"({format_percent(held / rows_in, 2)}) were quarantined rather than analysed; "
@@ -109,7 +114,9 @@ def overview_findings(
     window = (
         f"created from {period_start or 'the first record'} to before {period_end}"
         if period_end
-        else f"created from {period_start}" if period_start else "in the data"
+        else f"created from {period_start}"
+        if period_start
+        else "in the data"
     )
     sentences = []
     if not overall.empty:

@@ -69,16 +69,18 @@ def current_stage(ws: Workspace, deals: ibis.Table | None = None) -> ibis.Table:
 def table_volumes(ws: Workspace) -> pd.DataFrame:
     """Rows and columns of every table in the workspace, in data-model order."""
     rows = [
-        {"table": name, "rows": int(ws.execute(ws.tables[name].count())), "columns": len(ws.tables[name].columns)}
+        {
+            "table": name,
+            "rows": int(ws.execute(ws.tables[name].count())),
+            "columns": len(ws.tables[name].columns),
+        }
         for name in c.TABLES
         if ws.has(name)
     ]
     return pd.DataFrame(rows, columns=["table", "rows", "columns"])
 
 
-def deal_mix(
-    ws: Workspace, start: str | None = None, end: str | None = None
-) -> pd.DataFrame:
+def deal_mix(ws: Workspace, start: str | None = None, end: str | None = None) -> pd.DataFrame:
     """Deals and amount by segment x current stage x outcome.
 
     Returns

@@ -38,6 +38,10 @@ def _non_negative() -> pa.Check:
     return pa.Check(lambda s: s.isna() | (s >= 0), name=NEGATIVE_AMOUNT, ignore_na=False)
 
 
+def _at_least_one() -> pa.Check:
+    return pa.Check(lambda s: s.isna() | (s >= 1), name=BAD_VALUE, ignore_na=False)
+
+
 def _one_of(values: Iterable[str], name: str = BAD_VALUE) -> pa.Check:
     allowed = tuple(values)
     return pa.Check(lambda s: s.isna() | s.isin(allowed), name=name, ignore_na=False)
@@ -54,7 +58,7 @@ def _closed_after_created(df: pd.DataFrame) -> pd.Series:
 _Spec = tuple[object, bool, bool, tuple[pa.Check, ...], bool]
 
 
-def _deals(stages: Iterable[str]) -> dict[str, _Spec]:
+def _deals(stage_checks: tuple[pa.Check, ...]) -> dict[str, _Spec]:
     return {
         c.DEAL_ID: (STRING, True, False, (), True),
         c.CREATED_AT: (TIMESTAMP, True, False, (), False),
@@ -65,13 +69,13 @@ def _deals(stages: Iterable[str]) -> dict[str, _Spec]:
         c.CURRENCY: (STRING, False, True, (), False),
         c.AMOUNT_ORIGINAL: (FLOAT, False, True, (_non_negative(),), False),
         c.PIPELINE: (STRING, False, True, (), False),
-        c.STAGE: (STRING, False, True, (_one_of(stages, UNKNOWN_STAGE),), False),
+        c.STAGE: (STRING, False, True, stage_checks, False),
         c.SOURCE: (STRING, False, True, (), False),
         c.OWNER_ID: (STRING, False, True, (), False),
         c.ACCOUNT_ID: (STRING, False, True, (), False),
         c.PRODUCT: (STRING, False, True, (), False),
         c.REGION: (STRING, False, True, (), False),
-        c.N_DECISION_MAKERS: (INT, False, True, (pa.Check.ge(1),), False),
+        c.N_DECISION_MAKERS: (INT, False, True, (_at_least_one(),), False),
         c.LOSS_REASON: (STRING, False, True, (), False),
         c.COMPETITOR: (STRING, False, True, (), False),
         c.QUAL_BUDGET: (BOOL, False, True, (), False),
@@ -82,10 +86,10 @@ def _deals(stages: Iterable[str]) -> dict[str, _Spec]:
     }
 
 
-def _stage_events(stages: Iterable[str]) -> dict[str, _Spec]:
+def _stage_events(stage_checks: tuple[pa.Check, ...]) -> dict[str, _Spec]:
     return {
         c.DEAL_ID: (STRING, True, False, (), False),
-        c.STAGE: (STRING, True, False, (_one_of(stages, UNKNOWN_STAGE),), False),
+        c.STAGE: (STRING, True, False, stage_checks, False),
         # Null only for events ingest derived from a current-stage-only source.
         c.ENTERED_AT: (TIMESTAMP, True, True, (), False),
         c.OWNER_ID: (STRING, False, True, (), False),
@@ -104,14 +108,17 @@ _ACTIVITIES: dict[str, _Spec] = {
     c.CONNECTED: (BOOL, False, True, (), False),
 }
 
-_ASSIGNMENTS: dict[str, _Spec] = {
-    c.EXPERIMENT_ID: (STRING, True, False, (), False),
-    c.UNIT_ID: (STRING, True, False, (), False),
-    c.UNIT_TYPE: (STRING, True, False, (_one_of(c.UNIT_TYPES),), False),
-    c.VARIANT: (STRING, True, False, (), False),
-    c.ASSIGNED_AT: (TIMESTAMP, True, False, (), False),
-    c.STAGE: (STRING, False, True, (), False),
-}
+
+def _assignments(stage_checks: tuple[pa.Check, ...]) -> dict[str, _Spec]:
+    return {
+        c.EXPERIMENT_ID: (STRING, True, False, (), False),
+        c.UNIT_ID: (STRING, True, False, (), False),
+        c.UNIT_TYPE: (STRING, True, False, (_one_of(c.UNIT_TYPES),), False),
+        c.VARIANT: (STRING, True, False, (), False),
+        c.ASSIGNED_AT: (TIMESTAMP, True, False, (), False),
+        c.STAGE: (STRING, False, True, stage_checks, False),
+    }
+
 
 _REPS: dict[str, _Spec] = {
     c.REP_ID: (STRING, True, False, (), True),
@@ -146,14 +153,18 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def column_specs(table: str, stages: Iterable[str] = ()) -> dict[str, _Spec]:
-    """Return ``{column: (dtype, required, nullable, checks, unique)}`` of a table."""
-    stages = tuple(stages)
+def column_specs(table: str, stages: Iterable[str] | None = None) -> dict[str, _Spec]:
+    """Return ``{column: (dtype, required, nullable, checks, unique)}`` of a table.
+
+    ``stages`` lists the canonical stage names stage columns may hold; None
+    leaves stage values unchecked.
+    """
+    stage_checks = () if stages is None else (_one_of(tuple(stages), UNKNOWN_STAGE),)
     specs = {
-        c.DEALS: lambda: _deals(stages),
-        c.STAGE_EVENTS: lambda: _stage_events(stages),
+        c.DEALS: lambda: _deals(stage_checks),
+        c.STAGE_EVENTS: lambda: _stage_events(stage_checks),
         c.ACTIVITIES: lambda: _ACTIVITIES,
-        c.ASSIGNMENTS: lambda: _ASSIGNMENTS,
+        c.ASSIGNMENTS: lambda: _assignments(stage_checks),
         c.REPS: lambda: _REPS,
         c.SPEND: lambda: _SPEND,
         c.FEEDBACK: lambda: _FEEDBACK,
@@ -180,7 +191,7 @@ def column_dtypes(table: str) -> dict[str, object]:
 
 def table_schema(
     table: str,
-    stages: Iterable[str] = (),
+    stages: Iterable[str] | None = None,
     *,
     allow_null: Iterable[str] = (),
 ) -> pa.DataFrameSchema:
@@ -190,8 +201,9 @@ def table_schema(
     ----------
     table : str
         One of :data:`analysis.columns.TABLES`.
-    stages : iterable of str
-        Canonical stage names allowed in stage columns (from the stage config).
+    stages : iterable of str, optional
+        Canonical stage names allowed in stage columns (from the stage
+        config); None leaves stage values unchecked.
     allow_null : iterable of str
         Required columns a source may leave empty (declared in its column
         map, e.g. ``created_at`` for prospects of a current-stage-only export).

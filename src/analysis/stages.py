@@ -140,7 +140,7 @@ def load_yaml_strict(path: str | Path) -> object:
     except OSError as exc:
         raise ConfigError(f"cannot read the file ({exc.strerror}).", file=path) from exc
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)
     except ConfigError as exc:
         raise ConfigError(exc.message, file=path, column=exc.column) from None
     except yaml.YAMLError as exc:
@@ -190,7 +190,9 @@ def _parse_pipeline(name: str, spec: object, path: Path) -> Pipeline:
         seen.add(stage)
     aliases = spec.get("aliases") or {}
     if not isinstance(aliases, Mapping):
-        raise ConfigError(f"{where}.aliases must be a mapping.", file=path, column=f"{where}.aliases")
+        raise ConfigError(
+            f"{where}.aliases must be a mapping.", file=path, column=f"{where}.aliases"
+        )
     canonical = {normalise_label(s): s for s in names}
     folded: dict[str, str] = {}
     for label, target in aliases.items():
@@ -252,7 +254,9 @@ def load_stages(path: str | Path | None = None) -> StageConfig:
     _unknown_keys(raw, _TOP_KEYS, "the top level", path)
     specs = raw.get("pipelines")
     if not isinstance(specs, Mapping) or not specs:
-        raise ConfigError("'pipelines' must define at least one pipeline.", file=path, column="pipelines")
+        raise ConfigError(
+            "'pipelines' must define at least one pipeline.", file=path, column="pipelines"
+        )
     pipelines = {str(n): _parse_pipeline(str(n), s, path) for n, s in specs.items()}
     default = str(raw.get("default_pipeline", next(iter(pipelines))))
     if default not in pipelines:

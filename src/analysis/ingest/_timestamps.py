@@ -1,14 +1,19 @@
 """Timestamp text in mixed formats to UTC; the engine behind ``parse.parse_timestamps``.
 
-Distinct texts go through three stages, each only on what the previous one
-could not read: ISO 8601 (vectorised), numeric day-month dates rewritten to ISO
-in the declared order (vectorised), then dates with month names, first by
-formats guessed from one value and applied to all remaining values, finally
-one value at a time with pandas' general parser (dateutil).
+A ``str`` column first goes through Arrow's strict ISO 8601 cast
+(:func:`iso_by_cast`), which settles clean ISO columns in one vectorised step.
+The remaining distinct texts go through three stages, each only on what the
+previous one could not read: ISO 8601 by pandas (vectorised), numeric
+day-month dates rewritten to ISO in the declared order (vectorised in Arrow),
+then dates with month names, first by formats guessed from a few values and
+applied to all remaining values, finally one value at a time with pandas'
+general parser (dateutil), giving up (leaving the rest unread, hence bad)
+after 1,000 failures in a row.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 import zoneinfo
@@ -32,6 +37,7 @@ _ISO_START = r"^\d{4}[-/]?\d"
 _HAS_YEAR = re.compile(r"\d{4}", re.ASCII)
 _BARE_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?", re.ASCII)
 _MAX_GUESSED_FORMATS = 20
+_MAX_FAILURES_IN_A_ROW = 1000
 _NAT = np.datetime64("NaT", "us")
 
 
@@ -70,8 +76,9 @@ def iso_by_cast(s: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(values, settled)``: naive-UTC ``datetime64[us]`` values and the
     mask of entries this pass settled (read, or NA). Arrow's strict ISO 8601
     cast fails as a whole on any other value, so it is tried on the whole
-    column, then on the values that look like ISO 8601 with an offset and
-    those without; whatever it cannot settle is left to the general path.
+    column, then on the values that start like ISO 8601, then on those of them
+    with an offset and those without; whatever it cannot settle is left to the
+    general path.
     """
     values = pc.utf8_trim_whitespace(_arrow(s))
     whole = _cast(values, timezone)
@@ -79,14 +86,18 @@ def iso_by_cast(s: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]:
         return whole, np.ones(len(s), bool)
     out = np.full(len(s), _NAT)
     settled = _mask(values.is_null())
-    iso = _mask(pc.match_substring_regex(values, _ISO_START))
-    aware = iso & _mask(pc.match_substring_regex(values, _OFFSET, ignore_case=True))
-    for subset in (aware, iso & ~aware):
+    iso = np.flatnonzero(_mask(pc.match_substring_regex(values, _ISO_START)))
+    candidates = values.take(pa.array(iso))
+    got = _cast(candidates, timezone)
+    if got is not None:
+        out[iso], settled[iso] = got, True
+        return out, settled
+    aware = _mask(pc.match_substring_regex(candidates, _OFFSET, ignore_case=True))
+    for subset in (aware, ~aware):
         if subset.any():
-            got = _cast(values.filter(pa.array(subset)), timezone)
+            got = _cast(candidates.filter(pa.array(subset)), timezone)
             if got is not None:
-                out[subset] = got
-                settled |= subset
+                out[iso[subset]], settled[iso[subset]] = got, True
     return out, settled
 
 
@@ -211,20 +222,32 @@ def _textual(
     keep = [i for i, t in enumerate(texts) if _HAS_YEAR.search(t) and not _BARE_NUMBER.fullmatch(t)]
     remaining = pd.Series([texts[i] for i in keep], dtype="str")
     targets = where[keep]
-    guesses = 0
-    while len(remaining):
-        first = remaining.iloc[0]
-        fmt = _guess_format(first, dayfirst) if guesses < _MAX_GUESSED_FORMATS else None
-        if fmt is not None and len(remaining) > 1:
-            guesses += 1
-            parsed = pd.to_datetime(remaining, format=fmt, errors="coerce")
-            ok = parsed.notna().to_numpy(bool)
-            if ok[0]:
-                out[targets[ok]] = _naive_utc(parsed[ok].dt.as_unit("us"), timezone)
-                remaining, targets = remaining[~ok], targets[~ok]
-                continue
-        out[targets[0]] = _one_timestamp(first, timezone, dayfirst)
-        remaining, targets = remaining.iloc[1:], targets[1:]
+    tried: set[str] = set()
+    for _ in range(_MAX_GUESSED_FORMATS):  # formats guessed from a few values, applied to all
+        fmt = _next_format(remaining, tried, dayfirst)
+        if fmt is None:
+            break
+        tried.add(fmt)
+        parsed = pd.to_datetime(remaining, format=fmt, errors="coerce")
+        ok = parsed.notna().to_numpy(bool)
+        out[targets[ok]] = _naive_utc(parsed[ok].dt.as_unit("us"), timezone)
+        remaining, targets = remaining[~ok], targets[~ok]
+    failures = 0  # a column of words with years in them would take minutes: give up early
+    for text, target in zip(remaining.tolist(), targets, strict=True):
+        out[target] = _one_timestamp(text, timezone, dayfirst)
+        failures = failures + 1 if np.isnat(out[target]) else 0
+        if failures >= _MAX_FAILURES_IN_A_ROW:
+            return
+
+
+def _next_format(texts: pd.Series, tried: set[str], dayfirst: bool) -> str | None:
+    """A format not tried yet, guessed from up to 200 values spread over ``texts``."""
+    spread = np.unique(np.linspace(0, len(texts) - 1, num=min(len(texts), 200)).astype(int))
+    for text in texts.iloc[spread] if len(texts) else ():
+        fmt = _guess_format(text, dayfirst)
+        if fmt is not None and fmt not in tried:
+            return fmt
+    return None
 
 
 def _guess_format(text: str, dayfirst: bool) -> str | None:
@@ -246,3 +269,23 @@ def _one_timestamp(text: str, timezone: str, dayfirst: bool) -> np.datetime64:
     if pd.isna(stamp):
         return _NAT
     return _naive_utc(pd.DatetimeIndex([stamp]), timezone)[0]
+
+
+def timestamps_from_natives(values: list[object], timezone: str) -> tuple[np.ndarray, np.ndarray]:
+    """Naive-UTC datetime64[us] of native dates and datetimes; anything else is bad."""
+    out = np.full(len(values), _NAT)
+    bad = np.zeros(len(values), bool)
+    naive: list[int] = []
+    for i, value in enumerate(values):
+        if not isinstance(value, dt.date | np.datetime64):  # datetime and Timestamp are dates
+            bad[i] = True
+            continue
+        stamp = pd.Timestamp(value)
+        if stamp.tz is None:
+            naive.append(i)
+        else:
+            out[i] = stamp.tz_convert("UTC").tz_localize(None).as_unit("us").to_datetime64()
+    if naive:
+        local = pd.DatetimeIndex([pd.Timestamp(values[i]) for i in naive])
+        out[naive] = to_utc(local, timezone).tz_localize(None).as_unit("us").to_numpy()
+    return out, bad

@@ -10,11 +10,12 @@ quarantine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis import columns as c
 from analysis import schema
@@ -137,9 +138,17 @@ def resolve_columns(
     return specs
 
 
-def _text(s: pd.Series) -> pd.Series:
-    """Values as stripped strings (missing stays missing)."""
-    return s.astype("string").str.strip()
+def map_distinct(s: pd.Series, fn: Callable[[str], str | None]) -> pd.Series:
+    """Apply ``fn`` once per distinct value (as stripped text); missing stays missing.
+
+    Returns a ``str`` Series on the index of ``s``; ``fn`` returning None
+    gives a missing value. Exports repeat a few labels millions of times, so
+    this costs one hash pass, not one Python call per row.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = pa.array([fn(str(u).strip()) for u in uniques], type=pa.large_string())
+    taken = mapped.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(taken.to_pandas().array, index=s.index, dtype="str")
 
 
 def apply_values(s: pd.Series, values: Mapping[str, object], default: object) -> pd.Series:
@@ -148,26 +157,26 @@ def apply_values(s: pd.Series, values: Mapping[str, object], default: object) ->
     Values not listed become ``default``, or pass through when it is None;
     missing values stay missing.
     """
-    text = _text(s)
-    lookup = {normalise_label(k): (pd.NA if v is None else str(v)) for k, v in values.items()}
-    uniques = text.dropna().unique()
-    fallback = (lambda u: u) if default is None else (lambda u: str(default))
-    mapping = {u: lookup.get(normalise_label(u), fallback(u)) for u in uniques}
-    return text.map(mapping).astype("string")
+    lookup = {normalise_label(k): (None if v is None else str(v)) for k, v in values.items()}
+
+    def one(text: str) -> str | None:
+        key = normalise_label(text)
+        if key in lookup:
+            return lookup[key]
+        return text if default is None else str(default)
+
+    return map_distinct(s, one)
 
 
 def normalise_categories(s: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
     """Match values to ``allowed`` ignoring case and spaces; others kept as they are."""
-    text = _text(s)
     lookup = {normalise_label(v): v for v in allowed}
-    mapping = {u: lookup.get(normalise_label(u), u) for u in text.dropna().unique()}
-    return text.map(mapping).astype("string")
+    return map_distinct(s, lambda text: lookup.get(normalise_label(text), text))
 
 
 def normalise_stages(s: pd.Series, pipeline: Pipeline) -> pd.Series:
     """Canonical stage names; unknown labels are kept (stripped) so validation flags them."""
-    text = _text(s)
-    return pipeline.normalise_series(text).fillna(text).astype("string")
+    return map_distinct(s, lambda text: pipeline.normalise(text) or text)
 
 
 def _parse_column(

@@ -210,6 +210,14 @@ def _column(raw: object, where: str, path: Path) -> ColumnSpec:
         raise _fail("values must map source values to canonical ones.", path, f"{where}.values")
     if "default" in spec and values is None:
         raise _fail("'default' needs a 'values' mapping.", path, f"{where}.default")
+    for key in values or {}:
+        if isinstance(key, bool) or key is None:
+            raise _fail(
+                f"the key {key!r} under values is not text: YAML reads unquoted Yes/No/On/"
+                'Off/true/false/null as booleans or null; quote it ("Yes": won).',
+                path,
+                f"{where}.values",
+            )
     if not isinstance(spec.get("allow_null", False), bool):
         raise _fail("allow_null must be true or false.", path, f"{where}.allow_null")
     return ColumnSpec(

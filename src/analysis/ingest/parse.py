@@ -29,7 +29,12 @@ from analysis.ingest._amounts import (
     PLAIN,
     amounts_from_text,
 )
-from analysis.ingest._timestamps import iso_by_cast, timestamps_from_text, to_utc
+from analysis.ingest._timestamps import (
+    iso_by_cast,
+    timestamps_from_natives,
+    timestamps_from_text,
+    to_utc,
+)
 
 __all__ = [
     "CURRENCY_SYMBOLS",
@@ -240,27 +245,8 @@ def _timestamps_general(
         bad[positions] = failed[codes]
     where, natives = _natives(s)
     if len(where):
-        values, failed = _timestamps_from_natives(natives, timezone)
+        values, failed = timestamps_from_natives(natives, timezone)
         out[where], bad[where] = values, failed
-    return out, bad
-
-
-def _timestamps_from_natives(values: list[object], timezone: str) -> tuple[np.ndarray, np.ndarray]:
-    out = np.full(len(values), np.datetime64("NaT", "us"))
-    bad = np.zeros(len(values), bool)
-    naive: list[int] = []
-    for i, value in enumerate(values):
-        if not isinstance(value, dt.date | np.datetime64):  # datetime and Timestamp are dates
-            bad[i] = True
-            continue
-        stamp = pd.Timestamp(value)
-        if stamp.tz is None:
-            naive.append(i)
-        else:
-            out[i] = stamp.tz_convert("UTC").tz_localize(None).as_unit("us").to_datetime64()
-    if naive:
-        local = pd.DatetimeIndex([pd.Timestamp(values[i]) for i in naive])
-        out[naive] = to_utc(local, timezone).tz_localize(None).as_unit("us").to_numpy()
     return out, bad
 
 

@@ -2,8 +2,9 @@
 
 Structural problems (a file that cannot be read, a missing required column, a
 file the run cannot place, no deals) raise :class:`~analysis.errors.InputError`
-before anything is written. Row-level problems never stop the run: the row
-goes to the quarantine with a reason code, and the manifest counts it.
+and nothing is written: tables go to a staging folder that replaces the output
+folder only when every table is done. Row-level problems never stop the run:
+the row goes to the quarantine with a reason code, and the manifest counts it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from analysis.ingest.canonical import build_canonical, resolve_columns
 from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, load_column_map
 from analysis.ingest.derive import derive_stage_events
 from analysis.ingest.manifest import IngestResult, input_entry, now_utc, table_entry
-from analysis.ingest.validate import Split, deal_link_flags, id_set, split, table_flags
-from analysis.ingest.write import check_out_dir, sort_table, write_outputs
+from analysis.ingest.validate import DEAL_LINKS, DealIndex, deal_link_flags, split, table_flags
+from analysis.ingest.write import OutputStage, check_out_dir, sort_table
 from analysis.stages import Pipeline, StageConfig, load_stages
 
 
@@ -50,14 +51,11 @@ def _plan(
             else tmap.file
         )
         if stem not in files:
-            where = (
-                f"the column map ({cmap.path}) reads table {table!r} from" if cmap.path else "no"
-            )
             raise InputError(
-                f"{where} file {stem!r} (any of {', '.join(read.SUPPORTED_SUFFIXES)}), "
-                f"which is not in the source folder; files found: {', '.join(sorted(files)) or 'none'}.",
+                f"the column map ({cmap.path}) reads table {table!r} from file {stem!r} "
+                f"(any of {', '.join(read.SUPPORTED_SUFFIXES)}), which is not in the source "
+                f"folder; files found: {', '.join(sorted(files)) or 'none'}.",
                 file=source / stem,
-                column=None,
             )
         paths[table] = files[stem]
     if c.DEALS not in paths:
@@ -89,24 +87,17 @@ def _pipeline(stages: StageConfig, cmap: ColumnMap) -> Pipeline:
     return replace(pipeline, aliases=MappingProxyType(aliases))
 
 
-def _read_all(paths: Mapping[str, Path], cmap: ColumnMap) -> dict[str, pd.DataFrame]:
-    """Read every file and check its columns (structural errors surface here)."""
-    raws = {}
-    for table in c.TABLES:
-        if table not in paths:
-            continue
-        tmap: TableMap = cmap.tables[table]
-        raw = read.read_table_file(
-            paths[table], encoding=tmap.options.encoding, delimiter=tmap.options.delimiter
+def _read(table: str, path: Path, tmap: TableMap) -> pd.DataFrame:
+    """Read one file and check its columns (structural errors surface here)."""
+    raw = read.read_table_file(
+        path, encoding=tmap.options.encoding, delimiter=tmap.options.delimiter
+    )
+    resolve_columns(table, raw.columns, tmap, path.name)
+    if table == c.DEALS and len(raw) == 0:
+        raise InputError(
+            "the deals file has a header but no data rows; export the deals again.", file=path
         )
-        resolve_columns(table, raw.columns, tmap, paths[table].name)
-        if table == c.DEALS and len(raw) == 0:
-            raise InputError(
-                "the deals file has a header but no data rows; export the deals again.",
-                file=paths[table],
-            )
-        raws[table] = raw
-    return raws
+    return raw
 
 
 def _deal_notes(
@@ -132,11 +123,16 @@ def _deal_notes(
     return notes
 
 
-def _finish(table: str, parts: Split, stage_order: Mapping[str, int]) -> pd.DataFrame:
-    clean = parts.clean
+def _merge(flags: dict[str, np.ndarray], extra: Mapping[str, np.ndarray]) -> None:
+    for code, mask in extra.items():
+        flags[code] = flags[code] | mask if code in flags else mask
+
+
+def _with_derived_flag(table: str, clean: pd.DataFrame) -> pd.DataFrame:
+    """Stage events read from a file get ``derived = False``."""
     if table == c.STAGE_EVENTS and c.DERIVED not in clean:
-        clean = clean.assign(**{c.DERIVED: pd.array(np.zeros(len(clean), bool), dtype="boolean")})
-    return sort_table(table, clean, stage_order)
+        return clean.assign(**{c.DERIVED: pd.array(np.zeros(len(clean), bool), dtype="boolean")})
+    return clean
 
 
 def ingest(
@@ -170,6 +166,12 @@ def ingest(
         On structural problems (unreadable or empty file, missing required
         column, unknown table, no deals, a map that names a missing file or
         column); nothing is written then.
+
+    Notes
+    -----
+    Tables are processed one at a time, deals first (the others are checked
+    against the clean deals), and each is written to the staging folder as
+    soon as it is done, so memory holds one table at a time.
     """
     source = Path(source)
     out_dir = check_out_dir(out, source)
@@ -178,72 +180,77 @@ def ingest(
     cmap, paths, ignored_files = _plan(read.find_table_files(source), user_map, source)
     pipeline = _pipeline(stage_config, cmap)
     stage_order = {s: pipeline.order(s) for s in pipeline.all_stages}
-    raws = _read_all(paths, cmap)
     inputs = [input_entry(t, p) for t, p in paths.items()]
 
-    outputs: dict[str, pd.DataFrame] = {}
-    quarantine: dict[str, pd.DataFrame] = {}
     counts: dict[str, dict] = {}
     ignored_columns: dict[str, list[str]] = {}
     notes: list[str] = []
     derived: dict[str, object] = {}
-    deal_ids = clean_ids = id_set(pd.Series([], dtype="str"))
-    for table, raw in raws.items():
-        tmap = cmap.tables[table]
-        canon = build_canonical(table, raw, tmap, pipeline, source_file=paths[table].name)
-        flags = table_flags(canon, pipeline, tmap.allow_null)
-        if table != c.DEALS:
-            for code, mask in deal_link_flags(table, canon.frame, clean_ids, deal_ids).items():
-                flags[code] = flags[code] | mask if code in flags else mask
-        parts = split(canon, flags, pipeline.all_stages, tmap.allow_null)
-        if table == c.DEALS:
-            deal_ids = id_set(canon.frame[c.DEAL_ID])
-            clean_ids = id_set(parts.clean[c.DEAL_ID])
-            notes += _deal_notes(parts.clean, tmap.allow_null, canon.currency_filled)
-            if tmap.derive is not None and c.STAGE_EVENTS not in raws:
-                events = derive_stage_events(
-                    parts.clean,
-                    raw.iloc[parts.clean_rows],
-                    tmap.derive,
-                    pipeline,
-                    options=tmap.options,
-                    file=paths[table].name,
-                )
-                outputs[c.STAGE_EVENTS] = sort_table(c.STAGE_EVENTS, events.frame, stage_order)
-                derived[c.STAGE_EVENTS] = {
-                    "from": f"{c.DEALS}.{tmap.derive.stage_column}",
-                    "rows": len(events.frame),
-                    "last_open_stage": events.last_open_stage,
-                    "note": events.note,
-                }
-                notes.append(events.note)
-            elif tmap.derive is not None:
-                notes.append("stage_events read from its file; derive_stage_events not used.")
-        outputs[table] = _finish(table, parts, stage_order)
-        quarantine[table] = parts.quarantine
-        counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
-        ignored_columns[table] = list(canon.ignored_columns)
-    if c.STAGE_EVENTS in derived:
-        counts[c.STAGE_EVENTS] = table_entry(0, len(outputs[c.STAGE_EVENTS]), {}, derived=True)
-    elif c.STAGE_EVENTS not in raws:
-        notes.append(
-            "no stage_events file and no derive_stage_events in the column map: no "
-            "stage_events table was written; stage-based metrics are unavailable."
-        )
-    manifest = {
-        "created_at": now_utc(),
-        "source": str(source.resolve()),
-        "map": None if cmap.path is None else str(Path(cmap.path).resolve()),
-        "map_sha256": cmap.sha256,
-        "stage_config_sha256": stage_config.sha256,
-        "pipeline": pipeline.name,
-        "inputs": inputs,
-        "ignored_files": ignored_files,
-        "ignored_columns": ignored_columns,
-        "tables": {t: counts[t] for t in c.TABLES if t in counts},
-        "derived": derived,
-        "notes": notes,
-    }
-    ordered = {t: outputs[t] for t in c.TABLES if t in outputs}
-    write_outputs(out_dir, ordered, quarantine, manifest)
+    deals_index: DealIndex | None = None
+    with OutputStage(out_dir) as stage:
+        for table in (t for t in c.TABLES if t in paths):
+            tmap = cmap.tables[table]
+            raw = _read(table, paths[table], tmap)
+            canon = build_canonical(table, raw, tmap, pipeline, source_file=paths[table].name)
+            flags = table_flags(canon, pipeline, tmap.allow_null)
+            positions = None
+            link = DEAL_LINKS.get(table)
+            if deals_index is not None and link in canon.frame:
+                positions = deals_index.lookup(canon.frame[link])
+                _merge(flags, deal_link_flags(table, canon.frame, positions, deals_index))
+            parts = split(canon, flags, pipeline.all_stages, tmap.allow_null)
+            if table == c.DEALS:
+                deals_index = DealIndex.from_deals(canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID])
+                positions = deals_index.lookup(parts.clean[c.DEAL_ID])
+                notes += _deal_notes(parts.clean, tmap.allow_null, canon.currency_filled)
+                if tmap.derive is not None and c.STAGE_EVENTS not in paths:
+                    events = derive_stage_events(
+                        parts.clean,
+                        raw.iloc[parts.clean_rows],
+                        tmap.derive,
+                        pipeline,
+                        options=tmap.options,
+                        file=paths[table].name,
+                    )
+                    codes = deals_index.lookup(events.frame[c.DEAL_ID])
+                    frame = sort_table(c.STAGE_EVENTS, events.frame, stage_order, deal_codes=codes)
+                    stage.write_table(c.STAGE_EVENTS, frame)
+                    derived[c.STAGE_EVENTS] = {
+                        "from": f"{c.DEALS}.{tmap.derive.stage_column}",
+                        "rows": len(frame),
+                        "last_open_stage": events.last_open_stage,
+                        "note": events.note,
+                    }
+                    counts[c.STAGE_EVENTS] = table_entry(0, len(frame), {}, derived=True)
+                    notes.append(events.note)
+                elif tmap.derive is not None:
+                    notes.append("stage_events read from its file; derive_stage_events not used.")
+            elif positions is not None:
+                positions = positions[parts.clean_rows]
+            clean = _with_derived_flag(table, parts.clean)
+            stage.write_table(table, sort_table(table, clean, stage_order, deal_codes=positions))
+            stage.write_quarantine(table, parts.quarantine)
+            counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
+            ignored_columns[table] = list(canon.ignored_columns)
+            del raw, canon, parts, clean, flags, positions
+        if c.STAGE_EVENTS not in counts:
+            notes.append(
+                "no stage_events file and no derive_stage_events in the column map: no "
+                "stage_events table was written; stage-based metrics are unavailable."
+            )
+        manifest = {
+            "created_at": now_utc(),
+            "source": str(source.resolve()),
+            "map": None if cmap.path is None else str(Path(cmap.path).resolve()),
+            "map_sha256": cmap.sha256,
+            "stage_config_sha256": stage_config.sha256,
+            "pipeline": pipeline.name,
+            "inputs": inputs,
+            "ignored_files": ignored_files,
+            "ignored_columns": ignored_columns,
+            "tables": {t: counts[t] for t in c.TABLES if t in counts},
+            "derived": derived,
+            "notes": notes,
+        }
+        stage.commit(manifest)
     return IngestResult(out_dir=out_dir, manifest=manifest)

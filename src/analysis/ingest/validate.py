@@ -131,24 +131,46 @@ def duplicate_flags(frame: pd.DataFrame, key: Iterable[str]) -> dict[str, np.nda
     return {r.DUPLICATE_ID: mask}
 
 
-def id_set(ids: pd.Series) -> pa.Array:
-    """Distinct non-missing ids as an Arrow array, for :func:`is_in`."""
-    return pc.unique(pa.array(ids.dropna().astype("str"), type=pa.large_string()))
+@dataclass(frozen=True)
+class DealIndex:
+    """The deal ids of the deals input, sorted, and which of them are clean.
 
+    One hash lookup per row of a deal-linked table (:meth:`lookup`) gives both
+    its link checks (:func:`deal_link_flags`) and its sort code.
 
-def is_in(values: pd.Series, members: pa.Array) -> np.ndarray:
-    """Boolean mask of ``values`` found in ``members`` (missing values: False).
-
-    Arrow's hash lookup; pandas' ``Series.isin`` on Arrow strings builds a
-    Python list of the members first, which costs seconds for a million ids.
+    Attributes
+    ----------
+    ids : pyarrow.Array
+        Distinct non-missing deal ids of the deals input, sorted.
+    clean : numpy.ndarray
+        Boolean, aligned with ``ids``: the deal passed every check.
     """
-    arr = pa.array(values.astype("str"), type=pa.large_string())
-    found = pc.is_in(arr, value_set=members)
-    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+    ids: pa.Array
+    clean: np.ndarray
+
+    @classmethod
+    def from_deals(cls, all_ids: pd.Series, clean_ids: pd.Series) -> DealIndex:
+        """Build the index from every deal id read and the clean ones."""
+        ids = pc.unique(_arrow(all_ids.dropna()))
+        ids = ids.take(pc.sort_indices(ids))
+        clean = np.zeros(len(ids), dtype=bool)
+        pos = pc.index_in(_arrow(clean_ids), value_set=ids)
+        clean[pos.drop_null().to_numpy()] = True
+        return cls(ids=ids, clean=clean)
+
+    def lookup(self, values: pd.Series) -> np.ndarray:
+        """Position of each value in :attr:`ids`; -1 for missing or unknown ids."""
+        pos = pc.index_in(_arrow(values), value_set=self.ids)
+        return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype("str"), type=pa.large_string())
 
 
 def deal_link_flags(
-    table: str, frame: pd.DataFrame, clean_ids: pa.Array, all_ids: pa.Array
+    table: str, frame: pd.DataFrame, positions: np.ndarray, index: DealIndex
 ) -> dict[str, np.ndarray]:
     """``parent_quarantined`` / ``orphan_event`` for rows whose deal is not clean.
 
@@ -158,22 +180,25 @@ def deal_link_flags(
         A table of :data:`DEAL_LINKS`.
     frame : pandas.DataFrame
         Its canonical frame.
-    clean_ids : pyarrow.Array
-        Deal ids that passed every check (:func:`id_set`).
-    all_ids : pyarrow.Array
-        Every deal id present in the deals input, clean or quarantined.
+    positions : numpy.ndarray
+        :meth:`DealIndex.lookup` of the table's deal id column.
+    index : DealIndex
+        The deals input.
     """
     column = DEAL_LINKS.get(table)
     if column is None or column not in frame:
         return {}
-    ids = frame[column]
-    applies = ids.notna()
+    applies = frame[column].notna()
     if table == c.ASSIGNMENTS and c.UNIT_TYPE in frame:
         applies &= frame[c.UNIT_TYPE] == c.UNIT_DEAL
     applies = applies.fillna(False).to_numpy(dtype=bool)
-    not_clean = applies & ~is_in(ids, clean_ids)
-    known = is_in(ids, all_ids)
-    return {r.PARENT_QUARANTINED: not_clean & known, r.ORPHAN_EVENT: not_clean & ~known}
+    known = positions >= 0
+    clean = np.zeros(len(positions), dtype=bool)
+    clean[known] = index.clean[positions[known]]
+    return {
+        r.PARENT_QUARANTINED: applies & known & ~clean,
+        r.ORPHAN_EVENT: applies & ~known,
+    }
 
 
 @dataclass(frozen=True)
@@ -263,8 +288,7 @@ __all__ = [
     "deal_link_flags",
     "duplicate_flags",
     "event_time_flags",
-    "id_set",
-    "is_in",
+    "DealIndex",
     "outcome_stage_flags",
     "quarantine_frame",
     "schema_flags",

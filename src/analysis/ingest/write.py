@@ -1,7 +1,7 @@
 """Atomic output of an ingest run: canonical Parquet, quarantine and manifest.
 
-Everything is first written to a temporary folder beside ``out``, which then
-replaces ``out`` by renaming, so a failed run leaves ``out`` exactly as it was
+Everything is first written to a temporary folder beside ``out``
+(:class:`OutputStage`), which then replaces ``out`` by renaming, so a failed run leaves ``out`` exactly as it was
 and readers never see a half-written folder. Rows are sorted by a stable key
 and Parquet files carry no run time, so the same input gives byte-identical
 files.
@@ -89,12 +89,18 @@ def _sort_codes(values: pd.Series, order: Mapping[str, int] | None) -> np.ndarra
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values):
         return values.to_numpy(dtype="datetime64[us]").view(np.int64)  # NaT sorts first
     if order is not None:
-        return values.map(order).fillna(-1).to_numpy(dtype=np.int64)
+        codes, uniques = pd.factorize(values)
+        ranks = np.array([order.get(u, len(order)) for u in uniques] + [-1], dtype=np.int64)
+        return ranks[codes]  # code -1 (missing) takes the last entry: -1, first
     return pd.factorize(values, sort=True, use_na_sentinel=True)[0]
 
 
 def sort_table(
-    table: str, frame: pd.DataFrame, stage_order: Mapping[str, int] | None = None
+    table: str,
+    frame: pd.DataFrame,
+    stage_order: Mapping[str, int] | None = None,
+    *,
+    deal_codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Rows ordered by :data:`SORT_KEYS` (stable: ties keep their input order).
 
@@ -106,13 +112,34 @@ def sort_table(
         Canonical rows.
     stage_order : Mapping[str, int], optional
         Pipeline position of each stage, to order same-time stage events.
+    deal_codes : numpy.ndarray, optional
+        For tables keyed by ``deal_id`` first: each row's position among the
+        sorted deal ids, when the caller already has it (saves hashing
+        millions of strings again).
     """
     keys = [k for k in SORT_KEYS.get(table, ()) if k in frame]
     if not keys or len(frame) < 2:
         return frame.reset_index(drop=True)
-    codes = [_sort_codes(frame[k], stage_order if k == c.STAGE else None) for k in keys]
-    order = np.lexsort(codes[::-1])
-    return frame.iloc[order].reset_index(drop=True)
+    codes = []
+    for k in keys:
+        if k == c.DEAL_ID and deal_codes is not None and k == keys[0]:
+            codes.append(np.asarray(deal_codes, dtype=np.int64))
+        else:
+            codes.append(_sort_codes(frame[k], stage_order if k == c.STAGE else None))
+    if _is_sorted(codes):  # exports often arrive in key order: skip the sort and the copy
+        return frame.reset_index(drop=True)
+    return frame.iloc[np.lexsort(codes[::-1])].reset_index(drop=True)
+
+
+def _is_sorted(codes: list[np.ndarray]) -> bool:
+    """Whether rows are already in lexicographic order of ``codes`` (one O(n) pass per key)."""
+    undecided = np.ones(len(codes[0]) - 1, dtype=bool)
+    for key in codes:
+        step = np.diff(key)
+        if (undecided & (step < 0)).any():
+            return False
+        undecided &= step == 0
+    return True
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -120,53 +147,65 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path)
 
 
-def write_outputs(
-    out: Path,
-    tables: Mapping[str, pd.DataFrame],
-    quarantine: Mapping[str, pd.DataFrame],
-    manifest: dict,
-) -> Path:
-    """Write the canonical tables, non-empty quarantines and manifest atomically.
+class OutputStage:
+    """A temporary output folder beside ``out`` that replaces ``out`` on :meth:`commit`.
+
+    Use as a context manager: tables are written as soon as they are ready
+    (so a run never holds every table in memory), and leaving the block
+    without committing, or with an exception, deletes the temporary folder so
+    ``out`` stays exactly as it was.
 
     Parameters
     ----------
     out : Path
-        Output folder (checked with :func:`check_out_dir`); replaced as a whole.
-    tables : Mapping[str, pandas.DataFrame]
-        Sorted canonical tables, written as ``<out>/<table>.parquet``.
-    quarantine : Mapping[str, pandas.DataFrame]
-        Quarantined rows per table; only non-empty ones are written, as
-        ``<out>/quarantine/<table>.parquet``.
-    manifest : dict
-        Written as ``<out>/manifest.json``.
-
-    Returns
-    -------
-    Path
-        ``out``.
+        Output folder (checked with :func:`check_out_dir`); replaced as a
+        whole. Hidden files in it (``.gitkeep``) are carried over.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.ingest-", dir=out.parent))
-    try:
-        for name, frame in tables.items():
-            _write_parquet(frame, tmp / f"{name}.parquet")
-        qdir = tmp / config.QUARANTINE_DIRNAME
-        for name, frame in quarantine.items():
-            if len(frame):
-                qdir.mkdir(exist_ok=True)
-                _write_parquet(frame, qdir / f"{name}.parquet")
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.tmp: Path | None = None
+        self._created: list[Path] = []  # parent folders made here, removed on failure
+
+    def __enter__(self) -> OutputStage:
+        missing = [p for p in (self.out.parent, *self.out.parent.parents) if not p.exists()]
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._created = missing
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.ingest-", dir=self.out.parent))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.tmp is not None:  # not committed: leave everything as it was
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+            for folder in self._created:  # innermost first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+
+    def write_table(self, name: str, frame: pd.DataFrame) -> None:
+        """Write a canonical table as ``<out>/<name>.parquet``."""
+        _write_parquet(frame, self.tmp / f"{name}.parquet")
+
+    def write_quarantine(self, name: str, frame: pd.DataFrame) -> None:
+        """Write quarantined rows as ``<out>/quarantine/<name>.parquet`` (skipped when empty)."""
+        if len(frame):
+            qdir = self.tmp / config.QUARANTINE_DIRNAME
+            qdir.mkdir(exist_ok=True)
+            _write_parquet(frame, qdir / f"{name}.parquet")
+
+    def commit(self, manifest: dict) -> Path:
+        """Write the manifest and move the folder into place; return ``out``."""
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-        (tmp / config.MANIFEST_FILENAME).write_text(text, encoding="utf-8")
-        if out.is_dir():
-            for hidden in out.glob(".*"):  # keep e.g. .gitkeep
+        (self.tmp / config.MANIFEST_FILENAME).write_text(text, encoding="utf-8")
+        if self.out.is_dir():
+            for hidden in self.out.glob(".*"):  # keep e.g. .gitkeep
                 if hidden.is_file():
-                    shutil.copy2(hidden, tmp / hidden.name)
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+                    shutil.copy2(hidden, self.tmp / hidden.name)
+        _swap(self.tmp, self.out)
+        self.tmp = None
+        return self.out
 
 
 def _swap(tmp: Path, out: Path) -> None:

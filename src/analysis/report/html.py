@@ -50,11 +50,11 @@ def page(
     """
     h1 = f"<h1>{html.escape(title)}</h1>" if heading else ""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{THEME_CSS}</style></head><body><main>"
-        f"<header class=\"page\">{h1}"
-        f"<div class=\"meta\">{meta}</div></header>{body_html}"
+        f'<header class="page">{h1}'
+        f'<div class="meta">{meta}</div></header>{body_html}'
         f"<footer>{footer}</footer></main></body></html>\n"
     )
 
@@ -82,7 +82,9 @@ def notebook_body_html(notebook_path: str | Path) -> str:
     return body
 
 
-def notebook_to_html(notebook_path: str | Path, title: str, *, meta: str = "", footer: str = "") -> str:
+def notebook_to_html(
+    notebook_path: str | Path, title: str, *, meta: str = "", footer: str = ""
+) -> str:
     """A complete, self-contained HTML page of an executed notebook without code cells.
 
     Raises

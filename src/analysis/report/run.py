@@ -64,8 +64,10 @@ class ReportRun:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
-            [{"notebook": n.name, "ok": n.ok, "seconds": round(n.seconds, 2), "error": n.error}
-             for n in self.notebooks]
+            [
+                {"notebook": n.name, "ok": n.ok, "seconds": round(n.seconds, 2), "error": n.error}
+                for n in self.notebooks
+            ]
         )
 
     def summary(self) -> str:
@@ -167,7 +169,11 @@ def code_version() -> str:
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty"],
-            cwd=config.PROJ_ROOT, capture_output=True, text=True, timeout=10, check=True,
+            cwd=config.PROJ_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
         return f"{analysis.__version__} ({out.stdout.strip()})"
     except (OSError, subprocess.SubprocessError):
@@ -187,8 +193,12 @@ def _execute(path: Path, out_dir: Path, params: dict, log) -> tuple[bool, str, f
     start = dt.datetime.now(dt.UTC)
     try:
         papermill.execute_notebook(
-            str(path), str(executed), parameters=params, kernel_name="python3",
-            progress_bar=False, cwd=str(path.parent),
+            str(path),
+            str(executed),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(path.parent),
         )
         ok, error = True, ""
     except PapermillExecutionError as exc:
@@ -201,11 +211,14 @@ def _execute(path: Path, out_dir: Path, params: dict, log) -> tuple[bool, str, f
 def _index_html(run_id: str, results: list[NotebookResult], meta: Mapping[str, str]) -> str:
     items = []
     for nb in results:
-        state = '<span class="status-ok">ok</span>' if nb.ok else (
-            f'<span class="status-failed">failed</span> — {html.escape(nb.error)}')
+        state = (
+            '<span class="status-ok">ok</span>'
+            if nb.ok
+            else (f'<span class="status-failed">failed</span> — {html.escape(nb.error)}')
+        )
         headline = (nb.summary or {}).get("headline") or []
         bullets = "".join(f"<li>{html.escape(str(s))}</li>" for s in headline)
-        link = f'{nb.name}/{nb.html.name}'
+        link = f"{nb.name}/{nb.html.name}"
         items.append(
             f'<h2><a href="{html.escape(link)}">{html.escape(nb.title)}</a></h2>'
             f"<p>Status: {state}</p><ul>{bullets}</ul>"
@@ -298,15 +311,23 @@ def run_report(
         html_path = out_dir / f"{path.stem}.html"
         footer = f"Run {html.escape(run_id)} · code {html.escape(meta['code version'])}"
         html_path.write_text(
-            notebook_to_html(out_dir / path.name, title, meta=html.escape(meta["started (UTC)"]),
-                             footer=footer),
+            notebook_to_html(
+                out_dir / path.name, title, meta=html.escape(meta["started (UTC)"]), footer=footer
+            ),
             encoding="utf-8",
         )
-        results.append(NotebookResult(
-            name=path.stem, title=title, ok=ok, seconds=seconds,
-            html=final / path.stem / html_path.name, executed=final / path.stem / path.name,
-            error=error, summary=read_summary(out_dir),
-        ))
+        results.append(
+            NotebookResult(
+                name=path.stem,
+                title=title,
+                ok=ok,
+                seconds=seconds,
+                html=final / path.stem / html_path.name,
+                executed=final / path.stem / path.name,
+                error=error,
+                summary=read_summary(out_dir),
+            )
+        )
     (partial / INDEX).write_text(_index_html(run_id, results, meta), encoding="utf-8")
     log(f"run {run_id} finished: {'ok' if all(r.ok for r in results) else 'FAILED'}")
     os.replace(partial, final)

@@ -11,6 +11,7 @@ byte-identical files.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -21,6 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from analysis import columns as c
 from analysis.stages import Pipeline, load_stages, normalise_label
@@ -165,16 +169,30 @@ def stage_labels(pipeline: Pipeline) -> dict[str, str]:
 
 
 def iso_utc(values: pd.Series) -> pd.Series:
-    """``YYYY-MM-DDTHH:MM:SSZ`` text of UTC timestamps (empty where missing)."""
-    raw = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
-    text = np.datetime_as_string(raw, unit="s").astype(object)
-    out = text + "Z"
-    out[pd.isna(values).to_numpy()] = ""
-    return pd.Series(out, index=values.index, dtype=object)
+    """``YYYY-MM-DDTHH:MM:SSZ`` text of UTC timestamps (missing where missing)."""
+    naive = pa.array(values.dt.tz_convert("UTC").dt.tz_localize(None))
+    text = pc.cast(pc.cast(naive, pa.timestamp("s")), pa.string())
+    iso = pc.binary_join_element_wise(pc.replace_substring(text, " ", "T"), "Z", "")
+    return pd.Series(iso, index=values.index, dtype="str")
+
+
+def relabel(values: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
+    """Replace every value by ``mapping[value]`` (values not in it become missing)."""
+    keys = pa.array(list(mapping), type=pa.string())
+    index = pc.index_in(pa.array(values.astype("str").array), value_set=keys)
+    labels = pa.array(list(mapping.values()), type=pa.string()).take(index)
+    return pd.Series(labels, index=values.index, dtype="str")
+
+
+def yes_no(values: pd.Series) -> pd.Series:
+    """``Yes``/``No`` text of a nullable boolean column."""
+    flags = values.fillna(False).to_numpy(dtype=bool)
+    text = np.where(flags, BOOLEAN_LABELS[1], BOOLEAN_LABELS[0]).astype(object)
+    return pd.Series(pa.array(text, mask=values.isna().to_numpy()), index=values.index, dtype="str")
 
 
 def company_names(account_ids: pd.Series) -> pd.Series:
-    """Display name of B2B accounts (``A…`` ids); empty for households."""
+    """Display name of B2B accounts (``A…`` ids); missing for households."""
     is_company = account_ids.str.startswith("A").fillna(False).to_numpy(dtype=bool)
     number = pd.to_numeric(account_ids.str.slice(1), errors="coerce").fillna(0).astype(np.int64)
     number = number.to_numpy()
@@ -182,15 +200,14 @@ def company_names(account_ids: pd.Series) -> pd.Series:
     suffix = np.array(COMPANY_SUFFIXES, dtype=object)[
         (number // len(COMPANY_STEMS)) % len(COMPANY_SUFFIXES)
     ]
-    return pd.Series(
-        np.where(is_company, stems + " " + suffix, ""), index=account_ids.index, dtype=object
-    )
+    names = pa.array(stems + " " + suffix, mask=~is_company)
+    return pd.Series(names, index=account_ids.index, dtype="str")
 
 
 def export_frames(
     tables: Mapping[str, pd.DataFrame], pipeline: Pipeline, rep_names: Mapping[str, str]
 ) -> dict[str, pd.DataFrame]:
-    """The export as data frames with CRM headers and labels (object columns)."""
+    """The export as data frames with CRM headers and labels."""
     labels = stage_labels(pipeline)
     out = {}
     for table, headers in HEADERS.items():
@@ -201,12 +218,11 @@ def export_frames(
             if isinstance(s.dtype, pd.DatetimeTZDtype):
                 cols[header] = iso_utc(s)
             elif s.dtype == "boolean":
-                b = s.astype(object)
-                cols[header] = b.map({True: BOOLEAN_LABELS[1], False: BOOLEAN_LABELS[0]})
+                cols[header] = yes_no(s)
             elif col == c.STAGE and table != c.ASSIGNMENTS:
-                cols[header] = s.map(labels)
+                cols[header] = relabel(s, labels)
             elif (table, col) in VALUE_LABELS:
-                cols[header] = s.map(VALUE_LABELS[(table, col)])
+                cols[header] = relabel(s, VALUE_LABELS[(table, col)])
             elif col == c.LOSS_REASON:
                 cols[header] = s.str.title()
             elif col in (c.LEAD_SCORE, c.RATING):
@@ -214,7 +230,7 @@ def export_frames(
             else:
                 cols[header] = s
             if col == c.OWNER_ID and table == c.DEALS:
-                cols[OWNER_NAME] = s.map(dict(rep_names))
+                cols[OWNER_NAME] = relabel(s, rep_names)
             if col == c.ACCOUNT_ID and table == c.DEALS:
                 cols[COMPANY] = company_names(s)
         out[table] = pd.DataFrame(cols)
@@ -222,8 +238,16 @@ def export_frames(
 
 
 def write_csv(df: pd.DataFrame, path: Path, *, encoding: str = "utf-8", sep: str = ",") -> None:
-    """Write a CSV deterministically (``\\n`` line ends, no index)."""
-    df.to_csv(path, index=False, sep=sep, encoding=encoding, lineterminator="\n")
+    """Write a CSV deterministically with Arrow's writer (``\n`` line ends, strings
+    quoted, missing values empty), then re-encode when ``encoding`` is not UTF-8."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    options = pacsv.WriteOptions(delimiter=sep, quoting_style="needed")
+    if encoding == "utf-8":
+        pacsv.write_csv(table, str(path), options)
+        return
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, options)
+    path.write_bytes(sink.getvalue().decode("utf-8").encode(encoding))
 
 
 def write_sample(crm: SampleCRM, out_dir: str | os.PathLike, *, messy: bool = False) -> list[Path]:

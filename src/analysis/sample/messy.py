@@ -29,8 +29,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis import columns as c
+from analysis.ingest import reasons as r
 from analysis.sample import export as ex
 from analysis.sample.build import id_width
 from analysis.stages import Pipeline
@@ -41,7 +44,7 @@ BAD_EVENT_RATE = 0.0005  # per reason, of the stage events
 UNPARSEABLE_DATES = ("TBD", "2024-13-45", "31/02/2024", "yesterday")
 UNKNOWN_STAGES = ("On Hold", "Verbal Commit", "Legal Review")
 BAD_OUTCOMES = ("Pending", "Closed")
-OFFSETS = (("Etc/GMT-1", "+01:00"), ("Etc/GMT+5", "-05:00"), ("Asia/Kolkata", "+05:30"))
+OFFSETS = ((60, "+01:00"), (-300, "-05:00"), (330, "+05:30"))  # minutes east of UTC
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FULL_FORMATS = ("iso_z", "offset", "naive_utc")
 ALL_FORMATS = (*FULL_FORMATS, "us_date", "day_mon")
@@ -55,23 +58,24 @@ FORMATS = {
 
 def format_times(ts: pd.Series, kinds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Text of UTC timestamps, each row in the format ``ALL_FORMATS[kinds[i]]``."""
-    out = ex.iso_utc(ts).to_numpy(dtype=object).copy()
     present = ts.notna().to_numpy()
+    out = ex.iso_utc(ts).to_numpy(dtype=object).copy()
+    out[~present] = None
     naive = ts.dt.tz_localize(None)
     for code, kind in enumerate(ALL_FORMATS):
         m = present & (kinds == code)
         if kind == "iso_z" or not m.any():
             continue
-        sub = ts[m]
         if kind == "offset":
             pick = rng.integers(0, len(OFFSETS), size=int(m.sum()))
             text = np.empty(pick.size, dtype=object)
-            for j, (zone, label) in enumerate(OFFSETS):
-                local = sub[pick == j].dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S")
-                text[pick == j] = (local + label).to_numpy(dtype=object)
+            sub = naive[m]
+            for j, (minutes, label) in enumerate(OFFSETS):
+                local = _plain(sub[pick == j] + pd.Timedelta(minutes=minutes))
+                text[pick == j] = local + label
             out[m] = text
         elif kind == "naive_utc":
-            out[m] = naive[m].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+            out[m] = _plain(naive[m])
         elif kind == "us_date":
             out[m] = naive[m].dt.strftime("%m/%d/%Y").to_numpy(dtype=object)
         else:  # day_mon, with English month names whatever the locale
@@ -86,6 +90,12 @@ def format_times(ts: pd.Series, kinds: np.ndarray, rng: np.random.Generator) -> 
     return out
 
 
+def _plain(naive: pd.Series) -> np.ndarray:
+    """``YYYY-MM-DD HH:MM:SS`` text of naive timestamps (Arrow's cast, vectorised)."""
+    seconds = pc.cast(pa.array(naive), pa.timestamp("s"))
+    return np.asarray(pc.cast(seconds, pa.string()).to_pylist(), dtype=object)
+
+
 def mixed_times(ts: pd.Series, rng: np.random.Generator, *, date_only: bool) -> np.ndarray:
     """Mixed formats: mostly ISO; date-only formats only when ``date_only``."""
     if date_only:
@@ -96,8 +106,8 @@ def mixed_times(ts: pd.Series, rng: np.random.Generator, *, date_only: bool) -> 
 
 
 def money(values: pd.Series, symbol: str = "$") -> np.ndarray:
-    """``$1,200.50`` text (empty where missing)."""
-    return np.array(["" if pd.isna(v) else f"{symbol}{v:,.2f}" for v in values], dtype=object)
+    """``$1,200.50`` text (None where missing)."""
+    return np.array([None if pd.isna(v) else f"{symbol}{v:,.2f}" for v in values], dtype=object)
 
 
 def euro(values: pd.Series) -> np.ndarray:
@@ -113,7 +123,8 @@ def add_noise(
 ) -> tuple[np.ndarray, int]:
     """Case and whitespace noise on a share of the non-empty labels."""
     out = values.to_numpy(dtype=object).copy()
-    present = np.array([isinstance(v, str) and v != "" for v in out])
+    text = pd.Series(values, dtype="str")
+    present = (text.notna() & (text != "")).to_numpy(dtype=bool)
     hit = present & (rng.random(out.size) < rate)
     style = rng.integers(0, 4, size=out.size)
     for i in np.flatnonzero(hit):
@@ -124,11 +135,12 @@ def add_noise(
 
 def mixed_booleans(values: pd.Series, rng: np.random.Generator) -> np.ndarray:
     """Yes/No labels rewritten in mixed boolean styles."""
-    out = values.to_numpy(dtype=object).copy()
-    style = rng.integers(0, len(BOOLEAN_STYLES), size=out.size)
-    for j, (no, yes) in enumerate(BOOLEAN_STYLES):
-        out[(style == j) & (out == ex.BOOLEAN_LABELS[1])] = yes
-        out[(style == j) & (out == ex.BOOLEAN_LABELS[0])] = no
+    text = pd.Series(values, dtype="str")
+    missing = text.isna().to_numpy()
+    flag = (text == ex.BOOLEAN_LABELS[1]).fillna(False).to_numpy(dtype=bool).astype(np.int64)
+    style = rng.integers(0, len(BOOLEAN_STYLES), size=flag.size)
+    out = np.array(BOOLEAN_STYLES, dtype=object)[style, flag]
+    out[missing] = None
     return out
 
 
@@ -179,38 +191,38 @@ def _messy_deals(
 
     everyone = np.arange(n)
     for reason in (
-        "negative_amount",
-        "duplicate_id",
-        "closed_before_created",
-        "unparseable_date",
-        "missing_required",
-        "bad_outcome",
+        r.NEGATIVE_AMOUNT,
+        r.DUPLICATE_ID,
+        r.CLOSED_BEFORE_CREATED,
+        r.UNPARSEABLE_DATE,
+        r.MISSING_REQUIRED,
+        r.BAD_OUTCOME,
     ):
         ids[reason] = []
         for _ in range(k):
-            row = template(closed if reason == "closed_before_created" else everyone)
-            if reason == "negative_amount":
+            row = template(closed if reason == r.CLOSED_BEFORE_CREATED else everyone)
+            if reason == r.NEGATIVE_AMOUNT:
                 row[h[c.AMOUNT]] = f"-{rng.uniform(100, 5000):.2f}"
-            elif reason == "duplicate_id":
+            elif reason == r.DUPLICATE_ID:
                 twin = row.copy()
                 twin[h[c.AMOUNT]] = f"${rng.uniform(1000, 90000):,.2f}"
                 rows.append(twin)
-            elif reason == "closed_before_created":
+            elif reason == r.CLOSED_BEFORE_CREATED:
                 created = start + (end - start) * float(rng.uniform(0.1, 0.9))
                 closed_at = created - pd.Timedelta(days=float(rng.uniform(1, 30)))
                 row[h[c.CREATED_AT]] = created.strftime("%Y-%m-%dT%H:%M:%SZ")
                 row[h[c.CLOSED_AT]] = closed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            elif reason == "unparseable_date":
+            elif reason == r.UNPARSEABLE_DATE:
                 row[h[c.CREATED_AT]] = UNPARSEABLE_DATES[int(rng.integers(len(UNPARSEABLE_DATES)))]
-            elif reason == "missing_required":
-                row[h[c.SEGMENT]] = ""
+            elif reason == r.MISSING_REQUIRED:
+                row[h[c.SEGMENT]] = None
             else:
                 row[h[c.OUTCOME]] = BAD_OUTCOMES[int(rng.integers(len(BAD_OUTCOMES)))]
             rows.append(row)
             ids[reason].append(row[h[c.DEAL_ID]])
     extra = pd.DataFrame(rows, columns=df.columns)
     counts = {r: len(v) for r, v in ids.items()}
-    counts["duplicate_id"] *= 2  # both rows of a duplicated id are rejected
+    counts[r.DUPLICATE_ID] *= 2  # both rows of a duplicated id are rejected
     return _insert(df, extra, rng), counts, ids
 
 
@@ -239,7 +251,7 @@ def _messy_events(
     orphan_ids = [f"D{n_deals + 1_000_000 + i:0{width}d}" for i in range(k)]
     orphan[h[c.DEAL_ID]] = orphan_ids
     out = _insert(df, pd.concat([unknown, orphan], ignore_index=True), rng)
-    return out, {"unknown_stage": k, "orphan_event": k}, {"orphan_event": orphan_ids}
+    return out, {r.UNKNOWN_STAGE: k, r.ORPHAN_EVENT: k}, {r.ORPHAN_EVENT: orphan_ids}
 
 
 def messy_export(
@@ -318,6 +330,6 @@ def messy_export(
             "bad deal rows are extra deals with new ids that no other table references; "
             "label noise (case, spaces) is not an error and must be normalised."
         ),
-        "duplicate_ids": len(deal_ids["duplicate_id"]),
+        "duplicate_ids": len(deal_ids[r.DUPLICATE_ID]),
     }
     return out, formats, messy_truth

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import columns as c
 from analysis.sample.deals import QUAL_FLAGS, DealDraws
 from analysis.sample.journeys import LOST_CODE, OPEN_CODE, WON_CODE, Journeys, StagePlan, Timeline
 from analysis.sample.params import Plan, stage_profile
@@ -83,9 +84,9 @@ def outcome_realised(plan: Plan, d: DealDraws, j: Journeys) -> dict:
         closed = int(won.sum() + lost.sum())
         out[seg] = {
             "deals": int(m.sum()),
-            "won": int(won.sum()),
-            "lost": int(lost.sum()),
-            "open": int((m & (j.outcome == OPEN_CODE)).sum()),
+            c.WON: int(won.sum()),
+            c.LOST: int(lost.sum()),
+            c.OPEN: int((m & (j.outcome == OPEN_CODE)).sum()),
             "win_rate": float(won.sum() / closed) if closed else None,
             "median_days_to_win": float(np.median(cycle[won])) if won.any() else None,
             "median_days_to_close": float(np.median(cycle[won | lost])) if closed else None,
@@ -104,7 +105,7 @@ def by_decision_makers(plan: Plan, d: DealDraws, j: Journeys) -> dict:
             closed = won + int((m & (j.outcome == LOST_CODE)).sum())
             node[str(int(k))] = {
                 "closed": closed,
-                "won": won,
+                c.WON: won,
                 "win_rate": won / closed if closed else None,
             }
     return out
@@ -120,7 +121,7 @@ def competitor_realised(plan: Plan, sp: StagePlan, d: DealDraws, j: Journeys) ->
         won = int((m & (j.outcome == WON_CODE)).sum())
         out[name] = {
             "closed": int(m.sum()),
-            "won": won,
+            c.WON: won,
             "win_rate": won / int(m.sum()) if m.any() else None,
         }
     return out
