@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEALS ?= 5000
 SEED ?= 20240601
+MESSY ?= --messy
 SAMPLE_DIR := data/raw/sample
 PROCESSED_DIR := data/processed
 SAMPLE_MAP := config/maps/sample.yaml
@@ -32,9 +33,9 @@ $(STAMP): pyproject.toml
 ## Create .venv and install the package with its dev tools.
 setup: $(STAMP)
 
-## Generate the sample CRM export (DEALS=5000 SEED=20240601) in data/raw/sample.
+## Generate the sample CRM export in data/raw/sample (DEALS=5000 SEED=20240601; MESSY= for a clean one).
 sample: $(STAMP)
-	$(BIN)/sales-workbench sample --deals $(DEALS) --seed $(SEED) --out $(SAMPLE_DIR)
+	$(BIN)/sales-workbench sample --deals $(DEALS) --seed $(SEED) --out $(SAMPLE_DIR) $(MESSY)
 
 ## Validate and ingest the sample export into data/processed (canonical Parquet).
 ingest: sample
