@@ -107,3 +107,28 @@ def test_quarantine_summary_from_manifest():
     table = overview.quarantine_summary(manifest)
     assert table["reason"].tolist() == ["duplicate_id", "negative_amount", ""]
     assert overview.quarantine_summary(None).empty
+
+
+def test_current_stage_breaks_time_ties_by_pipeline_order():
+    # Two events at the same instant: the later pipeline stage is the current one,
+    # whatever order the rows arrive in (determinism).
+    when = pd.Timestamp("2025-03-01", tz="UTC")
+    deals = pd.DataFrame(
+        {c.DEAL_ID: ["A"], c.CREATED_AT: [when], c.OUTCOME: [c.OPEN], c.AMOUNT: [1.0],
+         c.SEGMENT: [c.B2B]}
+    )
+    for stages in (["discovery", "qualification"], ["qualification", "discovery"]):
+        events = pd.DataFrame({c.DEAL_ID: ["A", "A"], c.STAGE: stages, c.ENTERED_AT: [when, when]})
+        ws = analysis.connect({c.DEALS: deals, c.STAGE_EVENTS: events})
+        assert ws.execute(overview.current_stage(ws))[c.STAGE].tolist() == ["discovery"]
+
+
+def test_group_without_closed_deals_gets_nan_and_a_message_code():
+    deals = pd.DataFrame(
+        {c.DEAL_ID: ["A", "B"], c.CREATED_AT: pd.to_datetime(["2025-01-01"] * 2, utc=True),
+         c.OUTCOME: [c.OPEN, c.WON], c.AMOUNT: [1.0, 2.0], c.SEGMENT: [c.B2B, c.B2C]}
+    )
+    table = overview.outcome_summary(analysis.connect({c.DEALS: deals})).to_frame()
+    b2b = table.set_index(c.SEGMENT).loc[c.B2B]
+    assert np.isnan(b2b[c.WIN_RATE]) and b2b[c.NOTE] == c.NOTE_NO_CLOSED_DEALS
+    assert table.set_index(c.SEGMENT).loc[c.B2C, c.NOTE] == ""

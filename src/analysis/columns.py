@@ -113,3 +113,25 @@ LEAD_SOURCES = ("inbound", "outbound", "referral", "paid", "events")
 REASON = "reason"  # quarantine: reason code
 SOURCE_FILE = "source_file"  # quarantine: file the row came from
 SOURCE_ROW = "source_row"  # quarantine: 1-based data row in that file
+
+# --- result tables (metric outputs shared across modules) -------------------------
+N_DEALS = "deals"
+N_WON = "won"
+N_LOST = "lost"
+N_OPEN = "open"
+OPEN_SHARE = "open_share"
+WIN_RATE = "win_rate"
+CI_LOW = "ci_low"
+CI_HIGH = "ci_high"
+NOTE = "note"  # message code when a figure could not be computed (NaN beside it)
+MONTH = "month"
+AMOUNT_TOTAL = "amount_total"
+
+# Message codes in NOTE columns.
+NOTE_NO_CLOSED_DEALS = "no_closed_deals"
+
+# --- ingest manifest keys -----------------------------------------------------------
+ROWS_IN = "rows_in"
+ROWS_CLEAN = "rows_clean"
+ROWS_QUARANTINED = "rows_quarantined"
+QUARANTINE_REASONS = "quarantine_reasons"

@@ -9,7 +9,6 @@ to pandas for the statistics.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 from analysis import columns as c
 from analysis import config
 from analysis.errors import InputError
+from analysis.ingest.manifest import read_manifest
 from analysis.stages import Pipeline, StageConfig, load_stages
 
 WorkspaceSource = str | Path | Mapping[str, pd.DataFrame] | ibis.BaseBackend | None
@@ -95,8 +95,8 @@ def _from_folder(folder: Path, stages: StageConfig) -> Workspace:
         )
     backend = ibis.duckdb.connect()
     tables = {name: backend.read_parquet(path, table_name=name) for name, path in files.items()}
-    manifest_path = folder / config.MANIFEST_FILENAME
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    has_manifest = (folder / config.MANIFEST_FILENAME).exists()
+    manifest = read_manifest(folder) if has_manifest else None
     return Workspace(backend, tables, stages, f"processed folder {folder}", manifest)
 
 

@@ -11,7 +11,7 @@ import math
 import pandas as pd
 
 from analysis import columns as c
-from analysis.overview import CI_HIGH, CI_LOW, WIN_RATE
+from analysis.overview import COUNT, TABLE
 
 
 def format_percent(value: float, digits: int = 1) -> str:
@@ -50,17 +50,13 @@ def data_quality_sentence(quarantine: pd.DataFrame) -> str:
     """One sentence on rows kept and set aside, from :func:`overview.quarantine_summary`."""
     if quarantine.empty:
         return "No ingest manifest was found, so data quality could not be summarised."
-    per_table = quarantine.drop_duplicates("table")
-    rows_in = int(per_table["rows_in"].sum())
-    held = int(per_table["rows_quarantined"].sum())
+    per_table = quarantine.drop_duplicates(TABLE)
+    rows_in = int(per_table[c.ROWS_IN].sum())
+    held = int(per_table[c.ROWS_QUARANTINED].sum())
     if held == 0:
         return f"All {format_count(rows_in)} input rows passed validation; none were quarantined."
-    reasons = (
-        quarantine[quarantine["count"] > 0]
-        .groupby("reason")["count"]
-        .sum()
-        .sort_values(ascending=False)
-    )
+    held_rows = quarantine[quarantine[COUNT] > 0]
+    reasons = held_rows.groupby(c.REASON)[COUNT].sum().sort_values(ascending=False)
     top = ", ".join(
         f"{r.replace('_', ' ')} ({format_count(n)})" for r, n in reasons.head(3).items()
     )
@@ -76,10 +72,10 @@ def outcome_sentences(outcomes: pd.DataFrame, group: str = c.SEGMENT) -> list[st
     sentences = []
     for _, row in outcomes.iterrows():
         label = f"{row[group]} deals" if group in outcomes else "Deals"
-        rate = format_rate(row[WIN_RATE], row[CI_LOW], row[CI_HIGH])
+        rate = format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])
         sentences.append(
-            f"{label}: {format_count(row['deals'])} in the period, "
-            f"{format_percent(row['open_share'])} still open; "
+            f"{label}: {format_count(row[c.N_DEALS])} in the period, "
+            f"{format_percent(row[c.OPEN_SHARE])} still open; "
             f"win rate of closed deals {rate} (95% interval)."
         )
     return sentences
@@ -122,9 +118,9 @@ def overview_findings(
     if not overall.empty:
         row = overall.iloc[0]
         sentences.append(
-            f"{format_count(row['deals'])} deals {window}: {format_count(row['won'])} won, "
-            f"{format_count(row['lost'])} lost, {format_count(row['open'])} still open. "
-            f"Win rate of closed deals {format_rate(row[WIN_RATE], row[CI_LOW], row[CI_HIGH])}; "
+            f"{format_count(row[c.N_DEALS])} deals {window}: {format_count(row[c.N_WON])} won, "
+            f"{format_count(row[c.N_LOST])} lost, {format_count(row[c.N_OPEN])} still open. "
+            f"Win rate of closed deals {format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])}; "
             f"open deals are not counted as losses."
         )
     sentences.extend(outcome_sentences(outcomes))
@@ -138,13 +134,26 @@ def overview_findings(
     return sentences
 
 
-def styled_table(
-    frame: pd.DataFrame,
-    percent: tuple[str, ...] = (),
-    money: tuple[str, ...] = (),
-    count: tuple[str, ...] = (),
-):
-    """A pandas Styler with readable number formats and no index, for reports."""
+RATE_COLUMNS = (c.OPEN_SHARE, c.WIN_RATE, c.CI_LOW, c.CI_HIGH)
+
+
+def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
+    """A pandas Styler with readable number formats and no index, for reports.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A result table.
+    percent : tuple of str
+        Columns shown as percentages (default: the shared rate and interval
+        columns). Other numeric columns get thousands separators.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
     formats = {col: "{:.1%}" for col in percent if col in frame}
-    formats.update({col: "{:,.0f}" for col in money + count if col in frame})
+    for col in frame.columns:
+        if col not in formats and pd.api.types.is_numeric_dtype(frame[col]):
+            formats[col] = "{:,.0f}"
     return frame.style.format(formats, na_rep="–").hide(axis="index")

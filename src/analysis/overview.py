@@ -10,28 +10,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from analysis import columns as c
 from analysis.engine import Workspace
 from analysis.rates import rate_with_interval
 
-DEALS_COUNT = "deals"
-AMOUNT_TOTAL = "amount_total"
-WIN_RATE = "win_rate"
-CI_LOW = "ci_low"
-CI_HIGH = "ci_high"
-OPEN_SHARE = "open_share"
-MONTH = "month"
+# Re-exported for callers that read result columns from this module.
+DEALS_COUNT, AMOUNT_TOTAL, MONTH = c.N_DEALS, c.AMOUNT_TOTAL, c.MONTH
+WIN_RATE, CI_LOW, CI_HIGH, OPEN_SHARE = c.WIN_RATE, c.CI_LOW, c.CI_HIGH, c.OPEN_SHARE
+
+TABLE, ROWS, N_COLUMNS, COUNT = "table", "rows", "columns", "count"
+
+
+def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def deals_in_period(
     ws: Workspace, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None
 ) -> ibis.Table:
-    """Deals created in ``[start, end)``; either bound may be None (open).
+    """Deals created in ``[start, end)``.
 
-    Deals with no recorded ``created_at`` (allowed for some current-stage-only
-    sources) are kept only when no bound is given.
+    Parameters
+    ----------
+    ws : Workspace
+    start, end : str or Timestamp, optional
+        Bounds of the creation date; None leaves that side open. Naive values
+        are read as UTC.
+
+    Returns
+    -------
+    ibis.Table
+        The filtered deals expression. Deals without a ``created_at`` (allowed
+        for some current-stage-only sources) are kept only when no bound is given.
     """
     deals = ws.deals
     if start is not None:
@@ -41,17 +55,23 @@ def deals_in_period(
     return deals
 
 
-def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def current_stage(ws: Workspace, deals: ibis.Table | None = None) -> ibis.Table:
     """Each deal's current stage as ``(deal_id, stage)``.
 
-    Uses the deals' own ``stage`` column when the source has one; otherwise
-    the stage of the latest stage event per deal (computed in the engine).
-    Deals with neither get a null stage.
+    Parameters
+    ----------
+    ws : Workspace
+    deals : ibis.Table, optional
+        The deals to report on (default all deals of the workspace).
+
+    Returns
+    -------
+    ibis.Table
+        The deals' own ``stage`` column when the source has one; otherwise the
+        stage of the latest stage event per deal, computed in the engine.
+        Events entered at the same time (or with no time) are ordered by the
+        pipeline, so the later stage wins and the answer is deterministic.
+        Deals with neither get a null stage.
     """
     deals = deals if deals is not None else ws.deals
     if c.STAGE in deals.columns:
@@ -59,29 +79,48 @@ def current_stage(ws: Workspace, deals: ibis.Table | None = None) -> ibis.Table:
     if not ws.has(c.STAGE_EVENTS):
         return deals.select(c.DEAL_ID, ibis.null().cast("string").name(c.STAGE))
     ev = ws.stage_events
+    pipeline = ws.pipeline
+    position = ev[c.STAGE].cases(
+        *[(stage, pipeline.order(stage)) for stage in pipeline.all_stages], else_=-1
+    )
     ranked = ev.mutate(
-        _rank=ibis.row_number().over(group_by=ev[c.DEAL_ID], order_by=ibis.desc(ev[c.ENTERED_AT]))
+        _rank=ibis.row_number().over(
+            group_by=ev[c.DEAL_ID],
+            order_by=[ibis.desc(ev[c.ENTERED_AT], nulls_first=False), ibis.desc(position)],
+        )
     )
     latest = ranked.filter(ranked._rank == 0).select(c.DEAL_ID, c.STAGE)
     return deals.select(c.DEAL_ID).left_join(latest, c.DEAL_ID).select(c.DEAL_ID, c.STAGE)
 
 
 def table_volumes(ws: Workspace) -> pd.DataFrame:
-    """Rows and columns of every table in the workspace, in data-model order."""
+    """Rows and columns of every table in the workspace, in data-model order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``table, rows, columns``.
+    """
     rows = [
         {
-            "table": name,
-            "rows": int(ws.execute(ws.tables[name].count())),
-            "columns": len(ws.tables[name].columns),
+            TABLE: name,
+            ROWS: int(ws.execute(ws.tables[name].count())),
+            N_COLUMNS: len(ws.tables[name].columns),
         }
         for name in c.TABLES
         if ws.has(name)
     ]
-    return pd.DataFrame(rows, columns=["table", "rows", "columns"])
+    return pd.DataFrame(rows, columns=[TABLE, ROWS, N_COLUMNS])
 
 
 def deal_mix(ws: Workspace, start: str | None = None, end: str | None = None) -> pd.DataFrame:
     """Deals and amount by segment x current stage x outcome.
+
+    Parameters
+    ----------
+    ws : Workspace
+    start, end : str, optional
+        Creation-date window ``[start, end)``.
 
     Returns
     -------
@@ -94,13 +133,13 @@ def deal_mix(ws: Workspace, start: str | None = None, end: str | None = None) ->
     if c.STAGE not in deals.columns:
         joined = deals.left_join(current_stage(ws, deals), c.DEAL_ID)
     expr = joined.group_by([c.SEGMENT, c.STAGE, c.OUTCOME]).aggregate(
-        **{DEALS_COUNT: joined.count(), AMOUNT_TOTAL: joined[c.AMOUNT].sum()}
+        **{c.N_DEALS: joined.count(), c.AMOUNT_TOTAL: joined[c.AMOUNT].sum()}
     )
     mix = ws.execute(expr)
     order = {s: i for i, s in enumerate(ws.pipeline.all_stages)}
-    mix["_order"] = mix[c.STAGE].map(order).fillna(len(order))
-    mix = mix.sort_values([c.SEGMENT, "_order", c.OUTCOME]).drop(columns="_order")
-    return mix.reset_index(drop=True)
+    rank = mix[c.STAGE].map(order).fillna(len(order))
+    mix = mix.assign(_order=rank).sort_values([c.SEGMENT, "_order", c.OUTCOME])
+    return mix.drop(columns="_order").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -111,7 +150,8 @@ class OutcomeSummary:
     ----------
     table : pandas.DataFrame
         One row per group: ``deals, won, lost, open, open_share, win_rate,
-        ci_low, ci_high``.
+        ci_low, ci_high, note``. ``note`` is ``"no_closed_deals"`` where the
+        win rate is NaN because the group has no closed deals, else empty.
     by : tuple of str
         Grouping columns.
     alpha : float
@@ -156,45 +196,67 @@ def outcome_summary(
     Win rate is :math:`won / (won + lost)`: open deals are neither wins nor
     losses. Dividing by all deals (open included) understates the rate while
     deals are still in flight; it is the most common error in CRM reports.
+    The interval is Wilson's (:func:`analysis.rates.rate_with_interval`).
     """
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     deals = deals_in_period(ws, start, end)
     outcome = deals[c.OUTCOME]
     metrics = {
-        "deals": deals.count(),
-        "won": (outcome == c.WON).sum(),
-        "lost": (outcome == c.LOST).sum(),
-        "open": (outcome == c.OPEN).sum(),
+        c.N_DEALS: deals.count(),
+        c.N_WON: (outcome == c.WON).sum(),
+        c.N_LOST: (outcome == c.LOST).sum(),
+        c.N_OPEN: (outcome == c.OPEN).sum(),
     }
     expr = deals.group_by(keys).aggregate(**metrics) if keys else deals.aggregate(**metrics)
     table = ws.execute(expr)
     if keys:
         table = table.sort_values(keys).reset_index(drop=True)
-    for col in ("deals", "won", "lost", "open"):
+    for col in metrics:
         table[col] = table[col].fillna(0).astype("int64")
-    table[OPEN_SHARE] = table["open"] / table["deals"].where(table["deals"] > 0)
-    rate, low, high = rate_with_interval(table["won"], table["won"] + table["lost"], alpha=alpha)
-    table[WIN_RATE], table[CI_LOW], table[CI_HIGH] = rate, low, high
+    table[c.OPEN_SHARE] = table[c.N_OPEN] / table[c.N_DEALS].where(table[c.N_DEALS] > 0)
+    closed = table[c.N_WON] + table[c.N_LOST]
+    rate, low, high = rate_with_interval(table[c.N_WON], closed, alpha=alpha)
+    table[c.WIN_RATE], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
+    table[c.NOTE] = np.where(closed > 0, "", c.NOTE_NO_CLOSED_DEALS)
     return OutcomeSummary(table=table, by=tuple(keys), alpha=alpha)
 
 
 def monthly_created(
     ws: Workspace, start: str | None = None, end: str | None = None, by: str = c.SEGMENT
 ) -> pd.DataFrame:
-    """Deals created per calendar month (UTC) and group: ``month, <by>, deals``."""
+    """Deals created per calendar month (UTC) and group.
+
+    Parameters
+    ----------
+    ws : Workspace
+    start, end : str, optional
+        Creation-date window ``[start, end)``.
+    by : str
+        Deal column to split by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``month, <by>, deals``; ``month`` is the UTC month start.
+    """
     deals = deals_in_period(ws, start, end)
     deals = deals.filter(deals[c.CREATED_AT].notnull())
-    month = deals[c.CREATED_AT].truncate("M").name(MONTH)
-    expr = deals.group_by([month, deals[by]]).aggregate(**{DEALS_COUNT: deals.count()})
-    out = ws.execute(expr).sort_values([MONTH, by]).reset_index(drop=True)
+    month = deals[c.CREATED_AT].truncate("M").name(c.MONTH)
+    expr = deals.group_by([month, deals[by]]).aggregate(**{c.N_DEALS: deals.count()})
+    out = ws.execute(expr).sort_values([c.MONTH, by]).reset_index(drop=True)
     # Backends return the truncated month without its zone; it is a UTC month.
-    if getattr(out[MONTH].dt, "tz", None) is None:
-        out[MONTH] = out[MONTH].dt.tz_localize("UTC")
+    if getattr(out[c.MONTH].dt, "tz", None) is None:
+        out[c.MONTH] = out[c.MONTH].dt.tz_localize("UTC")
     return out
 
 
 def quarantine_summary(manifest: dict | None) -> pd.DataFrame:
     """Rows in, clean and quarantined per table, with reason counts, from a manifest.
+
+    Parameters
+    ----------
+    manifest : dict or None
+        An ingest manifest (``Workspace.manifest``).
 
     Returns
     -------
@@ -203,15 +265,16 @@ def quarantine_summary(manifest: dict | None) -> pd.DataFrame:
         rows_quarantined, reason, count``; ``reason`` is empty for tables with
         nothing quarantined. An empty frame when there is no manifest.
     """
-    cols = ["table", "rows_in", "rows_clean", "rows_quarantined", "reason", "count"]
+    counts = (c.ROWS_IN, c.ROWS_CLEAN, c.ROWS_QUARANTINED)
+    cols = [TABLE, *counts, c.REASON, COUNT]
     if not manifest:
         return pd.DataFrame(columns=cols)
     rows = []
     for table, info in manifest.get("tables", {}).items():
-        base = {k: info.get(k, 0) for k in ("rows_in", "rows_clean", "rows_quarantined")}
-        reasons = info.get("quarantine_reasons") or {}
+        base = {k: info.get(k, 0) for k in counts}
+        reasons = info.get(c.QUARANTINE_REASONS) or {}
         if not reasons:
-            rows.append({"table": table, **base, "reason": "", "count": 0})
+            rows.append({TABLE: table, **base, c.REASON: "", COUNT: 0})
         for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
-            rows.append({"table": table, **base, "reason": reason, "count": count})
+            rows.append({TABLE: table, **base, c.REASON: reason, COUNT: count})
     return pd.DataFrame(rows, columns=cols)

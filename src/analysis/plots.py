@@ -13,7 +13,6 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis import columns as c
-from analysis.overview import CI_HIGH, CI_LOW, DEALS_COUNT, MONTH, WIN_RATE
 
 PALETTE = "colorblind"
 
@@ -31,7 +30,7 @@ def deal_mix_chart(mix: pd.DataFrame, stage_order: list[str] | tuple[str, ...]) 
     grid = sns.catplot(
         data=mix,
         x=c.STAGE,
-        y=DEALS_COUNT,
+        y=c.N_DEALS,
         hue=c.OUTCOME,
         col=c.SEGMENT,
         kind="bar",
@@ -52,7 +51,7 @@ def deal_mix_chart(mix: pd.DataFrame, stage_order: list[str] | tuple[str, ...]) 
 def monthly_deals_chart(monthly: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
     """Deals created per month, one line per group."""
     fig, ax = _figure()
-    sns.lineplot(data=monthly, x=MONTH, y=DEALS_COUNT, hue=by, marker="o", ax=ax)
+    sns.lineplot(data=monthly, x=c.MONTH, y=c.N_DEALS, hue=by, marker="o", ax=ax)
     ax.set(xlabel="Month created", ylabel="Deals created", title="New deals per month")
     return fig
 
@@ -62,9 +61,9 @@ def win_rate_chart(outcomes: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
     fig, ax = _figure(6.0, 0.6 + 0.5 * max(len(outcomes), 1))
     y = range(len(outcomes))
     ax.errorbar(
-        outcomes[WIN_RATE],
+        outcomes[c.WIN_RATE],
         list(y),
-        xerr=[outcomes[WIN_RATE] - outcomes[CI_LOW], outcomes[CI_HIGH] - outcomes[WIN_RATE]],
+        xerr=[outcomes[c.WIN_RATE] - outcomes[c.CI_LOW], outcomes[c.CI_HIGH] - outcomes[c.WIN_RATE]],
         fmt="o",
         capsize=4,
     )

@@ -8,19 +8,21 @@ funnel number downstream.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal
 
 import pandas as pd
-import yaml
+import pyarrow as pa
 
 from analysis import config
 from analysis.errors import ConfigError
+from analysis.fileio import sha256_file
+from analysis.yamlconfig import check_keys, load_yaml_strict
 
 _TOP_KEYS = {"default_pipeline", "pipelines"}
 _PIPELINE_KEYS = {"stages", "won", "lost", "aliases"}
@@ -85,12 +87,43 @@ class Pipeline:
             return None
         return self._lookup.get(normalise_label(str(label)))
 
-    def normalise_series(self, labels: pd.Series) -> pd.Series:
-        """Vectorised :meth:`normalise`: unknown or missing labels become NA."""
+    def normalise_series(
+        self, labels: pd.Series, *, unknown: Literal["missing", "keep"] = "missing"
+    ) -> pd.Series:
+        """Vectorised :meth:`normalise` of a column of CRM stage labels.
+
+        Parameters
+        ----------
+        labels : pandas.Series
+            Stage labels as exported (any text or object dtype).
+        unknown : {"missing", "keep"}
+            What a label that is neither a stage nor an alias becomes: missing,
+            or the label itself without surrounding spaces (so that validation
+            can report it as an unknown stage).
+
+        Returns
+        -------
+        pandas.Series
+            Canonical stage names, dtype ``string``, on the index of
+            ``labels``; missing labels stay missing.
+
+        Notes
+        -----
+        Each distinct label is looked up once (``pandas.factorize``) and the
+        results are spread back to the rows with one Arrow ``take``: exports
+        repeat a few labels millions of times, so the cost is one hash pass.
+        """
+        if unknown not in ("missing", "keep"):
+            raise ValueError(f'unknown must be "missing" or "keep", not {unknown!r}.')
+        codes, uniques = pd.factorize(labels, use_na_sentinel=True)
         lookup = self._lookup
-        uniques = pd.Series(labels.dropna().unique())
-        mapping = {u: lookup.get(normalise_label(u)) for u in uniques}
-        return labels.map(mapping).astype("string")
+        mapped = [lookup.get(normalise_label(u)) for u in uniques]
+        if unknown == "keep":
+            mapped = [
+                str(u).strip() if m is None else m for m, u in zip(mapped, uniques, strict=True)
+            ]
+        taken = pa.array(mapped, type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
+        return pd.Series(pd.array(taken, dtype=pd.StringDtype("pyarrow")), index=labels.index)
 
 
 @dataclass(frozen=True)
@@ -110,58 +143,11 @@ class StageConfig:
         return self.pipelines[key]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that rejects duplicate mapping keys instead of keeping the last."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: set = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConfigError(
-                f"duplicate key {key!r} (line {key_node.start_mark.line + 1}); "
-                "each key may appear once.",
-                file=getattr(loader, "name", None),
-                column=str(key),
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_yaml_strict(path: str | Path) -> object:
-    """Parse a YAML file, rejecting duplicate keys; errors name the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file ({exc.strerror}).", file=path) from exc
-    try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except ConfigError as exc:
-        raise ConfigError(exc.message, file=path, column=exc.column) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
-
-
-def _unknown_keys(found: Mapping, allowed: set[str], where: str, path: Path) -> None:
-    extra = sorted(set(found) - allowed)
-    if extra:
-        raise ConfigError(
-            f"unknown key {extra[0]!r} in {where}; allowed keys are {', '.join(sorted(allowed))}.",
-            file=path,
-            column=str(extra[0]),
-        )
-
-
 def _parse_pipeline(name: str, spec: object, path: Path) -> Pipeline:
     where = f"pipelines.{name}"
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where} must be a mapping.", file=path, column=where)
-    _unknown_keys(spec, _PIPELINE_KEYS, where, path)
+    check_keys(spec, _PIPELINE_KEYS, where, path)
     for key in ("stages", "won", "lost"):
         if key not in spec:
             raise ConfigError(f"{where} lacks {key!r}.", file=path, column=f"{where}.{key}")
@@ -251,7 +237,7 @@ def load_stages(path: str | Path | None = None) -> StageConfig:
     raw = load_yaml_strict(path)
     if not isinstance(raw, Mapping):
         raise ConfigError("the stage config must be a mapping with 'pipelines'.", file=path)
-    _unknown_keys(raw, _TOP_KEYS, "the top level", path)
+    check_keys(raw, _TOP_KEYS, "", path)
     specs = raw.get("pipelines")
     if not isinstance(specs, Mapping) or not specs:
         raise ConfigError(
@@ -265,5 +251,6 @@ def load_stages(path: str | Path | None = None) -> StageConfig:
             file=path,
             column="default_pipeline",
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return StageConfig(pipelines=MappingProxyType(pipelines), default=default, sha256=digest)
+    return StageConfig(
+        pipelines=MappingProxyType(pipelines), default=default, sha256=sha256_file(path)
+    )

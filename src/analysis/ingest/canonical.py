@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ class CanonicalTable:
         Canonical column to a boolean mask of rows whose value was present
         but could not be parsed.
     source_file : str
-        File name the rows came from.
+        Name of the file the rows came from (the quarantine's ``source_file``).
     ignored_columns : tuple of str
         Source columns no entry of the map uses.
     currency_filled : int
@@ -89,9 +90,12 @@ def _header_key(name: object) -> str:
 
 
 def resolve_columns(
-    table: str, raw_columns: pd.Index, tmap: TableMap, file: str
+    table: str, raw_columns: pd.Index, tmap: TableMap, file: str | Path
 ) -> dict[str, ColumnSpec]:
     """Canonical column -> spec with its source column resolved to a real header.
+
+    ``file`` is the path of the file as found in the source folder; errors
+    name it.
 
     Raises
     ------
@@ -175,8 +179,12 @@ def normalise_categories(s: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
 
 
 def normalise_stages(s: pd.Series, pipeline: Pipeline) -> pd.Series:
-    """Canonical stage names; unknown labels are kept (stripped) so validation flags them."""
-    return map_distinct(s, lambda text: pipeline.normalise(text) or text)
+    """Canonical stage names; unknown labels are kept (stripped) so validation flags them.
+
+    ``pipeline`` carries the column map's extra stage aliases (``ingest``
+    merges them into the stage config's).
+    """
+    return pipeline.normalise_series(s, unknown="keep")
 
 
 def _parse_column(
@@ -210,7 +218,7 @@ def build_canonical(
     tmap: TableMap,
     pipeline: Pipeline,
     *,
-    source_file: str,
+    source_file: str | Path,
 ) -> CanonicalTable:
     """Map and parse one raw table.
 
@@ -224,8 +232,9 @@ def build_canonical(
         How the table is mapped.
     pipeline : Pipeline
         Pipeline (with the map's stage aliases) to normalise stage labels.
-    source_file : str
-        Name of the file, for messages and the quarantine.
+    source_file : str or Path
+        The file as found in the source folder: messages name its path, the
+        quarantine its name.
 
     Returns
     -------
@@ -265,7 +274,7 @@ def build_canonical(
         frame=canon,
         raw=raw,
         bad=bad,
-        source_file=source_file,
+        source_file=Path(source_file).name,
         ignored_columns=ignored,
         currency_filled=filled,
     )

@@ -9,16 +9,18 @@ describes an export whose files and columns carry the canonical names.
 
 from __future__ import annotations
 
-import hashlib
+import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analysis import columns as c
 from analysis import schema
 from analysis.errors import ConfigError
-from analysis.stages import load_yaml_strict
+from analysis.fileio import sha256_file
+from analysis.yamlconfig import check_keys, load_yaml_strict
 
 _TOP_KEYS = {"description", "pipeline", "options", "stage_aliases", "tables"}
 _OPTION_KEYS = {"timezone", "dayfirst", "decimal", "encoding", "delimiter"}
@@ -168,15 +170,6 @@ def _fail(message: str, path: Path, key: str) -> ConfigError:
     return ConfigError(message, file=path, column=key)
 
 
-def _check_keys(found: Mapping, allowed: set[str], where: str, path: Path) -> None:
-    extra = sorted(str(k) for k in set(found) - allowed)
-    if extra:
-        key = f"{where}.{extra[0]}" if where else extra[0]
-        raise _fail(
-            f"unknown key {extra[0]!r}; allowed here: {', '.join(sorted(allowed))}.", path, key
-        )
-
-
 def _mapping(value: object, where: str, path: Path) -> Mapping:
     if value is None:
         return {}
@@ -185,24 +178,70 @@ def _mapping(value: object, where: str, path: Path) -> Mapping:
     return value
 
 
+def _known_zone(name: object) -> bool:
+    if not isinstance(name, str) or not name.strip():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _known_codec(name: object) -> bool:
+    if not isinstance(name, str):
+        return False
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
 def _options(raw: object, base: ReadOptions, where: str, path: Path) -> ReadOptions:
+    """Read options at ``where``, each checked here so a bad one never reaches a reader."""
     spec = _mapping(raw, where, path)
-    _check_keys(spec, _OPTION_KEYS, where, path)
-    opts = replace(base, **{str(k): v for k, v in spec.items()})
-    if opts.decimal not in (".", ","):
-        raise _fail('decimal must be "." or ",".', path, f"{where}.decimal")
-    if not isinstance(opts.dayfirst, bool):
-        raise _fail("dayfirst must be true or false.", path, f"{where}.dayfirst")
-    if not isinstance(opts.timezone, str):
-        raise _fail("timezone must be a zone name such as UTC.", path, f"{where}.timezone")
-    return opts
+    check_keys(spec, _OPTION_KEYS, where, path)
+    for key, value in spec.items():
+        if key == "timezone" and not _known_zone(value):
+            raise _fail(
+                f"timezone {value!r} is not a known IANA time zone; use a name such as UTC, "
+                "Europe/Berlin or America/New_York.",
+                path,
+                f"{where}.timezone",
+            )
+        if key == "delimiter" and value is not None and not (
+            isinstance(value, str) and len(value) == 1
+        ):
+            raise _fail(
+                f"delimiter {value!r} must be a single character such as \",\" or \";\" (quote "
+                "it), or null to detect it.",
+                path,
+                f"{where}.delimiter",
+            )
+        if key == "encoding" and value is not None and not _known_codec(value):
+            raise _fail(
+                f"encoding {value!r} is not a text encoding Python knows; use e.g. utf-8, "
+                "utf-8-sig or cp1252, or null to detect it.",
+                path,
+                f"{where}.encoding",
+            )
+        if key == "decimal" and value not in (".", ","):
+            raise _fail(
+                f'decimal must be "." or "," (quoted), not {value!r}.', path, f"{where}.decimal"
+            )
+        if key == "dayfirst" and not isinstance(value, bool):
+            raise _fail(
+                f"dayfirst must be true or false, not {value!r}.", path, f"{where}.dayfirst"
+            )
+    return replace(base, **{str(k): v for k, v in spec.items()})
 
 
 def _column(raw: object, where: str, path: Path) -> ColumnSpec:
     if isinstance(raw, str):
         return ColumnSpec(source=raw)
     spec = _mapping(raw, where, path)
-    _check_keys(spec, _COLUMN_KEYS, where, path)
+    check_keys(spec, _COLUMN_KEYS, where, path)
     if ("from" in spec) == ("constant" in spec):
         raise _fail("give exactly one of 'from' (source column) or 'constant'.", path, where)
     values = spec.get("values")
@@ -232,7 +271,7 @@ def _column(raw: object, where: str, path: Path) -> ColumnSpec:
 def _columns(table: str, raw: object, where: str, path: Path) -> dict[str, ColumnSpec]:
     spec = _mapping(raw, where, path)
     known = schema.column_specs(table)
-    _check_keys(spec, set(known), where, path)
+    check_keys(spec, set(known), where, path)
     cols = {str(k): _column(v, f"{where}.{k}", path) for k, v in spec.items()}
     for name in schema.required_columns(table):
         if name not in cols:
@@ -254,7 +293,7 @@ def _columns(table: str, raw: object, where: str, path: Path) -> dict[str, Colum
 
 def _derive(raw: object, cols: Mapping[str, ColumnSpec] | None, where: str, path: Path):
     spec = _mapping(raw, where, path)
-    _check_keys(spec, _DERIVE_KEYS, where, path)
+    check_keys(spec, _DERIVE_KEYS, where, path)
     stage_col = str(spec.get("from", c.STAGE))
     if stage_col not in schema.column_specs(c.DEALS):
         raise _fail(f"{stage_col!r} is not a deals column.", path, f"{where}.from")
@@ -274,7 +313,7 @@ def _derive(raw: object, cols: Mapping[str, ColumnSpec] | None, where: str, path
 def _table(table: str, raw: object, base: ReadOptions, path: Path) -> TableMap:
     where = f"tables.{table}"
     spec = _mapping(raw, where, path)
-    _check_keys(spec, _TABLE_KEYS, where, path)
+    check_keys(spec, _TABLE_KEYS, where, path)
     if "derive_stage_events" in spec and table != c.DEALS:
         raise _fail(
             "derive_stage_events belongs under deals.", path, f"{where}.derive_stage_events"
@@ -319,10 +358,10 @@ def load_column_map(path: str | Path) -> ColumnMap:
     raw = load_yaml_strict(path)
     if not isinstance(raw, Mapping):
         raise ConfigError("a column map must be a mapping with 'tables'.", file=path)
-    _check_keys(raw, _TOP_KEYS, "", path)
+    check_keys(raw, _TOP_KEYS, "", path)
     base = _options(raw.get("options"), ReadOptions(), "options", path)
     tables_raw = _mapping(raw.get("tables"), "tables", path)
-    _check_keys(tables_raw, set(c.TABLES), "tables", path)
+    check_keys(tables_raw, set(c.TABLES), "tables", path)
     if c.DEALS not in tables_raw:
         raise _fail("the map has no 'deals' table; deals are mandatory.", path, "tables.deals")
     tables = {str(t): _table(str(t), spec, base, path) for t, spec in tables_raw.items()}
@@ -331,7 +370,7 @@ def load_column_map(path: str | Path) -> ColumnMap:
     return ColumnMap(
         tables=MappingProxyType(tables),
         path=path,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=sha256_file(path),
         description=str(raw.get("description") or ""),
         pipeline=None if pipeline is None else str(pipeline),
         stage_aliases=MappingProxyType({str(k): str(v) for k, v in aliases.items()}),

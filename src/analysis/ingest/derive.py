@@ -21,6 +21,7 @@ negotiation stages it never records. Every derived event has
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,7 @@ class DerivedEvents:
 
 
 def _entry_times(
-    column: str, deals: pd.DataFrame, raw: pd.DataFrame, options: ReadOptions, file: str
+    column: str, deals: pd.DataFrame, raw: pd.DataFrame, options: ReadOptions, file: str | Path
 ) -> pd.Series:
     if column in deals and deals[column].dtype == schema.TIMESTAMP:
         return deals[column].reset_index(drop=True)
@@ -77,7 +78,7 @@ def derive_stage_events(
     pipeline: Pipeline,
     *,
     options: ReadOptions | None = None,
-    file: str = "deals",
+    file: str | Path = "deals",
 ) -> DerivedEvents:
     """Derive ``stage_events`` from the current stage of clean deals.
 
@@ -94,8 +95,8 @@ def derive_stage_events(
         Gives the order of stages.
     options : ReadOptions, optional
         Timezone and day-first setting for parsing source date columns.
-    file : str
-        Deals file name, for error messages.
+    file : str or Path
+        The deals file as found in the source folder, for error messages.
 
     Returns
     -------

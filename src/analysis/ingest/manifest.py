@@ -2,14 +2,15 @@
 
 ``<out>/manifest.json`` records what was read (files with checksums), how
 (column map and stage config checksums), and what came out: per table the
-rows in, clean and quarantined, with quarantine counts per reason code, and
-which tables were derived rather than read. Reports read it to say how much
-of the export they rest on.
+rows in, clean and quarantined, with quarantine counts per reason code
+(``"tables"``, where ``rows_in == rows_clean + rows_quarantined`` always), and
+the tables derived rather than read (``"derived"``: the column they were built
+from and their row count). Reports read it to say how much of the export they
+rest on.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,17 +20,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import InputError
-
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from analysis.fileio import sha256_file
 
 
 def input_entry(table: str, path: Path) -> dict:
@@ -37,36 +28,40 @@ def input_entry(table: str, path: Path) -> dict:
     return {
         "table": table,
         "file": path.name,
-        "sha256": file_sha256(path),
+        "sha256": sha256_file(path),
         "bytes": path.stat().st_size,
     }
 
 
-def table_entry(
-    rows_in: int, rows_clean: int, reasons: dict[str, int], *, derived: bool = False
-) -> dict:
-    """The manifest's counts for one table.
+def table_entry(rows_in: int, rows_clean: int, reasons: dict[str, int]) -> dict:
+    """The manifest's counts for one table read from an input file.
 
     Raises
     ------
     RuntimeError
-        When an input table's rows do not reconcile (``rows_in`` must equal
+        When the rows do not reconcile (``rows_in`` must equal
         ``rows_clean + rows_quarantined``); that is a bug, never bad input.
     """
     quarantined = int(sum(reasons.values()))
-    if not derived and rows_in != rows_clean + quarantined:
+    if rows_in != rows_clean + quarantined:
         raise RuntimeError(
             f"rows do not reconcile: {rows_in} in, {rows_clean} clean, {quarantined} quarantined."
         )
-    entry = {
+    return {
         "rows_in": int(rows_in),
         "rows_clean": int(rows_clean),
         "rows_quarantined": quarantined,
         "quarantine_reasons": dict(reasons),
     }
-    if derived:
-        entry["derived"] = True
-    return entry
+
+
+def derived_entry(source_column: str, rows: int, note: str, **extra: object) -> dict:
+    """The manifest's record of a table derived from another table's column.
+
+    Derived tables have no input rows, so they are listed under
+    ``"derived"``, never under ``"tables"`` (whose entries reconcile).
+    """
+    return {"from": source_column, "rows": int(rows), **extra, "note": note}
 
 
 def now_utc() -> str:
@@ -90,27 +85,35 @@ class IngestResult:
     manifest: dict
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per table: ``table, rows_in, rows_clean, rows_quarantined, derived``."""
+        """One row per table read or derived.
+
+        Columns ``table, rows_in, rows_clean, rows_quarantined, rows_derived,
+        derived``: a table read from a file has ``rows_derived`` missing; a
+        derived table (``derived`` true) has only ``rows_derived``.
+        """
+        cols = ["table", "rows_in", "rows_clean", "rows_quarantined", "rows_derived", "derived"]
         rows = [
             {
                 "table": name,
                 "rows_in": info["rows_in"],
                 "rows_clean": info["rows_clean"],
                 "rows_quarantined": info["rows_quarantined"],
-                "derived": bool(info.get("derived", False)),
+                "rows_derived": None,
+                "derived": False,
             }
             for name, info in self.manifest["tables"].items()
         ]
-        cols = ["table", "rows_in", "rows_clean", "rows_quarantined", "derived"]
-        return pd.DataFrame(rows, columns=cols)
+        rows += [
+            {"table": name, "rows_derived": info["rows"], "derived": True}
+            for name, info in self.manifest.get("derived", {}).items()
+        ]
+        frame = pd.DataFrame(rows, columns=cols)
+        return frame.astype({col: "Int64" for col in cols[1:5]} | {"derived": bool})
 
     def summary(self, top: int = 3) -> str:
         """A few human-readable lines: per table rows in/clean/quarantined and top reasons."""
         lines = [f"Ingested {self.manifest['source']} -> {self.out_dir}"]
         for name, info in self.manifest["tables"].items():
-            if info.get("derived"):
-                lines.append(f"  {name}: {info['rows_clean']:,} rows derived (no input rows)")
-                continue
             line = (
                 f"  {name}: {info['rows_in']:,} in, {info['rows_clean']:,} clean, "
                 f"{info['rows_quarantined']:,} quarantined"
@@ -119,6 +122,8 @@ class IngestResult:
             if reasons:
                 line += " (" + ", ".join(f"{code} {n:,}" for code, n in reasons) + ")"
             lines.append(line)
+        for name, info in self.manifest.get("derived", {}).items():
+            lines.append(f"  {name}: {info['rows']:,} rows derived from {info['from']}")
         if self.manifest.get("ignored_files"):
             lines.append("  ignored files: " + ", ".join(self.manifest["ignored_files"]))
         return "\n".join(lines)

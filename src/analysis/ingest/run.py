@@ -23,8 +23,21 @@ from analysis.ingest import read
 from analysis.ingest.canonical import build_canonical, resolve_columns
 from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, load_column_map
 from analysis.ingest.derive import derive_stage_events
-from analysis.ingest.manifest import IngestResult, input_entry, now_utc, table_entry
-from analysis.ingest.validate import DEAL_LINKS, DealIndex, deal_link_flags, split, table_flags
+from analysis.ingest.manifest import (
+    IngestResult,
+    derived_entry,
+    input_entry,
+    now_utc,
+    table_entry,
+)
+from analysis.ingest.validate import (
+    DEAL_LINKS,
+    DealIndex,
+    deal_link_flags,
+    merge_flags,
+    split,
+    table_flags,
+)
 from analysis.ingest.write import OutputStage, check_out_dir, sort_table
 from analysis.stages import Pipeline, StageConfig, load_stages
 
@@ -37,7 +50,7 @@ def _plan(
         unknown = [stem for stem in files if stem not in c.TABLES]
         if unknown:
             raise InputError(
-                f"file {files[unknown[0]].name!r} is not named after a canonical table "
+                "the file is not named after a canonical table "
                 f"({', '.join(c.TABLES)}); rename it, remove it, or use a column map (--map) "
                 "that names the files to read.",
                 file=files[unknown[0]],
@@ -92,7 +105,7 @@ def _read(table: str, path: Path, tmap: TableMap) -> pd.DataFrame:
     raw = read.read_table_file(
         path, encoding=tmap.options.encoding, delimiter=tmap.options.delimiter
     )
-    resolve_columns(table, raw.columns, tmap, path.name)
+    resolve_columns(table, raw.columns, tmap, path)
     if table == c.DEALS and len(raw) == 0:
         raise InputError(
             "the deals file has a header but no data rows; export the deals again.", file=path
@@ -121,11 +134,6 @@ def _deal_notes(
     if currency_filled:
         notes.append(f"currency filled from the amount's symbol for {currency_filled:,} deals.")
     return notes
-
-
-def _merge(flags: dict[str, np.ndarray], extra: Mapping[str, np.ndarray]) -> None:
-    for code, mask in extra.items():
-        flags[code] = flags[code] | mask if code in flags else mask
 
 
 def _with_derived_flag(table: str, clean: pd.DataFrame) -> pd.DataFrame:
@@ -185,19 +193,19 @@ def ingest(
     counts: dict[str, dict] = {}
     ignored_columns: dict[str, list[str]] = {}
     notes: list[str] = []
-    derived: dict[str, object] = {}
+    derived: dict[str, dict] = {}
     deals_index: DealIndex | None = None
     with OutputStage(out_dir) as stage:
         for table in (t for t in c.TABLES if t in paths):
             tmap = cmap.tables[table]
             raw = _read(table, paths[table], tmap)
-            canon = build_canonical(table, raw, tmap, pipeline, source_file=paths[table].name)
+            canon = build_canonical(table, raw, tmap, pipeline, source_file=paths[table])
             flags = table_flags(canon, pipeline, tmap.allow_null)
             positions = None
             link = DEAL_LINKS.get(table)
             if deals_index is not None and link in canon.frame:
                 positions = deals_index.lookup(canon.frame[link])
-                _merge(flags, deal_link_flags(table, canon.frame, positions, deals_index))
+                merge_flags(flags, deal_link_flags(table, canon.frame, positions, deals_index))
             parts = split(canon, flags, pipeline.all_stages, tmap.allow_null)
             if table == c.DEALS:
                 deals_index = DealIndex.from_deals(canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID])
@@ -210,18 +218,17 @@ def ingest(
                         tmap.derive,
                         pipeline,
                         options=tmap.options,
-                        file=paths[table].name,
+                        file=paths[table],
                     )
                     codes = deals_index.lookup(events.frame[c.DEAL_ID])
                     frame = sort_table(c.STAGE_EVENTS, events.frame, stage_order, deal_codes=codes)
                     stage.write_table(c.STAGE_EVENTS, frame)
-                    derived[c.STAGE_EVENTS] = {
-                        "from": f"{c.DEALS}.{tmap.derive.stage_column}",
-                        "rows": len(frame),
-                        "last_open_stage": events.last_open_stage,
-                        "note": events.note,
-                    }
-                    counts[c.STAGE_EVENTS] = table_entry(0, len(frame), {}, derived=True)
+                    derived[c.STAGE_EVENTS] = derived_entry(
+                        f"{c.DEALS}.{tmap.derive.stage_column}",
+                        len(frame),
+                        events.note,
+                        last_open_stage=events.last_open_stage,
+                    )
                     notes.append(events.note)
                 elif tmap.derive is not None:
                     notes.append("stage_events read from its file; derive_stage_events not used.")
@@ -233,7 +240,7 @@ def ingest(
             counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
             ignored_columns[table] = list(canon.ignored_columns)
             del raw, canon, parts, clean, flags, positions
-        if c.STAGE_EVENTS not in counts:
+        if c.STAGE_EVENTS not in counts and c.STAGE_EVENTS not in derived:
             notes.append(
                 "no stage_events file and no derive_stage_events in the column map: no "
                 "stage_events table was written; stage-based metrics are unavailable."

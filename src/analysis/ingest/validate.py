@@ -277,9 +277,14 @@ def table_flags(
     found.append(event_time_flags(canon, allow_null))
     found.append(duplicate_flags(canon.frame, schema.PRIMARY_KEYS.get(canon.table, ())))
     for extra in found:
-        for code, mask in extra.items():
-            flags[code] = flags[code] | mask if code in flags else mask
+        merge_flags(flags, extra)
     return flags
+
+
+def merge_flags(flags: dict[str, np.ndarray], extra: Mapping[str, np.ndarray]) -> None:
+    """Add the masks of ``extra`` to ``flags`` in place (OR per reason code)."""
+    for code, mask in extra.items():
+        flags[code] = flags[code] | mask if code in flags else mask
 
 
 __all__ = [
@@ -289,6 +294,7 @@ __all__ = [
     "duplicate_flags",
     "event_time_flags",
     "DealIndex",
+    "merge_flags",
     "outcome_stage_flags",
     "quarantine_frame",
     "schema_flags",

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from analysis.fileio import atomic_write_text
 
 SUMMARY_FILENAME = "summary.json"
 
@@ -33,14 +33,6 @@ def _jsonable(value: object) -> object:
     if value is pd.NA or value is pd.NaT:
         return None
     return value
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be shared
-    os.replace(tmp, path)
 
 
 def write_outputs(
@@ -73,10 +65,10 @@ def write_outputs(
     written = []
     for name, frame in tables.items():
         path = out / f"{name}.csv"
-        _atomic_write_text(path, frame.to_csv(index=False))
+        atomic_write_text(path, frame.to_csv(index=False))
         written.append(path)
     path = out / SUMMARY_FILENAME
-    _atomic_write_text(path, json.dumps(_jsonable(dict(summary)), indent=2, sort_keys=True))
+    atomic_write_text(path, json.dumps(_jsonable(dict(summary)), indent=2, sort_keys=True))
     written.append(path)
     return written
 

@@ -9,7 +9,6 @@ failed or killed run never replaces the last good report.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import json
 import os
@@ -24,6 +23,7 @@ import pandas as pd
 import analysis
 from analysis import config
 from analysis.errors import InputError
+from analysis.fileio import sha256_file
 from analysis.report.html import notebook_to_html, page
 from analysis.report.outputs import read_summary
 
@@ -182,7 +182,7 @@ def code_version() -> str:
 
 def _manifest_hash(data_dir: Path) -> str:
     path = data_dir / config.MANIFEST_FILENAME
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "none"
+    return sha256_file(path)[:16] if path.exists() else "none"
 
 
 def _execute(path: Path, out_dir: Path, params: dict, log) -> tuple[bool, str, float]:
@@ -203,6 +203,8 @@ def _execute(path: Path, out_dir: Path, params: dict, log) -> tuple[bool, str, f
         ok, error = True, ""
     except PapermillExecutionError as exc:
         ok, error = False, f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:
+        ok, error = False, f"{type(exc).__name__}: {exc}"
     seconds = (dt.datetime.now(dt.UTC) - start).total_seconds()
     log(f"{path.stem}: {'ok' if ok else 'FAILED ' + error} ({seconds:.1f}s)")
     return ok, error, seconds
@@ -310,12 +312,15 @@ def run_report(
         title = _title(path)
         html_path = out_dir / f"{path.stem}.html"
         footer = f"Run {html.escape(run_id)} · code {html.escape(meta['code version'])}"
-        html_path.write_text(
-            notebook_to_html(
+        try:
+            document = notebook_to_html(
                 out_dir / path.name, title, meta=html.escape(meta["started (UTC)"]), footer=footer
-            ),
-            encoding="utf-8",
-        )
+            )
+        except Exception as exc:
+            ok, error = False, error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
+            document = page(title, f"<p>{html.escape(error)}</p>", meta=html.escape(run_id))
+            log(f"{path.stem}: {error}")
+        html_path.write_text(document, encoding="utf-8")
         results.append(
             NotebookResult(
                 name=path.stem,

@@ -15,12 +15,14 @@ part of the visit before the cutoff. Two experiments are recorded in the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from analysis import columns as c
-from analysis.sample.deals import DealDraws
-from analysis.sample.journeys import Journeys, StagePlan, Timeline
+from analysis.sample.context import SampleContext
+from analysis.sample.draws import SampleDraws
 from analysis.sample.params import Plan
 from analysis.sample.reps import RepRoster
 
@@ -49,20 +51,45 @@ def rep_variants(rng: np.random.Generator, roster: RepRoster) -> np.ndarray:
     return variant
 
 
-def experiment_units(plan: Plan, sp: StagePlan, j: Journeys, tl: Timeline) -> dict:
-    """Visits that are units (email test) or carry scripted calls (call test)."""
-    v = j.visits
+@dataclass(frozen=True)
+class ExperimentAssignment:
+    """Who is in the two planted experiments.
+
+    Attributes
+    ----------
+    email_units : numpy array of bool
+        Per decision visit (``journeys.visits``): the visit is a unit of the
+        email-template test (entered the test stage inside its window).
+    call_units : numpy array of bool
+        Per decision visit: its calls use the call-script test's scripts.
+    rep_variant : numpy array of int
+        Call-script variant of each rep (0 = A, 1 = B), from :func:`rep_variants`.
+    """
+
+    email_units: np.ndarray
+    call_units: np.ndarray
+    rep_variant: np.ndarray
+
+
+def assign_experiments(
+    rng: np.random.Generator, context: SampleContext, draws: SampleDraws
+) -> ExperimentAssignment:
+    """Randomise the reps to call scripts and find the visits inside each test's window
+    (the email test's deal variants are drawn with the deals)."""
+    stage_plan, timeline = context.stage_plan, context.timeline
+    visits = draws.journeys.visits
+    rep_variant = rep_variants(rng, draws.roster)
     email = (
-        (v["stage"] == sp.email_stage)
-        & (v["start"] >= tl.email_window[0])
-        & (v["start"] < tl.email_window[1])
+        (visits["stage"] == stage_plan.email_stage)
+        & (visits["start"] >= timeline.email_window[0])
+        & (visits["start"] < timeline.email_window[1])
     )
     call = (
-        (v["stage"] == sp.call_stage)
-        & (v["start"] >= tl.call_window[0])
-        & (v["start"] < tl.call_window[1])
+        (visits["stage"] == stage_plan.call_stage)
+        & (visits["start"] >= timeline.call_window[0])
+        & (visits["start"] < timeline.call_window[1])
     )
-    return {"email": email, "call": call}
+    return ExperimentAssignment(email_units=email, call_units=call, rep_variant=rep_variant)
 
 
 def touch_labels(plan: Plan, stage_names: tuple) -> dict[str, list[str]]:
@@ -80,23 +107,22 @@ def touch_labels(plan: Plan, stage_names: tuple) -> dict[str, list[str]]:
 
 def make_activities(
     rng: np.random.Generator,
-    plan: Plan,
-    sp: StagePlan,
-    d: DealDraws,
-    j: Journeys,
-    units: dict,
-    call_variant: np.ndarray,
+    context: SampleContext,
+    draws: SampleDraws,
+    experiments: ExperimentAssignment,
 ) -> dict[str, np.ndarray]:
     """Touches of every visit: arrays ``deal``, ``time``, ``type``, ``rep``,
     ``template`` and ``script`` (positions in :func:`touch_labels`, -1 = none),
     ``replied`` and ``connected`` (1, 0, or -1 = not applicable)."""
-    v = j.visits
-    seg = d.segment[v["deal"]]
+    plan, n_stages = context.plan, context.stage_plan.n_stages
+    deals, v = draws.deals, draws.journeys.visits
+    seg = deals.segment[v["deal"]]
     seg_keys = list(plan.segments)
-    later = v["stage"] >= sp.n_stages // 2
+    later = v["stage"] >= n_stages // 2
     span = v["due"] - v["start"]
     elapsed = np.where(span > 0, (v["end"] - v["start"]) / span, 1.0)
-    n_tpl, n_scr = sp.n_stages * TEMPLATES_PER_STAGE, sp.n_stages
+    n_tpl, n_scr = n_stages * TEMPLATES_PER_STAGE, n_stages
+    forced_by_type = {c.EMAIL: experiments.email_units, c.CALL: experiments.call_units}
     out: dict[str, list] = {
         k: [] for k in ("deal", "time", "type", "template", "script", "replied", "connected")
     }
@@ -106,7 +132,7 @@ def make_activities(
             early_mean, late_mean = TOUCHES[key][kind]
             mean = np.where(seg == s, np.where(later, late_mean, early_mean), mean)
         count = rng.poisson(mean * elapsed)
-        forced = units["email"] if kind == c.EMAIL else units["call"] if kind == c.CALL else None
+        forced = forced_by_type.get(kind)
         if forced is not None:
             count = np.where(forced, np.maximum(count, 1), count)
         idx = np.repeat(np.arange(v["deal"].size), count)
@@ -118,8 +144,8 @@ def make_activities(
         connected = np.full(idx.size, -1, dtype=np.int8)
         if kind == c.EMAIL:
             pick = rng.integers(0, TEMPLATES_PER_STAGE, size=idx.size)
-            unit = units["email"][idx]
-            variant_b = d.email_variant_b[deal]
+            unit = experiments.email_units[idx]
+            variant_b = deals.email_variant_b[deal]
             template = np.where(
                 unit, n_tpl + variant_b, v["stage"][idx] * TEMPLATES_PER_STAGE + pick
             )
@@ -130,8 +156,8 @@ def make_activities(
             )
             replied = (rng.random(idx.size) < rate).astype(np.int8)
         elif kind == c.CALL:
-            unit = units["call"][idx]
-            rep_b = call_variant[d.owner[deal]]
+            unit = experiments.call_units[idx]
+            rep_b = experiments.rep_variant[deals.owner[deal]]
             script = np.where(unit, n_scr + rep_b, v["stage"][idx])
             connected = (rng.random(idx.size) < plan.connect_rate).astype(np.int8)
         for name, values in (
@@ -147,7 +173,7 @@ def make_activities(
     acts = {k: np.concatenate(vals) for k, vals in out.items()}
     order = np.lexsort((acts["time"], acts["deal"]))
     acts = {k: vals[order] for k, vals in acts.items()}
-    acts["rep"] = d.owner[acts["deal"]]
+    acts["rep"] = deals.owner[acts["deal"]]
     return acts
 
 
@@ -162,21 +188,14 @@ def _rate_summary(p: np.ndarray, advanced: np.ndarray, decided: np.ndarray) -> d
 
 
 def experiment_truth(
-    plan: Plan,
-    sp: StagePlan,
-    d: DealDraws,
-    j: Journeys,
-    units: dict,
-    call_variant: np.ndarray,
-    roster: RepRoster,
-    tl: Timeline,
-    stage_names: tuple,
-    origin: pd.Timestamp,
+    context: SampleContext, draws: SampleDraws, experiments: ExperimentAssignment
 ) -> dict:
     """Planted and realised facts of both experiments (JSON-ready)."""
-    v = j.visits
-    email = units["email"]
-    variant_b = d.email_variant_b[v["deal"]]
+    plan, timeline, roster = context.plan, context.timeline, draws.roster
+    stage_names, call_variant = context.open_stages, experiments.rep_variant
+    v = draws.journeys.visits
+    email = experiments.email_units
+    variant_b = draws.deals.email_variant_b[v["deal"]]
     per_variant = {}
     for code, name in enumerate(VARIANTS):
         m = email & (variant_b == bool(code))
@@ -184,8 +203,8 @@ def experiment_truth(
             "units": int(m.sum()),
             **_rate_summary(v["p"][m], v["advanced"][m], v["decided"][m]),
         }
-    call = units["call"]
-    rep_b = call_variant[d.owner[v["deal"]]] == 1
+    call = experiments.call_units
+    rep_b = call_variant[draws.deals.owner[v["deal"]]] == 1
     per_script = {}
     for code, name in enumerate(VARIANTS):
         m = call & (rep_b == bool(code))
@@ -198,17 +217,17 @@ def experiment_truth(
         }
 
     def day(x: float) -> str:
-        return (origin + np.timedelta64(int(round(x * 86_400)), "s")).isoformat()
+        return (context.origin + np.timedelta64(int(round(x * 86_400)), "s")).isoformat()
 
     return {
         plan.email_experiment_id: {
             "unit_type": c.UNIT_DEAL,
-            "stage": stage_names[sp.email_stage],
+            "stage": stage_names[context.stage_plan.email_stage],
             "variants": list(VARIANTS),
             "control": VARIANTS[0],
             "allocation": [0.5, 0.5],
-            "window_start": day(tl.email_window[0]),
-            "window_end": day(tl.email_window[1]),
+            "window_start": day(timeline.email_window[0]),
+            "window_end": day(timeline.email_window[1]),
             "assigned_at": "the deal's entry into the stage",
             "effect": "odds of advancing from the stage multiplied for variant B",
             "odds_ratio": plan.email_treatment_odds,
@@ -226,13 +245,13 @@ def experiment_truth(
         },
         plan.call_experiment_id: {
             "unit_type": c.UNIT_REP,
-            "stage": stage_names[sp.call_stage],
+            "stage": stage_names[context.stage_plan.call_stage],
             "variants": list(VARIANTS),
             "control": VARIANTS[0],
             "randomisation": "reps, stratified by team (half of each team per variant)",
-            "window_start": day(tl.call_window[0]),
-            "window_end": day(tl.call_window[1]),
-            "assigned_at": day(tl.call_window[0]),
+            "window_start": day(timeline.call_window[0]),
+            "window_end": day(timeline.call_window[1]),
+            "assigned_at": day(timeline.call_window[0]),
             "effect": "none (odds ratio 1, same connect rate)",
             "odds_ratio": 1.0,
             "connect_rate": plan.connect_rate,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis import columns as c
+from analysis.sample.context import SampleContext
 from analysis.sample.frames import categorical_draw
 from analysis.sample.params import Plan
 from analysis.sample.reps import RepRoster, assign_owners
@@ -80,19 +81,15 @@ def creation_days(
     return out
 
 
-def draw_deals(
-    rng: np.random.Generator,
-    plan: Plan,
-    roster: RepRoster,
-    n_deals: int,
-    weekday: np.ndarray,
-    month: np.ndarray,
-) -> DealDraws:
+def draw_deals(rng: np.random.Generator, context: SampleContext, roster: RepRoster) -> DealDraws:
     """Draw every per-deal attribute, in creation order (see :func:`creation_days`)."""
+    plan, n_deals = context.plan, context.n_deals
     seg_keys = list(plan.segments)
     b2b_index = seg_keys.index(c.B2B)
     segment = np.where(rng.random(n_deals) < plan.segments[c.B2B].share, b2b_index, 1 - b2b_index)
-    created = creation_days(rng, plan, weekday, month, segment == b2b_index)
+    created = creation_days(
+        rng, plan, context.history_weekday, context.history_month, segment == b2b_index
+    )
     order = np.argsort(created, kind="stable")
     created, segment = created[order], segment[order]
 
@@ -105,21 +102,23 @@ def draw_deals(
     product = np.empty(n_deals, dtype=np.int64)
     log_amount = np.empty(n_deals, dtype=float)
     for s, seg in enumerate(seg_keys):
-        sp = plan.segments[seg]
+        seg_plan = plan.segments[seg]
         m = segment == s
         k = int(m.sum())
-        mix = np.array([sp.source_mix[name] for name in sources])
+        mix = np.array([seg_plan.source_mix[name] for name in sources])
         source[m] = categorical_draw(rng, mix, k)
-        n_dm[m] = sp.dm_min + rng.binomial(sp.dm_extra_trials, sp.dm_extra_p, size=k)
-        dm_ref[m] = sp.dm_reference
-        for j, flag in enumerate(QUAL_FLAGS):
-            qual[m, j] = rng.random(k) < sp.qual_prevalence[flag]
-        has_competitor[m] = rng.random(k) < sp.competitor_share
-        product[m] = categorical_draw(rng, sp.products, k)
+        n_dm[m] = seg_plan.dm_min + rng.binomial(
+            seg_plan.dm_extra_trials, seg_plan.dm_extra_p, size=k
+        )
+        dm_ref[m] = seg_plan.dm_reference
+        for flag_index, flag in enumerate(QUAL_FLAGS):
+            qual[m, flag_index] = rng.random(k) < seg_plan.qual_prevalence[flag]
+        has_competitor[m] = rng.random(k) < seg_plan.competitor_share
+        product[m] = categorical_draw(rng, seg_plan.products, k)
         log_amount[m] = (
-            np.log(sp.amount_median)
-            + sp.amount_sigma * rng.standard_normal(k)
-            + plan.dm_log_amount * (n_dm[m] - sp.dm_reference)
+            np.log(seg_plan.amount_median)
+            + seg_plan.amount_sigma * rng.standard_normal(k)
+            + plan.dm_log_amount * (n_dm[m] - seg_plan.dm_reference)
         )
 
     region = categorical_draw(rng, plan.region_mix, n_deals)

@@ -79,6 +79,16 @@ def id_labels(prefix: str, count: int, width: int) -> pa.Array:
     return pa.array((prefix + numbers.str.zfill(width)).to_numpy(dtype=object), type=pa.string())
 
 
+def id_width(count: int) -> int:
+    """Digits of zero-padded ids: at least 6, enough for ``count``."""
+    return max(6, len(str(count)))
+
+
+def deal_ids(n_deals: int) -> pa.Array:
+    """Deal ids ``D000001`` ... in creation order."""
+    return id_labels("D", n_deals, id_width(n_deals))
+
+
 def categorical_draw(
     rng: np.random.Generator, weights: dict[str, float] | np.ndarray, size: int
 ) -> np.ndarray:

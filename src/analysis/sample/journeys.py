@@ -25,63 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.sample.context import SampleContext
 from analysis.sample.deals import DealDraws
-from analysis.sample.params import Plan, expit, logit, stage_index, stage_profile
+from analysis.sample.params import expit
 from analysis.sample.reps import RepRoster
 
 OPEN_CODE, WON_CODE, LOST_CODE = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Dates of the history in float days since its start (the origin)."""
-
-    cutoff: float
-    email_window: tuple[float, float]
-    call_window: tuple[float, float]
-    bottleneck_start: float
-
-
-@dataclass(frozen=True)
-class StagePlan:
-    """Stage-resolved parameters for a pipeline of ``n_stages`` open stages."""
-
-    n_stages: int
-    base_logit: np.ndarray  # (segments, n_stages)
-    median_days: np.ndarray  # (segments, n_stages)
-    sigma: np.ndarray  # (segments,)
-    dm_reference: np.ndarray  # (segments,)
-    weakness_stage: int
-    competitor_from: int
-    competitor_known_from: int
-    bottleneck_segment: int
-    bottleneck_stage: int
-    email_stage: int
-    call_stage: int
-
-
-def stage_plan(plan: Plan, n_stages: int) -> StagePlan:
-    """Resolve the plan's six-stage profiles and stage positions for ``n_stages``."""
-    if n_stages < 4:
-        raise ValueError(
-            "The sample generator needs a pipeline with at least 4 open stages; "
-            f"this one has {n_stages}."
-        )
-    segs = list(plan.segments.values())
-    return StagePlan(
-        n_stages=n_stages,
-        base_logit=np.array([logit(stage_profile(s.conversion, n_stages)) for s in segs]),
-        median_days=np.array([stage_profile(s.stage_median_days, n_stages) for s in segs]),
-        sigma=np.array([s.duration_sigma for s in segs]),
-        dm_reference=np.array([s.dm_reference for s in segs]),
-        weakness_stage=stage_index(plan.weakness_stage_index, n_stages),
-        competitor_from=stage_index(plan.competitor_from_stage, n_stages),
-        competitor_known_from=stage_index(plan.competitor_known_from_stage, n_stages),
-        bottleneck_segment=list(plan.segments).index(plan.bottleneck_segment),
-        bottleneck_stage=stage_index(plan.bottleneck_stage_index, n_stages),
-        email_stage=stage_index(plan.email_stage_index, n_stages),
-        call_stage=stage_index(plan.call_stage_index, n_stages),
-    )
 
 
 @dataclass(frozen=True)
@@ -119,9 +68,9 @@ class Journeys:
 
 
 def log_odds_shift(
-    plan: Plan, sp: StagePlan, d: DealDraws, roster: RepRoster, deal: np.ndarray, k: np.ndarray
+    context: SampleContext, deals: DealDraws, roster: RepRoster, deal: np.ndarray, k: np.ndarray
 ) -> np.ndarray:
-    """Static log-odds shift of advancing from open stage ``k`` for the given deals.
+    """Static log-odds shift of advancing from open stage ``k`` for the deals ``deal``.
 
     Notes
     -----
@@ -133,53 +82,50 @@ def log_odds_shift(
     The reference deal (inbound, all flags true, z = 0, reference decision
     makers, skill 0, no competitor) has shift 0.
     """
+    plan, stage_plan = context.plan, context.stage_plan
     src_odds = np.log(np.array(list(plan.source_odds.values())))
-    shift = np.where(k < plan.source_stages, src_odds[d.source[deal]], 0.0)
+    shift = np.where(k < plan.source_stages, src_odds[deals.source[deal]], 0.0)
     qual_beta = np.array(list(plan.qual_log_odds.values()))
-    qual_penalty = (~d.qual[deal]).astype(float) @ qual_beta
-    dm_term = plan.dm_log_odds * (d.n_dm[deal] - d.dm_reference[deal])
+    qual_penalty = (~deals.qual[deal]).astype(float) @ qual_beta
+    dm_term = plan.dm_log_odds * (deals.n_dm[deal] - deals.dm_reference[deal])
     shift += np.where(k >= plan.qual_from_stage, dm_term - qual_penalty, 0.0)
-    shift += plan.fit_log_odds * d.fit[deal]
-    owner = d.owner[deal]
+    shift += plan.fit_log_odds * deals.fit[deal]
+    owner = deals.owner[deal]
     shift += roster.skill[owner]
-    weak = (owner == roster.weak_rep) & (k == sp.weakness_stage)
+    weak = (owner == roster.weak_rep) & (k == stage_plan.weakness_stage)
     shift += np.where(weak, np.log(plan.weakness_odds), 0.0)
     comp_odds = np.log(np.array(list(plan.competitor_odds.values())))
-    comp = d.competitor[deal]
-    shift += np.where((comp >= 0) & (k >= sp.competitor_from), comp_odds[np.maximum(comp, 0)], 0.0)
+    comp = deals.competitor[deal]
+    shift += np.where((comp >= 0) & (k >= stage_plan.competitor_from), comp_odds[np.maximum(comp, 0)], 0.0)
     return shift
 
 
 def simulate(
-    rng: np.random.Generator,
-    plan: Plan,
-    sp: StagePlan,
-    d: DealDraws,
-    roster: RepRoster,
-    tl: Timeline,
+    rng: np.random.Generator, context: SampleContext, deals: DealDraws, roster: RepRoster
 ) -> Journeys:
     """Simulate every deal's stage journey up to the cutoff (loop over steps, not deals)."""
-    n, K = d.created.size, sp.n_stages
+    plan, stage_plan, timeline = context.plan, context.stage_plan, context.timeline
+    n, K = deals.created.size, stage_plan.n_stages
     won_code, lost_code = K, K + 1
     pos = np.zeros(n, dtype=np.int64)
-    t = d.created.copy()
+    t = deals.created.copy()
     outcome = np.full(n, OPEN_CODE, dtype=np.int8)
     closed = np.full(n, np.nan)
     lost_stage = np.full(n, -1, dtype=np.int64)
     skipped_in = np.zeros(n, dtype=bool)  # arrived at the current stage by skipping one
-    ev = [(np.arange(n), np.zeros(n, dtype=np.int64), d.created.copy())]
+    ev = [(np.arange(n), np.zeros(n, dtype=np.int64), deals.created.copy())]
     visits: dict[str, list[np.ndarray]] = {
         k: []
         for k in ("deal", "stage", "start", "end", "due", "p", "decided", "advanced", "treated")
     }
-    dm_factor = np.exp(plan.dm_log_duration * (d.n_dm - d.dm_reference))
+    dm_factor = np.exp(plan.dm_log_duration * (deals.n_dm - deals.dm_reference))
     counts = dict.fromkeys(
         ("visits", "reentries", "backward_eligible", "backward_moves", "skip_eligible", "skips"), 0
     )
     active = np.arange(n)
     while active.size:
         m = active.size
-        k, t0, seg = pos[active], t[active], d.segment[active]
+        k, t0, seg = pos[active], t[active], deals.segment[active]
         u_kind = rng.random(m)
         reentry = u_kind < plan.reentry_rate
         backward = (
@@ -189,17 +135,17 @@ def simulate(
             & ~skipped_in[active]
         )  # never back into a stage the deal skipped
         dur = np.maximum(
-            sp.median_days[seg, k]
+            stage_plan.median_days[seg, k]
             * dm_factor[active]
-            * np.exp(sp.sigma[seg] * rng.standard_normal(m)),
+            * np.exp(stage_plan.sigma[seg] * rng.standard_normal(m)),
             plan.min_duration_days,
         )
         frac = rng.uniform(0.2, 0.6, m)
         back = np.maximum(
             0.5
-            * sp.median_days[seg, np.maximum(k - 1, 0)]
+            * stage_plan.median_days[seg, np.maximum(k - 1, 0)]
             * dm_factor[active]
-            * np.exp(sp.sigma[seg] * rng.standard_normal(m)),
+            * np.exp(stage_plan.sigma[seg] * rng.standard_normal(m)),
             plan.min_duration_days,
         )
         back = np.where(backward, back, 0.0)
@@ -207,29 +153,29 @@ def simulate(
         td = t0 + dur + back
 
         treated = (
-            (k == sp.email_stage)
-            & d.email_variant_b[active]
-            & (t0 >= tl.email_window[0])
-            & (t0 < tl.email_window[1])
+            (k == stage_plan.email_stage)
+            & deals.email_variant_b[active]
+            & (t0 >= timeline.email_window[0])
+            & (t0 < timeline.email_window[1])
         )
         slowed = (
-            (seg == sp.bottleneck_segment)
-            & (k == sp.bottleneck_stage)
-            & (t0 >= tl.bottleneck_start)
+            (seg == stage_plan.bottleneck_segment)
+            & (k == stage_plan.bottleneck_stage)
+            & (t0 >= timeline.bottleneck_start)
         )
         eta = (
-            sp.base_logit[seg, k]
-            + log_odds_shift(plan, sp, d, roster, active, k)
+            stage_plan.base_logit[seg, k]
+            + log_odds_shift(context, deals, roster, active, k)
             + np.where(treated, np.log(plan.email_treatment_odds), 0.0)
             + np.where(slowed, np.log(plan.bottleneck_odds), 0.0)
         )
         p = expit(eta)
         advanced = rng.random(m) < p
         skip = (rng.random(m) < plan.skip_rate) & (k + 2 <= K - 1)
-        decided = td < tl.cutoff
+        decided = td < timeline.cutoff
         nxt = np.where(k == K - 1, won_code, k + 1 + skip)
         go = decided & advanced
-        written = t_detour < tl.cutoff
+        written = t_detour < timeline.cutoff
         counts["visits"] += int(written.sum())
         counts["reentries"] += int((reentry & written).sum())
         counts["backward_eligible"] += int((written & (k >= 1) & ~skipped_in[active]).sum())
@@ -241,7 +187,7 @@ def simulate(
             ("deal", active),
             ("stage", k),
             ("start", t0),
-            ("end", np.minimum(td, tl.cutoff)),
+            ("end", np.minimum(td, timeline.cutoff)),
             ("due", td),
             ("p", p),
             ("decided", decided),
@@ -250,9 +196,9 @@ def simulate(
         ):
             visits[name].append(values)
         # detour events: a re-entry of k, or a move back to k - 1 and a return to k
-        keep = (reentry | backward) & (t_detour < tl.cutoff)
+        keep = (reentry | backward) & (t_detour < timeline.cutoff)
         ev.append((active[keep], np.where(backward, k - 1, k)[keep], t_detour[keep]))
-        ret = backward & (t_detour + back < tl.cutoff)
+        ret = backward & (t_detour + back < timeline.cutoff)
         ev.append((active[ret], k[ret], (t_detour + back)[ret]))
         # the decision
         stop = decided & ~advanced

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from analysis import columns as c
 from analysis.ingest import reasons as r
 from analysis.sample import export as ex
-from analysis.sample.build import id_width
+from analysis.sample.frames import id_width
 from analysis.stages import Pipeline
 
 NOISE_RATE = 0.03

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as c
-from analysis.sample.deals import DealDraws
-from analysis.sample.journeys import LOST_CODE, WON_CODE, Journeys, StagePlan
+from analysis.sample.context import SampleContext
+from analysis.sample.draws import SampleDraws
+from analysis.sample.journeys import LOST_CODE, WON_CODE
 from analysis.sample.params import (
     CHAMPION_LEFT,
     COMPETITOR_REASON,
@@ -26,7 +27,6 @@ from analysis.sample.params import (
     SUPPORT,
     THEMES,
     TIMING,
-    Plan,
 )
 
 # Loss-reason weights by segment and stage third (early, middle, late), without "competitor".
@@ -195,7 +195,7 @@ PII_NAMES = ("jane.doe", "li.wei", "joao.silva", "anna.schmidt", "sam.patel")
 
 
 def loss_reasons(
-    rng: np.random.Generator, plan: Plan, sp: StagePlan, d: DealDraws, j: Journeys
+    rng: np.random.Generator, context: SampleContext, draws: SampleDraws
 ) -> np.ndarray:
     """Loss reason of each deal (object array; None unless lost, sometimes None when lost).
 
@@ -207,34 +207,35 @@ def loss_reasons(
     pipeline it was lost in (``3 * stage // n_stages``). ``MISSING_REASON_PROB``
     of lost deals have no recorded reason.
     """
-    n = d.created.size
+    deals, journeys, stage_plan = draws.deals, draws.journeys, context.stage_plan
+    n = deals.created.size
     reason = np.full(n, None, dtype=object)
-    lost = j.outcome == LOST_CODE
-    third = np.clip(3 * j.lost_stage // sp.n_stages, 0, 2)
+    lost = journeys.outcome == LOST_CODE
+    third = np.clip(3 * journeys.lost_stage // stage_plan.n_stages, 0, 2)
     names = np.array(_NON_COMPETITOR, dtype=object)
-    for s, seg in enumerate(plan.segments):
+    for s, seg in enumerate(context.plan.segments):
         for g in range(3):
-            m = np.flatnonzero(lost & (d.segment == s) & (third == g))
+            m = np.flatnonzero(lost & (deals.segment == s) & (third == g))
             w = np.array([LOSS_WEIGHTS[seg][r][g] for r in _NON_COMPETITOR])
             reason[m] = names[rng.choice(w.size, size=m.size, p=w / w.sum())]
-    known = lost & (d.competitor >= 0) & (j.lost_stage >= sp.competitor_known_from)
+    known = (
+        lost
+        & (deals.competitor >= 0)
+        & (journeys.lost_stage >= stage_plan.competitor_known_from)
+    )
     reason[known & (rng.random(n) < COMPETITOR_REASON_PROB)] = COMPETITOR_REASON
     reason[lost & (rng.random(n) < MISSING_REASON_PROB)] = None
     return reason
 
 
 def feedback(
-    rng: np.random.Generator,
-    d: DealDraws,
-    j: Journeys,
-    reasons: np.ndarray,
-    cutoff: float,
-    engaged_from: int,
+    rng: np.random.Generator, context: SampleContext, draws: SampleDraws, reasons: np.ndarray
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Comments of customers and reps on closed deals, and the realised theme counts.
 
-    Only deals that reached open stage ``engaged_from`` get comments (nobody
-    writes feedback on a lead that never qualified).
+    Only deals that reached open stage ``plan.qual_from_stage`` get comments
+    (nobody writes feedback on a lead that never qualified); comments collected
+    after the cutoff are dropped.
 
     Returns
     -------
@@ -242,6 +243,8 @@ def feedback(
     ``columns.FEEDBACK_SOURCES``), ``text``, ``time``, ``rating`` (NaN for reps);
     ``realised`` counts comments and themes by outcome and the planted PII.
     """
+    journeys = draws.journeys
+    cutoff, engaged_from = context.timeline.cutoff, context.plan.qual_from_stage
     theme_names = np.array(THEMES, dtype=object)
     parts: dict[str, list] = {k: [] for k in ("deal", "source", "text", "time", "rating")}
     theme_counts = {o: dict.fromkeys(THEMES, 0) for o in (c.WON, c.LOST)}
@@ -250,12 +253,14 @@ def feedback(
     line_breaks = 0
     for src_code, source in enumerate(c.FEEDBACK_SOURCES):
         for outcome, code in ((c.WON, WON_CODE), (c.LOST, LOST_CODE)):
-            closed = np.flatnonzero((j.outcome == code) & (j.max_reached >= engaged_from))
+            closed = np.flatnonzero(
+                (journeys.outcome == code) & (journeys.max_reached >= engaged_from)
+            )
             deal = closed[rng.random(closed.size) < COMMENT_PROB[source][outcome]]
             delay = rng.lognormal(
                 np.log(2.0 if source == c.FEEDBACK_CUSTOMER else 0.2), 0.8, size=deal.size
             )
-            time = j.closed[deal] + delay
+            time = journeys.closed[deal] + delay
             deal, time = deal[time < cutoff], time[time < cutoff]
             k = deal.size
             w = np.array([THEME_WEIGHTS[outcome][t] for t in THEMES])

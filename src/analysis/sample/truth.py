@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as c
-from analysis.sample.deals import QUAL_FLAGS, DealDraws
-from analysis.sample.journeys import LOST_CODE, OPEN_CODE, WON_CODE, Journeys, StagePlan, Timeline
-from analysis.sample.params import Plan, stage_profile
-from analysis.sample.reps import RepRoster
+from analysis.sample.context import SampleContext
+from analysis.sample.deals import QUAL_FLAGS
+from analysis.sample.draws import SampleDraws
+from analysis.sample.journeys import LOST_CODE, OPEN_CODE, WON_CODE
+from analysis.sample.params import stage_profile
 
 CONVERSION_DEFINITION = (
     "For open stage s: the deals with at least one stage_events row for s (entered) whose "
@@ -45,14 +46,15 @@ def _rate_dict(entered: int, decided: int, advanced: int, p_sum: float) -> dict:
 
 
 def conversion_realised(
-    plan: Plan, d: DealDraws, j: Journeys, stages: tuple[str, ...], by_source: bool = False
+    context: SampleContext, draws: SampleDraws, *, by_source: bool = False
 ) -> dict:
-    """Realised stage conversion by segment (and lead source) and stage."""
-    v = j.visits
+    """Realised stage conversion by segment (and lead source) and open stage."""
+    plan, stages, deals = context.plan, context.open_stages, draws.deals
+    v = draws.journeys.visits
     n_src = len(plan.source_odds) if by_source else 1
     k_n = len(stages)
-    src = d.source[v["deal"]] if by_source else 0
-    key = (d.segment[v["deal"]] * n_src + src) * k_n + v["stage"]
+    src = deals.source[v["deal"]] if by_source else 0
+    key = (deals.segment[v["deal"]] * n_src + src) * k_n + v["stage"]
     size = len(plan.segments) * n_src * k_n
     dec = v["decided"]
     entered = np.bincount(key, minlength=size)
@@ -73,20 +75,21 @@ def conversion_realised(
     return out
 
 
-def outcome_realised(plan: Plan, d: DealDraws, j: Journeys) -> dict:
+def outcome_realised(context: SampleContext, draws: SampleDraws) -> dict:
     """Counts, win rates and cycle times by segment."""
+    deals, journeys = draws.deals, draws.journeys
     out = {}
-    cycle = j.closed - d.created
-    for s, seg in enumerate(plan.segments):
-        m = d.segment == s
-        won = m & (j.outcome == WON_CODE)
-        lost = m & (j.outcome == LOST_CODE)
+    cycle = journeys.closed - deals.created
+    for s, seg in enumerate(context.plan.segments):
+        m = deals.segment == s
+        won = m & (journeys.outcome == WON_CODE)
+        lost = m & (journeys.outcome == LOST_CODE)
         closed = int(won.sum() + lost.sum())
         out[seg] = {
             "deals": int(m.sum()),
             c.WON: int(won.sum()),
             c.LOST: int(lost.sum()),
-            c.OPEN: int((m & (j.outcome == OPEN_CODE)).sum()),
+            c.OPEN: int((m & (journeys.outcome == OPEN_CODE)).sum()),
             "win_rate": float(won.sum() / closed) if closed else None,
             "median_days_to_win": float(np.median(cycle[won])) if won.any() else None,
             "median_days_to_close": float(np.median(cycle[won | lost])) if closed else None,
@@ -94,15 +97,16 @@ def outcome_realised(plan: Plan, d: DealDraws, j: Journeys) -> dict:
     return out
 
 
-def by_decision_makers(plan: Plan, d: DealDraws, j: Journeys) -> dict:
+def by_decision_makers(context: SampleContext, draws: SampleDraws) -> dict:
     """Realised win rate by number of decision makers (closed deals), per segment."""
+    deals, outcome = draws.deals, draws.journeys.outcome
     out: dict = {}
-    for s, seg in enumerate(plan.segments):
+    for s, seg in enumerate(context.plan.segments):
         node = out.setdefault(seg, {})
-        for k in np.unique(d.n_dm[d.segment == s]):
-            m = (d.segment == s) & (d.n_dm == k)
-            won = int((m & (j.outcome == WON_CODE)).sum())
-            closed = won + int((m & (j.outcome == LOST_CODE)).sum())
+        for k in np.unique(deals.n_dm[deals.segment == s]):
+            m = (deals.segment == s) & (deals.n_dm == k)
+            won = int((m & (outcome == WON_CODE)).sum())
+            closed = won + int((m & (outcome == LOST_CODE)).sum())
             node[str(int(k))] = {
                 "closed": closed,
                 c.WON: won,
@@ -111,14 +115,17 @@ def by_decision_makers(plan: Plan, d: DealDraws, j: Journeys) -> dict:
     return out
 
 
-def competitor_realised(plan: Plan, sp: StagePlan, d: DealDraws, j: Journeys) -> dict:
+def competitor_realised(context: SampleContext, draws: SampleDraws) -> dict:
     """Head-to-head win rates of closed deals that reached the stage where the
     competitor becomes known, by competitor (``none``: no competitor)."""
-    closed = (j.outcome != OPEN_CODE) & (j.max_reached >= sp.competitor_known_from)
+    journeys = draws.journeys
+    closed = (journeys.outcome != OPEN_CODE) & (
+        journeys.max_reached >= context.stage_plan.competitor_known_from
+    )
     out = {}
-    for g, name in [(-1, "none"), *enumerate(plan.competitors)]:
-        m = closed & (d.competitor == g)
-        won = int((m & (j.outcome == WON_CODE)).sum())
+    for g, name in [(-1, "none"), *enumerate(context.plan.competitors)]:
+        m = closed & (draws.deals.competitor == g)
+        won = int((m & (journeys.outcome == WON_CODE)).sum())
         out[name] = {
             "closed": int(m.sum()),
             c.WON: won,
@@ -127,32 +134,27 @@ def competitor_realised(plan: Plan, sp: StagePlan, d: DealDraws, j: Journeys) ->
     return out
 
 
-def bottleneck_truth(
-    plan: Plan,
-    sp: StagePlan,
-    d: DealDraws,
-    j: Journeys,
-    tl: Timeline,
-    stages: tuple[str, ...],
-    origin: pd.Timestamp,
-    cutoff: pd.Timestamp,
-) -> dict:
+def bottleneck_truth(context: SampleContext, draws: SampleDraws) -> dict:
     """The planted drop of one transition in the last quarter, with realised rates."""
-    v = j.visits
-    m = (d.segment[v["deal"]] == sp.bottleneck_segment) & (v["stage"] == sp.bottleneck_stage)
-    after = m & (v["start"] >= tl.bottleneck_start)
-    before = m & (v["start"] < tl.bottleneck_start)
+    plan, stage_plan, timeline = context.plan, context.stage_plan, context.timeline
+    stages, v = context.open_stages, draws.journeys.visits
+    m = (draws.deals.segment[v["deal"]] == stage_plan.bottleneck_segment) & (
+        v["stage"] == stage_plan.bottleneck_stage
+    )
+    after = m & (v["start"] >= timeline.bottleneck_start)
+    before = m & (v["start"] < timeline.bottleneck_start)
     seg = plan.bottleneck_segment
-    base = stage_profile(plan.segments[seg].conversion, sp.n_stages)[sp.bottleneck_stage]
+    conversion = stage_profile(plan.segments[seg].conversion, stage_plan.n_stages)
+    base = conversion[stage_plan.bottleneck_stage]
     odds = base / (1 - base) * plan.bottleneck_odds
-    start = origin + pd.Timedelta(days=tl.bottleneck_start)
+    start = context.origin + pd.Timedelta(days=timeline.bottleneck_start)
     return {
         "segment": seg,
-        "stage": stages[sp.bottleneck_stage],
-        "next_stage": stages[sp.bottleneck_stage + 1],
+        "stage": stages[stage_plan.bottleneck_stage],
+        "next_stage": stages[stage_plan.bottleneck_stage + 1],
         "quarter": str(start.tz_localize(None).to_period("Q")),
         "quarter_start": start.isoformat(),
-        "quarter_end": cutoff.isoformat(),
+        "quarter_end": context.cutoff_at.isoformat(),
         "applies_to": "deals entering the stage at or after quarter_start (entry-time cohort)",
         "odds_multiplier": plan.bottleneck_odds,
         "reference_rate_before": float(base),
@@ -162,12 +164,13 @@ def bottleneck_truth(
     }
 
 
-def parameters_truth(plan: Plan, sp: StagePlan, stages: tuple[str, ...]) -> dict:
+def parameters_truth(context: SampleContext) -> dict:
     """The planted parameters that do not depend on the draw."""
+    plan, stage_plan, stages = context.plan, context.stage_plan, context.open_stages
     segments = {}
     for seg, s in plan.segments.items():
-        conv = stage_profile(s.conversion, sp.n_stages)
-        med = stage_profile(s.stage_median_days, sp.n_stages)
+        conv = stage_profile(s.conversion, stage_plan.n_stages)
+        med = stage_profile(s.stage_median_days, stage_plan.n_stages)
         segments[seg] = {
             "share": s.share,
             "amount": {
@@ -242,7 +245,7 @@ def parameters_truth(plan: Plan, sp: StagePlan, stages: tuple[str, ...]) -> dict
             "decision_makers_stages": list(stages[plan.qual_from_stage :]),
             "rep_skill_sd": plan.rep_skill_sd,
             "competitor_odds_multiplier": plan.competitor_odds,
-            "competitor_stages": list(stages[sp.competitor_from :]),
+            "competitor_stages": list(stages[stage_plan.competitor_from :]),
             "all_stage_shifts": "fit and rep skill apply at every open stage",
         },
         "journey": {
@@ -262,8 +265,8 @@ def parameters_truth(plan: Plan, sp: StagePlan, stages: tuple[str, ...]) -> dict
         "competitors": {
             "mix": plan.competitors,
             "odds_multiplier": plan.competitor_odds,
-            "known_from_stage": stages[sp.competitor_known_from],
-            "effect_stages": list(stages[sp.competitor_from :]),
+            "known_from_stage": stages[stage_plan.competitor_known_from],
+            "effect_stages": list(stages[stage_plan.competitor_from :]),
         },
         "currency": {
             "reporting": "USD",
@@ -284,14 +287,10 @@ def parameters_truth(plan: Plan, sp: StagePlan, stages: tuple[str, ...]) -> dict
 
 
 def reps_truth(
-    roster: RepRoster,
-    quota: np.ndarray,
-    stages: tuple[str, ...],
-    sp: StagePlan,
-    plan: Plan,
-    origin: pd.Timestamp,
+    context: SampleContext, draws: SampleDraws, quota: np.ndarray
 ) -> tuple[dict, dict]:
     """Per-rep truth and the planted weakness."""
+    roster, origin = draws.roster, context.origin
     reps = {}
     for i, rid in enumerate(roster.rep_ids):
         reps[str(rid)] = {
@@ -306,8 +305,8 @@ def reps_truth(
         }
     weakness = {
         "rep_id": str(roster.rep_ids[roster.weak_rep]),
-        "stage": stages[sp.weakness_stage],
-        "odds_multiplier": plan.weakness_odds,
+        "stage": context.open_stages[context.stage_plan.weakness_stage],
+        "odds_multiplier": context.plan.weakness_odds,
         "note": "on top of the rep's skill, only when advancing from that stage",
     }
     return reps, weakness
