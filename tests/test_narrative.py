@@ -43,6 +43,7 @@ def test_overview_findings_mention_derived_history_and_open_deals():
             {
                 "deals": 10,
                 "won": 4,
+                "won_amount": 12_500.0,
                 "lost": 4,
                 "open": 2,
                 "open_share": 0.2,
@@ -56,5 +57,6 @@ def test_overview_findings_mention_derived_history_and_open_deals():
     manifest = {"derived": {"stage_events": {"from": "deals.stage"}}}
     findings = narrative.overview_findings(by_segment, overall, pd.DataFrame(), manifest)
     assert findings[0].startswith("10 deals in the data: 4 won, 4 lost, 2 still open")
+    assert "won revenue $12k" in findings[0]
     assert "50.0% [20.0–80.0]" in findings[0]
     assert any("derived" in f for f in findings)

@@ -9,7 +9,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 import analysis
 from analysis import columns as c
-from analysis import overview
+from analysis import config, overview
 
 
 @pytest.fixture
@@ -114,8 +114,13 @@ def test_current_stage_breaks_time_ties_by_pipeline_order():
     # whatever order the rows arrive in (determinism).
     when = pd.Timestamp("2025-03-01", tz="UTC")
     deals = pd.DataFrame(
-        {c.DEAL_ID: ["A"], c.CREATED_AT: [when], c.OUTCOME: [c.OPEN], c.AMOUNT: [1.0],
-         c.SEGMENT: [c.B2B]}
+        {
+            c.DEAL_ID: ["A"],
+            c.CREATED_AT: [when],
+            c.OUTCOME: [c.OPEN],
+            c.AMOUNT: [1.0],
+            c.SEGMENT: [c.B2B],
+        }
     )
     for stages in (["discovery", "qualification"], ["qualification", "discovery"]):
         events = pd.DataFrame({c.DEAL_ID: ["A", "A"], c.STAGE: stages, c.ENTERED_AT: [when, when]})
@@ -125,10 +130,54 @@ def test_current_stage_breaks_time_ties_by_pipeline_order():
 
 def test_group_without_closed_deals_gets_nan_and_a_message_code():
     deals = pd.DataFrame(
-        {c.DEAL_ID: ["A", "B"], c.CREATED_AT: pd.to_datetime(["2025-01-01"] * 2, utc=True),
-         c.OUTCOME: [c.OPEN, c.WON], c.AMOUNT: [1.0, 2.0], c.SEGMENT: [c.B2B, c.B2C]}
+        {
+            c.DEAL_ID: ["A", "B"],
+            c.CREATED_AT: pd.to_datetime(["2025-01-01"] * 2, utc=True),
+            c.OUTCOME: [c.OPEN, c.WON],
+            c.AMOUNT: [1.0, 2.0],
+            c.SEGMENT: [c.B2B, c.B2C],
+        }
     )
     table = overview.outcome_summary(analysis.connect({c.DEALS: deals})).to_frame()
     b2b = table.set_index(c.SEGMENT).loc[c.B2B]
     assert np.isnan(b2b[c.WIN_RATE]) and b2b[c.NOTE] == c.NOTE_NO_CLOSED_DEALS
     assert table.set_index(c.SEGMENT).loc[c.B2C, c.NOTE] == ""
+
+
+def test_won_amount_sums_won_deals_only(ws):
+    table = overview.outcome_summary(ws, c.SEGMENT).to_frame().set_index(c.SEGMENT)
+    # B2B won deals are D00-D02 with amounts 100, 200, 300 (fixture, hand sum).
+    assert table.loc[c.B2B, c.WON_AMOUNT] == pytest.approx(600.0)
+
+
+MAVEN = config.SHARED_DATASETS_DIR / "maven_crm"
+
+
+@pytest.mark.skipif(
+    not MAVEN.exists(), reason=f"real data set absent: {MAVEN} (shared/ not beside the project)"
+)
+def test_maven_crm_figures_from_the_datasets_readme(tmp_path):
+    # Published figures in shared/datasets/README.md for Maven's sales_pipeline.csv.
+    from analysis.ingest import ingest
+
+    ingest(MAVEN, tmp_path / "processed", map_path=config.MAVEN_MAP_FILE)
+    ws = analysis.connect(tmp_path / "processed")
+    row = overview.outcome_summary(ws, None).to_frame().iloc[0]
+    assert (row[c.N_WON], row[c.N_LOST], row[c.N_OPEN]) == (4238, 2473, 2089)
+    assert row[c.WIN_RATE] == pytest.approx(0.6315, abs=5e-5)  # not won/all = 48.16%
+    assert row[c.WON_AMOUNT] == pytest.approx(10_005_534)
+    assert row[c.WON_AMOUNT] / row[c.N_WON] == pytest.approx(2360.91, abs=0.005)
+    # By regional office, through the reps table (sales_teams.csv).
+    deals, reps = ws.deals, ws.reps
+    joined = deals.join(reps, deals[c.OWNER_ID] == reps[c.REP_ID])
+    by_office = (
+        overview.outcome_summary(
+            analysis.connect({c.DEALS: ws.execute(joined.select(*deals.columns, reps[c.REGION]))}),
+            c.REGION,
+        )
+        .to_frame()
+        .set_index(c.REGION)[c.WIN_RATE]
+    )
+    assert by_office.to_dict() == pytest.approx(
+        {"Central": 0.6256, "East": 0.6302, "West": 0.6394}, abs=5e-5
+    )

@@ -126,6 +126,7 @@ CI_HIGH = "ci_high"
 NOTE = "note"  # message code when a figure could not be computed (NaN beside it)
 MONTH = "month"
 AMOUNT_TOTAL = "amount_total"
+WON_AMOUNT = "won_amount"
 
 # Message codes in NOTE columns.
 NOTE_NO_CLOSED_DEALS = "no_closed_deals"

@@ -119,7 +119,8 @@ def overview_findings(
         row = overall.iloc[0]
         sentences.append(
             f"{format_count(row[c.N_DEALS])} deals {window}: {format_count(row[c.N_WON])} won, "
-            f"{format_count(row[c.N_LOST])} lost, {format_count(row[c.N_OPEN])} still open. "
+            f"{format_count(row[c.N_LOST])} lost, {format_count(row[c.N_OPEN])} still open; "
+            f"won revenue {format_money(row[c.WON_AMOUNT])}. "
             f"Win rate of closed deals {format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])}; "
             f"open deals are not counted as losses."
         )

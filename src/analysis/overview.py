@@ -149,8 +149,8 @@ class OutcomeSummary:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per group: ``deals, won, lost, open, open_share, win_rate,
-        ci_low, ci_high, note``. ``note`` is ``"no_closed_deals"`` where the
+        One row per group: ``deals, won, lost, open, won_amount, open_share,
+        win_rate, ci_low, ci_high, note``. ``note`` is ``"no_closed_deals"`` where the
         win rate is NaN because the group has no closed deals, else empty.
     by : tuple of str
         Grouping columns.
@@ -206,13 +206,15 @@ def outcome_summary(
         c.N_WON: (outcome == c.WON).sum(),
         c.N_LOST: (outcome == c.LOST).sum(),
         c.N_OPEN: (outcome == c.OPEN).sum(),
+        c.WON_AMOUNT: deals[c.AMOUNT].sum(where=outcome == c.WON),
     }
     expr = deals.group_by(keys).aggregate(**metrics) if keys else deals.aggregate(**metrics)
     table = ws.execute(expr)
     if keys:
         table = table.sort_values(keys).reset_index(drop=True)
-    for col in metrics:
+    for col in (c.N_DEALS, c.N_WON, c.N_LOST, c.N_OPEN):
         table[col] = table[col].fillna(0).astype("int64")
+    table[c.WON_AMOUNT] = table[c.WON_AMOUNT].fillna(0.0).astype("float64")
     table[c.OPEN_SHARE] = table[c.N_OPEN] / table[c.N_DEALS].where(table[c.N_DEALS] > 0)
     closed = table[c.N_WON] + table[c.N_LOST]
     rate, low, high = rate_with_interval(table[c.N_WON], closed, alpha=alpha)

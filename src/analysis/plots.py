@@ -24,7 +24,19 @@ def _figure(width: float = 8.0, height: float = 4.0) -> tuple[Figure, plt.Axes]:
 
 
 def deal_mix_chart(mix: pd.DataFrame, stage_order: list[str] | tuple[str, ...]) -> Figure:
-    """Stacked-by-outcome bars of deals per current stage, one panel per segment."""
+    """Bars of deals per current stage and outcome, one panel per segment.
+
+    Parameters
+    ----------
+    mix : pandas.DataFrame
+        :func:`analysis.overview.deal_mix` output.
+    stage_order : sequence of str
+        Stages in pipeline order (``Workspace.pipeline.all_stages``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     sns.set_theme(style="whitegrid", palette=PALETTE)
     present = [s for s in stage_order if s in set(mix[c.STAGE].dropna())]
     grid = sns.catplot(
@@ -49,7 +61,19 @@ def deal_mix_chart(mix: pd.DataFrame, stage_order: list[str] | tuple[str, ...]) 
 
 
 def monthly_deals_chart(monthly: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
-    """Deals created per month, one line per group."""
+    """Deals created per month, one line per group.
+
+    Parameters
+    ----------
+    monthly : pandas.DataFrame
+        :func:`analysis.overview.monthly_created` output.
+    by : str
+        The grouping column of ``monthly``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = _figure()
     sns.lineplot(data=monthly, x=c.MONTH, y=c.N_DEALS, hue=by, marker="o", ax=ax)
     ax.set(xlabel="Month created", ylabel="Deals created", title="New deals per month")
@@ -57,13 +81,28 @@ def monthly_deals_chart(monthly: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
 
 
 def win_rate_chart(outcomes: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
-    """Win rate per group as points with their confidence intervals."""
+    """Win rate per group as points with their confidence intervals.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        :func:`analysis.overview.outcome_summary` frame (``to_frame()``).
+    by : str
+        The grouping column; absent for an overall summary.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = _figure(6.0, 0.6 + 0.5 * max(len(outcomes), 1))
     y = range(len(outcomes))
     ax.errorbar(
         outcomes[c.WIN_RATE],
         list(y),
-        xerr=[outcomes[c.WIN_RATE] - outcomes[c.CI_LOW], outcomes[c.CI_HIGH] - outcomes[c.WIN_RATE]],
+        xerr=[
+            outcomes[c.WIN_RATE] - outcomes[c.CI_LOW],
+            outcomes[c.CI_HIGH] - outcomes[c.WIN_RATE],
+        ],
         fmt="o",
         capsize=4,
     )

@@ -63,6 +63,7 @@ class Pipeline:
 
     @property
     def terminal_stages(self) -> tuple[str, str]:
+        """The won and lost stages."""
         return (self.won, self.lost)
 
     def order(self, stage: str) -> int:

@@ -60,9 +60,11 @@ class ReportRun:
 
     @property
     def ok(self) -> bool:
+        """True when every notebook of the run succeeded."""
         return all(nb.ok for nb in self.notebooks)
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per notebook: ``notebook, ok, seconds, error``."""
         return pd.DataFrame(
             [
                 {"notebook": n.name, "ok": n.ok, "seconds": round(n.seconds, 2), "error": n.error}
@@ -71,6 +73,7 @@ class ReportRun:
         )
 
     def summary(self) -> str:
+        """A few lines for the console: each notebook's status and time."""
         lines = [f"Report run {self.run_id}: {self.path}"]
         for nb in self.notebooks:
             state = "ok" if nb.ok else f"FAILED ({nb.error})"
