@@ -68,7 +68,9 @@ def test_summary_json_matches_counts_taken_from_the_data(good_run, processed_fol
     assert (reports / "latest" / OVERVIEW / "outcomes_by_segment.csv").exists()
 
 
-def test_non_default_parameters_reach_the_notebook(processed_folder, tmp_path):
+def test_non_default_parameters_reach_the_notebook(processed_folder, tmp_path, monkeypatch):
+    # DESIGN.md pitfall: MPLBACKEND=Agg under papermill drops figures; the runner unsets it.
+    monkeypatch.setenv("MPLBACKEND", "Agg")
     run = run_report(
         parameters={"period_start": "2025-07-01"},
         run_id="h2",
@@ -78,6 +80,8 @@ def test_non_default_parameters_reach_the_notebook(processed_folder, tmp_path):
     assert run.ok, run.summary()
     summary = json.loads((tmp_path / "h2" / OVERVIEW / "summary.json").read_text())
     assert summary["parameters"]["period_start"] == "2025-07-01"
+    page = (tmp_path / "h2" / OVERVIEW / f"{OVERVIEW}.html").read_text()
+    assert page.count("data:image/png;base64") >= 3
     deals = pd.read_parquet(processed_folder / "deals.parquet")
     expected = int((deals[c.CREATED_AT] >= pd.Timestamp("2025-07-01", tz="UTC")).sum())
     assert summary["overall"]["deals"] == expected < len(deals)

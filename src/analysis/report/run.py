@@ -306,6 +306,10 @@ def run_report(
         "code version": code_version(),
     }
     log(f"run {run_id} started: {len(paths)} notebook(s), parameters {overrides or 'defaults'}")
+    if os.environ.pop("MPLBACKEND", None) is not None:
+        # Under papermill a forced Agg backend silently drops every figure; the
+        # kernel's inline backend is already headless.
+        log("MPLBACKEND was set; unset it so figures reach the report")
     results = []
     for path in paths:
         out_dir = partial / path.stem
