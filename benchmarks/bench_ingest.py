@@ -52,8 +52,15 @@ def _run(code: str, *args: str) -> tuple[float, float]:
 
 
 def _rows(export: Path) -> dict[str, int]:
-    truth = json.loads((export / "truth.json").read_text())
-    counts = truth.get("rows_written") or truth.get("counts") or {}
+    """Data rows per table file of an export, as recorded in its ``truth.json``.
+
+    A messy export records the rows of its files under ``messy.rows_written``
+    (the canonical counts under ``rows`` leave out the planted bad rows); a clean
+    export has only ``rows``. Without either, count lines, which over-counts
+    tables whose quoted fields hold line breaks (feedback comments).
+    """
+    truth = json.loads((export / "truth.json").read_text(encoding="utf-8"))
+    counts = truth.get("messy", {}).get("rows_written") or truth.get("rows") or {}
     if counts:
         return {k: int(v) for k, v in counts.items()}
     return {p.stem: sum(1 for _ in p.open("rb")) - 1 for p in export.glob("*.csv")}

@@ -18,7 +18,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from analysis import columns as c
-from analysis.sample import SampleCRM, generate_sample
+from analysis.sample import LOSS_REASONS, THEMES, SampleCRM, generate_sample
 from analysis.schema import table_schema
 from analysis.stages import load_stages
 
@@ -348,6 +348,16 @@ def test_feedback_themes_and_planted_contact_details(large):
         customer[c.RATING].notna().all()
         and fb.loc[fb[c.SOURCE] == c.FEEDBACK_REP, c.RATING].isna().all()
     )
+
+
+def test_canonical_loss_reasons_and_themes_are_the_planted_ones(small):
+    # Truth: text_truth() records the lists the generator drew from.
+    assert LOSS_REASONS == tuple(small.truth["loss_reasons"]["values"])
+    assert THEMES == tuple(small.truth["feedback"]["themes"])
+    reasons = small.tables[c.DEALS][c.LOSS_REASON].dropna()
+    assert set(reasons) <= set(LOSS_REASONS)
+    mentioned = small.truth["feedback_realised"]["theme_mentions_by_outcome"]
+    assert all(tuple(counts) == THEMES for counts in mentioned.values())
 
 
 def test_spend_covers_every_month_and_channel_and_follows_volume(large):

@@ -10,7 +10,6 @@ checks the export against the data-model contract.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -22,6 +21,7 @@ import pytest
 from analysis import columns as c
 from analysis import config
 from analysis.cli import main
+from analysis.fileio import sha256_file
 from analysis.ingest.colmap import load_column_map
 from analysis.sample import SampleCRM, generate_sample, write_sample
 from analysis.sample.export import HEADERS, TRUTH_FILE, stage_labels
@@ -50,7 +50,7 @@ def messy_dir(crm, tmp_path_factory) -> Path:
 
 
 def digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir())}
 
 
 def read_rows(path: Path, encoding: str, delimiter: str) -> list[dict[str, str]]:

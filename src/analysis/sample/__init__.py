@@ -6,6 +6,13 @@ experiments, reps, spend and feedback as the canonical tables, together with
 ``docs`` in each module and ``truth["conversion_definition"]``).
 :func:`write_sample` writes them as a CRM-style export (optionally as messy as
 real exports arrive) that ``config/maps/sample.yaml`` maps back.
+:data:`LOSS_REASONS` and :data:`THEMES` are the canonical loss reasons and
+feedback themes the generator plants (for win/loss and feedback analyses).
+
+Inside, :mod:`~analysis.sample.context` fixes the setting (plan, pipeline,
+calendar, windows), :mod:`~analysis.sample.draws` draws the reps, deals and
+journeys, and the other modules read both to draw the rest, build the tables
+(:mod:`~analysis.sample.build`) and record the truth (:mod:`~analysis.sample.truth`).
 
 Example
 -------
@@ -29,17 +36,22 @@ from analysis import columns as c
 from analysis import config
 from analysis.sample import activities as act
 from analysis.sample import build, text, truth
-from analysis.sample.deals import draw_deals
+from analysis.sample.context import DEFAULT_CUTOFF, make_context
+from analysis.sample.draws import draw_sample
 from analysis.sample.export import write_sample
-from analysis.sample.journeys import Timeline, simulate, stage_plan
-from analysis.sample.params import Plan
-from analysis.sample.reps import make_roster
+from analysis.sample.params import LOSS_REASONS, THEMES
 from analysis.sample.spend import monthly_spend, spend_truth
 from analysis.stages import load_stages
 
-__all__ = ["DEFAULT_CUTOFF", "SampleCRM", "generate_sample", "write_sample"]
+__all__ = [
+    "DEFAULT_CUTOFF",
+    "LOSS_REASONS",
+    "THEMES",
+    "SampleCRM",
+    "generate_sample",
+    "write_sample",
+]
 
-DEFAULT_CUTOFF = "2026-06-30"
 GENERATOR_VERSION = 1
 
 
@@ -57,12 +69,6 @@ class SampleCRM:
 
     tables: Mapping[str, pd.DataFrame]
     truth: dict = field(default_factory=dict)
-
-
-def _cutoff(cutoff: str | None) -> pd.Timestamp:
-    ts = pd.Timestamp(DEFAULT_CUTOFF if cutoff is None else cutoff)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.as_unit("us")
 
 
 def generate_sample(
@@ -99,105 +105,56 @@ def generate_sample(
     """
     if int(n_deals) < 1:
         raise ValueError(f"n_deals must be at least 1, got {n_deals}.")
-    n_deals = int(n_deals)
-    plan = Plan()
-    pipeline = load_stages().pipeline()
-    stages = pipeline.all_stages
-    sp = stage_plan(plan, len(pipeline.stages))
-    end = _cutoff(cutoff)
-    origin = end - pd.Timedelta(days=plan.history_days)
+    context = make_context(int(n_deals), cutoff)
+    plan, pipeline = context.plan, context.pipeline
     rng = np.random.default_rng(seed)
+    # The order of the draws below fixes the random stream: keep it.
+    draws = draw_sample(rng, context)
+    reasons = text.loss_reasons(rng, context, draws)
+    experiments = act.assign_experiments(rng, context, draws)
+    activities = act.make_activities(rng, context, draws, experiments)
+    feedback, feedback_realised = text.feedback(rng, context, draws, reasons)
+    quota = build.rep_quotas(rng, context, draws)
+    spend = monthly_spend(rng, context, draws.deals)
 
-    history = origin + pd.to_timedelta(np.arange(plan.history_days), unit="D")
-    q_start = pd.Timestamp(
-        (end - pd.Timedelta(1, "us")).tz_localize(None).to_period("Q").start_time, tz="UTC"
-    )
-    h = plan.history_days
-    tl = Timeline(
-        cutoff=float(h),
-        email_window=(h - plan.email_window_days[0], h - plan.email_window_days[1]),
-        call_window=(h - plan.call_window_days[0], h - plan.call_window_days[1]),
-        bottleneck_start=max((q_start - origin) / pd.Timedelta(days=1), 0.0),
-    )
-    roster = make_roster(rng, plan)
-    d = draw_deals(
-        rng, plan, roster, n_deals, history.day_of_week.to_numpy(), history.month.to_numpy()
-    )
-    j = simulate(rng, plan, sp, d, roster, tl)
-    reasons = text.loss_reasons(rng, plan, sp, d, j)
-    units = act.experiment_units(plan, sp, j, tl)
-    call_variant = act.rep_variants(rng, roster)
-    acts = act.make_activities(rng, plan, sp, d, j, units, call_variant)
-    fb, fb_realised = text.feedback(rng, d, j, reasons, tl.cutoff, plan.qual_from_stage)
-    quota = build.rep_quotas(rng, plan, d, j, roster)
-
-    month_starts = pd.date_range(
-        origin.tz_localize(None).to_period("M").start_time,
-        (end - pd.Timedelta(1, "us")).tz_localize(None),
-        freq="MS",
-        tz="UTC",
-    )
-    day_month = (
-        np.searchsorted(
-            month_starts.tz_localize(None).to_numpy(),
-            history.tz_localize(None).to_numpy(),
-            side="right",
-        )
-        - 1
-    )
-    created_month = day_month[np.floor(d.created).astype(np.int64)]
-    spend = monthly_spend(rng, plan, d, created_month, month_starts.as_unit("us"))
-
-    ids = build.deal_ids(n_deals)
     tables = {
-        c.DEALS: build.deals_table(
-            plan, sp, d, j, roster, reasons, stages, pipeline.name, origin, ids
-        ),
-        c.STAGE_EVENTS: build.stage_events_table(j, roster, d, stages, origin, ids),
-        c.ACTIVITIES: build.activities_table(
-            acts, act.touch_labels(plan, pipeline.stages), roster, origin, ids
-        ),
-        c.ASSIGNMENTS: build.assignments_table(
-            plan, sp, d, j, units, call_variant, roster, tl.call_window[0], stages, origin, ids
-        ),
-        c.REPS: build.reps_table(roster, quota, origin),
+        c.DEALS: build.deals_table(context, draws, reasons),
+        c.STAGE_EVENTS: build.stage_events_table(context, draws),
+        c.ACTIVITIES: build.activities_table(context, draws, activities),
+        c.ASSIGNMENTS: build.assignments_table(context, draws, experiments),
+        c.REPS: build.reps_table(context, draws, quota),
         c.SPEND: spend,
-        c.FEEDBACK: build.feedback_table(fb, origin, ids),
+        c.FEEDBACK: build.feedback_table(context, feedback),
     }
-    planted = truth.parameters_truth(plan, sp, pipeline.stages)
-    reps, weakness = truth.reps_truth(roster, quota, pipeline.stages, sp, plan, origin)
+    reps, weakness = truth.reps_truth(context, draws, quota)
     report = {
         "generator": {
             "module": "analysis.sample",
             "version": GENERATOR_VERSION,
             "seed": int(seed),
-            "n_deals": n_deals,
-            "cutoff": end.isoformat(),
-            "start": origin.isoformat(),
+            "n_deals": context.n_deals,
+            "cutoff": context.cutoff_at.isoformat(),
+            "start": context.origin.isoformat(),
             "pipeline": pipeline.name,
             "open_stages": list(pipeline.stages),
             "won_stage": pipeline.won,
             "lost_stage": pipeline.lost,
             "stage_config_sha256": load_stages().sha256,
         },
-        **planted,
-        "conversion_realised": truth.conversion_realised(plan, d, j, pipeline.stages),
-        "conversion_realised_by_source": truth.conversion_realised(
-            plan, d, j, pipeline.stages, by_source=True
-        ),
-        "outcomes_realised": truth.outcome_realised(plan, d, j),
-        "win_rate_by_decision_makers": truth.by_decision_makers(plan, d, j),
-        "journey_realised": j.counts,
-        "bottleneck": truth.bottleneck_truth(plan, sp, d, j, tl, pipeline.stages, origin, end),
+        **truth.parameters_truth(context),
+        "conversion_realised": truth.conversion_realised(context, draws),
+        "conversion_realised_by_source": truth.conversion_realised(context, draws, by_source=True),
+        "outcomes_realised": truth.outcome_realised(context, draws),
+        "win_rate_by_decision_makers": truth.by_decision_makers(context, draws),
+        "journey_realised": draws.journeys.counts,
+        "bottleneck": truth.bottleneck_truth(context, draws),
         "reps": reps,
         "rep_weakness": weakness,
-        "competitors_realised": truth.competitor_realised(plan, sp, d, j),
-        "experiments": act.experiment_truth(
-            plan, sp, d, j, units, call_variant, roster, tl, pipeline.stages, origin
-        ),
+        "competitors_realised": truth.competitor_realised(context, draws),
+        "experiments": act.experiment_truth(context, draws, experiments),
         "activities": act.activity_truth(plan, tables[c.ACTIVITIES]),
         **text.text_truth(),
-        "feedback_realised": fb_realised,
+        "feedback_realised": feedback_realised,
         "spend": {
             **spend_truth(),
             "total_by_channel": {

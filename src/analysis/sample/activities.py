@@ -115,19 +115,19 @@ def make_activities(
     ``template`` and ``script`` (positions in :func:`touch_labels`, -1 = none),
     ``replied`` and ``connected`` (1, 0, or -1 = not applicable)."""
     plan, n_stages = context.plan, context.stage_plan.n_stages
-    deals, v = draws.deals, draws.journeys.visits
-    seg = deals.segment[v["deal"]]
+    deals, visits = draws.deals, draws.journeys.visits
+    seg = deals.segment[visits["deal"]]
     seg_keys = list(plan.segments)
-    later = v["stage"] >= n_stages // 2
-    span = v["due"] - v["start"]
-    elapsed = np.where(span > 0, (v["end"] - v["start"]) / span, 1.0)
+    later = visits["stage"] >= n_stages // 2
+    span = visits["due"] - visits["start"]
+    elapsed = np.where(span > 0, (visits["end"] - visits["start"]) / span, 1.0)
     n_tpl, n_scr = n_stages * TEMPLATES_PER_STAGE, n_stages
     forced_by_type = {c.EMAIL: experiments.email_units, c.CALL: experiments.call_units}
     out: dict[str, list] = {
         k: [] for k in ("deal", "time", "type", "template", "script", "replied", "connected")
     }
     for type_code, kind in enumerate(c.ACTIVITY_TYPES):
-        mean = np.zeros(v["deal"].size)
+        mean = np.zeros(visits["deal"].size)
         for s, key in enumerate(seg_keys):
             early_mean, late_mean = TOUCHES[key][kind]
             mean = np.where(seg == s, np.where(later, late_mean, early_mean), mean)
@@ -135,9 +135,11 @@ def make_activities(
         forced = forced_by_type.get(kind)
         if forced is not None:
             count = np.where(forced, np.maximum(count, 1), count)
-        idx = np.repeat(np.arange(v["deal"].size), count)
-        time = v["start"][idx] + rng.random(idx.size) * (v["end"][idx] - v["start"][idx])
-        deal = v["deal"][idx]
+        idx = np.repeat(np.arange(visits["deal"].size), count)
+        time = visits["start"][idx] + rng.random(idx.size) * (
+            visits["end"][idx] - visits["start"][idx]
+        )
+        deal = visits["deal"][idx]
         template = np.full(idx.size, -1, dtype=np.int64)
         script = np.full(idx.size, -1, dtype=np.int64)
         replied = np.full(idx.size, -1, dtype=np.int8)
@@ -147,7 +149,7 @@ def make_activities(
             unit = experiments.email_units[idx]
             variant_b = deals.email_variant_b[deal]
             template = np.where(
-                unit, n_tpl + variant_b, v["stage"][idx] * TEMPLATES_PER_STAGE + pick
+                unit, n_tpl + variant_b, visits["stage"][idx] * TEMPLATES_PER_STAGE + pick
             )
             rate = np.where(
                 unit,
@@ -158,7 +160,7 @@ def make_activities(
         elif kind == c.CALL:
             unit = experiments.call_units[idx]
             rep_b = experiments.rep_variant[deals.owner[deal]]
-            script = np.where(unit, n_scr + rep_b, v["stage"][idx])
+            script = np.where(unit, n_scr + rep_b, visits["stage"][idx])
             connected = (rng.random(idx.size) < plan.connect_rate).astype(np.int8)
         for name, values in (
             ("deal", deal),
@@ -193,18 +195,18 @@ def experiment_truth(
     """Planted and realised facts of both experiments (JSON-ready)."""
     plan, timeline, roster = context.plan, context.timeline, draws.roster
     stage_names, call_variant = context.open_stages, experiments.rep_variant
-    v = draws.journeys.visits
+    visits = draws.journeys.visits
     email = experiments.email_units
-    variant_b = draws.deals.email_variant_b[v["deal"]]
+    variant_b = draws.deals.email_variant_b[visits["deal"]]
     per_variant = {}
     for code, name in enumerate(VARIANTS):
         m = email & (variant_b == bool(code))
         per_variant[name] = {
             "units": int(m.sum()),
-            **_rate_summary(v["p"][m], v["advanced"][m], v["decided"][m]),
+            **_rate_summary(visits["p"][m], visits["advanced"][m], visits["decided"][m]),
         }
     call = experiments.call_units
-    rep_b = call_variant[draws.deals.owner[v["deal"]]] == 1
+    rep_b = call_variant[draws.deals.owner[visits["deal"]]] == 1
     per_script = {}
     for code, name in enumerate(VARIANTS):
         m = call & (rep_b == bool(code))
@@ -213,7 +215,7 @@ def experiment_truth(
             "reps": int(reps.sum()),
             "mean_rep_skill": float(roster.skill[reps].mean()),
             "deals": int(m.sum()),
-            **_rate_summary(v["p"][m], v["advanced"][m], v["decided"][m]),
+            **_rate_summary(visits["p"][m], visits["advanced"][m], visits["decided"][m]),
         }
 
     def day(x: float) -> str:

@@ -273,6 +273,8 @@ def write_sample(crm: SampleCRM, out_dir: str | os.PathLike, *, messy: bool = Fa
     -----
     Files are written into a temporary folder beside ``out_dir`` and then moved
     into it with :func:`os.replace`, so a failed write leaves ``out_dir`` as it was.
+    (A folder of files is published together here, which is why this does not use
+    the one-file :func:`analysis.fileio.atomic_write_text`.)
     """
     from analysis.sample.messy import messy_export
 

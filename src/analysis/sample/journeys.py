@@ -96,7 +96,9 @@ def log_odds_shift(
     shift += np.where(weak, np.log(plan.weakness_odds), 0.0)
     comp_odds = np.log(np.array(list(plan.competitor_odds.values())))
     comp = deals.competitor[deal]
-    shift += np.where((comp >= 0) & (k >= stage_plan.competitor_from), comp_odds[np.maximum(comp, 0)], 0.0)
+    shift += np.where(
+        (comp >= 0) & (k >= stage_plan.competitor_from), comp_odds[np.maximum(comp, 0)], 0.0
+    )
     return shift
 
 

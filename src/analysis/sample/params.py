@@ -28,7 +28,7 @@ NO_DECISION = "no decision"
 IMPLEMENTATION = "implementation effort"
 SUPPORT = "support"
 EASE_OF_USE = "ease of use"
-LOSS_REASONS = (
+LOSS_REASONS: tuple[str, ...] = (
     PRICE,
     TIMING,
     MISSING_FEATURE,
@@ -37,7 +37,10 @@ LOSS_REASONS = (
     NO_DECISION,
     IMPLEMENTATION,
 )
-THEMES = (
+"""Canonical loss reasons (values of ``deals.loss_reason``), in the order of
+``truth["loss_reasons"]["values"]``; the CRM export writes them title-cased."""
+
+THEMES: tuple[str, ...] = (
     PRICE,
     TIMING,
     MISSING_FEATURE,
@@ -47,6 +50,9 @@ THEMES = (
     SUPPORT,
     EASE_OF_USE,
 )
+"""Canonical feedback themes, in the order of ``truth["feedback"]["themes"]``. Every
+planted comment phrase contains its theme's name literally, so a keyword tagger
+recovers them; a lost deal's loss reason is often its comment's first theme."""
 
 REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as c
+from analysis.sample.context import SampleContext
 from analysis.sample.deals import DealDraws
-from analysis.sample.params import Plan
 
 # Cost per created deal (USD) by segment and channel.
 MARKETING_PER_DEAL = {
@@ -28,34 +28,25 @@ NOISE_SIGMA = 0.08
 
 
 def monthly_spend(
-    rng: np.random.Generator,
-    plan: Plan,
-    d: DealDraws,
-    created_month: np.ndarray,
-    months: pd.DatetimeIndex,
+    rng: np.random.Generator, context: SampleContext, deals: DealDraws
 ) -> pd.DataFrame:
-    """The spend table: one row per month start (UTC) and channel.
-
-    Parameters
-    ----------
-    created_month : numpy array of int
-        Index into ``months`` of each deal's creation month.
-    months : DatetimeIndex
-        Month starts (UTC) covering the history.
+    """The spend table: one row per month start (``context.month_starts``) and channel.
 
     Notes
     -----
     ``cost[m, ch] = sum_seg n_deals[m, ch, seg] * cost_per_deal[seg, ch] * exp(e)``,
     ``e ~ N(0, NOISE_SIGMA^2)`` independently for sales and marketing, rounded to cents.
     """
+    plan, months = context.plan, context.month_starts
+    created_month = context.history_month_index[np.floor(deals.created).astype(np.int64)]
     channels = list(plan.source_odds)
     n_m, n_ch = months.size, len(channels)
     marketing = np.zeros((n_m, n_ch))
     sales = np.zeros((n_m, n_ch))
     for s, seg in enumerate(plan.segments):
-        m = d.segment == s
+        m = deals.segment == s
         counts = np.zeros((n_m, n_ch))
-        np.add.at(counts, (created_month[m], d.source[m]), 1.0)
+        np.add.at(counts, (created_month[m], deals.source[m]), 1.0)
         marketing += counts * np.array([MARKETING_PER_DEAL[seg][ch] for ch in channels])
         sales += counts * np.array([SALES_PER_DEAL[seg][ch] for ch in channels])
     marketing *= np.exp(rng.normal(0.0, NOISE_SIGMA, size=marketing.shape))

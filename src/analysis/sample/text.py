@@ -219,9 +219,7 @@ def loss_reasons(
             w = np.array([LOSS_WEIGHTS[seg][r][g] for r in _NON_COMPETITOR])
             reason[m] = names[rng.choice(w.size, size=m.size, p=w / w.sum())]
     known = (
-        lost
-        & (deals.competitor >= 0)
-        & (journeys.lost_stage >= stage_plan.competitor_known_from)
+        lost & (deals.competitor >= 0) & (journeys.lost_stage >= stage_plan.competitor_known_from)
     )
     reason[known & (rng.random(n) < COMPETITOR_REASON_PROB)] = COMPETITOR_REASON
     reason[lost & (rng.random(n) < MISSING_REASON_PROB)] = None

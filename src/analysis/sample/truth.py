@@ -50,17 +50,17 @@ def conversion_realised(
 ) -> dict:
     """Realised stage conversion by segment (and lead source) and open stage."""
     plan, stages, deals = context.plan, context.open_stages, draws.deals
-    v = draws.journeys.visits
+    visits = draws.journeys.visits
     n_src = len(plan.source_odds) if by_source else 1
     k_n = len(stages)
-    src = deals.source[v["deal"]] if by_source else 0
-    key = (deals.segment[v["deal"]] * n_src + src) * k_n + v["stage"]
+    src = deals.source[visits["deal"]] if by_source else 0
+    key = (deals.segment[visits["deal"]] * n_src + src) * k_n + visits["stage"]
     size = len(plan.segments) * n_src * k_n
-    dec = v["decided"]
+    dec = visits["decided"]
     entered = np.bincount(key, minlength=size)
     decided = np.bincount(key, weights=dec, minlength=size)
-    advanced = np.bincount(key, weights=v["advanced"], minlength=size)
-    p_sum = np.bincount(key, weights=np.where(dec, v["p"], 0.0), minlength=size)
+    advanced = np.bincount(key, weights=visits["advanced"], minlength=size)
+    p_sum = np.bincount(key, weights=np.where(dec, visits["p"], 0.0), minlength=size)
     out: dict = {}
     for s, seg_name in enumerate(plan.segments):
         for g, src_name in enumerate(plan.source_odds if by_source else [None]):
@@ -137,12 +137,12 @@ def competitor_realised(context: SampleContext, draws: SampleDraws) -> dict:
 def bottleneck_truth(context: SampleContext, draws: SampleDraws) -> dict:
     """The planted drop of one transition in the last quarter, with realised rates."""
     plan, stage_plan, timeline = context.plan, context.stage_plan, context.timeline
-    stages, v = context.open_stages, draws.journeys.visits
-    m = (draws.deals.segment[v["deal"]] == stage_plan.bottleneck_segment) & (
-        v["stage"] == stage_plan.bottleneck_stage
+    stages, visits = context.open_stages, draws.journeys.visits
+    m = (draws.deals.segment[visits["deal"]] == stage_plan.bottleneck_segment) & (
+        visits["stage"] == stage_plan.bottleneck_stage
     )
-    after = m & (v["start"] >= timeline.bottleneck_start)
-    before = m & (v["start"] < timeline.bottleneck_start)
+    after = m & (visits["start"] >= timeline.bottleneck_start)
+    before = m & (visits["start"] < timeline.bottleneck_start)
     seg = plan.bottleneck_segment
     conversion = stage_profile(plan.segments[seg].conversion, stage_plan.n_stages)
     base = conversion[stage_plan.bottleneck_stage]
@@ -159,8 +159,12 @@ def bottleneck_truth(context: SampleContext, draws: SampleDraws) -> dict:
         "odds_multiplier": plan.bottleneck_odds,
         "reference_rate_before": float(base),
         "reference_rate_after": float(odds / (1 + odds)),
-        "realised_before": _rates(v["p"][before], v["decided"][before], v["advanced"][before]),
-        "realised_after": _rates(v["p"][after], v["decided"][after], v["advanced"][after]),
+        "realised_before": _rates(
+            visits["p"][before], visits["decided"][before], visits["advanced"][before]
+        ),
+        "realised_after": _rates(
+            visits["p"][after], visits["decided"][after], visits["advanced"][after]
+        ),
     }
 
 
@@ -286,9 +290,7 @@ def parameters_truth(context: SampleContext) -> dict:
     }
 
 
-def reps_truth(
-    context: SampleContext, draws: SampleDraws, quota: np.ndarray
-) -> tuple[dict, dict]:
+def reps_truth(context: SampleContext, draws: SampleDraws, quota: np.ndarray) -> tuple[dict, dict]:
     """Per-rep truth and the planted weakness."""
     roster, origin = draws.roster, context.origin
     reps = {}
