@@ -168,11 +168,15 @@ def test_no_deals_file_exit_2(tmp_path, capsys):
     _assert_structural(code, captured, tmp_path / "out", "no deals file", str(src))
 
 
-def test_ragged_row_names_the_row(tmp_path, capsys):
+def test_ragged_row_is_quarantined_with_its_row(tmp_path, capsys):
     src = tmp_path / "src"
     write_csv(src, "deals.csv", DEALS_HEADER, [*DEALS_ROWS, "D9,2024-01-01,won"])
     code, captured = _run(capsys, src, tmp_path / "out")
-    _assert_structural(code, captured, tmp_path / "out", "deals.csv", "row 5")
+    assert code == 0, captured.err
+    assert "deals: 5 in, 4 clean, 1 quarantined (malformed_row 1)" in captured.out
+    q = read_quarantine(tmp_path / "out", c.DEALS)
+    assert q[c.SOURCE_ROW].tolist() == [5] and q[c.REASON].tolist() == ["malformed_row"]
+    assert q[[c.DEAL_ID, c.CREATED_AT, c.OUTCOME]].iloc[0].tolist() == ["D9", "2024-01-01", "won"]
 
 
 def test_structural_error_leaves_existing_out_untouched(tmp_path, capsys):
@@ -199,3 +203,35 @@ def test_map_option_and_bad_map(tmp_path, capsys):
     bad.write_text("tables:\n  deals:\n    file: deals\n    colums: {}\n")
     code, captured = _run(capsys, src, tmp_path / "out", "--map", str(bad))
     _assert_structural(code, captured, tmp_path / "out", "map.yaml", "colums")
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ("options: {timezone: Europe/Berln}\n", "options.timezone"),
+        ('options: {delimiter: ";;"}\n', "options.delimiter"),
+        ("options: {delimiter: 5}\n", "options.delimiter"),
+        ("options: {encoding: latin-42}\n", "options.encoding"),
+        ("", "tables.deals.options.timezone"),
+    ],
+)
+def test_bad_map_option_exit_2_names_the_key(tmp_path, capsys, options, key):
+    src = clean_export(tmp_path / "src")
+    table_options = "    options: {timezone: Mars/Olympus}\n" if key.startswith("tables") else ""
+    bad = tmp_path / "map.yaml"
+    bad.write_text(options + "tables:\n  deals:\n    file: deals\n" + table_options)
+    code, captured = _run(capsys, src, tmp_path / "out", "--map", str(bad))
+    _assert_structural(code, captured, tmp_path / "out", str(bad), f"column '{key}'")
+
+
+def test_messages_name_the_file_by_its_full_path(tmp_path, capsys):
+    # The path as given on the command line joined with the file name, for every
+    # structural error raised while reading a table (not only the bare name).
+    src = tmp_path / "src"
+    write_csv(src, "deals.csv", DEALS_HEADER.replace("deal_id,", "id,"), DEALS_ROWS)
+    code, captured = _run(capsys, src, tmp_path / "out")
+    _assert_structural(code, captured, tmp_path / "out", f"In file {src / 'deals.csv'},")
+    clean_export(src)
+    write_csv(src, "leads.csv", "a", ["1"])
+    code, captured = _run(capsys, src, tmp_path / "out")
+    _assert_structural(code, captured, tmp_path / "out", f"In file {src / 'leads.csv'}:")

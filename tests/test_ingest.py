@@ -7,6 +7,7 @@ expected value below is a hand calculation from the rows shown there.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from textwrap import dedent
 
@@ -27,6 +28,7 @@ from analysis import columns as c
 from analysis import config, schema
 from analysis.errors import ConfigError, InputError
 from analysis.ingest import IngestResult, ingest, read_manifest
+from analysis.ingest.canonical import normalise_stages
 from analysis.stages import load_stages
 
 
@@ -331,3 +333,33 @@ def test_quarantine_layout(tmp_path):
 def test_output_dir_is_a_path(tmp_path):
     result = ingest(str(clean_export(tmp_path / "src")), str(tmp_path / "out"))
     assert isinstance(result.out_dir, Path) and result.out_dir == (tmp_path / "out").resolve()
+
+
+def test_errors_name_the_file_by_its_path(tmp_path):
+    # Every structural error about one file carries the path as found in the
+    # source folder (source folder as given / file name), never the bare name.
+    src = tmp_path / "src"
+    write_csv(src, "opps.csv", "Id;Erstellt;Status;Betrag", ["O1;2024-03-01;Gewonnen;1"])
+    (tmp_path / "map.yaml").write_text(MAP)
+    with pytest.raises(InputError) as info:
+        ingest(src, tmp_path / "out", map_path=tmp_path / "map.yaml")
+    assert info.value.file == str(src / "opps.csv") and info.value.column == "Phase"
+    write_csv(src, "opps.csv", "Id;Erstellt;Status;Betrag;Phase", ["O1;2024-03-01;x;1;Stufe 1"])
+    derive = MAP + "    derive_stage_events:\n      dates: {prospecting: Signed}\n"
+    (tmp_path / "map.yaml").write_text(derive)
+    with pytest.raises(InputError) as info:
+        ingest(src, tmp_path / "out", map_path=tmp_path / "map.yaml")
+    assert info.value.file == str(src / "opps.csv") and info.value.column == "Signed"
+
+
+def test_stage_labels_use_the_pipeline_and_the_map_aliases():
+    # One normaliser for stage labels (Pipeline.normalise_series): the map's aliases
+    # are merged into the pipeline by ingest; unknown labels stay (stripped) so
+    # validation reports them, missing ones stay missing, the index is kept.
+    base = load_stages().pipeline()
+    pipeline = replace(base, aliases={**base.aliases, "Stufe 1": "prospecting"})
+    for dtype in ("str", object):
+        labels = pd.Series([" stufe  1", "Closed Won", " Haggling ", None], index=[3, 1, 2, 0])
+        out = normalise_stages(labels.astype(dtype), pipeline)
+        assert out.index.tolist() == [3, 1, 2, 0]
+        assert out.tolist()[:3] == ["prospecting", "won", "Haggling"] and pd.isna(out.iloc[3])

@@ -143,3 +143,46 @@ def test_identity_map():
 def test_shipped_maps_load(path):
     cmap = load_column_map(path)
     assert c.DEALS in cmap.tables
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("timezone", "Europe/Berln"),
+        ("timezone", "5"),
+        ("timezone", "Europe"),
+        ("delimiter", '";;"'),
+        ("delimiter", "5"),
+        ("delimiter", '""'),
+        ("encoding", "utf-9"),
+        ("encoding", "8"),
+        ("encoding", "base64"),
+        ("decimal", '";"'),
+        ("dayfirst", '"yes"'),
+    ],
+)
+@pytest.mark.parametrize("level", ["options", "tables.deals.options"])
+def test_bad_options_name_the_key(tmp_path, option, value, level):
+    top = {"decimal": '","', "dayfirst": "true"}
+    table = {"dayfirst": "false"}
+    (top if level == "options" else table)[option] = value
+
+    def flow(spec):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in spec.items()) + "}"
+
+    text = BASE.replace('options: {decimal: ",", dayfirst: true}', f"options: {flow(top)}")
+    text = text.replace("options: {dayfirst: false}", f"options: {flow(table)}")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    assert info.value.column == f"{level}.{option}"
+    assert info.value.file.endswith("map.yaml")
+
+
+def test_good_options_are_kept(tmp_path):
+    text = BASE.replace(
+        "options: {dayfirst: false}",
+        'options: {timezone: Europe/Berlin, delimiter: ";", encoding: cp1252}',
+    )
+    opts = _load(tmp_path, text).tables[c.DEALS].options
+    assert (opts.timezone, opts.delimiter, opts.encoding) == ("Europe/Berlin", ";", "cp1252")
+    assert opts.decimal == "," and opts.dayfirst is True  # inherited from the top level

@@ -1,16 +1,20 @@
 """Tests of analysis.ingest.derive: stage events implied by a current stage.
 
-Expected events are hand-derived from the rule in docs/column-maps.md.
+Expected events are hand-derived from the rule in docs/column-maps.md; the
+manifest tests check that a derived table is recorded under ``"derived"`` and
+never under ``"tables"`` (whose entries must reconcile).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from ingest_helpers import DEALS_HEADER, DEALS_ROWS, write_csv
 
 from analysis import columns as c
 from analysis import schema
 from analysis.errors import InputError
+from analysis.ingest import ingest, read_manifest
 from analysis.ingest.colmap import DeriveSpec
 from analysis.ingest.derive import derive_stage_events
 from analysis.stages import load_stages
@@ -85,3 +89,66 @@ def test_no_deals():
     deals = _deals([], [])
     result = derive_stage_events(deals, deals, DeriveSpec(), PIPELINE)
     assert len(result.frame) == 0 and result.last_open_stage is None
+
+
+# --- through ingest: derived tables in the manifest ---------------------------------
+
+DERIVE_MAP = """\
+tables:
+  deals:
+    file: deals
+    columns:
+      deal_id: deal_id
+      created_at: created_at
+      outcome: outcome
+      amount: amount
+      segment: segment
+      closed_at: closed_at
+      stage: stage
+    derive_stage_events:
+      dates: {won: closed_at, lost: closed_at}
+"""
+
+
+@pytest.fixture
+def derived_run(tmp_path):
+    src = tmp_path / "src"
+    rows = [*DEALS_ROWS, "D5,2024-01-09,open,-1,B2C,,proposal,R1"]  # quarantined: negative
+    write_csv(src, "deals.csv", DEALS_HEADER, rows)
+    (tmp_path / "map.yaml").write_text(DERIVE_MAP)
+    result = ingest(src, tmp_path / "out", map_path=tmp_path / "map.yaml")
+    return tmp_path / "out", result
+
+
+def test_derived_table_is_not_under_tables(derived_run):
+    out, result = derived_run
+    manifest = read_manifest(out)
+    # The contract: rows_in == rows_clean + rows_quarantined for every entry of "tables".
+    for table, info in manifest["tables"].items():
+        assert info["rows_in"] == info["rows_clean"] + info["rows_quarantined"], table
+    assert list(manifest["tables"]) == [c.DEALS]
+    events = pd.read_parquet(out / "stage_events.parquet")
+    # Hand count from DEALS_ROWS (last open stage used: proposal = position 4):
+    # D1 won -> 5 open + won; D2 lost -> 5 open + lost; D3 proposal -> 5; D4 prospecting -> 1.
+    assert len(events) == 6 + 6 + 5 + 1
+    assert manifest["derived"][c.STAGE_EVENTS] == {
+        "from": "deals.stage",
+        "rows": len(events),
+        "last_open_stage": "proposal",
+        "note": manifest["derived"][c.STAGE_EVENTS]["note"],
+    }
+    assert "implied" in manifest["derived"][c.STAGE_EVENTS]["note"]
+
+
+def test_derived_table_in_result_frame_and_summary(derived_run):
+    _, result = derived_run
+    frame = result.to_frame().set_index("table")
+    deals = frame.loc[c.DEALS]
+    assert (deals["rows_in"], deals["rows_clean"], deals["rows_quarantined"]) == (5, 4, 1)
+    assert not deals["derived"] and pd.isna(deals["rows_derived"])
+    events = frame.loc[c.STAGE_EVENTS]
+    assert events["derived"] and events["rows_derived"] == 18
+    assert pd.isna(events["rows_in"]) and pd.isna(events["rows_clean"])
+    text = result.summary()
+    assert "deals: 5 in, 4 clean, 1 quarantined" in text
+    assert "stage_events: 18 rows derived from deals.stage" in text

@@ -20,7 +20,7 @@ from analysis import columns as c
 from analysis.ingest import REASON_PRIORITY, ingest
 from analysis.ingest import reasons as r
 from analysis.ingest.reasons import primary_reason
-from analysis.ingest.validate import duplicate_flags
+from analysis.ingest.validate import duplicate_flags, merge_flags
 
 # One messy deals file: (row text, expected reason or None for clean).
 MESSY_DEALS = [
@@ -69,6 +69,7 @@ def messy(tmp_path_factory):
             "D1,2024-01-05,fax,no",
             "D1,2024-01-05,call,perhaps",
             "X,2024-01-05,call,",
+            "D1,2024-01-05",  # fewer fields than the header
         ],
     )
     write_csv(
@@ -127,6 +128,7 @@ def test_other_tables(messy):
         (2, r.BAD_VALUE),
         (3, r.BAD_VALUE),
         (4, r.ORPHAN_EVENT),
+        (5, r.MALFORMED_ROW),
     ]
     assert pd.read_parquet(out / "activities.parquet")[c.ACTIVITY_TYPE].tolist() == ["email"]
     assign = read_quarantine(out, c.ASSIGNMENTS)
@@ -170,6 +172,15 @@ def test_primary_reason_follows_priority():
         primary_reason({"made_up": np.ones(1, bool)}, 1)
 
 
+def test_merge_flags_ors_masks_per_reason():
+    flags = {r.BAD_VALUE: np.array([True, False])}
+    merge_flags(
+        flags, {r.BAD_VALUE: np.array([False, True]), r.ORPHAN_EVENT: np.array([1, 0], bool)}
+    )
+    assert flags[r.BAD_VALUE].tolist() == [True, True]
+    assert flags[r.ORPHAN_EVENT].tolist() == [True, False]
+
+
 def test_duplicate_flags_exact_versus_conflicting():
     frame = pd.DataFrame(
         {"id": ["a", "a", "b", "b", "b", "c", None, None], "x": [1, 1, 1, 2, 1, 1, 1, 1]}
@@ -185,6 +196,9 @@ def test_duplicate_flags_composite_key():
 
 
 # --- reconciliation property --------------------------------------------------------
+# Random messy exports in every supported file format, with and without a column map
+# that renames files and columns, with deal-linked tables holding orphans. Property:
+# every input row lands exactly once, in the clean table or in the quarantine.
 
 _DATES = st.sampled_from(["2024-01-05", "05/01/2024", "2024-13-45", "", "Jan 5, 2024", "soon"])
 _AMOUNTS = st.sampled_from(["100", "$1,200.50", "-3", "", "abc", "€2,000", "1e3"])
@@ -192,44 +206,130 @@ _OUTCOMES = st.sampled_from(["won", "Lost", "open", "", "maybe"])
 _STAGES = st.sampled_from(["prospecting", "Closed Won", "Haggling", "", "lost", "proposal"])
 _SEGMENTS = st.sampled_from(["B2B", "b2c", "", "B2X"])
 _IDS = st.sampled_from(["D1", "D2", "D3", "D4", "D5", ""])
+_LINKED_IDS = st.sampled_from(["D1", "D2", "D3", "GHOST", ""])  # GHOST: an orphan
 
-_deal_row = st.tuples(_IDS, _DATES, _OUTCOMES, _AMOUNTS, _SEGMENTS, _DATES, _STAGES)
+# A blank spreadsheet row is not a data row (analysis.ingest.read), so every drawn
+# row has at least one value.
+_deal_row = st.tuples(_IDS, _DATES, _OUTCOMES, _AMOUNTS, _SEGMENTS, _DATES, _STAGES).filter(any)
 _event_row = st.tuples(_IDS, _STAGES, _DATES)
-
-
-def _csv_line(values) -> str:
-    return ",".join(f'"{v}"' if "," in v else v for v in values)
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    deals=st.lists(_deal_row, min_size=1, max_size=25),
-    events=st.lists(_event_row, min_size=0, max_size=25),
+_activity_row = st.tuples(
+    _LINKED_IDS,
+    _DATES,
+    st.sampled_from(["email", "Call", "fax", ""]),
+    st.sampled_from(["yes", "no", "perhaps", ""]),
 )
-def test_reconciliation_property(deals, events):
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        header = "deal_id,created_at,outcome,amount,segment,closed_at,stage"
-        write_csv(tmp / "src", "deals.csv", header, [_csv_line(row) for row in deals])
-        write_csv(tmp / "src", "stage_events.csv", EVENTS_HEADER, [_csv_line(e) for e in events])
-        result = ingest(tmp / "src", tmp / "out")
-        for table, info in result.manifest["tables"].items():
-            assert info["rows_in"] == info["rows_clean"] + info["rows_quarantined"], table
-        assert result.manifest["tables"][c.DEALS]["rows_in"] == len(deals)
-        # Every input deal row is in exactly one place: clean (by id) or quarantine (by row).
-        clean = pd.read_parquet(tmp / "out" / "deals.parquet")
-        q = read_quarantine(tmp / "out", c.DEALS)
-        q_rows = set(q[c.SOURCE_ROW]) if len(q) else set()
-        assert len(q_rows) == len(q)
+_feedback_row = st.tuples(
+    _LINKED_IDS,
+    st.sampled_from(["customer", "Rep", "bot", ""]),
+    _DATES,
+    st.sampled_from(["5", "x", ""]),
+)
+
+_LINKED_ROWS = {c.ACTIVITIES: _activity_row, c.FEEDBACK: _feedback_row}
+
+# Canonical columns of each drawn table (the row tag last, see _TAG), the file stem
+# and the source column names a column map gives them.
+_LAYOUT = {
+    c.DEALS: (
+        [c.DEAL_ID, c.CREATED_AT, c.OUTCOME, c.AMOUNT, c.SEGMENT, c.CLOSED_AT, c.STAGE],
+        "opps",
+        ["Deal ID", "Created On", "Status", "Deal Value", "Segment", "Closed On", "Phase"],
+    ),
+    c.STAGE_EVENTS: (
+        [c.DEAL_ID, c.STAGE, c.ENTERED_AT, c.OWNER_ID],
+        "history",
+        ["Opportunity", "Step", "Entered", "Row Tag"],
+    ),
+    c.ACTIVITIES: (
+        [c.DEAL_ID, c.AT, c.ACTIVITY_TYPE, c.REPLIED, c.TEMPLATE_ID],
+        "touches",
+        ["Opportunity", "When", "Kind", "Got Reply", "Row Tag"],
+    ),
+    c.FEEDBACK: (
+        [c.DEAL_ID, c.SOURCE, c.COLLECTED_AT, c.RATING, c.TEXT],
+        "comments",
+        ["Opportunity", "Author", "Date", "Stars", "Row Tag"],
+    ),
+}
+# Tables without a key carry a unique tag per input row in an optional text column,
+# so each clean row can be traced back to its input row.
+_TAG = {c.STAGE_EVENTS: c.OWNER_ID, c.ACTIVITIES: c.TEMPLATE_ID, c.FEEDBACK: c.TEXT}
+_FORMATS = ("csv", "semicolon-cp1252", "xlsx", "parquet")
+
+
+def _write_table(folder: Path, stem: str, columns: list[str], rows, fmt: str) -> None:
+    frame = pd.DataFrame([list(r) for r in rows], columns=columns, dtype=object)
+    if fmt == "csv":
+        frame.to_csv(folder / f"{stem}.csv", index=False)
+    elif fmt == "semicolon-cp1252":
+        frame.to_csv(folder / f"{stem}.csv", index=False, sep=";", encoding="cp1252")
+    elif fmt == "xlsx":
+        frame.to_excel(folder / f"{stem}.xlsx", index=False)
+    else:
+        frame.astype("string").to_parquet(folder / f"{stem}.parquet", index=False)
+
+
+def _map_yaml(tables: list[str], fmt: str) -> str:
+    lines = []
+    if fmt == "semicolon-cp1252":
+        lines.append('options: {encoding: cp1252, delimiter: ";"}')
+    lines.append("tables:")
+    for table in tables:
+        columns, stem, sources = _LAYOUT[table]
+        lines += [f"  {table}:", f"    file: {stem}", "    columns:"]
+        lines += [f'      {col}: "{src}"' for col, src in zip(columns, sources, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def _assert_every_row_once(out: Path, table: str, rows: list[tuple], info: dict) -> None:
+    assert info["rows_in"] == info["rows_clean"] + info["rows_quarantined"], table
+    assert info["rows_in"] == len(rows), table
+    clean = pd.read_parquet(out / f"{table}.parquet")
+    q = read_quarantine(out, table)
+    q_rows = set(q[c.SOURCE_ROW]) if len(q) else set()
+    assert len(q_rows) == len(q) and q_rows <= set(range(1, len(rows) + 1)), table
+    assert len(clean) + len(q) == len(rows) and len(clean) == info["rows_clean"], table
+    kept = [row for number, row in enumerate(rows, start=1) if number not in q_rows]
+    if table == c.DEALS:  # by id: clean ids are unique, one per kept row
         assert clean[c.DEAL_ID].is_unique
-        clean_ids = set(clean[c.DEAL_ID])
-        for number, row in enumerate(deals, start=1):
-            in_q = number in q_rows
-            if not in_q:
-                assert row[0] in clean_ids
-        assert len(clean) + len(q) == len(deals)
-        n_events = result.manifest["tables"].get(c.STAGE_EVENTS, {}).get("rows_in", 0)
-        assert n_events == len(events)
+        assert sorted(clean[c.DEAL_ID]) == sorted(row[0] for row in kept)
+    else:  # by the row tag
+        assert sorted(clean[_TAG[table]]) == sorted(row[-1] for row in kept), table
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fmt=st.sampled_from(_FORMATS),
+    renamed=st.booleans(),
+    linked=st.sampled_from([c.ACTIVITIES, c.FEEDBACK]),
+    deals=st.lists(_deal_row, min_size=1, max_size=20),
+    events=st.lists(_event_row, min_size=0, max_size=20),
+    data=st.data(),
+)
+def test_reconciliation_property(fmt, renamed, linked, deals, events, data):
+    linked_rows = data.draw(st.lists(_LINKED_ROWS[linked], max_size=15), label=linked)
+    drawn = {  # row tags last: unique per input row
+        c.DEALS: deals,
+        c.STAGE_EVENTS: [(*row, f"E{i}") for i, row in enumerate(events)],
+        linked: [(*row, f"L{i}") for i, row in enumerate(linked_rows)],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp, src = Path(tmp), Path(tmp) / "src"
+        src.mkdir()
+        for table, rows in drawn.items():
+            columns, stem, sources = _LAYOUT[table]
+            _write_table(
+                src, stem if renamed else table, sources if renamed else columns, rows, fmt
+            )
+        map_path = None
+        if renamed:
+            map_path = tmp / "map.yaml"
+            map_path.write_text(_map_yaml(list(drawn), fmt), encoding="utf-8")
+        result = ingest(src, tmp / "out", map_path=map_path)
+        manifest = result.manifest
+        assert set(manifest["tables"]) == set(drawn) and manifest["derived"] == {}
+        for table, rows in drawn.items():
+            _assert_every_row_once(tmp / "out", table, rows, manifest["tables"][table])
 
 
 def test_priority_is_documented():

@@ -10,7 +10,7 @@ describes an export whose files and columns carry the canonical names.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -23,7 +23,6 @@ from analysis.fileio import sha256_file
 from analysis.yamlconfig import check_keys, load_yaml_strict
 
 _TOP_KEYS = {"description", "pipeline", "options", "stage_aliases", "tables"}
-_OPTION_KEYS = {"timezone", "dayfirst", "decimal", "encoding", "delimiter"}
 _TABLE_KEYS = {"file", "options", "columns", "derive_stage_events"}
 _COLUMN_KEYS = {"from", "constant", "values", "default", "allow_null"}
 _DERIVE_KEYS = {"from", "dates"}
@@ -183,7 +182,7 @@ def _known_zone(name: object) -> bool:
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
         return False
     return True
 
@@ -192,48 +191,40 @@ def _known_codec(name: object) -> bool:
     if not isinstance(name, str):
         return False
     try:
-        codecs.lookup(name)
+        info = codecs.lookup(name)
     except LookupError:
         return False
-    return True
+    return getattr(info, "_is_text_encoding", True)  # not base64, zlib, ...
+
+
+# Option -> (is the value valid, what a valid value is), checked when the map is
+# loaded so that a bad option never reaches a reader or parser.
+_OPTION_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "timezone": (
+        _known_zone,
+        "is not a known IANA time zone; use a name such as UTC, Europe/Berlin or America/New_York.",
+    ),
+    "dayfirst": (lambda v: isinstance(v, bool), "must be true or false."),
+    "decimal": (lambda v: v in (".", ","), 'must be "." or "," (quoted).'),
+    "encoding": (
+        lambda v: v is None or _known_codec(v),
+        "is not a text encoding Python knows; use e.g. utf-8, utf-8-sig or cp1252, or null "
+        "to detect it.",
+    ),
+    "delimiter": (
+        lambda v: v is None or (isinstance(v, str) and len(v) == 1),
+        'must be one character such as "," or ";" (quoted), or null to detect it.',
+    ),
+}
 
 
 def _options(raw: object, base: ReadOptions, where: str, path: Path) -> ReadOptions:
-    """Read options at ``where``, each checked here so a bad one never reaches a reader."""
     spec = _mapping(raw, where, path)
-    check_keys(spec, _OPTION_KEYS, where, path)
+    check_keys(spec, _OPTION_RULES, where, path)
     for key, value in spec.items():
-        if key == "timezone" and not _known_zone(value):
-            raise _fail(
-                f"timezone {value!r} is not a known IANA time zone; use a name such as UTC, "
-                "Europe/Berlin or America/New_York.",
-                path,
-                f"{where}.timezone",
-            )
-        if key == "delimiter" and value is not None and not (
-            isinstance(value, str) and len(value) == 1
-        ):
-            raise _fail(
-                f"delimiter {value!r} must be a single character such as \",\" or \";\" (quote "
-                "it), or null to detect it.",
-                path,
-                f"{where}.delimiter",
-            )
-        if key == "encoding" and value is not None and not _known_codec(value):
-            raise _fail(
-                f"encoding {value!r} is not a text encoding Python knows; use e.g. utf-8, "
-                "utf-8-sig or cp1252, or null to detect it.",
-                path,
-                f"{where}.encoding",
-            )
-        if key == "decimal" and value not in (".", ","):
-            raise _fail(
-                f'decimal must be "." or "," (quoted), not {value!r}.', path, f"{where}.decimal"
-            )
-        if key == "dayfirst" and not isinstance(value, bool):
-            raise _fail(
-                f"dayfirst must be true or false, not {value!r}.", path, f"{where}.dayfirst"
-            )
+        valid, rule = _OPTION_RULES[key]
+        if not valid(value):
+            raise _fail(f"{key} {value!r} {rule}", path, f"{where}.{key}")
     return replace(base, **{str(k): v for k, v in spec.items()})
 
 
