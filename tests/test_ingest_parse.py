@@ -8,15 +8,17 @@ property that must hold for any input.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from analysis import columns as c
 from analysis import schema
+from analysis.ingest._amounts import _amount_from_text, amounts_from_text
 from analysis.ingest.parse import (
     MoneyParsed,
     Parsed,
@@ -154,12 +156,16 @@ def test_native_datetimes():
     assert parsed.bad.tolist() == [False, False, True, False]  # a bare number is bad
 
 
-def test_unknown_timezone_is_a_value_error():
-    with pytest.raises(ValueError, match="Unknown time zone"):
-        parse_timestamps(_strings(["2024-03-14"]), timezone="Mars/Olympus")
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "Europe/Berlin ", "", None])
+def test_unknown_timezone_is_a_value_error_naming_the_option(zone):
+    with pytest.raises(ValueError, match=rf"option timezone.*{re.escape(repr(zone))}"):
+        parse_timestamps(_strings(["2024-03-14"]), timezone=zone)
 
 
 # --- money ---------------------------------------------------------------------------------
+
+# Pieces of money texts: digits, both separators, grouping spaces, signs, symbols, codes.
+_AMOUNT_TOKENS = [*"0123456789.,  $€£-+()'", "\u00a0", "USD", "EUR", "US$", "123", "1234"]
 
 
 @pytest.mark.parametrize(
@@ -215,6 +221,37 @@ def test_money_values_and_currency(text, decimal, value, currency):
 def test_money_unparseable_is_bad(text, decimal):
     parsed = parse_money(_strings([text]), decimal=decimal)
     assert parsed.bad.iloc[0] and pd.isna(parsed.values.iloc[0])
+
+
+@pytest.mark.parametrize("text", ["$", "€", "-", "+", "-$", "+€", "$.", "USD", "(€)", "1.", "$1."])
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_money_without_digits_after_a_separator_is_bad(text, decimal):
+    # a symbol or sign alone is present but not an amount (it used to read as 0.0);
+    # a decimal separator must be followed by digits, as "1," is with decimal=","
+    for parse in (parse_money, parse_numbers):
+        parsed = parse(_strings([text]), decimal=decimal)
+        assert parsed.bad.iloc[0] and pd.isna(parsed.values.iloc[0]), (text, parse)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(_AMOUNT_TOKENS), min_size=1, max_size=8).map("".join),
+    decimal=st.sampled_from([".", ","]),
+    money=st.booleans(),
+)
+def test_money_fast_paths_agree_with_the_general_reader(text, decimal, money):
+    # property: the vectorised readers (plain numbers, "-$1,234.56" shapes) give what
+    # the one-value reader of the separator rule gives, value and currency, or leave
+    # the text to it
+    text = text.strip()
+    assume(text)
+    values, failed, currency = amounts_from_text(
+        pd.Series([text], dtype="str"), np.zeros(1, bool), decimal, money
+    )
+    value, code = _amount_from_text(text, decimal, money)
+    assert failed[0] == np.isnan(value)
+    assert np.isnan(value) or values[0] == value
+    assert currency[0] == code
 
 
 def test_money_missing_is_not_bad_and_index_is_kept():

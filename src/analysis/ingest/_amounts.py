@@ -36,7 +36,8 @@ _AMOUNT = re.compile(
     rf"\s*(?P<c2>{_CURRENCY})?\s*(?P<s3>[-\u2212])?"
 )
 # Plain numbers read in one vectorised step, by decimal separator.
-PLAIN = {".": r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", ",": r"[+-]?\d+(?:,\d+)?"}
+# A decimal separator is followed by digits ("1." is bad), as in the separator rule.
+PLAIN = {".": r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?", ",": r"[+-]?\d+(?:,\d+)?"}
 
 
 def amounts_from_text(
@@ -81,12 +82,14 @@ def _common_shapes(
     pattern = rf"^(?P<sign>[-+]?)(?P<sym>{symbol})(?P<int>\d{{1,3}}(?:{t}\d{{3}})+|\d*)(?:{d}(?P<frac>\d+))?$"
     parts = pc.extract_regex(pa.array(texts.array, type=pa.string()), pattern)
     whole = pc.struct_field(parts, "int")
-    frac = pc.struct_field(parts, "frac")
-    matched = pc.and_(parts.is_valid(), pc.or_(pc.not_equal(whole, ""), frac.is_valid()))
+    frac = pc.fill_null(pc.struct_field(parts, "frac"), "")  # "" when there is no fraction
+    # At least one digit: "$", "-" or "€" alone is not an amount.
+    matched = pc.and_(parts.is_valid(), pc.or_(pc.not_equal(whole, ""), pc.not_equal(frac, "")))
     digits = pc.replace_substring(whole, thousands, "")
     digits = pc.if_else(pc.equal(digits, ""), "0", digits)
     number = pc.cast(
-        pc.binary_join_element_wise(digits, pc.fill_null(frac, "0"), "."), pa.float64()
+        pc.binary_join_element_wise(digits, pc.if_else(pc.equal(frac, ""), "0", frac), "."),
+        pa.float64(),
     )
     number = pc.if_else(pc.equal(pc.struct_field(parts, "sign"), "-"), pc.negate(number), number)
     symbols = pc.struct_field(parts, "sym").to_numpy(zero_copy_only=False)

@@ -59,14 +59,16 @@ def to_utc(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
 
 
 def _zone(timezone: str) -> str:
+    """``timezone`` checked against the IANA database; a ValueError names the option and value."""
+    hint = "use an IANA time zone name such as 'UTC' or 'Europe/Berlin'"
+    if not isinstance(timezone, str):
+        raise ValueError(f"option timezone must be text, not {timezone!r}; {hint}.")
     if timezone.upper() == "UTC":
         return "UTC"
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"Unknown time zone {timezone!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'."
-        ) from None
+        raise ValueError(f"option timezone: unknown time zone {timezone!r}; {hint}.") from None
     return timezone
 
 

@@ -23,7 +23,8 @@ from analysis import schema
 from analysis.errors import InputError
 from analysis.ingest import parse
 from analysis.ingest.colmap import ColumnSpec, TableMap
-from analysis.ingest.reasons import BAD_VALUE, UNPARSEABLE_DATE
+from analysis.ingest.read import MALFORMED_ROWS, clean_header
+from analysis.ingest.reasons import BAD_VALUE, MALFORMED_ROW, UNPARSEABLE_DATE
 from analysis.stages import Pipeline, normalise_label
 
 MONEY_COLUMNS = frozenset({c.AMOUNT, c.AMOUNT_ORIGINAL, c.QUOTA, c.SALES_COST, c.MARKETING_COST})
@@ -74,19 +75,16 @@ class CanonicalTable:
 
     @property
     def flags(self) -> dict[str, np.ndarray]:
-        """Reason code to a boolean mask of rows with a value that failed to parse."""
+        """Reason code to a boolean mask of malformed rows and of rows with an unparseable value."""
         dtypes = schema.column_dtypes(self.table)
         out = {
+            MALFORMED_ROW: self.raw.index.isin(self.raw.attrs.get(MALFORMED_ROWS, [])),
             UNPARSEABLE_DATE: np.zeros(len(self.frame), dtype=bool),
             BAD_VALUE: np.zeros(len(self.frame), dtype=bool),
         }
         for name, mask in self.bad.items():
             out[UNPARSEABLE_DATE if dtypes[name] == schema.TIMESTAMP else BAD_VALUE] |= mask
         return out
-
-
-def _header_key(name: object) -> str:
-    return str(name).replace("\ufeff", "").strip()
 
 
 def resolve_columns(
@@ -103,7 +101,7 @@ def resolve_columns(
         When a mapped source column is absent, or (without a map) a required
         canonical column is absent; the message names the file and column.
     """
-    headers = {_header_key(h): h for h in raw_columns}
+    headers = {clean_header(h): h for h in raw_columns}
     if tmap.columns is None:
         specs = {
             name: ColumnSpec(source=headers[name])
@@ -125,7 +123,7 @@ def resolve_columns(
         if spec.source is None:
             specs[name] = spec
             continue
-        header = headers.get(spec.source, headers.get(_header_key(spec.source)))
+        header = headers.get(spec.source, headers.get(clean_header(spec.source)))
         if header is None:
             raise InputError(
                 f"the column map takes {table}.{name} from column {spec.source!r}, which this "

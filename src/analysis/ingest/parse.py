@@ -280,8 +280,10 @@ def parse_money(s: pd.Series, *, decimal: str = ".") -> MoneyParsed:
     else a thousands separator. Spaces and apostrophes only group thousands, so
     with them a single ``.`` or ``,`` is the decimal separator (``1 200,50``).
     Thousands separators must split the integer part into groups of three
-    digits (``1,20`` is bad when ``,`` is not the decimal separator). Plain
-    numbers may use scientific notation when ``decimal`` is ``"."``.
+    digits (``1,20`` is bad when ``,`` is not the decimal separator). A value
+    needs a digit (``$`` or ``-`` alone is bad) and a decimal separator needs
+    digits after it (``1.`` is bad). Plain numbers may use scientific notation
+    when ``decimal`` is ``"."``.
     """
     values, bad, currency = _parse_amounts(s, decimal, money=True)
     return MoneyParsed(values, bad, currency)

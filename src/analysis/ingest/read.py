@@ -4,17 +4,22 @@ Text files are read with every column as strings, so no value is changed by
 type guessing before ingest parses it (:mod:`analysis.ingest.parse`); XLSX and
 Parquet keep their native types. Every reader returns a frame whose
 ``RangeIndex`` position ``i`` is data row ``i + 1`` of the file (the header is
-row 0), which is how the quarantine names rows. Blank lines (CSV) and blank
-rows (XLSX) are not data rows and are not counted.
+row 0), which is how the quarantine names rows. Blank and whitespace-only
+lines (CSV) and blank rows (XLSX) are not data rows and are not counted.
 
-Anything unusable (missing file, empty file, ragged row, duplicate column name,
-corrupt workbook) raises :class:`analysis.errors.InputError` naming the file
-and, where known, the column and row.
+A text row with more or fewer fields than the header is kept (cut or padded
+to the header's width) and listed in ``frame.attrs["malformed_rows"]``, so
+ingest quarantines it instead of stopping the run. Anything else unusable
+(missing file, empty file, binary file, duplicate column name, corrupt
+workbook) raises :class:`analysis.errors.InputError` naming the file and,
+where known, the column and row.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +30,7 @@ from analysis.errors import InputError
 from analysis.ingest._delimited import (
     DELIMITERS,
     EMPTY_MESSAGE,
+    MAX_LINE_CHARS,
     detect_delimiter,
     detect_encoding,
     read_delimited,
@@ -32,8 +38,12 @@ from analysis.ingest._delimited import (
 
 __all__ = [
     "DELIMITERS",
+    "MALFORMED_LINES",
+    "MALFORMED_ROWS",
+    "MAX_LINE_CHARS",
     "SUPPORTED_SUFFIXES",
     "TEXT_SUFFIXES",
+    "clean_header",
     "detect_delimiter",
     "detect_encoding",
     "find_table_files",
@@ -42,6 +52,11 @@ __all__ = [
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+MALFORMED_ROWS = "malformed_rows"
+"""``frame.attrs`` key: sorted index labels of rows whose field count differed from the header."""
+MALFORMED_LINES = "malformed_lines"
+"""``frame.attrs`` key: index label of each malformed row to its text (first 500 characters)."""
 
 
 # --- finding files ----------------------------------------------------------------
@@ -118,14 +133,18 @@ def read_table_file(
         byte-order marks; an unnamed column without any value is dropped. The
         index is a ``RangeIndex``: position ``i`` is data row ``i + 1`` of the
         file (header = row 0; blank lines are not rows). A header-only file
-        gives an empty frame with its columns.
+        gives an empty frame with its columns. ``attrs[MALFORMED_ROWS]`` lists
+        the index labels of text rows with more or fewer fields than the
+        header (kept: extra fields dropped, missing ones missing), and
+        ``attrs[MALFORMED_LINES]`` maps each to its text; both are empty for
+        XLSX and Parquet.
 
     Raises
     ------
     InputError
-        The file is missing, unreadable, empty (no header), corrupt, has a row
-        with more or fewer fields than the header (naming the row), or repeats a
-        column name (naming the column).
+        The file is missing, unreadable, empty (no header), not text (a
+        ``.csv`` that is a workbook or binary), corrupt, or repeats a column
+        name (naming the column).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -134,41 +153,45 @@ def read_table_file(
             f"unsupported file type {path.suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}.",
             file=path,
         )
-    data = _read_bytes(path) if suffix in TEXT_SUFFIXES else None
-    if data is None:
-        _check_readable(path)
-    if data is not None:
-        header, frame = read_delimited(path, data, encoding, delimiter)
-        frame.columns = [_clean_name(h) for h in header]
+    malformed: dict[int, str] = {}
+    if suffix in TEXT_SUFFIXES:
+        text = read_delimited(path, _read_bytes(path), encoding, delimiter)
+        frame = text.frame.set_axis([clean_header(h) for h in text.header], axis=1)
         frame = _check_columns(frame, path)
+        malformed = text.malformed
     elif suffix == ".xlsx":
+        _check_readable(path)
         frame = _tidy_strings(_read_xlsx(path))
     else:
+        _check_readable(path)
         frame = _tidy_strings(_read_parquet(path))
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.attrs[MALFORMED_ROWS] = sorted(malformed)
+    frame.attrs[MALFORMED_LINES] = dict(sorted(malformed.items()))
+    return frame
+
+
+@contextmanager
+def _file_errors(path: Path) -> Iterator[None]:
+    """Turn the OS errors of opening or reading ``path`` into an InputError."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError("the file does not exist.", file=path) from None
+    except IsADirectoryError:
+        raise InputError("this is a folder, not a file.", file=path) from None
+    except OSError as exc:
+        raise InputError(f"the file cannot be read ({exc.strerror or exc}).", file=path) from None
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
+    with _file_errors(path):
         return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("the file does not exist.", file=path) from None
-    except IsADirectoryError:
-        raise InputError("this is a folder, not a file.", file=path) from None
-    except OSError as exc:
-        raise InputError(f"the file cannot be read ({exc.strerror or exc}).", file=path) from None
 
 
 def _check_readable(path: Path) -> None:
-    try:
-        with path.open("rb") as fh:
-            first = fh.read(1)
-    except FileNotFoundError:
-        raise InputError("the file does not exist.", file=path) from None
-    except IsADirectoryError:
-        raise InputError("this is a folder, not a file.", file=path) from None
-    except OSError as exc:
-        raise InputError(f"the file cannot be read ({exc.strerror or exc}).", file=path) from None
+    with _file_errors(path), path.open("rb") as fh:
+        first = fh.read(1)
     if not first:
         raise InputError(EMPTY_MESSAGE, file=path)
 
@@ -198,7 +221,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     frame = pd.DataFrame([r[:width] for r in body], columns=range(width))
     if frame.empty:
         frame = frame.astype("str")
-    frame.columns = [_clean_name(h) for h in header]
+    frame.columns = [clean_header(h) for h in header]
     return _check_columns(frame, path)
 
 
@@ -209,7 +232,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise InputError(f"the file is not a readable Parquet file ({exc}).", file=path) from None
     if not isinstance(frame.index, pd.RangeIndex) or any(frame.index.names):
         frame = frame.reset_index(drop=not any(frame.index.names))
-    frame.columns = [_clean_name(h) for h in frame.columns]
+    frame.columns = [clean_header(h) for h in frame.columns]
     return _check_columns(frame, path)
 
 
@@ -220,7 +243,11 @@ def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _clean_name(name: object) -> str:
+def clean_header(name: object) -> str:
+    """A column name as ingest matches it: text without byte-order marks and surrounding spaces.
+
+    ``None`` (an empty spreadsheet header cell) gives ``""``.
+    """
     if name is None:
         return ""
     return str(name).replace("\ufeff", "").strip()

@@ -2,9 +2,10 @@
 
 A row can fail several checks at once; the quarantine records one primary
 reason, the first of :data:`PRIORITY` that applies. The order goes from what
-makes a row unreadable (a required value missing, a value that cannot be
-parsed) through values that are readable but wrong, to problems that only
-appear against other rows (duplicates) or other tables (orphans).
+makes a row unreadable (a line that does not split into the header's fields,
+a required value missing, a value that cannot be parsed) through values that
+are readable but wrong, to problems that only appear against other rows
+(duplicates) or other tables (orphans).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 
 from analysis import schema
 
+MALFORMED_ROW = "malformed_row"
 MISSING_REQUIRED = schema.MISSING_REQUIRED
 UNPARSEABLE_DATE = "unparseable_date"
 BAD_VALUE = schema.BAD_VALUE
@@ -28,6 +30,7 @@ PARENT_QUARANTINED = "parent_quarantined"
 ORPHAN_EVENT = "orphan_event"
 
 PRIORITY: tuple[str, ...] = (
+    MALFORMED_ROW,  # more or fewer fields than the header (read.MALFORMED_ROWS)
     MISSING_REQUIRED,  # a required value is empty in the source
     UNPARSEABLE_DATE,  # a timestamp is present but unreadable
     BAD_VALUE,  # a number/boolean is unreadable, or a category is outside its values
