@@ -201,6 +201,8 @@ def test_ingest_quarantines_malformed_rows_and_keeps_the_rest(tmp_path):
         (4, MALFORMED_ROW),
     ]
     assert q[c.DEAL_ID].tolist() == ["D9", "D8"]
+    # Nothing is lost: the long row's surplus field survives in its raw line.
+    assert q[c.RAW_LINE].tolist() == [rows[1], rows[3]]
     clean = pd.read_parquet(tmp_path / "out" / "deals.parquet")
     assert sorted(clean[c.DEAL_ID]) == ["D1", "D2", "D3", "D4"]
     info = result.manifest["tables"][c.DEALS]

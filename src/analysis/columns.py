@@ -113,6 +113,7 @@ LEAD_SOURCES = ("inbound", "outbound", "referral", "paid", "events")
 REASON = "reason"  # quarantine: reason code
 SOURCE_FILE = "source_file"  # quarantine: file the row came from
 SOURCE_ROW = "source_row"  # quarantine: 1-based data row in that file
+RAW_LINE = "raw_line"  # quarantine: the whole text line of a malformed (ragged) row
 
 # --- result tables (metric outputs shared across modules) -------------------------
 N_DEALS = "deals"

@@ -22,6 +22,7 @@ from analysis import columns as c
 from analysis import schema
 from analysis.ingest import reasons as r
 from analysis.ingest.canonical import CanonicalTable
+from analysis.ingest.read import MALFORMED_LINES
 from analysis.stages import Pipeline
 
 # Tables whose rows belong to a deal, and the column holding the deal id.
@@ -229,9 +230,13 @@ class Split:
 
 
 def quarantine_frame(canon: CanonicalTable, rows: np.ndarray, reason: pd.Series) -> pd.DataFrame:
-    """Raw values of ``rows`` as strings plus reason, source file and 1-based source row."""
+    """Raw values of ``rows`` as strings plus reason, source file and 1-based source row.
+
+    Rows the reader found malformed (too many or too few fields) also carry
+    their whole line in ``raw_line``, so fields beyond the header are not lost.
+    """
     raw = canon.raw.iloc[rows]
-    bookkeeping = (c.REASON, c.SOURCE_FILE, c.SOURCE_ROW)
+    bookkeeping = (c.REASON, c.SOURCE_FILE, c.SOURCE_ROW, c.RAW_LINE)
     out = pd.DataFrame(
         {
             (f"raw_{col}" if col in bookkeeping else str(col)): raw[col].astype("string")
@@ -242,6 +247,9 @@ def quarantine_frame(canon: CanonicalTable, rows: np.ndarray, reason: pd.Series)
     out[c.REASON] = reason.iloc[rows].to_numpy()
     out[c.SOURCE_FILE] = pd.Series(canon.source_file, index=raw.index, dtype="string")
     out[c.SOURCE_ROW] = pd.array(rows + 1, dtype="Int64")
+    lines = canon.raw.attrs.get(MALFORMED_LINES) or {}
+    if lines:
+        out[c.RAW_LINE] = pd.array([lines.get(i) for i in raw.index], dtype="string")
     return out.reset_index(drop=True).astype({c.REASON: "string"})
 
 
