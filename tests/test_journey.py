@@ -1,0 +1,56 @@
+"""Tests for analysis.journey: stays with the next stage, in the engine."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import analysis
+from analysis import columns as c
+from analysis import journey
+
+
+def _t(s: str) -> pd.Timestamp:
+    return pd.Timestamp(s, tz="UTC")
+
+
+def _workspace() -> analysis.Workspace:
+    # Deal A skips qualification, moves back to it, then wins; deal B enters two
+    # stages at the same instant and is still open (hand-built).
+    deals = pd.DataFrame(
+        {
+            c.DEAL_ID: ["A", "B"],
+            c.CREATED_AT: [_t("2025-01-01")] * 2,
+            c.OUTCOME: [c.WON, c.OPEN],
+            c.AMOUNT: [1.0, 2.0],
+            c.SEGMENT: [c.B2B, c.B2C],
+            c.CLOSED_AT: [_t("2025-02-01"), pd.NaT],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            c.DEAL_ID: ["A", "A", "A", "A", "B", "B"],
+            c.STAGE: ["prospecting", "discovery", "qualification", "won", "qualification",
+                      "prospecting"],
+            c.ENTERED_AT: [_t("2025-01-01"), _t("2025-01-05"), _t("2025-01-07"),
+                           _t("2025-02-01"), _t("2025-01-03"), _t("2025-01-03")],
+        }
+    )  # fmt: skip
+    return analysis.connect({c.DEALS: deals, c.STAGE_EVENTS: events})
+
+
+def test_stays_carry_next_stage_and_time_in_pipeline_order_on_ties():
+    ws = _workspace()
+    stays = ws.execute(journey.stage_stays(ws)).sort_values([c.DEAL_ID, journey.ENTRY_SEQ])
+    a = stays[stays[c.DEAL_ID] == "A"]
+    assert a[c.STAGE].tolist() == ["prospecting", "discovery", "qualification", "won"]
+    assert a[journey.NEXT_STAGE].tolist()[:3] == ["discovery", "qualification", "won"]
+    assert a[journey.LEFT_AT].iloc[1] == _t("2025-01-07")  # discovery left when qualification began
+    assert a[journey.IS_LAST].tolist() == [False, False, False, True]
+    b = stays[stays[c.DEAL_ID] == "B"]
+    # Same instant: pipeline order decides (prospecting before qualification).
+    assert b[c.STAGE].tolist() == ["prospecting", "qualification"]
+    assert b[journey.STAGE_ORDER].tolist() == [0, 1]
+
+
+def test_data_cutoff_is_the_latest_timestamp():
+    assert journey.data_cutoff(_workspace()) == _t("2025-02-01")
