@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import columns as c
 from analysis import config
 from analysis.errors import InputError
 from analysis.fileio import sha256_file
@@ -48,10 +49,10 @@ def table_entry(rows_in: int, rows_clean: int, reasons: dict[str, int]) -> dict:
             f"rows do not reconcile: {rows_in} in, {rows_clean} clean, {quarantined} quarantined."
         )
     return {
-        "rows_in": int(rows_in),
-        "rows_clean": int(rows_clean),
-        "rows_quarantined": quarantined,
-        "quarantine_reasons": dict(reasons),
+        c.ROWS_IN: int(rows_in),
+        c.ROWS_CLEAN: int(rows_clean),
+        c.ROWS_QUARANTINED: quarantined,
+        c.QUARANTINE_REASONS: dict(reasons),
     }
 
 
@@ -91,13 +92,12 @@ class IngestResult:
         derived``: a table read from a file has ``rows_derived`` missing; a
         derived table (``derived`` true) has only ``rows_derived``.
         """
-        cols = ["table", "rows_in", "rows_clean", "rows_quarantined", "rows_derived", "derived"]
+        counts = (c.ROWS_IN, c.ROWS_CLEAN, c.ROWS_QUARANTINED)
+        cols = ["table", *counts, "rows_derived", "derived"]
         rows = [
             {
                 "table": name,
-                "rows_in": info["rows_in"],
-                "rows_clean": info["rows_clean"],
-                "rows_quarantined": info["rows_quarantined"],
+                **{key: info[key] for key in counts},
                 "rows_derived": None,
                 "derived": False,
             }
@@ -115,10 +115,10 @@ class IngestResult:
         lines = [f"Ingested {self.manifest['source']} -> {self.out_dir}"]
         for name, info in self.manifest["tables"].items():
             line = (
-                f"  {name}: {info['rows_in']:,} in, {info['rows_clean']:,} clean, "
-                f"{info['rows_quarantined']:,} quarantined"
+                f"  {name}: {info[c.ROWS_IN]:,} in, {info[c.ROWS_CLEAN]:,} clean, "
+                f"{info[c.ROWS_QUARANTINED]:,} quarantined"
             )
-            reasons = list(info["quarantine_reasons"].items())[:top]
+            reasons = list(info[c.QUARANTINE_REASONS].items())[:top]
             if reasons:
                 line += " (" + ", ".join(f"{code} {n:,}" for code, n in reasons) + ")"
             lines.append(line)
