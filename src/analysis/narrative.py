@@ -67,14 +67,26 @@ def data_quality_sentence(quarantine: pd.DataFrame) -> str:
     )
 
 
-def outcome_sentences(outcomes: pd.DataFrame, group: str = c.SEGMENT) -> list[str]:
-    """A sentence per group on volume, share open and win rate with its interval."""
+def outcome_sentences(
+    outcomes: pd.DataFrame, group: str = c.SEGMENT, window: str = "in the data"
+) -> list[str]:
+    """A sentence per group on volume, share open and win rate with its interval.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        :func:`analysis.overview.outcome_summary` frame.
+    group : str
+        The grouping column of ``outcomes``.
+    window : str
+        How the deals were selected, e.g. ``"created from 2025-01-01"``.
+    """
     sentences = []
     for _, row in outcomes.iterrows():
         label = f"{row[group]} deals" if group in outcomes else "Deals"
         rate = format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])
         sentences.append(
-            f"{label}: {format_count(row[c.N_DEALS])} in the period, "
+            f"{label}: {format_count(row[c.N_DEALS])} {window}, "
             f"{format_percent(row[c.OPEN_SHARE])} still open; "
             f"win rate of closed deals {rate} (95% interval)."
         )
@@ -124,7 +136,7 @@ def overview_findings(
             f"Win rate of closed deals {format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])}; "
             f"open deals are not counted as losses."
         )
-    sentences.extend(outcome_sentences(outcomes))
+    sentences.extend(outcome_sentences(outcomes, window=window))
     sentences.append(data_quality_sentence(quarantine))
     derived = (manifest or {}).get("derived", {}).get(c.STAGE_EVENTS)
     if derived:
