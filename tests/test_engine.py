@@ -86,3 +86,13 @@ def test_pipeline_comes_from_stage_config(frames):
     ws = analysis.connect(frames)
     assert ws.pipeline.stages[0] == "prospecting"
     assert ws.pipeline.won == c.WON
+
+
+def test_with_table_swaps_one_table_on_the_same_backend(frames):
+    ws = analysis.connect(frames)
+    deals = ws.deals.filter(ws.deals[c.OUTCOME] == c.WON)
+    narrowed = ws.with_table(c.DEALS, deals)
+    assert ws.execute(narrowed.deals.count()) == 1 and ws.execute(ws.deals.count()) == 3
+    assert narrowed.backend is ws.backend and narrowed.has(c.STAGE_EVENTS)
+    with pytest.raises(ValueError, match="Unknown table"):
+        ws.with_table("dealz", deals)

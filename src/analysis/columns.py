@@ -137,3 +137,50 @@ ROWS_IN = "rows_in"
 ROWS_CLEAN = "rows_clean"
 ROWS_QUARANTINED = "rows_quarantined"
 QUARANTINE_REASONS = "quarantine_reasons"
+
+# --- funnel results -----------------------------------------------------------------
+# Per (deal, stage) flags of analysis.funnel_accounting.deal_stage_reach.
+REACHED = "reached"
+HAS_ENTRY = "has_entry"  # at least one recorded stage_events row for the stage
+N_ENTRIES = "entries"
+STAGE_ENTERED_AT = "stage_entered_at"  # first entry (implied stages: first later entry)
+IS_ADVANCED = "is_advanced"
+IS_LOST_HERE = "is_lost_here"
+IS_REGRESSED = "is_regressed"
+IS_STILL_OPEN = "is_still_open"
+IS_SKIPPED = "is_skipped"
+IS_REENTERED = "is_reentered"
+IS_MOVED_BACK = "is_moved_back"
+# Stage accounting and conversion tables.
+N_ENTERED = "entered"
+N_ADVANCED = "advanced"
+N_LOST_HERE = "lost_here"
+N_REGRESSED = "regressed"
+N_STILL_OPEN = "still_open"
+N_SKIPPED = "skipped"
+N_REENTERED = "reentered"
+N_MOVED_BACK = "moved_back"
+CONVERSION = "conversion"
+CUMULATIVE_CONVERSION = "cumulative_conversion"
+CUMULATIVE_CI_LOW = "cumulative_ci_low"
+CUMULATIVE_CI_HIGH = "cumulative_ci_high"
+MATURE = "mature"
+# Win rates by count and amount.
+N_CLOSED = "closed"
+LOST_AMOUNT = "lost_amount"
+N_CLOSED_WITH_AMOUNT = "closed_with_amount"
+AMOUNT_WIN_RATE = "amount_win_rate"
+AMOUNT_CI_LOW = "amount_ci_low"
+AMOUNT_CI_HIGH = "amount_ci_high"
+# Options.
+REACH_IMPLIED = "implied"
+REACH_OBSERVED = "observed"
+COHORT_CREATED = "created"
+COHORT_STAGE_ENTRY = "stage_entry"
+PERIOD_MONTH = "month"
+PERIOD_QUARTER = "quarter"
+# Message codes in NOTE columns (besides NOTE_NO_CLOSED_DEALS).
+NOTE_NO_ENTRIES = "no_entries"  # nobody reached the stage in this group and period
+NOTE_NO_DECIDED = "no_decided_deals"  # deals entered, but none advanced or was lost yet
+NOTE_IMMATURE = "immature"  # the share still open at the stage exceeds the threshold
+NOTE_TOO_FEW_AMOUNTS = "too_few_closed_amounts"  # amount interval needs two closed amounts

@@ -10,8 +10,9 @@ to pandas for the statistics.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 
 import ibis
 import pandas as pd
@@ -74,6 +75,16 @@ class Workspace:
     def pipeline(self) -> Pipeline:
         """The default pipeline of the stage configuration."""
         return self.stages.pipeline()
+
+    def with_table(self, name: str, table: ibis.Table) -> Workspace:
+        """A copy of the workspace in which ``name`` is replaced by ``table``.
+
+        Lets a metric hand a derived view (e.g. deals with a period column)
+        to another metric that takes a workspace, on the same backend.
+        """
+        if name not in c.TABLES:
+            raise ValueError(f"Unknown table {name!r}; canonical tables are {', '.join(c.TABLES)}.")
+        return replace(self, tables=MappingProxyType({**self.tables, name: table}))
 
     def execute(self, expr: ibis.Expr) -> pd.DataFrame:
         """Run an expression on the workspace's backend and return pandas."""
