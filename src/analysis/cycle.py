@@ -22,6 +22,7 @@ import pandas as pd
 from analysis import columns as c
 from analysis import survival as sv
 from analysis.engine import Workspace
+from analysis.grouping import as_keys
 from analysis.journey import LEFT_AT, data_cutoff, stage_stays
 
 # --- result columns ----------------------------------------------------------------
@@ -69,15 +70,6 @@ NOTE_BEYOND_FOLLOW_UP = "beyond_follow_up"
 RESOLUTION_DAYS = 0.01  # durations are rounded to 0.01 day (14.4 minutes) in the engine
 HORIZONS = (30, 90, 180, 365)
 CAUSE_OPEN, CAUSE_WON, CAUSE_LOST = 0, 1, 2
-
-
-def _keys(by: str | Sequence[str] | None) -> list[str]:
-    return [] if by is None else [by] if isinstance(by, str) else list(by)
-
-
-def _utc(ts: pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _rounded_days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
@@ -196,7 +188,7 @@ def time_in_stage(
     interval is Brookmeyer–Crowley with Greenwood's variance
     (:func:`analysis.survival.fit_km`, :func:`analysis.survival.km_quantiles`).
     """
-    keys = _keys(by)
+    keys = as_keys(by)
     pipeline = ws.pipeline
     cutoff = data_cutoff(ws)
     stays = stage_stays(ws)
@@ -401,7 +393,7 @@ def time_to_close(
     ones — so it understates the cycle while many deals are in flight.
     ``closed_only_*`` average won and lost deals (same bias).
     """
-    keys = _keys(by)
+    keys = as_keys(by)
     cutoff = data_cutoff(ws)
     deals = ws.deals
     outcome = deals[c.OUTCOME]

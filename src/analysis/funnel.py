@@ -28,6 +28,7 @@ from analysis.funnel_accounting import (
     grouped_counts,
     stage_accounting,
 )
+from analysis.grouping import aggregate_by
 from analysis.overview import deals_in_period, outcome_summary
 from analysis.rates import rate_with_interval
 
@@ -233,7 +234,7 @@ def _amount_sums(ws: Workspace, deals: ibis.Table, keys: list[str]) -> pd.DataFr
         "_lost_sq": (amount * amount).sum(where=lost),
         c.N_CLOSED_WITH_AMOUNT: closed.cast("int64").sum(),
     }
-    expr = deals.group_by(keys).aggregate(**metrics) if keys else deals.aggregate(**metrics)
+    expr = aggregate_by(deals, keys, **metrics)
     return ws.execute(expr)
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis import columns as c
 from analysis.engine import Workspace
+from analysis.grouping import as_keys, series_to_utc
 from analysis.journey import NEXT_STAGE, STAGE_ORDER, stage_position, stage_stays
 from analysis.overview import deals_in_period
 
@@ -56,7 +57,7 @@ _FLAG_OF_COUNT = {
 
 def group_keys(by: str | list[str] | tuple[str, ...] | None) -> list[str]:
     """Grouping columns as a list, rejecting names the funnel tables use themselves."""
-    keys = [] if by is None else [by] if isinstance(by, str) else list(by)
+    keys = as_keys(by)
     clash = {c.STAGE, c.PERIOD, c.DEAL_ID} & set(keys)
     if clash:
         raise ValueError(
@@ -222,13 +223,6 @@ def deal_stage_reach(
     )
 
 
-def _utc_naive_periods(values: pd.Series) -> pd.Series:
-    values = pd.to_datetime(values)
-    if getattr(values.dt, "tz", None) is None:
-        return values.dt.tz_localize("UTC")
-    return values.dt.tz_convert("UTC")
-
-
 def _skeleton(
     ws: Workspace, keys: list[str], period: str | None, counts: pd.DataFrame
 ) -> pd.DataFrame:
@@ -280,7 +274,7 @@ def grouped_counts(
     expr = relevant.group_by([*group, relevant[c.STAGE]]).aggregate(**metrics)
     counted = ws.execute(expr)
     if period is not None:
-        counted[c.PERIOD] = _utc_naive_periods(counted[c.PERIOD])
+        counted[c.PERIOD] = series_to_utc(counted[c.PERIOD])
     skeleton = _skeleton(ws, keys, period, counted)
     on = [*keys, *([c.PERIOD] if period is not None else []), c.STAGE]
     if period is not None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis import columns as c
 from analysis.engine import Workspace
+from analysis.grouping import aggregate_by, as_keys, series_to_utc, to_utc
 from analysis.rates import rate_with_interval
 
 # Re-exported for callers that read result columns from this module.
@@ -22,11 +23,6 @@ DEALS_COUNT, AMOUNT_TOTAL, MONTH = c.N_DEALS, c.AMOUNT_TOTAL, c.MONTH
 WIN_RATE, CI_LOW, CI_HIGH, OPEN_SHARE = c.WIN_RATE, c.CI_LOW, c.CI_HIGH, c.OPEN_SHARE
 
 TABLE, ROWS, N_COLUMNS, COUNT = "table", "rows", "columns", "count"
-
-
-def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def deals_in_period(
@@ -49,9 +45,9 @@ def deals_in_period(
     """
     deals = ws.deals
     if start is not None:
-        deals = deals.filter(deals[c.CREATED_AT] >= _utc(start))
+        deals = deals.filter(deals[c.CREATED_AT] >= to_utc(start))
     if end is not None:
-        deals = deals.filter(deals[c.CREATED_AT] < _utc(end))
+        deals = deals.filter(deals[c.CREATED_AT] < to_utc(end))
     return deals
 
 
@@ -198,7 +194,7 @@ def outcome_summary(
     deals are still in flight; it is the most common error in CRM reports.
     The interval is Wilson's (:func:`analysis.rates.rate_with_interval`).
     """
-    keys = [] if by is None else [by] if isinstance(by, str) else list(by)
+    keys = as_keys(by)
     deals = deals_in_period(ws, start, end)
     outcome = deals[c.OUTCOME]
     metrics = {
@@ -208,7 +204,7 @@ def outcome_summary(
         c.N_OPEN: (outcome == c.OPEN).sum(),
         c.WON_AMOUNT: deals[c.AMOUNT].sum(where=outcome == c.WON),
     }
-    expr = deals.group_by(keys).aggregate(**metrics) if keys else deals.aggregate(**metrics)
+    expr = aggregate_by(deals, keys, **metrics)
     table = ws.execute(expr)
     if keys:
         table = table.sort_values(keys).reset_index(drop=True)
@@ -246,9 +242,7 @@ def monthly_created(
     month = deals[c.CREATED_AT].truncate("M").name(c.MONTH)
     expr = deals.group_by([month, deals[by]]).aggregate(**{c.N_DEALS: deals.count()})
     out = ws.execute(expr).sort_values([c.MONTH, by]).reset_index(drop=True)
-    # Backends return the truncated month without its zone; it is a UTC month.
-    if getattr(out[c.MONTH].dt, "tz", None) is None:
-        out[c.MONTH] = out[c.MONTH].dt.tz_localize("UTC")
+    out[c.MONTH] = series_to_utc(out[c.MONTH])  # the truncated month is a UTC month
     return out
 
 

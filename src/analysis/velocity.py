@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis import columns as c
 from analysis.engine import Workspace
+from analysis.grouping import aggregate_by, as_keys, to_utc
 from analysis.journey import stage_position
 from analysis.rates import rate_with_interval
 
@@ -33,19 +33,6 @@ NOTE_NO_OPEN_QUALIFIED = "no_open_qualified_deals"
 _SECONDS_PER_DAY = 86_400.0
 
 
-def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _keys(by: str | list[str] | None) -> list[str]:
-    return [] if by is None else [by] if isinstance(by, str) else list(by)
-
-
-def _grouped(table: ibis.Table, keys: list[str], **metrics) -> ibis.Table:
-    return table.group_by(keys).aggregate(**metrics) if keys else table.aggregate(**metrics)
-
-
 def _open_qualified(ws: Workspace, end: pd.Timestamp, keys: list[str], stage: str) -> pd.DataFrame:
     """Deals open at ``end`` that had reached ``stage`` (or a later one) by then."""
     deals = ws.deals
@@ -58,7 +45,7 @@ def _open_qualified(ws: Workspace, end: pd.Timestamp, keys: list[str], stage: st
         reached = before.filter(stage_position(ws, before[c.STAGE]) >= threshold)
         qualified = reached.select(c.DEAL_ID).distinct()
         open_at_end = open_at_end.semi_join(qualified, c.DEAL_ID)
-    return ws.execute(_grouped(open_at_end, keys, **{OPEN_QUALIFIED: open_at_end.count()}))
+    return ws.execute(aggregate_by(open_at_end, keys, **{OPEN_QUALIFIED: open_at_end.count()}))
 
 
 def _closed_stats(
@@ -72,7 +59,7 @@ def _closed_stats(
         _SECONDS_PER_DAY
     )
     amount = closed[c.AMOUNT]
-    expr = _grouped(
+    expr = aggregate_by(
         closed,
         keys,
         **{
@@ -174,8 +161,8 @@ def sales_velocity(
     The formula is the one sales-operations texts call "sales velocity" or
     "pipeline velocity"; e.g. Salesforce, "What is sales velocity?" (2023).
     """
-    start, end = _utc(start), _utc(end)
-    keys = _keys(by)
+    start, end = to_utc(start), to_utc(end)
+    keys = as_keys(by)
     stats_ = _closed_stats(ws, start, end, keys)
     opens = _open_qualified(ws, end, keys, qualified_stage)
     table = (
