@@ -96,3 +96,12 @@ def test_with_table_swaps_one_table_on_the_same_backend(frames):
     assert narrowed.backend is ws.backend and narrowed.has(c.STAGE_EVENTS)
     with pytest.raises(ValueError, match="Unknown table"):
         ws.with_table("dealz", deals)
+
+
+def test_deals_where_restricts_deals_only(frames):
+    ws = analysis.connect(frames)
+    b2c = ws.deals_where(c.SEGMENT, [c.B2C])
+    assert ws.execute(b2c.deals.count()) == 1
+    assert ws.deals_where(c.SEGMENT, None) is ws
+    with pytest.raises(ValueError, match="no column 'tier'"):
+        ws.deals_where("tier", ["gold"])

@@ -40,7 +40,11 @@ def test_resolve_windows_from_data_and_from_parameters():
         ws, "2025-01-01", "2025-02-01", "2024-01-01", "2025-01-01"
     )
     assert current.start == _t("2025-01-01") and baseline.end == _t("2025-01-01")
-    with pytest.raises(ValueError, match="both period_start and period_end"):
-        periods.resolve_windows(ws, "2025-01-01")
+    # A start alone runs to the end of the data (cut-off 2025-11-15 -> end 2025-11-16).
+    current, _ = periods.resolve_windows(ws, "2025-10-01")
+    assert current.as_tuple() == (_t("2025-10-01"), _t("2025-11-16"))
+    # An end alone covers the three months before it.
+    current, _ = periods.resolve_windows(ws, period_end="2025-10-01")
+    assert current.as_tuple() == (_t("2025-07-01"), _t("2025-10-01"))
     with pytest.raises(ValueError, match="must come after"):
         periods.resolve_windows(ws, "2025-02-01", "2025-01-01")

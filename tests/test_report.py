@@ -19,6 +19,7 @@ from analysis.report import run_report
 from analysis.report.html import external_references
 
 OVERVIEW = "00_data_overview"
+PIPELINE = "01_pipeline_bottlenecks"
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,8 @@ def test_non_default_parameters_reach_the_notebook(processed_folder, tmp_path, m
     assert run.ok, run.summary()
     summary = json.loads((tmp_path / "h2" / OVERVIEW / "summary.json").read_text())
     assert summary["parameters"]["period_start"] == "2025-07-01"
+    pipeline = json.loads((tmp_path / "h2" / PIPELINE / "summary.json").read_text())
+    assert pipeline["parameters"]["current"].startswith("2025-07-01 to ")
     page = (tmp_path / "h2" / OVERVIEW / f"{OVERVIEW}.html").read_text()
     assert page.count("data:image/png;base64") >= 3
     deals = pd.read_parquet(processed_folder / "deals.parquet")

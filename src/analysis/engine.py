@@ -86,6 +86,22 @@ class Workspace:
             raise ValueError(f"Unknown table {name!r}; canonical tables are {', '.join(c.TABLES)}.")
         return replace(self, tables=MappingProxyType({**self.tables, name: table}))
 
+    def deals_where(self, column: str, values: list | tuple | None) -> Workspace:
+        """A copy restricted to deals whose ``column`` is one of ``values``.
+
+        ``None`` or an empty list keeps every deal, so a notebook parameter
+        ``segments = None`` means "all segments". Other tables are left as
+        they are; metrics join them to the deals they analyse.
+        """
+        if not values:
+            return self
+        deals = self.tables[c.DEALS]
+        if column not in deals.columns:
+            raise ValueError(
+                f"Deals have no column {column!r}; they have {', '.join(deals.columns)}."
+            )
+        return self.with_table(c.DEALS, deals.filter(deals[column].isin(list(values))))
+
     def execute(self, expr: ibis.Expr) -> pd.DataFrame:
         """Run an expression on the workspace's backend and return pandas."""
         return self.backend.execute(expr)

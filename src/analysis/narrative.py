@@ -159,7 +159,7 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
         A result table.
     percent : tuple of str
         Columns shown as percentages (default: the shared rate and interval
-        columns). Other numeric columns get thousands separators.
+        columns). Integers get thousands separators, other numbers one decimal.
 
     Returns
     -------
@@ -167,6 +167,94 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
     """
     formats = {col: "{:.1%}" for col in percent if col in frame}
     for col in frame.columns:
-        if col not in formats and pd.api.types.is_numeric_dtype(frame[col]):
+        if col in formats or pd.api.types.is_bool_dtype(frame[col]):
+            continue
+        if pd.api.types.is_integer_dtype(frame[col]):
             formats[col] = "{:,.0f}"
+        elif pd.api.types.is_float_dtype(frame[col]):
+            formats[col] = "{:,.1f}"
     return frame.style.format(formats, na_rep="–").hide(axis="index")
+
+
+def _stage_step(stage: str, stages: tuple[str, ...]) -> str:
+    i = stages.index(stage) if stage in stages else -1
+    nxt = stages[i + 1] if 0 <= i < len(stages) - 1 else "won"
+    return f"{stage} → {nxt}"
+
+
+def funnel_findings(
+    conversion: pd.DataFrame,
+    time_to_close: pd.DataFrame,
+    horizons: pd.DataFrame,
+    velocity: pd.DataFrame,
+    velocity_change: pd.DataFrame,
+    stages: tuple[str, ...],
+    window: str,
+    group: str = c.SEGMENT,
+) -> list[str]:
+    """Findings of the pipeline notebook, one or two sentences per group.
+
+    Parameters
+    ----------
+    conversion : pandas.DataFrame
+        :func:`analysis.funnel.stage_conversion` frame for the whole data.
+    time_to_close, horizons : pandas.DataFrame
+        :func:`analysis.cycle.time_to_close` table and horizons.
+    velocity, velocity_change : pandas.DataFrame
+        :func:`analysis.velocity.sales_velocity` of the current window and
+        :func:`analysis.velocity.decompose_velocity_change` against the baseline.
+    stages : tuple of str
+        Open stages in pipeline order.
+    window : str
+        Label of the current window, e.g. ``"2026-04-01 to 2026-06-30"``.
+    group : str
+        The grouping column shared by the frames.
+    """
+    from analysis import cycle
+    from analysis import velocity as v
+
+    sentences = []
+    for name in dict.fromkeys(conversion[group]):
+        conv = conversion[(conversion[group] == name) & conversion[c.CONVERSION].notna()]
+        if not conv.empty:
+            weakest = conv.loc[conv[c.CONVERSION].idxmin()]
+            first = conv.iloc[0]
+            sentences.append(
+                f"{name}: the weakest step is {_stage_step(weakest[c.STAGE], stages)}, where "
+                f"{format_rate(weakest[c.CONVERSION], weakest[c.CI_LOW], weakest[c.CI_HIGH])} "
+                f"of decided deals move on; of deals entering {first[c.STAGE]}, "
+                f"{format_rate(first[c.CUMULATIVE_CONVERSION], first[c.CUMULATIVE_CI_LOW], first[c.CUMULATIVE_CI_HIGH])} "
+                "are eventually won."
+            )
+        close = time_to_close[time_to_close[group] == name]
+        year = horizons[(horizons[group] == name) & (horizons[cycle.HORIZON_DAYS] == 365)]
+        if not close.empty and not year.empty:
+            row, p = close.iloc[0], year.iloc[0]
+            sentences.append(
+                f"{name} deals that are won take {row[cycle.WON_ONLY_MEDIAN_DAYS]:.0f} days "
+                f"(median; the won-only mean CRMs report is {row[cycle.WON_ONLY_MEAN_DAYS]:.0f}). "
+                f"Counting open deals as still running, half of all {name} deals close, won or "
+                f"lost, within {row[cycle.KM_MEDIAN_DAYS]:.1f} days "
+                f"[{row[cycle.KM_MEDIAN_CI_LOW]:.1f}–{row[cycle.KM_MEDIAN_CI_HIGH]:.1f}], and "
+                f"{format_rate(p[cycle.P_WON], p[cycle.P_WON_CI_LOW], p[cycle.P_WON_CI_HIGH])} "
+                "are won within a year."
+            )
+        vel = velocity[velocity[group] == name]
+        change = velocity_change[velocity_change[group] == name]
+        if not vel.empty and pd.notna(vel.iloc[0][v.VELOCITY]):
+            row = vel.iloc[0]
+            text = (
+                f"{name} sales velocity {window}: {format_money(row[v.VELOCITY])} per day "
+                f"[{format_money(row[c.CI_LOW])}–{format_money(row[c.CI_HIGH])}]"
+            )
+            if not change.empty and pd.notna(change.iloc[0]["change"]):
+                parts = change.iloc[0][[f"from_{lever}" for lever in v.LEVERS]]
+                lever = parts.abs().idxmax().removeprefix("from_").replace("_", " ")
+                delta = change.iloc[0]["change"]
+                sign = "+" if delta >= 0 else "−"
+                text += (
+                    f", {sign}{format_money(abs(delta))} per day against the baseline, "
+                    f"mostly through {lever}"
+                )
+            sentences.append(text + ".")
+    return sentences

@@ -76,10 +76,12 @@ def resolve_windows(
     ws : Workspace
     period_start, period_end : str, optional
         The current window; both None means the last full quarter before the
-        data's cut-off (:func:`analysis.journey.data_cutoff`).
+        data's cut-off (:func:`analysis.journey.data_cutoff`). A start alone
+        runs to the end of the data; an end alone covers the three months
+        before it.
     baseline_start, baseline_end : str, optional
-        The baseline; both None means the ``baseline_quarters`` quarters just
-        before the current window.
+        The baseline, with the same rules; both None means the
+        ``baseline_quarters`` quarters just before the current window.
     baseline_quarters : int
         Length of the default baseline.
 
@@ -91,22 +93,25 @@ def resolve_windows(
     Raises
     ------
     ValueError
-        When only one bound of a window is given, or a window is empty.
+        When a window is empty (its end is not after its start).
     """
-    current = _window(period_start, period_end, "period")
+    cutoff = data_cutoff(ws)
+    current = _window(period_start, period_end, "period", cutoff)
     if current is None:
-        current = last_full_quarter(data_cutoff(ws))
-    baseline = _window(baseline_start, baseline_end, "baseline")
+        current = last_full_quarter(cutoff)
+    baseline = _window(baseline_start, baseline_end, "baseline", cutoff)
     if baseline is None:
         baseline = preceding(current, baseline_quarters)
     return current, baseline
 
 
-def _window(start: str | None, end: str | None, name: str) -> Window | None:
+def _window(start: str | None, end: str | None, name: str, cutoff: pd.Timestamp) -> Window | None:
     if start is None and end is None:
         return None
-    if start is None or end is None:
-        raise ValueError(f"Give both {name}_start and {name}_end, or neither.")
+    if end is None:  # from start to the end of the data
+        end = (to_utc(cutoff) + pd.Timedelta(days=1)).normalize()
+    if start is None:  # the quarter (three months) ending at end
+        start = to_utc(end) - pd.DateOffset(months=3)
     window = Window(to_utc(start), to_utc(end))
     if window.end <= window.start:
         raise ValueError(f"{name}_end ({end}) must come after {name}_start ({start}).")

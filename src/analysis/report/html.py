@@ -23,7 +23,7 @@ header.page .meta { color: var(--muted); font-size: 13px; }
 h1 { font-size: 28px; margin: 0 0 6px; } h2 { font-size: 21px; margin-top: 32px; }
 h3 { font-size: 17px; }
 a { color: var(--accent); }
-table { border-collapse: collapse; margin: 12px 0; font-size: 14px; }
+table { border-collapse: collapse; margin: 12px 0; font-size: 14px; display: block; overflow-x: auto; max-width: 100%; }
 th, td { border-bottom: 1px solid var(--rule); padding: 4px 10px; text-align: right; }
 th { background: #f5f7fa; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
