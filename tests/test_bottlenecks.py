@@ -1,0 +1,261 @@
+"""Tests for analysis.bottlenecks: a hand-computed two-window example, planted truth, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    proportions_ztest,
+)
+
+import analysis
+from analysis import columns as c
+from analysis.benchmarks import Benchmark, Benchmarks, load_benchmarks
+from analysis.bottlenecks import bottlenecks
+
+STAGES = ["prospecting", "qualification", "discovery", "presentation", "proposal", "negotiation"]
+PROP, NEG = "proposal", "negotiation"
+BASELINE = ("2025-01-01", "2025-04-01")
+CURRENT = ("2025-04-01", "2025-07-01")
+
+# Every deal walks the stages one day apart from its creation date, so its stage
+# entries fall in the window it was created in. (won, lost at proposal, lost at
+# negotiation, open at proposal) per segment and window:
+#   B2B baseline  6, 2, 2, 0   proposal 8/10,  negotiation 6/8
+#   B2B current   3, 5, 1, 1   proposal 4/9 (10 entered), negotiation 3/4
+#   B2C baseline  4, 4, 0, 0   proposal 4/8,   negotiation 4/4
+#   B2C current   5, 3, 0, 0   proposal 5/8,   negotiation 5/5
+# Earlier stages convert 1.0 in both windows (no variation, no test).
+PLAN = {
+    (c.B2B, "2025-01-05"): (6, 2, 2, 0),
+    (c.B2B, "2025-04-05"): (3, 5, 1, 1),
+    (c.B2C, "2025-01-05"): (4, 4, 0, 0),
+    (c.B2C, "2025-04-05"): (5, 3, 0, 0),
+}
+# Won amounts of the current B2B deals are 100, 200, 300 (mean 200); B2C won deals 10 each.
+
+
+def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    deals, events = [], []
+    for (segment, created), (won, lost_prop, lost_neg, open_prop) in PLAN.items():
+        journeys = (
+            [(c.WON, [*STAGES, c.WON])] * won
+            + [(c.LOST, [*STAGES[:5], c.LOST])] * lost_prop
+            + [(c.LOST, [*STAGES, c.LOST])] * lost_neg
+            + [(c.OPEN, STAGES[:5])] * open_prop
+        )
+        t0 = pd.Timestamp(created, tz="UTC")
+        for j, (outcome, path) in enumerate(journeys):
+            deal = f"{segment}-{created}-{j}"
+            amount = (100.0 * (j + 1) if segment == c.B2B else 10.0) if outcome == c.WON else 50.0
+            deals.append(
+                {c.DEAL_ID: deal, c.CREATED_AT: t0, c.OUTCOME: outcome, c.AMOUNT: amount,
+                 c.SEGMENT: segment}
+            )  # fmt: skip
+            events += [
+                {c.DEAL_ID: deal, c.STAGE: s, c.ENTERED_AT: t0 + pd.Timedelta(days=k)}
+                for k, s in enumerate(path)
+            ]
+    return pd.DataFrame(deals), pd.DataFrame(events)
+
+
+@pytest.fixture(scope="module")
+def ws():
+    deals, events = _frames()
+    return analysis.connect({c.DEALS: deals, c.STAGE_EVENTS: events})
+
+
+def _entry(stage, segment, value, definition):
+    return Benchmark(
+        "stage_conversion", stage, segment, value, "Example, 'Report'", 2025,
+        "https://example.org", definition, "",
+    )  # fmt: skip
+
+
+# A B2B proposal figure defined as ours (spacing and case differ), an "all" negotiation
+# figure defined differently, and the shipped win-rate figures.
+BENCH = Benchmarks(
+    (
+        _entry(PROP, c.B2B, 0.7, "Advanced / (advanced + LOST)"),
+        _entry(NEG, "all", 0.5, "won / all opportunities"),
+        *load_benchmarks().entries,
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def result(ws):
+    return bottlenecks(ws, CURRENT, BASELINE, benchmarks=BENCH)
+
+
+def _row(table: pd.DataFrame, segment: str, stage: str) -> pd.Series:
+    return table[(table[c.SEGMENT] == segment) & (table[c.STAGE] == stage)].iloc[0]
+
+
+def test_hand_computed_counts_difference_and_interval(result):
+    table = result.to_frame()
+    assert len(table) == 2 * len(STAGES)
+    row = _row(table, c.B2B, PROP)
+    assert row["next_stage"] == NEG
+    assert (row["entered_current"], row["advanced_current"], row["lost_current"]) == (10, 4, 5)
+    assert (row["entered_baseline"], row["advanced_baseline"], row["lost_baseline"]) == (10, 8, 2)
+    assert row["open_share_current"] == pytest.approx(0.1)
+    assert row["difference"] == pytest.approx(4 / 9 - 8 / 10, abs=1e-12)
+    # Newcombe's hybrid score interval by hand from the two Wilson intervals.
+    l1, u1 = proportion_confint(4, 9, method="wilson")
+    l0, u0 = proportion_confint(8, 10, method="wilson")
+    d = 4 / 9 - 0.8
+    low = d - np.sqrt((4 / 9 - l1) ** 2 + (u0 - 0.8) ** 2)
+    high = d + np.sqrt((u1 - 4 / 9) ** 2 + (0.8 - l0) ** 2)
+    assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx((low, high), abs=1e-12)
+    assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx(
+        confint_proportions_2indep(4, 9, 8, 10, method="newcomb", compare="diff"), abs=1e-12
+    )
+
+
+def test_p_values_and_holm_adjustment_match_statsmodels(ws, result):
+    table = result.to_frame()
+    assert result.correction == "holm"
+    # Testable rows: B2B proposal 4/9 vs 8/10, B2B negotiation 3/4 vs 6/8, B2C proposal
+    # 5/8 vs 4/8; everything else converts 1.0 in both windows (NaN, "no_variation").
+    expected = {
+        (c.B2B, PROP): proportions_ztest([4, 8], [9, 10])[1],
+        (c.B2B, NEG): proportions_ztest([3, 6], [4, 8])[1],
+        (c.B2C, PROP): proportions_ztest([5, 4], [8, 8])[1],
+    }
+    raw = np.array(list(expected.values()))
+    holm = multipletests(raw, method="holm")[1]
+    for (key, p), adj in zip(expected.items(), holm, strict=True):
+        row = _row(table, *key)
+        assert row["p_value"] == pytest.approx(p, abs=1e-12)
+        assert row["p_adjusted"] == pytest.approx(adj, abs=1e-12)
+    untested = table.set_index([c.SEGMENT, c.STAGE]).drop(index=list(expected))
+    assert untested["p_value"].isna().all()
+    assert untested["note"].str.contains("no_variation").all()
+    bh = bottlenecks(ws, CURRENT, BASELINE, correction="fdr_bh").to_frame()
+    fdr = multipletests(raw, method="fdr_bh")[1]
+    got = [_row(bh, *key)["p_adjusted"] for key in expected]
+    assert got == pytest.approx(fdr, abs=1e-12)
+
+
+def test_revenue_impact_by_hand(ws, result):
+    row = _row(result.to_frame(), c.B2B, PROP)
+    # 10 entered x (0.8 - 4/9) x P(won | advanced past proposal) = negotiation 3/4
+    # x mean won amount of current B2B deals (100 + 200 + 300) / 3 = 200.
+    assert row["downstream_win_probability"] == pytest.approx(0.75)
+    assert row["avg_won_amount"] == pytest.approx(200.0)
+    assert row["revenue_impact"] == pytest.approx(10 * (0.8 - 4 / 9) * 0.75 * 200, rel=1e-12)
+    assert row["window_days"] == 91
+    neg = _row(result.to_frame(), c.B2B, NEG)
+    assert neg["downstream_win_probability"] == 1.0  # the last open stage leads to won
+    assert neg["revenue_impact"] == pytest.approx(0.0, abs=1e-9)
+    # The created cohort gives the same counts here (entries fall in the creation window).
+    created = bottlenecks(ws, CURRENT, BASELINE, cohort="created").to_frame()
+    cols = ["entered_current", "decided_baseline", "revenue_impact"]
+    assert _row(created, c.B2B, PROP)[cols].tolist() == pytest.approx(row[cols].tolist())
+
+
+def test_ranking_puts_significant_drops_first_by_revenue(ws, result):
+    # Nothing is significant at 0.05: each group is ordered by adjusted p-value.
+    table = result.to_frame()
+    b2b = table[table[c.SEGMENT] == c.B2B]
+    assert b2b["rank"].tolist() == list(range(1, 7))
+    assert b2b.iloc[0][c.STAGE] == PROP and not b2b["significant_drop"].any()
+    # At alpha = 0.9 the B2B proposal drop counts as significant and leads everything.
+    loose = bottlenecks(ws, CURRENT, BASELINE, alpha=0.9).to_frame()
+    top = loose[loose["overall_rank"] == 1].iloc[0]
+    assert (top[c.SEGMENT], top[c.STAGE], bool(top["significant_drop"])) == (c.B2B, PROP, True)
+    # B2C proposal rose: never a significant drop, whatever its p-value.
+    assert not _row(loose, c.B2C, PROP)["significant_drop"]
+
+
+def test_benchmark_gap_and_definition_flag(result):
+    table = result.to_frame()
+    row = _row(table, c.B2B, PROP)
+    assert row["benchmark_value"] == 0.7
+    assert row["benchmark_gap"] == pytest.approx(4 / 9 - 0.7)
+    assert not row["definition_differs"]
+    assert row["benchmark_revenue_impact"] == pytest.approx(10 * (0.7 - 4 / 9) * 0.75 * 200)
+    assert np.isnan(_row(table, c.B2C, PROP)["benchmark_value"])  # B2B-only figure
+    for segment in c.SEGMENTS:  # the "all" figure matches both segments, flagged
+        neg = _row(table, segment, NEG)
+        assert neg["benchmark_value"] == 0.5 and neg["definition_differs"]
+        assert neg["benchmark_definition"] == "won / all opportunities"
+
+
+def test_shipped_win_rate_benchmarks_are_compared_with_their_definitions(result):
+    gaps = result.win_rate_gaps
+    assert set(gaps[c.SEGMENT]) == {c.B2B}
+    assert gaps["definition_differs"].all()
+    # Current B2B: 3 won, 6 lost (the open deal is neither).
+    assert gaps[c.WIN_RATE].tolist() == pytest.approx([3 / 9] * len(gaps))
+    assert gaps["benchmark_gap"].tolist() == pytest.approx(
+        (3 / 9 - gaps["benchmark_value"]).tolist()
+    )
+
+
+def test_degenerate_windows_give_nan_and_notes(ws):
+    empty = bottlenecks(ws, ("2030-01-01", "2030-04-01"), BASELINE).to_frame()
+    assert len(empty) == 2 * len(STAGES)
+    assert empty["difference"].isna().all() and empty["revenue_impact"].isna().all()
+    assert empty["note"].str.contains("no_entries_current").all()
+    assert empty["note"].str.contains("no_won_deals").all()
+    both = bottlenecks(ws, ("2030-01-01", "2030-04-01"), ("2031-01-01", "2031-02-01"), by=None)
+    frame = both.to_frame()
+    assert len(frame) == len(STAGES) and frame["p_adjusted"].isna().all()
+    assert frame["note"].str.contains("no_decided_baseline").all()
+    assert both.win_rate_gaps.empty  # no benchmarks given: no comparison
+    assert frame["benchmark_value"].isna().all()
+
+
+def test_bad_arguments_raise_value_error(ws):
+    with pytest.raises(ValueError, match="correction"):
+        bottlenecks(ws, CURRENT, BASELINE, correction="bonferroni")
+    with pytest.raises(ValueError, match="start before"):
+        bottlenecks(ws, ("2025-07-01", "2025-04-01"), BASELINE)
+    with pytest.raises(ValueError, match="pair"):
+        bottlenecks(ws, "2025-04-01", BASELINE)
+    with pytest.raises(ValueError, match="cohort"):
+        bottlenecks(ws, CURRENT, BASELINE, cohort="closed")
+    with pytest.raises(ValueError, match="alpha"):
+        bottlenecks(ws, CURRENT, BASELINE, alpha=1.5)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    from analysis.sample import generate_sample
+
+    # Seed and size chosen so the planted drop is unambiguous: seeds 3, 5 and 11 at
+    # 25,000 deals all give a B2B proposal difference of about -0.22 (upper bound about
+    # -0.14, adjusted p < 1e-6); runtime about 4 s.
+    crm = generate_sample(25_000, seed=11)
+    return crm.truth["bottleneck"], analysis.connect(dict(crm.tables))
+
+
+def test_planted_bottleneck_ranks_first_for_its_segment(planted):
+    truth, ws = planted
+    start = pd.Timestamp(truth["quarter_start"])
+    result = bottlenecks(
+        ws,
+        current=(start, truth["quarter_end"]),
+        baseline=(start - pd.DateOffset(months=12), start),  # the four quarters before
+        cohort="stage_entry",
+    )
+    table = result.to_frame()
+    group = table[table[c.SEGMENT] == truth["segment"]].sort_values("rank")
+    top = group.iloc[0]
+    assert top[c.STAGE] == truth["stage"] and top["next_stage"] == truth["next_stage"]
+    assert top["diff_ci_high"] < 0 and top["significant_drop"]
+    assert top["revenue_impact"] > 0
+    # The interval covers the generator's realised difference (after - before) of the
+    # planted transition (seeds 3, 5, 11, 12, 13 all cover it).
+    realised = (
+        truth["realised_after"]["empirical_rate"] - truth["realised_before"]["empirical_rate"]
+    )
+    assert top["diff_ci_low"] <= realised <= top["diff_ci_high"]
+    # No other transition anywhere is flagged as a significant drop.
+    assert table["significant_drop"].sum() == 1
