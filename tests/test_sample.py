@@ -84,7 +84,7 @@ def test_rejects_empty_sample_and_accepts_one_deal():
 
 def test_cutoff_is_fixed_by_default_and_can_be_moved():
     default = generate_sample(200, seed=1)
-    assert default.truth["generator"]["cutoff"] == "2026-06-30T00:00:00+00:00"
+    assert default.truth["generator"]["cutoff"] == "2026-07-01T00:00:00+00:00"
     moved = generate_sample(200, seed=1, cutoff="2025-01-15")
     assert moved.tables[c.DEALS][c.CREATED_AT].max() < pd.Timestamp("2025-01-15", tz="UTC")
 

@@ -20,7 +20,9 @@ from analysis.sample import frames
 from analysis.sample.params import Plan, logit, stage_index, stage_profile
 from analysis.stages import Pipeline, load_stages
 
-DEFAULT_CUTOFF = "2026-06-30"
+# The export is taken at the very start of 1 July, so the second quarter of 2026
+# is complete: reports analysing "the last full quarter" then see the planted drop.
+DEFAULT_CUTOFF = "2026-07-01"
 
 
 @dataclass(frozen=True)
