@@ -258,3 +258,38 @@ def funnel_findings(
                 )
             sentences.append(text + ".")
     return sentences
+
+
+def bottleneck_sentences(ranking: pd.DataFrame, window: str, group: str = c.SEGMENT) -> list[str]:
+    """One sentence per group on its top-ranked stage transition.
+
+    Parameters
+    ----------
+    ranking : pandas.DataFrame
+        :func:`analysis.bottlenecks.bottlenecks` frame (``to_frame()``).
+    window : str
+        Label of the current window.
+    group : str
+        The grouping column.
+    """
+    sentences = []
+    for name in dict.fromkeys(ranking[group]):
+        rows = ranking[(ranking[group] == name) & ranking["significant_drop"].fillna(False)]
+        if rows.empty:
+            sentences.append(
+                f"{name}: no stage transition converted significantly worse in {window} than in "
+                "the baseline (after adjusting for testing every stage)."
+            )
+            continue
+        top = rows.sort_values("rank").iloc[0]
+        caveat = " (still maturing: many deals undecided)" if "immature" in str(top[c.NOTE]) else ""
+        sentences.append(
+            f"{name} bottleneck: {top[c.STAGE]} → {top['next_stage']} converted "
+            f"{format_percent(top['conversion_current'])} in {window} against "
+            f"{format_percent(top['conversion_baseline'])} before, a change of "
+            f"{100 * top['difference']:+.0f} points [{100 * top['diff_ci_low']:+.0f} to "
+            f"{100 * top['diff_ci_high']:+.0f}], adjusted p = {top['p_adjusted']:.3f}{caveat}. "
+            f"Back at the baseline rate it would add about {format_money(top['revenue_impact'])} "
+            "of won revenue per period like this one."
+        )
+    return sentences
