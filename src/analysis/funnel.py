@@ -26,6 +26,7 @@ from analysis.funnel_accounting import (
     deal_stage_reach,
     group_keys,
     grouped_counts,
+    needs_entry_times,
     stage_accounting,
 )
 from analysis.grouping import aggregate_by
@@ -167,7 +168,10 @@ def stage_conversion(
     if not 0 <= max_open_share <= 1:
         raise ValueError(f"max_open_share must lie in [0, 1], got {max_open_share}.")
     keys = group_keys(by)
-    rows = deal_stage_reach(ws, reach, by=keys, start=start, end=end)
+    rows = deal_stage_reach(
+        ws, reach, by=keys, start=start, end=end,
+        implied_entry_times=needs_entry_times(period, cohort),
+    )  # fmt: skip
     counts = grouped_counts(ws, rows, keys, period, cohort, _CONVERSION_COUNTS)
     entered, advanced = counts[c.N_ENTERED], counts[c.N_ADVANCED]
     lost = counts[c.N_LOST_HERE]

@@ -93,6 +93,7 @@ def deal_stage_reach(
     by: str | list[str] | None = None,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    implied_entry_times: bool = True,
 ) -> ibis.Table:
     """One row per deal and open stage with what the deal did at that stage.
 
@@ -106,6 +107,11 @@ def deal_stage_reach(
         Deal columns to carry along for grouping.
     start, end : str or Timestamp, optional
         Creation-date window ``[start, end)`` of the deals.
+    implied_entry_times : bool
+        Fill ``stage_entered_at`` of implied stages from the first later
+        entry (needed only for stage-entry cohorts). False skips that window
+        over every deal x stage row, the costliest step at scale, and leaves
+        implied stages without an entry time.
 
     Returns
     -------
@@ -164,12 +170,8 @@ def deal_stage_reach(
     )
     current = stays.filter(stays.is_last).select(c.DEAL_ID, **{_CURRENT: stays[STAGE_ORDER]})
     # The won stage rides along so that an implied stage can take its entry time.
-    stage_list = ibis.memtable(
-        {
-            c.STAGE: [*pipeline.stages, pipeline.won],
-            STAGE_ORDER: list(range(n_open + 1)),
-        }
-    )
+    listed = [*pipeline.stages, pipeline.won] if implied_entry_times else list(pipeline.stages)
+    stage_list = ibis.memtable({c.STAGE: listed, STAGE_ORDER: list(range(len(listed)))})
     deals = _deals(ws, keys, start, end)
     rows = deals.cross_join(stage_list)
     rows = rows.left_join(per_stage, [c.DEAL_ID, c.STAGE]).drop(
@@ -177,17 +179,18 @@ def deal_stage_reach(
     )
     rows = rows.left_join(furthest, c.DEAL_ID).drop(f"{c.DEAL_ID}_right")
     rows = rows.left_join(current, c.DEAL_ID).drop(f"{c.DEAL_ID}_right")
-    later_first = (
-        rows[c.STAGE_ENTERED_AT]
-        .min()
-        .over(
-            ibis.window(
-                group_by=rows[c.DEAL_ID], order_by=ibis.desc(rows[STAGE_ORDER]), rows=(None, 0)
+    if implied_entry_times:
+        later_first = (
+            rows[c.STAGE_ENTERED_AT]
+            .min()
+            .over(
+                ibis.window(
+                    group_by=rows[c.DEAL_ID], order_by=ibis.desc(rows[STAGE_ORDER]), rows=(None, 0)
+                )
             )
         )
-    )
-    rows = rows.mutate(**{c.STAGE_ENTERED_AT: rows[c.STAGE_ENTERED_AT].coalesce(later_first)})
-    rows = rows.filter(rows[STAGE_ORDER] < n_open)
+        rows = rows.mutate(**{c.STAGE_ENTERED_AT: rows[c.STAGE_ENTERED_AT].coalesce(later_first)})
+        rows = rows.filter(rows[STAGE_ORDER] < n_open)
 
     entries = rows[c.N_ENTRIES].fill_null(0)
     has_entry = entries > 0
@@ -250,6 +253,11 @@ def _skeleton(
     for part in parts[1:]:
         skeleton = skeleton.merge(part, how="cross")
     return skeleton
+
+
+def needs_entry_times(period: str | None, cohort: str) -> bool:
+    """Whether counting by ``period`` and ``cohort`` reads stage entry times."""
+    return period is not None and cohort == c.COHORT_STAGE_ENTRY
 
 
 def grouped_counts(
@@ -373,7 +381,10 @@ def stage_accounting(
     """
     check_options(reach, period, cohort)
     keys = group_keys(by)
-    rows = deal_stage_reach(ws, reach, by=keys, start=start, end=end)
+    rows = deal_stage_reach(
+        ws, reach, by=keys, start=start, end=end,
+        implied_entry_times=needs_entry_times(period, cohort),
+    )  # fmt: skip
     table = grouped_counts(ws, rows, keys, period, cohort)
     table[c.NOTE] = np.where(table[c.N_ENTERED] > 0, "", c.NOTE_NO_ENTRIES)
     return StageAccounting(table, tuple(keys), period, cohort, reach)
