@@ -33,13 +33,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
+from child import run_in_child  # benchmarks/child.py, beside this script
 
 from analysis.stages import load_stages
 
@@ -270,17 +268,6 @@ VALUES = {
 }
 
 
-def _run(code: str, *args: str) -> tuple[float, float]:
-    """Run ``code`` in a child Python; return (seconds, peak RSS in MB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args])
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"benchmark step failed: {code.strip().splitlines()[-1]}")
-    return seconds, usage.ru_maxrss / 1024  # Linux reports KiB
-
-
 def _load(folder: Path, name: str) -> pd.DataFrame:
     """A result table with durations as integer hundredths of a day, keys sorted."""
     df = pd.read_parquet(folder / f"{name}.parquet")
@@ -334,7 +321,7 @@ def main() -> None:
         if have:
             print(f"reusing {data} (--deals ignored)")
         else:
-            gen_s, gen_mb = _run(GENERATE, str(args.deals), str(data))
+            gen_s, gen_mb = run_in_child(GENERATE, str(args.deals), str(data))
             print(f"generated {args.deals:,} deals in {gen_s:.1f} s, peak {gen_mb:,.0f} MB")
         import pyarrow.parquet as pq
 
@@ -345,7 +332,7 @@ def main() -> None:
         for impl, code in IMPLEMENTATIONS.items():
             out = Path(tmp) / impl.replace(" ", "_")
             out.mkdir()
-            seconds, mb = _run(code, str(data), str(out))
+            seconds, mb = run_in_child(code, str(data), str(out))
             timings = json.loads((out / "timings.json").read_text())
             results[impl] = (seconds, timings["compute_s"], mb, timings.get("parts"))
             outputs[impl] = out

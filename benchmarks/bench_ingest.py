@@ -19,11 +19,10 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from child import run_in_child  # benchmarks/child.py, beside this script
 
 GENERATE = """
 import sys
@@ -38,17 +37,6 @@ from analysis import config
 from analysis.ingest import ingest
 ingest(sys.argv[1], sys.argv[2], map_path=config.SAMPLE_MAP_FILE)
 """
-
-
-def _run(code: str, *args: str) -> tuple[float, float]:
-    """Run ``code`` in a child Python; return (seconds, peak RSS in MB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args])
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"benchmark step failed: {code.strip().splitlines()[-1]}")
-    return seconds, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
 def _rows(export: Path) -> dict[str, int]:
@@ -69,10 +57,10 @@ def _rows(export: Path) -> dict[str, int]:
 def bench(n_deals: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         export, processed = Path(tmp) / "export", Path(tmp) / "processed"
-        gen_s, gen_mb = _run(GENERATE, str(n_deals), str(export))
+        gen_s, gen_mb = run_in_child(GENERATE, str(n_deals), str(export))
         rows = _rows(export)
         total_rows = sum(rows.values())
-        ing_s, ing_mb = _run(INGEST, str(export), str(processed))
+        ing_s, ing_mb = run_in_child(INGEST, str(export), str(processed))
         manifest = json.loads((processed / "manifest.json").read_text())
         clean = {t: v["rows_clean"] for t, v in manifest["tables"].items()}
     return {
