@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from browser_helpers import chromium_or_skip, open_offline
 
 import analysis
 from analysis import columns as c
@@ -22,10 +23,24 @@ OVERVIEW = "00_data_overview"
 PIPELINE = "01_pipeline_bottlenecks"
 
 
+# Every notebook runs here with non-default parameters (the default run is the
+# end-to-end test and the nbval test); two at a time, as a scheduled run would.
+NON_DEFAULT = {"period_start": "2025-07-01", "alpha": 0.1, "correction": "fdr_bh"}
+
+
 @pytest.fixture(scope="module")
 def good_run(processed_folder, tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
-    run = run_report(run_id="first", reports_dir=reports, data_dir=processed_folder)
+    with pytest.MonkeyPatch.context() as mp:
+        # DESIGN.md pitfall: MPLBACKEND=Agg under papermill drops figures; the runner unsets it.
+        mp.setenv("MPLBACKEND", "Agg")
+        run = run_report(
+            parameters=NON_DEFAULT,
+            run_id="first",
+            reports_dir=reports,
+            data_dir=processed_folder,
+            workers=2,
+        )
     return run, reports
 
 
@@ -55,6 +70,7 @@ def test_summary_json_matches_counts_taken_from_the_data(good_run, processed_fol
     summary = json.loads((reports / "latest" / OVERVIEW / "summary.json").read_text())
     # Independent source: pandas counts on the fixture's Parquet, not the library.
     deals = pd.read_parquet(processed_folder / "deals.parquet")
+    deals = deals[deals[c.CREATED_AT] >= pd.Timestamp(NON_DEFAULT["period_start"], tz="UTC")]
     counts = deals[c.OUTCOME].value_counts()
     assert summary["overall"]["deals"] == len(deals)
     assert summary["overall"]["won"] == counts[c.WON]
@@ -69,25 +85,51 @@ def test_summary_json_matches_counts_taken_from_the_data(good_run, processed_fol
     assert (reports / "latest" / OVERVIEW / "outcomes_by_segment.csv").exists()
 
 
-def test_non_default_parameters_reach_the_notebook(processed_folder, tmp_path, monkeypatch):
-    # DESIGN.md pitfall: MPLBACKEND=Agg under papermill drops figures; the runner unsets it.
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    run = run_report(
-        parameters={"period_start": "2025-07-01"},
-        run_id="h2",
-        reports_dir=tmp_path,
-        data_dir=processed_folder,
-    )
-    assert run.ok, run.summary()
-    summary = json.loads((tmp_path / "h2" / OVERVIEW / "summary.json").read_text())
+def test_non_default_parameters_reach_the_notebooks(good_run, processed_folder):
+    run, reports = good_run
+    summary = json.loads((reports / "first" / OVERVIEW / "summary.json").read_text())
     assert summary["parameters"]["period_start"] == "2025-07-01"
-    pipeline = json.loads((tmp_path / "h2" / PIPELINE / "summary.json").read_text())
+    pipeline = json.loads((reports / "first" / PIPELINE / "summary.json").read_text())
     assert pipeline["parameters"]["current"].startswith("2025-07-01 to ")
-    page = (tmp_path / "h2" / OVERVIEW / f"{OVERVIEW}.html").read_text()
-    assert page.count("data:image/png;base64") >= 3
+    assert pipeline["parameters"]["alpha"] == 0.1
     deals = pd.read_parquet(processed_folder / "deals.parquet")
+    # Independent count: pandas on the fixture's Parquet.
     expected = int((deals[c.CREATED_AT] >= pd.Timestamp("2025-07-01", tz="UTC")).sum())
     assert summary["overall"]["deals"] == expected < len(deals)
+    for nb in run.notebooks:
+        declared = nbformat.read(config.NOTEBOOKS_DIR / f"{nb.name}.ipynb", as_version=4)
+        source = "".join(
+            c.source for c in declared.cells if "parameters" in c.metadata.get("tags", [])
+        )
+        if "alpha" in source:
+            assert nb.parameters["alpha"] == 0.1, nb.name
+
+
+def test_every_notebook_ran_and_the_summary_came_last(good_run):
+    run, reports = good_run
+    names = [nb.name for nb in run.notebooks]
+    assert set(names) == {p.stem for p in config.NOTEBOOKS_DIR.glob("*.ipynb")}
+    assert names[-1] == "00_executive_summary"
+    log = (reports / "first" / "run.log").read_text()
+    assert log.index("00_executive_summary: started") > max(
+        log.index(f"{n}: ok") for n in names if n != "00_executive_summary"
+    )
+
+
+def test_executive_summary_repeats_each_reports_lead_finding(good_run):
+    _, reports = good_run
+    run_dir = reports / "first"
+    summary = json.loads((run_dir / "00_executive_summary" / "summary.json").read_text())
+    for folder in run_dir.iterdir():
+        own = folder / "summary.json"
+        if folder.name == "00_executive_summary" or not own.exists():
+            continue
+        lead = json.loads(own.read_text())["headline"][0]
+        assert lead in summary["headline"], folder.name
+    page = (run_dir / "00_executive_summary" / "00_executive_summary.html").read_text()
+    assert "Top findings" in page and "import analysis" not in page
+    index = (run_dir / "index.html").read_text()
+    assert index.index("Executive summary") < index.index("Data overview")
 
 
 def _broken_notebook(folder: Path) -> None:
@@ -111,12 +153,20 @@ def test_failed_notebook_keeps_latest_and_its_executed_copy(processed_folder, tm
     shutil.copy(config.NOTEBOOKS_DIR / f"{OVERVIEW}.ipynb", notebooks)
     reports = tmp_path / "reports"
     good = run_report(
-        run_id="good", reports_dir=reports, data_dir=processed_folder, notebooks_dir=notebooks
+        run_id="good",
+        reports_dir=reports,
+        data_dir=processed_folder,
+        notebooks_dir=notebooks,
+        config_path=None,
     )
     assert good.ok
     _broken_notebook(notebooks)
     bad = run_report(
-        run_id="bad", reports_dir=reports, data_dir=processed_folder, notebooks_dir=notebooks
+        run_id="bad",
+        reports_dir=reports,
+        data_dir=processed_folder,
+        notebooks_dir=notebooks,
+        config_path=None,
     )
     assert not bad.ok
     by_name = {nb.name: nb for nb in bad.notebooks}
@@ -163,3 +213,16 @@ def test_a_notebook_that_cannot_start_fails_alone(processed_folder, tmp_path, mo
     assert (tmp_path / "nokernel" / "index.html").exists()
     assert not (tmp_path / "latest").exists()
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_pages_render_in_a_real_browser_with_the_network_off(good_run, tmp_path):
+    executable = chromium_or_skip()
+    _, reports = good_run
+    latest = reports / "latest"
+    pages = [latest / "index.html", latest / OVERVIEW / f"{OVERVIEW}.html"]
+    index, overview_page = open_offline(pages, tmp_path, executable)
+    for check in (index, overview_page):
+        assert check.problems == []
+    assert "Data overview" in index.text and "About this run" in index.text
+    assert overview_page.images >= 3  # the overview's charts, each drawn with a size
+    assert (tmp_path / "index.png").stat().st_size > 10_000  # a screenshot, not a blank

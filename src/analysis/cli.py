@@ -17,6 +17,7 @@ from pathlib import Path
 
 from analysis import config
 from analysis.errors import InputError
+from analysis.report.plan import REPORTS_FILE
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -49,16 +50,27 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report import run_report
+    from analysis.report.run import RunInterrupted, run_report
 
     params = dict(_parse_param(p) for p in args.param)
-    run = run_report(
-        notebooks=args.only or None,
-        parameters=params,
-        run_id=args.run_id,
-        reports_dir=args.reports_dir,
-        data_dir=args.data_dir,
-    )
+    try:
+        run = run_report(
+            notebooks=args.only or None,
+            parameters=params,
+            run_id=args.run_id,
+            reports_dir=args.reports_dir,
+            data_dir=args.data_dir,
+            notebooks_dir=args.notebooks_dir,
+            config_path=None if str(args.config).lower() == "none" else args.config,
+            workers=args.workers,
+            keep=args.keep,
+            progress=sys.stderr.isatty(),
+        )
+    except RunInterrupted as exc:
+        print(f"sales-workbench report: {exc}; reports/latest unchanged.", file=sys.stderr)
+        sys.stderr.flush()
+        # Do not wait for the running kernels: they exit when this process does.
+        os._exit(128 + exc.signum)
     print(run.summary())
     return EXIT_OK if run.ok else EXIT_FAILED
 
@@ -117,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a notebook parameter (repeatable)",
     )
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=REPORTS_FILE,
+        help="report config listing notebooks and parameters (default config/reports.yaml; "
+        "'none': every notebook in --notebooks-dir with its defaults)",
+    )
+    p.add_argument(
+        "--notebooks-dir", type=Path, default=config.NOTEBOOKS_DIR, help="report notebooks folder"
+    )
+    p.add_argument("--workers", type=int, default=1, help="notebooks run at the same time")
+    p.add_argument("--keep", type=int, default=None, help="keep only the N newest runs")
     p.add_argument("--run-id", default=None, help="run id (default: UTC timestamp)")
     p.add_argument("--reports-dir", type=Path, default=config.REPORTS_DIR, help="reports folder")
     p.add_argument(

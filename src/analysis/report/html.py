@@ -29,6 +29,7 @@ th { background: #f5f7fa; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
 pre { background: #f5f7fa; padding: 10px; overflow-x: auto; font-size: 13px; }
 .jp-RenderedText pre, .output_text pre { background: none; padding: 0; }
+table.about td { text-align: left; }
 .status-ok { color: var(--ok); font-weight: 600; } .status-failed { color: var(--bad); font-weight: 600; }
 .jp-InputPrompt, .jp-OutputPrompt, .prompt, .anchor-link { display: none; }
 .ansi-red-fg { color: var(--bad); }
@@ -64,12 +65,30 @@ def external_references(document: str) -> list[str]:
     return [m.group(0) for m in _EXTERNAL.finditer(document)]
 
 
+def _markdown_outputs_as_text(nb) -> None:
+    """Make raw HTML inside generated Markdown outputs show as text.
+
+    Findings are Markdown built from CRM data (competitor names, comments,
+    stage labels); markdown renderers pass raw HTML through, so a ``<script>``
+    in the data would run in the leader's browser. Authored markdown cells
+    are left alone.
+    """
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/markdown" in data:
+                text = data["text/markdown"]
+                text = "".join(text) if isinstance(text, list) else text
+                data["text/markdown"] = text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def notebook_body_html(notebook_path: str | Path) -> str:
     """Render an executed notebook's markdown and outputs (no code) as an HTML fragment."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook_path), as_version=4)
+    _markdown_outputs_as_text(nb)
     exporter = HTMLExporter(
         template_name="basic",
         exclude_input=True,

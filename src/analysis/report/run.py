@@ -8,13 +8,18 @@ failed or killed run never replaces the last good report.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
 import os
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,28 +30,29 @@ from analysis import config
 from analysis.errors import InputError
 from analysis.fileio import sha256_file
 from analysis.report.html import notebook_to_html, page
+from analysis.report.index import NotebookResult, index_html, notebook_title
 from analysis.report.outputs import read_summary
+from analysis.report.plan import (
+    REPORTS_FILE,
+    NotebookJob,
+    ReportConfig,
+    load_report_config,
+    parse_cli_value,
+    plan_run,
+)
 
 LATEST = "latest"
 INDEX = "index.html"
 RUN_LOG = "run.log"
-# Parameters the runner fills in for every notebook that declares them.
-DATA_DIR_PARAM = "data_dir"
-OUTPUT_DIR_PARAM = "output_dir"
+PARTIAL_SUFFIX = ".partial"
 
 
-@dataclass(frozen=True)
-class NotebookResult:
-    """Outcome of one notebook in a run."""
+class RunInterrupted(BaseException):
+    """The run was stopped by a signal; nothing was published."""
 
-    name: str
-    title: str
-    ok: bool
-    seconds: float
-    html: Path
-    executed: Path
-    error: str = ""
-    summary: dict | None = None
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -82,91 +88,6 @@ class ReportRun:
         return "\n".join(lines)
 
 
-def discover_notebooks(notebooks_dir: Path = config.NOTEBOOKS_DIR) -> list[Path]:
-    """Report notebooks in run order (file name order)."""
-    return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
-
-
-def _select(names: Sequence[str] | None, notebooks_dir: Path) -> list[Path]:
-    available = discover_notebooks(notebooks_dir)
-    if not names:
-        return available
-    by_name = {p.stem: p for p in available}
-    chosen = []
-    for name in names:
-        stem = Path(name).stem
-        if stem not in by_name:
-            raise InputError(
-                f"no notebook named {name!r}; available: {', '.join(by_name) or 'none'}.",
-                file=notebooks_dir,
-            )
-        chosen.append(by_name[stem])
-    return chosen
-
-
-def _coerce(value: object, declared: Mapping[str, object]) -> object:
-    """Give a command-line string the type of the notebook's declared default."""
-    if not isinstance(value, str):
-        return value
-    kind = str(declared.get("inferred_type_name", "")).lower()
-    try:
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "bool":
-            return {"true": True, "false": False}[value.strip().lower()]
-    except (ValueError, KeyError):
-        raise InputError(
-            f"parameter {declared.get('name')!r} expects {kind}, got {value!r}.", column="-p"
-        ) from None
-    if value.strip().lower() in {"none", "null"}:
-        return None
-    return value
-
-
-def _notebook_parameters(
-    path: Path, overrides: Mapping[str, object], data_dir: Path, output_dir: Path
-) -> dict[str, object]:
-    import papermill
-
-    declared = papermill.inspect_notebook(str(path))
-    params: dict[str, object] = {}
-    if DATA_DIR_PARAM in declared:
-        params[DATA_DIR_PARAM] = str(data_dir)
-    if OUTPUT_DIR_PARAM in declared:
-        params[OUTPUT_DIR_PARAM] = str(output_dir)
-    for key, value in overrides.items():
-        if key in declared:
-            params[key] = _coerce(value, declared[key])
-    return params
-
-
-def _check_overrides(paths: list[Path], overrides: Mapping[str, object]) -> None:
-    import papermill
-
-    known: set[str] = set()
-    for path in paths:
-        known.update(papermill.inspect_notebook(str(path)))
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise InputError(
-            f"no selected notebook declares a parameter {unknown[0]!r}; "
-            f"declared parameters: {', '.join(sorted(known))}.",
-            column="-p",
-        )
-
-
-def _title(path: Path) -> str:
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "markdown":
-            for line in "".join(cell.get("source", "")).splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return path.stem.replace("_", " ").title()
-
-
 def code_version() -> str:
     """``git describe`` of the project when it is a checkout, else the package version."""
     try:
@@ -188,51 +109,99 @@ def _manifest_hash(data_dir: Path) -> str:
     return sha256_file(path)[:16] if path.exists() else "none"
 
 
-def _execute(path: Path, out_dir: Path, params: dict, log) -> tuple[bool, str, float]:
+class _RunLog:
+    """Append-only ``run.log``; safe to call from the worker threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(f"{stamp} {message}\n")
+
+
+def _execute(job: NotebookJob, executed: Path, params: dict, progress: object) -> str:
+    """Run one notebook with papermill; the error text, or "" when it succeeded."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    executed = out_dir / path.name
-    start = dt.datetime.now(dt.UTC)
     try:
         papermill.execute_notebook(
-            str(path),
+            str(job.path),
             str(executed),
             parameters=params,
             kernel_name="python3",
-            progress_bar=False,
-            cwd=str(path.parent),
+            progress_bar=progress,
+            cwd=str(job.path.parent),
         )
-        ok, error = True, ""
     except PapermillExecutionError as exc:
-        ok, error = False, f"{exc.ename}: {exc.evalue}"
+        return f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # a kernel that dies or never starts fails this notebook only
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def _run_one(
+    job: NotebookJob,
+    position: int,
+    partial: Path,
+    final: Path,
+    data_dir: Path,
+    meta: Mapping[str, str],
+    log: _RunLog,
+    progress: bool,
+) -> NotebookResult:
+    """Execute, render and summarise one notebook inside the partial run folder."""
+    out_dir = partial / job.name
+    out_dir.mkdir(exist_ok=True)
+    executed = out_dir / job.path.name
+    params = job.with_paths(data_dir, out_dir, partial)
+    bar = {"desc": job.name, "position": position, "leave": True} if progress else False
+    start = time.perf_counter()
+    log(f"{job.name}: started")
+    error = _execute(job, executed, params, bar)
+    seconds = time.perf_counter() - start
+    title = notebook_title(job.path)
+    html_path = out_dir / f"{job.name}.html"
+    footer = f"Run {html.escape(meta['run id'])} · code {html.escape(meta['code version'])}"
+    try:
+        document = notebook_to_html(
+            executed, title, meta=html.escape(meta["started (UTC)"]), footer=footer
+        )
     except Exception as exc:
-        ok, error = False, f"{type(exc).__name__}: {exc}"
-    seconds = (dt.datetime.now(dt.UTC) - start).total_seconds()
-    log(f"{path.stem}: {'ok' if ok else 'FAILED ' + error} ({seconds:.1f}s)")
-    return ok, error, seconds
-
-
-def _index_html(run_id: str, results: list[NotebookResult], meta: Mapping[str, str]) -> str:
-    items = []
-    for nb in results:
-        state = (
-            '<span class="status-ok">ok</span>'
-            if nb.ok
-            else (f'<span class="status-failed">failed</span> — {html.escape(nb.error)}')
-        )
-        headline = (nb.summary or {}).get("headline") or []
-        bullets = "".join(f"<li>{html.escape(str(s))}</li>" for s in headline)
-        link = f"{nb.name}/{nb.html.name}"
-        items.append(
-            f'<h2><a href="{html.escape(link)}">{html.escape(nb.title)}</a></h2>'
-            f"<p>Status: {state}</p><ul>{bullets}</ul>"
-        )
-    rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items()
+        error = error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
+        document = page(title, f"<p>{html.escape(error)}</p>", meta=html.escape(meta["run id"]))
+    html_path.write_text(document, encoding="utf-8")
+    log(f"{job.name}: {'ok' if not error else 'FAILED ' + error} ({seconds:.1f}s)")
+    return NotebookResult(
+        name=job.name,
+        title=title,
+        ok=not error,
+        seconds=seconds,
+        html=final / job.name / html_path.name,
+        executed=final / job.name / executed.name,
+        error=error,
+        summary=read_summary(out_dir),
+        parameters=dict(job.parameters),
     )
-    body = "".join(items) + f"<h2>About this run</h2><table>{rows}</table>"
-    return page(f"Sales process report — {run_id}", body, meta=f"Run {html.escape(run_id)}")
+
+
+def _run_all(jobs: list[NotebookJob], workers: int, run_one) -> list[NotebookResult]:
+    """Run notebooks up to ``workers`` at a time; summary notebooks after the others."""
+    results: dict[str, NotebookResult] = {}
+    phases = [[j for j in jobs if not j.summarises_run], [j for j in jobs if j.summarises_run]]
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="notebook")
+    try:
+        for phase in phases:
+            futures = {pool.submit(run_one, job, i): job for i, job in enumerate(phase)}
+            for future in as_completed(futures):
+                results[futures[future].name] = future.result()
+    finally:
+        # After a signal, do not wait for running kernels; they exit with us.
+        pool.shutdown(wait=False, cancel_futures=True)
+    return [results[j.name] for j in jobs]
 
 
 def _point_latest(reports_dir: Path, run_dir: Path) -> None:
@@ -246,6 +215,62 @@ def _point_latest(reports_dir: Path, run_dir: Path) -> None:
     os.replace(tmp, link)
 
 
+def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest runs; never the one ``latest`` points to.
+
+    Leftover ``.<run-id>.partial`` folders of killed runs are deleted too.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    if keep < 1:
+        raise InputError("--keep must be at least 1.", column="--keep")
+    reports_dir = Path(reports_dir)
+    link = reports_dir / LATEST
+    current = link.resolve() if link.is_symlink() else None
+    runs = sorted(
+        (p for p in reports_dir.iterdir() if p.is_dir() and not p.is_symlink()),
+        key=lambda p: (p / RUN_LOG).stat().st_mtime if (p / RUN_LOG).exists() else 0.0,
+        reverse=True,
+    )
+    finished = [p for p in runs if not p.name.startswith(".") and (p / RUN_LOG).exists()]
+    stale = [p for p in runs if p.name.startswith(".") and p.name.endswith(PARTIAL_SUFFIX)]
+    removed = [p for p in finished[keep:] if p.resolve() != current] + stale
+    for path in removed:
+        shutil.rmtree(path)
+    return removed
+
+
+def _as_of(report_config: ReportConfig | None, data_dir: Path) -> pd.Timestamp | None:
+    """The moment relative periods count back from (only computed when needed)."""
+    if report_config is None or not any(e.periods for e in report_config.notebooks):
+        return None
+    if report_config.as_of == "today":
+        return pd.Timestamp.now(tz="UTC")
+    from analysis.journey import data_cutoff
+
+    return data_cutoff(analysis.connect(data_dir))
+
+
+@contextlib.contextmanager
+def _signals_interrupt_run():
+    """Turn SIGTERM into RunInterrupted while the run is in progress (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise RunInterrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_report(
     notebooks: Sequence[str] | None = None,
     parameters: Mapping[str, object] | None = None,
@@ -253,97 +278,109 @@ def run_report(
     reports_dir: str | Path = config.REPORTS_DIR,
     data_dir: str | Path | None = None,
     notebooks_dir: str | Path = config.NOTEBOOKS_DIR,
+    config_path: str | Path | None = REPORTS_FILE,
+    workers: int = 1,
+    keep: int | None = None,
+    progress: bool = False,
 ) -> ReportRun:
     """Execute report notebooks and publish HTML, CSV tables and summaries.
 
     Parameters
     ----------
     notebooks : sequence of str, optional
-        Notebook names (stems) to run; default all in ``notebooks/``.
+        Notebook names (stems) to run; default every notebook of the config.
     parameters : mapping, optional
-        Parameter overrides, passed to every notebook that declares them;
-        a name no selected notebook declares is an ``InputError``.
+        Parameter overrides, passed to every notebook that declares them.
+        Strings are read as Python literals where they parse as one.
     run_id : str, optional
         Folder name of the run; default the UTC time ``YYYYmmddTHHMMSSZ``.
     reports_dir, data_dir, notebooks_dir : path
         Where runs are written, which processed data the notebooks read
         (default ``data/processed``), and where notebooks are found.
+    config_path : path or None
+        The report config (default ``config/reports.yaml``); None runs every
+        notebook in ``notebooks_dir`` with its own defaults.
+    workers : int
+        Notebooks executed at the same time (each in its own kernel).
+    keep : int, optional
+        After the run, keep only this many newest runs.
+    progress : bool
+        Show a progress bar per notebook on stderr.
 
     Returns
     -------
     ReportRun
         ``ok`` is False when any notebook failed; its executed notebook is
         kept for debugging and ``reports/latest`` is left unchanged.
+
+    Raises
+    ------
+    InputError
+        Before anything runs: unknown notebook or parameter, a value of the
+        wrong type, a bad report config.
+    RunInterrupted
+        On SIGTERM; the partial run is deleted and ``latest`` is unchanged.
     """
     reports_dir = Path(reports_dir)
     data_dir = Path(data_dir) if data_dir is not None else config.PROCESSED_DIR
-    overrides = dict(parameters or {})
-    paths = _select(notebooks, Path(notebooks_dir))
-    if not paths:
-        raise InputError("no notebooks to run.", file=notebooks_dir)
-    _check_overrides(paths, overrides)
+    if workers < 1:
+        raise InputError("--workers must be at least 1.", column="--workers")
+    report_config = load_report_config(config_path) if config_path is not None else None
+    overrides = {
+        k: parse_cli_value(v) if isinstance(v, str) else v for k, v in (parameters or {}).items()
+    }
+    jobs = plan_run(
+        report_config, notebooks, overrides, Path(notebooks_dir), _as_of(report_config, data_dir)
+    )
     started = dt.datetime.now(dt.UTC)
     run_id = run_id or started.strftime("%Y%m%dT%H%M%SZ")
+    if not run_id or run_id.startswith(".") or Path(run_id).name != run_id or run_id == LATEST:
+        raise InputError(f"run id {run_id!r} must be a plain folder name.", column="--run-id")
     final = reports_dir / run_id
     if final.exists():
         raise InputError("a run with this id already exists; choose another --run-id.", file=final)
-    partial = reports_dir / f".{run_id}.partial"
+    partial = reports_dir / f".{run_id}{PARTIAL_SUFFIX}"
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
-    log_path = partial / RUN_LOG
-
-    def log(message: str) -> None:
-        with log_path.open("a", encoding="utf-8") as fh:
-            fh.write(f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} {message}\n")
-
+    log = _RunLog(partial / RUN_LOG)
     meta = {
         "run id": run_id,
         "started (UTC)": started.isoformat(timespec="seconds"),
-        "parameters": json.dumps(overrides, sort_keys=True) if overrides else "defaults",
+        "parameters": json.dumps(overrides, sort_keys=True, default=str)
+        if overrides
+        else "defaults",
+        "report config": str(report_config.path) if report_config else "none (notebook defaults)",
         "data": str(data_dir),
         "data manifest sha256": _manifest_hash(data_dir),
         "code version": code_version(),
     }
-    log(f"run {run_id} started: {len(paths)} notebook(s), parameters {overrides or 'defaults'}")
+    log(
+        f"run {run_id} started: {len(jobs)} notebook(s), {workers} worker(s), parameters "
+        f"{overrides or 'defaults'}"
+    )
     if os.environ.pop("MPLBACKEND", None) is not None:
         # Under papermill a forced Agg backend silently drops every figure; the
         # kernel's inline backend is already headless.
         log("MPLBACKEND was set; unset it so figures reach the report")
-    results = []
-    for path in paths:
-        out_dir = partial / path.stem
-        out_dir.mkdir()
-        params = _notebook_parameters(path, overrides, data_dir, out_dir)
-        ok, error, seconds = _execute(path, out_dir, params, log)
-        title = _title(path)
-        html_path = out_dir / f"{path.stem}.html"
-        footer = f"Run {html.escape(run_id)} · code {html.escape(meta['code version'])}"
+
+    def run_one(job: NotebookJob, position: int) -> NotebookResult:
+        return _run_one(job, position, partial, final, data_dir, meta, log, progress)
+
+    with _signals_interrupt_run():
         try:
-            document = notebook_to_html(
-                out_dir / path.name, title, meta=html.escape(meta["started (UTC)"]), footer=footer
-            )
-        except Exception as exc:
-            ok, error = False, error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
-            document = page(title, f"<p>{html.escape(error)}</p>", meta=html.escape(run_id))
-            log(f"{path.stem}: {error}")
-        html_path.write_text(document, encoding="utf-8")
-        results.append(
-            NotebookResult(
-                name=path.stem,
-                title=title,
-                ok=ok,
-                seconds=seconds,
-                html=final / path.stem / html_path.name,
-                executed=final / path.stem / path.name,
-                error=error,
-                summary=read_summary(out_dir),
-            )
-        )
-    (partial / INDEX).write_text(_index_html(run_id, results, meta), encoding="utf-8")
-    log(f"run {run_id} finished: {'ok' if all(r.ok for r in results) else 'FAILED'}")
-    os.replace(partial, final)
-    run = ReportRun(run_id, final, tuple(results), overrides)
-    if run.ok:
-        _point_latest(reports_dir, final)
+            results = _run_all(jobs, workers, run_one)
+        except RunInterrupted as exc:
+            log(f"run {run_id} {exc}; nothing published, reports/latest unchanged")
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        meta["finished (UTC)"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        (partial / INDEX).write_text(index_html(run_id, results, meta), encoding="utf-8")
+        log(f"run {run_id} finished: {'ok' if all(r.ok for r in results) else 'FAILED'}")
+        os.replace(partial, final)
+        run = ReportRun(run_id, final, tuple(results), overrides)
+        if run.ok:
+            _point_latest(reports_dir, final)
+    if keep is not None:
+        prune_runs(reports_dir, keep)
     return run

@@ -1,0 +1,98 @@
+"""Top findings across the reports of one run, for the executive summary.
+
+Each report notebook writes its headline sentences to ``summary.json``; the
+executive summary reads them back from the run folder instead of recomputing
+anything, so it always agrees with the reports it links to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import config
+from analysis.report.index import notebook_title
+from analysis.report.outputs import read_summary
+
+NOTEBOOK, TITLE, RANK, FINDING = "notebook", "title", "rank", "finding"
+
+
+@dataclass(frozen=True)
+class RunFindings:
+    """Headline findings of every report in a run.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The run folder read.
+    findings : DataFrame
+        ``notebook, title, rank, finding``; rank 1 is each report's lead.
+    missing : tuple of str
+        Reports of the run that left no summary (failed, or not run yet).
+    """
+
+    run_dir: Path
+    findings: pd.DataFrame
+    missing: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The findings table."""
+        return self.findings.copy()
+
+    def as_markdown(self) -> str:
+        """One section per report with its findings as bullets."""
+        if self.findings.empty:
+            return f"No report of this run has findings yet ({self.run_dir})."
+        parts = []
+        for (_, title), group in self.findings.groupby([NOTEBOOK, TITLE], sort=False):
+            bullets = "\n".join(f"- {text}" for text in group[FINDING])
+            parts.append(f"### {title}\n\n{bullets}")
+        if self.missing:
+            parts.append("Reports without findings (failed or not run): " + ", ".join(self.missing))
+        return "\n\n".join(parts)
+
+
+def default_run_dir() -> Path:
+    """The last published run: ``reports/latest``."""
+    return config.REPORTS_DIR / "latest"
+
+
+def collect_findings(
+    run_dir: str | Path | None = None, per_report: int = 3, exclude: tuple[str, ...] = ()
+) -> RunFindings:
+    """Read each report's headline findings from a run folder.
+
+    Parameters
+    ----------
+    run_dir : path, optional
+        A run folder (default ``reports/latest``); a folder that does not
+        exist gives an empty result, not an error.
+    per_report : int
+        Findings kept per report, in the order the report ranked them.
+    exclude : tuple of str
+        Report names to skip (the executive summary itself).
+
+    Returns
+    -------
+    RunFindings
+    """
+    run_dir = Path(run_dir) if run_dir else default_run_dir()
+    rows, missing = [], []
+    folders = sorted(p for p in run_dir.iterdir() if p.is_dir()) if run_dir.is_dir() else []
+    for folder in folders:
+        if folder.name in exclude:
+            continue
+        summary = read_summary(folder)
+        if summary is None:
+            missing.append(folder.name)
+            continue
+        if summary.get("is_run_summary"):
+            continue
+        executed = folder / f"{folder.name}.ipynb"
+        title = notebook_title(executed) if executed.exists() else folder.name
+        for rank, text in enumerate((summary.get("headline") or [])[:per_report], start=1):
+            rows.append({NOTEBOOK: folder.name, TITLE: title, RANK: rank, FINDING: str(text)})
+    frame = pd.DataFrame(rows, columns=[NOTEBOOK, TITLE, RANK, FINDING])
+    return RunFindings(run_dir, frame, tuple(missing))

@@ -1,0 +1,328 @@
+"""What a report run will execute: notebooks, their parameters, resolved periods.
+
+A run is planned completely before anything executes, so a typo in a
+parameter name, a value of the wrong type or an unknown period name stops
+the run with exit code 2 and no half-written report. Parameters come from
+three places, later ones winning: the notebook's own defaults, the report
+config (``config/reports.yaml``) and ``-p KEY=VALUE`` on the command line.
+
+Command-line values are read as Python literals when they parse as one
+(``0.1``, ``["B2B"]``, ``None``) and as plain strings otherwise; they are
+never executed. papermill writes every value into the notebook as its
+``repr``, so a string stays a string.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import config
+from analysis.errors import ConfigError, InputError
+from analysis.yamlconfig import check_keys, load_yaml_strict
+
+REPORTS_FILE = config.CONFIG_DIR / "reports.yaml"
+# Parameters the runner fills in for every notebook that declares them.
+DATA_DIR_PARAM = "data_dir"
+OUTPUT_DIR_PARAM = "output_dir"
+RUN_DIR_PARAM = "run_dir"  # declared by summary notebooks, which run after the others
+RUNNER_PARAMS = (DATA_DIR_PARAM, OUTPUT_DIR_PARAM, RUN_DIR_PARAM)
+
+RELATIVE_PERIODS = (
+    "last_full_month",
+    "last_full_quarter",
+    "previous_quarter",
+    "same_quarter_last_year",
+)
+AS_OF_CHOICES = ("data", "today")
+
+
+def relative_window(name: str, as_of: pd.Timestamp) -> tuple[str, str]:
+    """Start and end (exclusive) dates of a named period counted back from ``as_of``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``RELATIVE_PERIODS``.
+    as_of : Timestamp
+        The moment the period is counted back from (run date or data cut-off).
+
+    Returns
+    -------
+    tuple of str
+        ISO dates ``(start, end)``; the window is ``start <= t < end``.
+
+    Notes
+    -----
+    With ``Q`` the last quarter that ended on or before ``as_of``:
+    ``last_full_quarter = Q``, ``previous_quarter = Q - 1 quarter`` and
+    ``same_quarter_last_year = Q - 4 quarters``. ``last_full_month`` is the
+    last calendar month that ended on or before ``as_of``.
+    """
+    day = pd.Timestamp(as_of)
+    day = (day.tz_convert(None) if day.tzinfo else day).normalize()
+    if name == "last_full_month":
+        end = day.to_period("M").start_time
+        start = end - pd.DateOffset(months=1)
+    else:
+        shift = {"last_full_quarter": 0, "previous_quarter": 1, "same_quarter_last_year": 4}
+        if name not in shift:
+            raise ConfigError(
+                f"unknown period {name!r}; use one of {', '.join(RELATIVE_PERIODS)}.",
+                file=REPORTS_FILE,
+                column="periods",
+            )
+        end = day.to_period("Q").start_time - pd.DateOffset(months=3 * shift[name])
+        start = end - pd.DateOffset(months=3)
+    return start.date().isoformat(), end.date().isoformat()
+
+
+@dataclass(frozen=True)
+class NotebookEntry:
+    """One notebook as the report config lists it."""
+
+    name: str
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    periods: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The parsed report config: notebooks in run order and shared parameters."""
+
+    notebooks: tuple[NotebookEntry, ...]
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    as_of: str = "data"
+    path: Path | None = None
+
+
+def load_report_config(path: str | Path | None = None) -> ReportConfig:
+    """Read ``config/reports.yaml`` (or ``path``), rejecting unknown keys and periods.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the key at fault.
+    """
+    path = Path(path) if path is not None else REPORTS_FILE
+    if not path.exists():
+        raise ConfigError("report config not found.", file=path)
+    doc = load_yaml_strict(path) or {}
+    if not isinstance(doc, Mapping):
+        raise ConfigError("the report config must be a mapping.", file=path)
+    check_keys(doc, ("as_of", "parameters", "notebooks"), "", path)
+    as_of = doc.get("as_of", "data")
+    if as_of not in AS_OF_CHOICES:
+        raise ConfigError(
+            f"as_of must be one of {', '.join(AS_OF_CHOICES)}, got {as_of!r}.",
+            file=path,
+            column="as_of",
+        )
+    entries = []
+    for i, item in enumerate(doc.get("notebooks") or []):
+        where = f"notebooks[{i}]"
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, Mapping) or "name" not in item:
+            raise ConfigError("each notebook needs a name.", file=path, column=where)
+        check_keys(item, ("name", "parameters", "periods"), where, path)
+        periods = dict(item.get("periods") or {})
+        for prefix, period in periods.items():
+            if period not in RELATIVE_PERIODS:
+                raise ConfigError(
+                    f"unknown period {period!r}; use one of {', '.join(RELATIVE_PERIODS)}.",
+                    file=path,
+                    column=f"{where}.periods.{prefix}",
+                )
+        entries.append(
+            NotebookEntry(str(item["name"]), dict(item.get("parameters") or {}), periods)
+        )
+    if not entries:
+        raise ConfigError("the report config lists no notebooks.", file=path, column="notebooks")
+    return ReportConfig(tuple(entries), dict(doc.get("parameters") or {}), as_of, path)
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """A notebook ready to run: where it is and the parameters it will get."""
+
+    name: str
+    path: Path
+    parameters: Mapping[str, object]
+    summarises_run: bool = False  # declares run_dir: runs after the others
+    declared_runner_params: frozenset[str] = frozenset()
+
+    def with_paths(self, data_dir: Path, output_dir: Path, run_dir: Path) -> dict[str, object]:
+        """The parameters plus the runner's paths, for those the notebook declares."""
+        params = dict(self.parameters)
+        paths = {DATA_DIR_PARAM: data_dir, OUTPUT_DIR_PARAM: output_dir, RUN_DIR_PARAM: run_dir}
+        for key, value in paths.items():
+            if key in self.declared_runner_params:
+                params[key] = str(value)
+        return params
+
+
+def parse_cli_value(text: str) -> object:
+    """A command-line value as a Python literal when it is one, else the plain string."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def _declared(path: Path) -> dict[str, object]:
+    """Each declared parameter of a notebook with its default value."""
+    import papermill
+
+    found = {}
+    for name, info in papermill.inspect_notebook(str(path)).items():
+        try:
+            found[name] = ast.literal_eval(str(info.get("default")))
+        except (ValueError, SyntaxError):
+            found[name] = None  # not a literal: accept any value
+    return found
+
+
+def _checked(notebook: str, name: str, value: object, default: object) -> object:
+    """``value`` converted to the type of the notebook's default, or InputError."""
+    if isinstance(value, str) and isinstance(default, bool):
+        lowered = value.strip().lower()
+        if lowered in {"true", "false"}:
+            return lowered == "true"
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and isinstance(default, float):
+            value = float(value)
+        elif ok and isinstance(value, float) and not value.is_integer():
+            ok = False
+        elif ok:
+            value = int(value)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise InputError(
+            f"notebook {notebook}: parameter {name!r} expects {type(default).__name__} "
+            f"(default {default!r}), got {value!r}.",
+            column="-p",
+        )
+    return value
+
+
+def discover_notebooks(notebooks_dir: Path = config.NOTEBOOKS_DIR) -> list[Path]:
+    """Report notebooks in file-name order."""
+    return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
+
+
+def plan_run(
+    report_config: ReportConfig | None,
+    only: Sequence[str] | None,
+    overrides: Mapping[str, object],
+    notebooks_dir: Path,
+    as_of: pd.Timestamp | None,
+) -> list[NotebookJob]:
+    """Resolve notebooks and parameters for a run, checking every name and type.
+
+    Parameters
+    ----------
+    report_config : ReportConfig or None
+        The report config; None runs every notebook in ``notebooks_dir`` with
+        its defaults.
+    only : sequence of str, optional
+        Restrict the run to these notebook names.
+    overrides : mapping
+        Command-line parameters; each must be declared by at least one
+        selected notebook and goes to every notebook that declares it.
+    notebooks_dir : Path
+        Where the notebooks are.
+    as_of : Timestamp or None
+        The moment relative periods count back from.
+
+    Returns
+    -------
+    list of NotebookJob
+        Summary notebooks (declaring ``run_dir``) last.
+
+    Raises
+    ------
+    InputError
+        Unknown notebook or parameter, or a value of the wrong type.
+    """
+    reserved = sorted(set(overrides) & set(RUNNER_PARAMS))
+    if reserved:
+        raise InputError(
+            f"{reserved[0]!r} is set by the runner; use --data-dir or --reports-dir instead.",
+            column="-p",
+        )
+    available = {p.stem: p for p in discover_notebooks(notebooks_dir)}
+    if report_config is None:
+        entries = [NotebookEntry(name) for name in available]
+        shared: Mapping[str, object] = {}
+    else:
+        entries = list(report_config.notebooks)
+        shared = report_config.parameters
+    if only:
+        wanted = [Path(n).stem for n in only]
+        unknown = [n for n in wanted if n not in {e.name for e in entries}]
+        if unknown:
+            raise InputError(
+                f"no notebook named {unknown[0]!r} in the run; available: "
+                f"{', '.join(e.name for e in entries) or 'none'}.",
+                file=notebooks_dir,
+            )
+        entries = [e for e in entries if e.name in wanted]
+    jobs, known = [], set()
+    for entry in entries:
+        if entry.name not in available:
+            raise InputError(f"no notebook named {entry.name!r}.", file=notebooks_dir)
+        path = available[entry.name]
+        declared = _declared(path)
+        known.update(declared)
+        params: dict[str, object] = {}
+        for key, value in shared.items():
+            if key in declared:
+                params[key] = value
+        for prefix, period in entry.periods.items():
+            for part in ("start", "end"):
+                if f"{prefix}_{part}" not in declared:
+                    raise InputError(
+                        f"notebook {entry.name} declares no parameter {prefix}_{part} "
+                        f"for the period {prefix!r}.",
+                        file=report_config.path if report_config else None,
+                        column="periods",
+                    )
+            if as_of is None or pd.isna(as_of):
+                raise InputError("relative periods need data with dates or as_of: today.")
+            params[f"{prefix}_start"], params[f"{prefix}_end"] = relative_window(period, as_of)
+        for key, value in entry.parameters.items():
+            if key not in declared:
+                raise InputError(
+                    f"notebook {entry.name} declares no parameter {key!r}; "
+                    f"it declares: {', '.join(declared)}.",
+                    file=report_config.path if report_config else None,
+                    column=key,
+                )
+            params[key] = value
+        for key, value in overrides.items():
+            if key in declared:
+                params[key] = value
+        checked = {k: _checked(entry.name, k, v, declared[k]) for k, v in params.items()}
+        runner = frozenset(k for k in RUNNER_PARAMS if k in declared)
+        jobs.append(NotebookJob(entry.name, path, checked, RUN_DIR_PARAM in declared, runner))
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise InputError(
+            f"no selected notebook declares a parameter {unknown[0]!r}; "
+            f"declared parameters: {', '.join(sorted(known))}.",
+            column="-p",
+        )
+    if not jobs:
+        raise InputError("no notebooks to run.", file=notebooks_dir)
+    return sorted(jobs, key=lambda j: j.summarises_run)
