@@ -14,6 +14,7 @@ SAMPLE_DIR := data/raw/sample
 PROCESSED_DIR := data/processed
 SAMPLE_MAP := config/maps/sample.yaml
 PYTEST_ARGS ?= -n 2 --dist loadfile
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup sample ingest report test lab lint format clean
@@ -43,7 +44,7 @@ ingest: sample
 
 ## Sample, ingest and run every notebook: reports/latest/index.html.
 report: ingest
-	$(BIN)/sales-workbench report
+	$(BIN)/sales-workbench report --workers $(WORKERS)
 	@echo "Open reports/latest/index.html"
 
 ## Run the whole test suite.
@@ -56,8 +57,8 @@ lab: $(STAMP)
 
 ## Lint and check formatting with ruff.
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 ## Format the code with ruff.
 format: $(STAMP)

@@ -120,3 +120,15 @@ def test_keep_prunes_old_runs_but_never_latest(sleepy, tmp_path):
     assert sorted(p.name for p in reports.iterdir()) == ["latest", "r2", "r3"]
     with pytest.raises(Exception, match="at least 1"):
         prune_runs(reports, keep=0)
+
+
+def test_a_relative_data_dir_reaches_the_kernel_as_absolute(tmp_path, monkeypatch):
+    # Kernels run in the notebooks folder, so a relative path would point elsewhere.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    check = "import pathlib\nassert pathlib.Path(data_dir).is_absolute()\n"
+    _notebook(folder, "d", "data_dir = None", check + "assert pathlib.Path(data_dir).is_dir()")
+    (tmp_path / "mydata").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = _run(folder, tmp_path / "r", "rel", data_dir="mydata")
+    assert run.ok, run.summary()

@@ -322,7 +322,8 @@ def run_report(
         On SIGTERM; the partial run is deleted and ``latest`` is unchanged.
     """
     reports_dir = Path(reports_dir)
-    data_dir = Path(data_dir) if data_dir is not None else config.PROCESSED_DIR
+    # Absolute: notebooks run with their own folder as working directory.
+    data_dir = (Path(data_dir) if data_dir is not None else config.PROCESSED_DIR).resolve()
     if workers < 1:
         raise InputError("--workers must be at least 1.", column="--workers")
     report_config = load_report_config(config_path) if config_path is not None else None
