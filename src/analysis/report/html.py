@@ -65,6 +65,84 @@ def external_references(document: str) -> list[str]:
     return [m.group(0) for m in _EXTERNAL.finditer(document)]
 
 
+# Text a page-level pass leaves alone although the phone pattern matches it:
+# ISO dates and times, which reports print everywhere.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+_TEXT_MIMES = ("text/plain", "text/markdown", "text/html")
+
+
+def redact_contacts(text: str) -> str:
+    """Replace e-mail addresses and phone numbers in rendered report text.
+
+    A safety net behind the analysis modules, which redact free text where
+    they read it: whatever reaches a page is scanned again. Uses the patterns
+    of :mod:`analysis.redact`, bounded so that identifiers like ``D0001234``
+    and ISO dates survive.
+    """
+    from analysis.redact import EMAIL_PATTERN, EMAIL_TOKEN, PHONE_PATTERN, PHONE_TOKEN
+
+    text = re.sub(rf"(?<![\w.%+-]){EMAIL_PATTERN}", EMAIL_TOKEN, text)
+
+    def phone(match: re.Match) -> str:
+        found = match.group(0)
+        return found if _ISO_DATE.fullmatch(found.strip()) else PHONE_TOKEN
+
+    return re.sub(rf"(?<![\w#.,]){PHONE_PATTERN}(?![\w,]|\.\d)", phone, text)
+
+
+def _redact_outputs(nb) -> None:
+    """Apply :func:`redact_contacts` to every text output of an executed notebook."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = redact_contacts("".join(output.get("text", "")))
+            data = output.get("data", {})
+            for mime in _TEXT_MIMES:
+                if mime in data:
+                    text = data[mime]
+                    data[mime] = redact_contacts("".join(text) if isinstance(text, list) else text)
+
+
+# What a report page may contain: text structure, tables and embedded images.
+_SAFE_TAGS = frozenset(
+    "a abbr b blockquote br caption code div em h1 h2 h3 h4 h5 h6 hr i img li ol p pre "
+    "small span strong sub sup table tbody td tfoot th thead tr ul".split()
+)
+_SAFE_ATTRIBUTES = frozenset({"class", "id", "title", "colspan", "rowspan", "alt"})
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name in _SAFE_ATTRIBUTES:
+        return True
+    if tag == "a" and name == "href":
+        # Links inside the run (relative), to the web or mail; never a script scheme.
+        scheme = value.split("/", 1)[0]
+        return value.startswith(("https://", "http://", "mailto:", "#")) or ":" not in scheme
+    return tag == "img" and name == "src" and value.startswith("data:image/")
+
+
+def sanitize_fragment(fragment: str) -> str:
+    """Keep only safe elements and attributes in rendered notebook HTML.
+
+    The last line of defence for leadership pages: whatever an output
+    contained (a CRM comment pasted into a table, a ``<script>`` from a loss
+    reason), only text structure, tables, relative or web links and embedded
+    images remain; event handlers, scripts, frames, ``javascript:`` links and
+    style blocks are removed (the page theme styles the tables).
+    """
+    import bleach
+
+    cleaner = bleach.Cleaner(
+        tags=_SAFE_TAGS,
+        attributes=_allowed_attribute,
+        protocols=["http", "https", "mailto", "data"],
+        strip=True,
+        strip_comments=True,
+    )
+    return cleaner.clean(_STYLE_BLOCK.sub("", fragment))
+
+
 def _markdown_outputs_as_text(nb) -> None:
     """Make raw HTML inside generated Markdown outputs show as text.
 
@@ -82,12 +160,18 @@ def _markdown_outputs_as_text(nb) -> None:
                 data["text/markdown"] = text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def notebook_body_html(notebook_path: str | Path) -> str:
-    """Render an executed notebook's markdown and outputs (no code) as an HTML fragment."""
+def notebook_body_html(notebook_path: str | Path, *, redact: bool = True) -> str:
+    """Render an executed notebook's markdown and outputs (no code) as an HTML fragment.
+
+    ``redact`` (default on) replaces e-mail addresses and phone numbers in
+    every text output; raw HTML inside generated Markdown always shows as text.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook_path), as_version=4)
+    if redact:
+        _redact_outputs(nb)
     _markdown_outputs_as_text(nb)
     exporter = HTMLExporter(
         template_name="basic",
@@ -98,11 +182,11 @@ def notebook_body_html(notebook_path: str | Path) -> str:
     # Parameter cells are code: hidden with the rest of the input. Drop the
     # papermill banner of injected parameters from the outputs too.
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    return sanitize_fragment(body)
 
 
 def notebook_to_html(
-    notebook_path: str | Path, title: str, *, meta: str = "", footer: str = ""
+    notebook_path: str | Path, title: str, *, meta: str = "", footer: str = "", redact: bool = True
 ) -> str:
     """A complete, self-contained HTML page of an executed notebook without code cells.
 
@@ -113,7 +197,11 @@ def notebook_to_html(
         leadership page must render with the network off.
     """
     document = page(
-        title, notebook_body_html(notebook_path), meta=meta, footer=footer, heading=False
+        title,
+        notebook_body_html(notebook_path, redact=redact),
+        meta=meta,
+        footer=footer,
+        heading=False,
     )
     found = external_references(document)
     if found:

@@ -98,6 +98,7 @@ class ReportConfig:
     parameters: Mapping[str, object] = field(default_factory=dict)
     as_of: str = "data"
     path: Path | None = None
+    redact_contacts: bool = True  # e-mail addresses and phone numbers in the HTML
 
 
 def load_report_config(path: str | Path | None = None) -> ReportConfig:
@@ -114,7 +115,14 @@ def load_report_config(path: str | Path | None = None) -> ReportConfig:
     doc = load_yaml_strict(path) or {}
     if not isinstance(doc, Mapping):
         raise ConfigError("the report config must be a mapping.", file=path)
-    check_keys(doc, ("as_of", "parameters", "notebooks"), "", path)
+    check_keys(doc, ("as_of", "parameters", "notebooks", "redact_contacts"), "", path)
+    redact = doc.get("redact_contacts", True)
+    if not isinstance(redact, bool):
+        raise ConfigError(
+            f"redact_contacts must be true or false, got {redact!r}.",
+            file=path,
+            column="redact_contacts",
+        )
     as_of = doc.get("as_of", "data")
     if as_of not in AS_OF_CHOICES:
         raise ConfigError(
@@ -143,7 +151,7 @@ def load_report_config(path: str | Path | None = None) -> ReportConfig:
         )
     if not entries:
         raise ConfigError("the report config lists no notebooks.", file=path, column="notebooks")
-    return ReportConfig(tuple(entries), dict(doc.get("parameters") or {}), as_of, path)
+    return ReportConfig(tuple(entries), dict(doc.get("parameters") or {}), as_of, path, redact)
 
 
 @dataclass(frozen=True)

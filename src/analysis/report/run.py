@@ -152,6 +152,7 @@ def _run_one(
     meta: Mapping[str, str],
     log: _RunLog,
     progress: bool,
+    redact: bool,
 ) -> NotebookResult:
     """Execute, render and summarise one notebook inside the partial run folder."""
     out_dir = partial / job.name
@@ -168,7 +169,7 @@ def _run_one(
     footer = f"Run {html.escape(meta['run id'])} · code {html.escape(meta['code version'])}"
     try:
         document = notebook_to_html(
-            executed, title, meta=html.escape(meta["started (UTC)"]), footer=footer
+            executed, title, meta=html.escape(meta["started (UTC)"]), footer=footer, redact=redact
         )
     except Exception as exc:
         error = error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
@@ -333,6 +334,7 @@ def run_report(
     jobs = plan_run(
         report_config, notebooks, overrides, Path(notebooks_dir), _as_of(report_config, data_dir)
     )
+    redact = report_config.redact_contacts if report_config else True
     started = dt.datetime.now(dt.UTC)
     run_id = run_id or started.strftime("%Y%m%dT%H%M%SZ")
     if not run_id or run_id.startswith(".") or Path(run_id).name != run_id or run_id == LATEST:
@@ -366,7 +368,7 @@ def run_report(
         log("MPLBACKEND was set; unset it so figures reach the report")
 
     def run_one(job: NotebookJob, position: int) -> NotebookResult:
-        return _run_one(job, position, partial, final, data_dir, meta, log, progress)
+        return _run_one(job, position, partial, final, data_dir, meta, log, progress, redact)
 
     with _signals_interrupt_run():
         try:

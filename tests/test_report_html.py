@@ -1,0 +1,93 @@
+"""Leadership HTML is safe: CRM text shows as text, contacts are redacted, nothing loads.
+
+The executed notebook here is built by hand (no kernel): outputs carrying the
+hostile strings a CRM export can contain, in each form a notebook emits them.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import nbformat
+import pytest
+
+from analysis.report.html import external_references, notebook_to_html, redact_contacts
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(2)">',
+    "[click me](javascript:alert(3))",
+    '<a href="javascript:alert(4)">link</a>',
+]
+CONTACTS = "Call Jane on +44 20 7946 0958 or mail jane.doe@example.com"
+
+
+class _Elements(HTMLParser):
+    """Every start tag with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _executed_notebook(path):
+    text = "\n".join(HOSTILE + [CONTACTS])
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": f"- {text}"}),
+        nbformat.v4.new_output("stream", name="stdout", text=text),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": f"<table><tr><td>{CONTACTS}</td></tr></table>"}
+        ),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Hostile"), cell]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def page(tmp_path):
+    return notebook_to_html(_executed_notebook(tmp_path / "nb.ipynb"), "Hostile")
+
+
+def test_no_script_handler_or_javascript_link_survives(page):
+    parser = _Elements()
+    parser.feed(page)
+    tags = parser.tags
+    assert not [t for t, _ in tags if t in {"script", "iframe", "object", "embed"}]
+    assert not [a for _, a in tags if any(k.startswith("on") for k in a)]
+    hrefs = [a.get("href") or "" for _, a in tags] + [a.get("src") or "" for _, a in tags]
+    assert not [h for h in hrefs if h.strip().lower().startswith("javascript:")]
+    assert external_references(page) == []
+
+
+def test_hostile_markup_is_shown_as_text(page):
+    # Escaped entities in the source are the markup rendered as visible text.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "onerror" in page  # present as text ...
+    assert "<img src=x" not in page  # ... never as an element
+
+
+def test_contacts_are_redacted_by_default_and_kept_when_switched_off(tmp_path, page):
+    assert "jane.doe@example.com" not in page and "7946" not in page
+    assert "[email]" in page and "[phone]" in page
+    raw = notebook_to_html(_executed_notebook(tmp_path / "raw.ipynb"), "Raw", redact=False)
+    assert "jane.doe@example.com" in raw
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "2026-01-01 to 2026-03-31",  # ISO dates are everywhere in reports
+        "2026-11-27T00:43:45+00:00",
+        "deal D0001234",  # identifiers
+        "won $1,234,567 (12.4% [11.5–13.3])",  # formatted figures
+        "run 20261127T005348Z",
+    ],
+)
+def test_redaction_leaves_dates_ids_and_figures(kept):
+    assert redact_contacts(kept) == kept
