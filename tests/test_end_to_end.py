@@ -32,7 +32,7 @@ def pipeline_run(tmp_path_factory):
     ingest_argv = ["ingest", "--source", str(raw), "--map", str(config.SAMPLE_MAP_FILE)]
     assert main([*ingest_argv, "--out", str(processed)]) == 0
     report_argv = ["report", "--data-dir", str(processed), "--reports-dir", str(reports)]
-    assert main([*report_argv, "--run-id", "e2e"]) == 0
+    assert main([*report_argv, "--run-id", "e2e", "--workers", "2"]) == 0
     return raw, processed, reports, before
 
 
@@ -50,6 +50,14 @@ def test_every_input_row_is_accounted_for(pipeline_run):
         assert info["rows_in"] == written
         assert info["rows_in"] == info["rows_clean"] + info["rows_quarantined"]
         assert info["rows_clean"] == truth["expected_clean_rows"][table]
+
+
+def test_index_links_every_notebooks_page(pipeline_run):
+    _, _, reports, _ = pipeline_run
+    index = (reports / "latest" / "index.html").read_text()
+    for notebook in config.NOTEBOOKS_DIR.glob("*.ipynb"):
+        page = f"{notebook.stem}/{notebook.stem}.html"
+        assert f'href="{page}"' in index and (reports / "latest" / page).exists()
 
 
 def test_report_reflects_the_ingested_data(pipeline_run):
