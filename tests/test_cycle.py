@@ -285,3 +285,43 @@ def test_maven_engage_to_close(tmp_path):
     # The 500 Prospecting deals have no engage date (created_at): excluded and counted.
     assert res.n_excluded == 500
     assert row[c.N_WON] == 4238 and row[c.N_LOST] == 2473 and row[c.N_OPEN] == 1589
+
+
+def test_period_selects_deals_created_in_the_window():
+    # Deal A (created T0): prospecting 2 days, qualification 3 days, won at day 5.
+    # Deal B (created T0 + 40 days, which sets the cutoff): open at prospecting.
+    b_created = T0 + pd.Timedelta(days=40)
+    deals = pd.DataFrame(
+        {
+            c.DEAL_ID: ["A", "B"],
+            c.CREATED_AT: [T0, b_created],
+            c.OUTCOME: [c.WON, c.OPEN],
+            c.AMOUNT: 1.0,
+            c.SEGMENT: c.B2B,
+            c.CLOSED_AT: [T0 + pd.Timedelta(days=5), pd.NaT],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            c.DEAL_ID: ["A", "A", "A", "B"],
+            c.STAGE: ["prospecting", "qualification", c.WON, "prospecting"],
+            c.ENTERED_AT: [T0, T0 + pd.Timedelta(days=2), T0 + pd.Timedelta(days=5), b_created],
+        }
+    )
+    ws = analysis.connect({c.DEALS: deals, c.STAGE_EVENTS: events})
+    january = (T0, T0 + pd.Timedelta(days=31))
+    stays = cycle.time_in_stage(ws, period=january).to_frame().set_index(c.STAGE)
+    # Only A's stays: 2 days at prospecting, 3 at qualification, both finished.
+    assert stays.loc["prospecting", cycle.N_STAYS] == 1
+    assert stays.loc["prospecting", cycle.MEDIAN_DAYS] == 2.0
+    assert stays.loc["qualification", cycle.MEDIAN_DAYS] == 3.0
+    every = cycle.time_in_stage(ws).to_frame().set_index(c.STAGE)
+    assert every.loc["prospecting", cycle.N_STAYS] == 2  # B's ongoing stay, censored
+    close = cycle.time_to_close(ws, period=january).to_frame().iloc[0]
+    assert (close[c.N_DEALS], close[c.N_WON], close[c.N_OPEN]) == (1, 1, 0)
+    assert close[cycle.WON_ONLY_MEAN_DAYS] == 5.0
+    later = cycle.time_to_close(ws, period=("2025-02-01", "2025-03-01")).to_frame().iloc[0]
+    assert (later[c.N_DEALS], later[c.N_OPEN]) == (1, 1)  # B only, censored: no close yet
+    assert later[c.NOTE] == cycle.NOTE_NO_CLOSED
+    with pytest.raises(ValueError, match="period"):
+        cycle.time_to_close(ws, period=("2025-03-01", "2025-02-01"))

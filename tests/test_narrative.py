@@ -78,6 +78,7 @@ def test_bottleneck_sentences_name_the_drop_or_say_there_is_none():
             "significant_drop": [True, False, False],
             "revenue_impact": [250_000.0, 1_000.0, 500.0],
             "note": ["", "", ""],
+            "horizon_days": [38.0, 30.0, 5.0],
         }
     )
     b2b, b2c = narrative.bottleneck_sentences(ranking, "Q2")
@@ -86,4 +87,5 @@ def test_bottleneck_sentences_name_the_drop_or_say_there_is_none():
         "B2B bottleneck: proposal → negotiation converted 40.0% in Q2 against 70.0%"
     )
     assert "-30 points [-45 to -15], adjusted p = 0.001" in b2b and "$250k" in b2b
+    assert "(decisions within 38 days of entering proposal, the same clock for both)" in b2b
     assert b2c.startswith("B2C: no stage transition converted significantly worse in Q2")

@@ -37,6 +37,7 @@ __all__ = [
     "StageAccounting",
     "StageConversion",
     "WinRates",
+    "cumulative_conversion",
     "deal_stage_reach",
     "stage_accounting",
     "stage_conversion",
@@ -78,8 +79,14 @@ class StageConversion:
         return self.table.copy()
 
 
-def _cumulative(conv: pd.Series, decided: pd.Series, z: float) -> pd.DataFrame:
-    """Product of the conversions of this and every later stage, with a log-delta interval."""
+def cumulative_conversion(conv: pd.Series, decided: pd.Series, z: float) -> pd.DataFrame:
+    """Product of the conversions of this and every later stage, with a log-delta interval.
+
+    ``conv`` and ``decided`` hold one group's stages in pipeline order; ``z`` is
+    the normal quantile of the interval. Returns ``cumulative_conversion,
+    cumulative_ci_low, cumulative_ci_high`` on ``conv``'s index (formula in
+    :func:`stage_conversion`).
+    """
     p = conv.to_numpy(dtype=float)
     n = decided.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -186,12 +193,12 @@ def stage_conversion(
     z = norm.ppf(1 - alpha / 2)
     if group_cols:
         parts = [
-            _cumulative(g[c.CONVERSION], decided.loc[g.index], z)
+            cumulative_conversion(g[c.CONVERSION], decided.loc[g.index], z)
             for _, g in table.groupby(group_cols, sort=False, dropna=False)
         ]
         cumulative = pd.concat(parts).loc[table.index]
     else:
-        cumulative = _cumulative(table[c.CONVERSION], decided, z)
+        cumulative = cumulative_conversion(table[c.CONVERSION], decided, z)
     table = pd.concat([table, cumulative], axis=1)
     table[c.MATURE] = (table[c.OPEN_SHARE] <= max_open_share).fillna(False).astype(bool)
     table[c.NOTE] = np.select(

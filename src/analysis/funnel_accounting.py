@@ -226,7 +226,7 @@ def deal_stage_reach(
     )
 
 
-def _skeleton(
+def stage_skeleton(
     ws: Workspace, keys: list[str], period: str | None, counts: pd.DataFrame
 ) -> pd.DataFrame:
     """Every observed group x every period between the first and last x every stage."""
@@ -283,7 +283,7 @@ def grouped_counts(
     counted = ws.execute(expr)
     if period is not None:
         counted[c.PERIOD] = series_to_utc(counted[c.PERIOD])
-    skeleton = _skeleton(ws, keys, period, counted)
+    skeleton = stage_skeleton(ws, keys, period, counted)
     on = [*keys, *([c.PERIOD] if period is not None else []), c.STAGE]
     if period is not None:
         skeleton[c.PERIOD] = skeleton[c.PERIOD].astype(counted[c.PERIOD].dtype)

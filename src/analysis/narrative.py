@@ -272,24 +272,34 @@ def bottleneck_sentences(ranking: pd.DataFrame, window: str, group: str = c.SEGM
     group : str
         The grouping column.
     """
+    from analysis import bottlenecks as b
+
     sentences = []
     for name in dict.fromkeys(ranking[group]):
-        rows = ranking[(ranking[group] == name) & ranking["significant_drop"].fillna(False)]
+        rows = ranking[(ranking[group] == name) & ranking[b.SIGNIFICANT_DROP].fillna(False)]
         if rows.empty:
             sentences.append(
                 f"{name}: no stage transition converted significantly worse in {window} than in "
                 "the baseline (after adjusting for testing every stage)."
             )
             continue
-        top = rows.sort_values("rank").iloc[0]
+        top = rows.sort_values(b.RANK).iloc[0]
         caveat = " (still maturing: many deals undecided)" if "immature" in str(top[c.NOTE]) else ""
+        horizon = top.get(b.HORIZON_DAYS, float("nan"))
+        clock = (
+            f" (decisions within {horizon:.0f} days of entering {top[c.STAGE]}, "
+            "the same clock for both)"
+            if pd.notna(horizon)
+            else ""
+        )
+        current, baseline = top[f"{c.CONVERSION}_current"], top[f"{c.CONVERSION}_baseline"]
         sentences.append(
-            f"{name} bottleneck: {top[c.STAGE]} → {top['next_stage']} converted "
-            f"{format_percent(top['conversion_current'])} in {window} against "
-            f"{format_percent(top['conversion_baseline'])} before, a change of "
-            f"{100 * top['difference']:+.0f} points [{100 * top['diff_ci_low']:+.0f} to "
-            f"{100 * top['diff_ci_high']:+.0f}], adjusted p = {top['p_adjusted']:.3f}{caveat}. "
-            f"Back at the baseline rate it would add about {format_money(top['revenue_impact'])} "
+            f"{name} bottleneck: {top[c.STAGE]} → {top[b.NEXT_STAGE]} converted "
+            f"{format_percent(current)} in {window} against "
+            f"{format_percent(baseline)} before{clock}, a change of "
+            f"{100 * top[b.DIFFERENCE]:+.0f} points [{100 * top[b.DIFF_CI_LOW]:+.0f} to "
+            f"{100 * top[b.DIFF_CI_HIGH]:+.0f}], adjusted p = {top[b.P_ADJUSTED]:.3f}{caveat}. "
+            f"Back at the baseline rate it would add about {format_money(top[b.REVENUE_IMPACT])} "
             "of won revenue per period like this one."
         )
     return sentences

@@ -15,6 +15,27 @@ from analysis.engine import Workspace
 from analysis.grouping import to_utc
 from analysis.journey import data_cutoff
 
+WindowPair = tuple[str | pd.Timestamp, str | pd.Timestamp]
+
+
+def window_pair(window: WindowPair, name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A ``(start, end)`` argument as UTC timestamps, checked.
+
+    Raises
+    ------
+    ValueError
+        When ``window`` is not a pair or does not start before it ends; the
+        message names the argument (``name``).
+    """
+    try:
+        start, end = window
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a (start, end) pair, got {window!r}.") from None
+    start, end = to_utc(start), to_utc(end)
+    if not start < end:
+        raise ValueError(f"{name} must start before it ends, got [{start}, {end}).")
+    return start, end
+
 
 @dataclass(frozen=True)
 class Window:

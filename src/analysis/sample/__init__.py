@@ -39,13 +39,14 @@ from analysis.sample import build, text, truth
 from analysis.sample.context import DEFAULT_CUTOFF, make_context
 from analysis.sample.draws import draw_sample
 from analysis.sample.export import write_sample
-from analysis.sample.params import LOSS_REASONS, THEMES
+from analysis.sample.params import LOSS_REASONS, THEMES, Plan
 from analysis.sample.spend import monthly_spend, spend_truth
 from analysis.stages import load_stages
 
 __all__ = [
     "DEFAULT_CUTOFF",
     "LOSS_REASONS",
+    "Plan",
     "THEMES",
     "SampleCRM",
     "generate_sample",
@@ -76,6 +77,7 @@ def generate_sample(
     seed: int = config.DEFAULT_SEED,
     *,
     cutoff: str | None = None,
+    plan: Plan | None = None,
 ) -> SampleCRM:
     """Generate a synthetic CRM with planted truth.
 
@@ -88,6 +90,10 @@ def generate_sample(
     cutoff : str, optional
         Export moment (UTC when no zone is given; a date means its midnight).
         Default ``DEFAULT_CUTOFF``; deals are created over the 730 days before it.
+    plan : Plan, optional
+        The planted parameters; default :class:`~analysis.sample.params.Plan`.
+        For example ``dataclasses.replace(Plan(), bottleneck_odds=1.0)`` plants
+        no bottleneck (an A/A check of the bottleneck test).
 
     Returns
     -------
@@ -105,7 +111,7 @@ def generate_sample(
     """
     if int(n_deals) < 1:
         raise ValueError(f"n_deals must be at least 1, got {n_deals}.")
-    context = make_context(int(n_deals), cutoff)
+    context = make_context(int(n_deals), cutoff, plan)
     plan, pipeline = context.plan, context.pipeline
     rng = np.random.default_rng(seed)
     # The order of the draws below fixes the random stream: keep it.

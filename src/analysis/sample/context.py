@@ -136,14 +136,17 @@ def cutoff_timestamp(cutoff: str | None) -> pd.Timestamp:
     return ts.as_unit("us")
 
 
-def make_context(n_deals: int, cutoff: str | None = None) -> SampleContext:
+def make_context(
+    n_deals: int, cutoff: str | None = None, plan: Plan | None = None
+) -> SampleContext:
     """The setting of a sample of ``n_deals`` deals exported at ``cutoff``.
 
     The history covers ``plan.history_days`` days before the cutoff; the
     bottleneck starts with the calendar quarter of the cutoff's last moment
-    (or at the origin, if that quarter began earlier).
+    (or at the origin, if that quarter began earlier). ``plan`` defaults to
+    :class:`~analysis.sample.params.Plan` (the shipped truth).
     """
-    plan = Plan()
+    plan = Plan() if plan is None else plan
     pipeline = load_stages().pipeline()
     resolved = stage_plan(plan, len(pipeline.stages))
     end = cutoff_timestamp(cutoff)
