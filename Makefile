@@ -15,6 +15,10 @@ PROCESSED_DIR := data/processed
 SAMPLE_MAP := config/maps/sample.yaml
 PYTEST_ARGS ?= -n 2 --dist loadfile
 WORKERS ?= 2
+# One BLAS thread per process: tests and notebook kernels already run side by
+# side, and multithreaded OpenBLAS on a busy small machine is many times slower.
+OPENBLAS_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS
 
 .DEFAULT_GOAL := help
 .PHONY: help setup sample ingest report test lab lint format clean

@@ -362,6 +362,11 @@ def run_report(
         f"run {run_id} started: {len(jobs)} notebook(s), {workers} worker(s), parameters "
         f"{overrides or 'defaults'}"
     )
+    if workers > 1 and "OPENBLAS_NUM_THREADS" not in os.environ:
+        # Kernels run side by side; each multithreaded BLAS would fight the others
+        # for the same cores (many times slower on a small machine).
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        log("OPENBLAS_NUM_THREADS=1 for the kernels (parallel workers)")
     if os.environ.pop("MPLBACKEND", None) is not None:
         # Under papermill a forced Agg backend silently drops every figure; the
         # kernel's inline backend is already headless.
