@@ -173,7 +173,8 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
             formats[col] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(frame[col]):
             formats[col] = "{:,.1f}"
-    return frame.style.format(formats, na_rep="–").hide(axis="index")
+    # Text cells are HTML-escaped: labels come from CRM exports.
+    return frame.style.format(formats, na_rep="–", escape="html").hide(axis="index")
 
 
 def _stage_step(stage: str, stages: tuple[str, ...]) -> str:
