@@ -1,31 +1,37 @@
-"""Why deals are won and lost: win rates, loss-reason Pareto, head-to-head, period changes.
+"""Why deals are won and lost: win rates, loss-reason Pareto and head-to-head win rates.
 
 Win rates by count and by amount come from :func:`analysis.funnel.win_rates`
 (re-exported here). This module adds the loss side: loss reasons as a Pareto
-by segment and by the stage where the deal was lost, the win rate against each
-competitor, and both compared between two windows with tests. Row-level work
-(stage lost, grouped counts) runs in the engine; the tests run on the counts.
+by segment and by the stage where the deal was lost, and the win rate against
+each competitor. Row-level work (stage lost, grouped counts) runs in the
+engine; the tests run on the counts. Both compared between two windows live in
+:mod:`analysis.winloss_compare` and are re-exported here, as are the shared
+test helpers of :mod:`analysis.proportion_tests`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ibis
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
 from analysis import columns as c
 from analysis.engine import Workspace
 from analysis.funnel import WinRates, win_rates
-from analysis.grouping import aggregate_by, as_keys, to_utc
+from analysis.grouping import aggregate_by, as_keys
 from analysis.overview import deals_in_period
-from analysis.periods import Window
+from analysis.proportion_tests import CORRECTIONS as CORRECTIONS  # re-exported
+from analysis.proportion_tests import adjust_p, check_correction, two_proportions
 from analysis.rates import rate_with_interval
+from analysis.winloss_compare import (
+    PeriodComparison,
+    compare_head_to_head,
+    compare_loss_reasons,
+)
+from analysis.winloss_compare import WindowLike as WindowLike  # re-exported
 
 __all__ = [
     "HeadToHead",
@@ -40,10 +46,6 @@ __all__ = [
     "win_rates",
     "with_owner_attributes",
 ]
-
-WindowLike = Window | tuple[object, object]
-CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
-
 
 _PARETO_COLUMNS = (
     c.LOSS_REASON, c.N_DEALS, c.N_LOST, c.N_LOST_WITH_REASON, c.SHARE, c.CI_LOW, c.CI_HIGH,
@@ -60,23 +62,6 @@ def _note_row(columns: Sequence[str], note: str) -> pd.DataFrame:
     row = {col: np.nan for col in columns}
     row[columns[0]], row[c.NOTE] = None, note
     return pd.DataFrame([row], columns=list(columns))
-
-
-def check_correction(correction: str) -> None:
-    """Raise ``ValueError`` for a multiple-testing method this package does not offer."""
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, not {correction!r}.")
-
-
-def adjust_p(p_values: Sequence[float], correction: str, alpha: float = 0.05) -> np.ndarray:
-    """P-values adjusted by ``statsmodels.stats.multitest.multipletests``; NaN stays NaN."""
-    check_correction(correction)
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = p[ok] if correction == "none" else multipletests(p[ok], alpha, correction)[1]
-    return out
 
 
 def with_owner_attributes(
@@ -150,16 +135,6 @@ class LossReasonPareto:
     def to_frame(self) -> pd.DataFrame:
         """The Pareto table as a DataFrame (a copy)."""
         return self.table.copy()
-
-
-def _closed_in(ws: Workspace, window: WindowLike | None) -> ibis.Table:
-    """Deals closed in ``[start, end)`` of the window (all deals for None)."""
-    deals = ws.deals
-    if window is None:
-        return deals
-    start, end = window.as_tuple() if isinstance(window, Window) else window
-    closed = deals[c.CLOSED_AT]
-    return deals.filter((closed >= to_utc(start)) & (closed < to_utc(end)))
 
 
 def _lost_with_keys(
@@ -284,27 +259,6 @@ class HeadToHead:
         return self.table.copy()
 
 
-def _two_proportions(
-    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, alpha: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Difference ``x1/n1 - x0/n0`` with Newcombe interval and score-test p-value, rowwise."""
-    k = len(x1)
-    diff, low, high, p = (np.full(k, np.nan) for _ in range(4))
-    for i in range(k):
-        if n1[i] > 0 and n0[i] > 0:
-            diff[i] = x1[i] / n1[i] - x0[i] / n0[i]
-            low[i], high[i] = confint_proportions_2indep(
-                x1[i], n1[i], x0[i], n0[i], method="newcomb", compare="diff", alpha=alpha
-            )
-            if 0 < x1[i] + x0[i] < n1[i] + n0[i]:
-                p[i] = test_proportions_2indep(
-                    x1[i], n1[i], x0[i], n0[i], method="score", compare="diff"
-                ).pvalue
-            else:
-                p[i] = 1.0
-    return diff, low, high, p
-
-
 def head_to_head(
     ws: Workspace,
     by: str | list[str] | None = None,
@@ -377,143 +331,8 @@ def head_to_head(
     n0, x0 = sums[c.N_CLOSED].to_numpy(float) - n1, sums[c.N_WON].to_numpy(float) - x1
     rate, low, high = rate_with_interval(x1, n1, alpha=alpha)
     table[c.WIN_RATE], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
-    diff, dlow, dhigh, p = _two_proportions(x1, n1, x0, n0, alpha)
+    diff, dlow, dhigh, p = two_proportions(x1, n1, x0, n0, alpha)
     table[c.DIFF], table[c.DIFF_CI_LOW], table[c.DIFF_CI_HIGH] = diff, dlow, dhigh
     table[c.P_VALUE], table[c.P_ADJUSTED] = p, adjust_p(p, correction, alpha)
     table[c.NOTE] = np.where(n0 == 0, "no_other_competitor", "")
     return HeadToHead(table.reset_index(drop=True), tuple(keys), alpha, correction)
-
-
-@dataclass(frozen=True)
-class PeriodComparison:
-    """Loss-reason shares or head-to-head win rates in two windows, compared.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per category (reason or competitor): ``n_baseline,
-        share_baseline, n_current, share_current, diff, diff_ci_low,
-        diff_ci_high, p_value, p_adjusted, note``.
-    category : str
-        ``loss_reason`` or ``competitor``.
-    chi2_p_value : float
-        Chi-square test that the whole distribution is the same in both
-        windows (loss reasons only; NaN otherwise).
-    warnings : tuple of str
-    """
-
-    table: pd.DataFrame
-    category: str
-    chi2_p_value: float
-    alpha: float
-    correction: str
-    warnings: tuple[str, ...] = field(default=())
-
-    def to_frame(self) -> pd.DataFrame:
-        """The comparison table as a DataFrame (a copy)."""
-        return self.table.copy()
-
-
-def _category_counts(ws: Workspace, window: WindowLike, category: str) -> pd.DataFrame:
-    deals = _closed_in(ws, window)
-    if category == c.LOSS_REASON:
-        rows = deals.filter((deals[c.OUTCOME] == c.LOST) & deals[c.LOSS_REASON].notnull())
-        success = (rows[c.OUTCOME] == c.LOST).cast("int64")
-    else:
-        rows = deals.filter(deals[c.OUTCOME].isin([c.WON, c.LOST]) & deals[c.COMPETITOR].notnull())
-        success = (rows[c.OUTCOME] == c.WON).cast("int64")
-    expr = rows.group_by(category).aggregate(_n=lambda t: t.count(), _x=success.sum())
-    return ws.execute(expr).set_index(category)
-
-
-def _compare(
-    ws: Workspace,
-    current: WindowLike,
-    baseline: WindowLike,
-    category: str,
-    alpha: float,
-    correction: str,
-) -> PeriodComparison:
-    check_correction(correction)
-    if category not in ws.deals.columns:
-        raise ValueError(f"The deals table has no {category} column to compare between windows.")
-    now = _category_counts(ws, current, category)
-    base = _category_counts(ws, baseline, category)
-    cats = sorted(set(now.index) | set(base.index))
-    now, base = now.reindex(cats, fill_value=0), base.reindex(cats, fill_value=0)
-    if category == c.LOSS_REASON:  # share of lost deals (with a reason) giving this reason
-        x1, n1 = now["_n"].to_numpy(float), np.full(len(cats), float(now["_n"].sum()))
-        x0, n0 = base["_n"].to_numpy(float), np.full(len(cats), float(base["_n"].sum()))
-    else:  # win rate against this competitor
-        x1, n1 = now["_x"].to_numpy(float), now["_n"].to_numpy(float)
-        x0, n0 = base["_x"].to_numpy(float), base["_n"].to_numpy(float)
-    warnings = []
-    chi2_p = np.nan
-    if category == c.LOSS_REASON and len(cats) >= 2 and x1.sum() > 0 and x0.sum() > 0:
-        observed = np.vstack([x0, x1])
-        observed = observed[:, observed.sum(axis=0) > 0]
-        if observed.shape[1] >= 2:
-            chi2_p = float(chi2_contingency(observed, correction=False).pvalue)
-    if not len(cats) or n1.sum() == 0 or n0.sum() == 0:
-        warnings.append("One of the windows has no deals to compare; nothing was tested.")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share0, share1 = np.where(n0 > 0, x0 / n0, np.nan), np.where(n1 > 0, x1 / n1, np.nan)
-    diff, low, high, p = _two_proportions(x1, n1, x0, n0, alpha)
-    table = pd.DataFrame(
-        {
-            category: cats,
-            c.N_BASELINE: (n0 if category != c.LOSS_REASON else x0).astype("int64"),
-            c.SHARE_BASELINE: share0,
-            c.N_CURRENT: (n1 if category != c.LOSS_REASON else x1).astype("int64"),
-            c.SHARE_CURRENT: share1,
-            c.DIFF: diff,
-            c.DIFF_CI_LOW: low,
-            c.DIFF_CI_HIGH: high,
-            c.P_VALUE: p,
-            c.P_ADJUSTED: adjust_p(p, correction, alpha),
-            c.NOTE: np.where((n0 == 0) | (n1 == 0), c.NOTE_NO_CLOSED_DEALS, ""),
-        }
-    )
-    return PeriodComparison(table, category, chi2_p, alpha, correction, tuple(warnings))
-
-
-def compare_loss_reasons(
-    ws: Workspace,
-    current: WindowLike,
-    baseline: WindowLike,
-    *,
-    alpha: float = 0.05,
-    correction: str = "fdr_bh",
-) -> PeriodComparison:
-    """Loss-reason shares of deals lost in ``current`` vs ``baseline`` (by ``closed_at``).
-
-    Notes
-    -----
-    Per reason, ``share = n_reason / lost_with_reason`` in each window; the
-    difference carries Newcombe's interval and a score test, p-values are
-    adjusted across reasons (``correction``), and a Pearson chi-square test of
-    the 2 x k table says whether the mix as a whole moved
-    (``scipy.stats.chi2_contingency``). The shares of one window are not
-    independent of each other, so read the per-reason tests as a guide to where
-    the change is, and the chi-square as whether there is one.
-    """
-    return _compare(ws, current, baseline, c.LOSS_REASON, alpha, correction)
-
-
-def compare_head_to_head(
-    ws: Workspace,
-    current: WindowLike,
-    baseline: WindowLike,
-    *,
-    alpha: float = 0.05,
-    correction: str = "fdr_bh",
-) -> PeriodComparison:
-    """Win rate against each competitor for deals closed in ``current`` vs ``baseline``.
-
-    Notes
-    -----
-    ``share`` columns hold the win rate won / closed against the competitor in
-    each window; the difference has Newcombe's interval and a score test, with
-    p-values adjusted across competitors.
-    """
-    return _compare(ws, current, baseline, c.COMPETITOR, alpha, correction)

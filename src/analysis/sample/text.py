@@ -315,7 +315,11 @@ def feedback(
 def _compose(
     rng: np.random.Generator, source: str, outcome: str, first: np.ndarray, second: np.ndarray
 ) -> np.ndarray:
-    """Opener + phrase of the first theme [+ phrase of the second] + closer."""
+    """Opener + phrase of the first theme [+ phrase of the second] + closer.
+
+    Every first phrase is written before any second phrase is appended, so both
+    drawn themes appear in the text whatever their order in ``THEMES``.
+    """
     k = first.size
     n_var = 3
     bank = {t: np.array(PHRASES[t][outcome], dtype=object) for t in THEMES}
@@ -325,6 +329,7 @@ def _compose(
     for theme in THEMES:
         m1 = first == theme
         text[m1] = bank[theme][pick1[m1]]
+    for theme in THEMES:
         m2 = second == theme
         text[m2] = text[m2] + " " + bank[theme][pick2[m2]]
     openers = np.array(OPENERS[source], dtype=object)
