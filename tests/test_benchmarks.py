@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -100,3 +101,78 @@ def test_duplicate_and_unknown_top_level_keys_are_rejected(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_benchmarks(_write(tmp_path, ["not a mapping"]))
     assert err.value.column == "benchmarks[0]"
+
+
+# --- metrics beyond conversion, and the comparison with our measures -------------------
+
+CYCLE = {
+    **GOOD,
+    "metric": "sales_cycle_days",
+    "stage": None,
+    "value": 90,
+    "definition": "mean days from first meeting to closed-won, won deals only",
+}
+
+
+def test_duration_and_money_metrics_load_with_positive_values(tmp_path):
+    entries = [CYCLE, {**CYCLE, "metric": "cac_payback_months", "value": 14.5}]
+    bench = load_benchmarks(_write(tmp_path, entries))
+    assert [e.metric for e in bench.entries] == ["sales_cycle_days", "cac_payback_months"]
+    assert bench.entries[0].value == 90.0  # not limited to [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"value": 0}, "benchmarks[0].value"),  # a duration must be positive
+        ({"value": -3}, "benchmarks[0].value"),
+        ({"stage": "proposal"}, "benchmarks[0].stage"),  # only stage conversion has a stage
+        ({"metric": "velocity"}, "benchmarks[0].metric"),  # unknown metric
+    ],
+)
+def test_bad_new_metric_entries_name_file_and_key(tmp_path, change, key):
+    path = _write(tmp_path, [{**CYCLE, **change}])
+    with pytest.raises(ConfigError) as err:
+        load_benchmarks(path)
+    assert err.value.column == key and err.value.file == str(path)
+    assert str(path) in str(err.value)  # the message names the file
+
+
+def test_missing_source_is_a_config_error_naming_the_key(tmp_path):
+    entry = {k: v for k, v in CYCLE.items() if k != "source"}
+    with pytest.raises(ConfigError, match=r"benchmarks\[0\]\.source") as err:
+        load_benchmarks(_write(tmp_path, [entry]))
+    assert err.value.column == "benchmarks[0].source"
+
+
+def test_comparison_states_when_definitions_differ(tmp_path):
+    from analysis.benchmarks import OUR_DEFINITIONS, compare_to_benchmarks
+
+    same = {**GOOD, "metric": "win_rate", "stage": None, "value": 0.25,
+            "definition": OUR_DEFINITIONS["win_rate"]}  # fmt: skip
+    bench = load_benchmarks(_write(tmp_path, [CYCLE, same]))
+    measures = pd.DataFrame(
+        {"metric": ["sales_cycle_days", "win_rate", "cac"], "stage": [None] * 3,
+         "segment": ["B2B"] * 3, "value": [17.8, 0.104, 2300.0]}
+    )  # fmt: skip
+    out = compare_to_benchmarks(measures, bench).set_index("metric")
+    cycle = out.loc["sales_cycle_days"]
+    # Ours is a censoring-aware median of all deals; theirs a won-only mean.
+    assert bool(cycle["definition_differs"])
+    assert "definitions differ" in cycle["comparison"] and "won deals only" in cycle["comparison"]
+    assert cycle["benchmark_gap"] == pytest.approx(17.8 - 90)
+    win = out.loc["win_rate"]
+    assert not win["definition_differs"] and "same definition" in win["comparison"]
+    assert out.loc["cac", "note"] == "no_benchmark"
+    with pytest.raises(ValueError, match="Unknown metric"):
+        compare_to_benchmarks(measures.assign(metric="nps"), bench)
+
+
+def test_existing_loader_api_used_by_bottlenecks_still_works():
+    # bottlenecks passes the pipeline by keyword and reads .matching(...) and .value.
+    from analysis.benchmarks import METRIC_WIN_RATE
+    from analysis.stages import load_stages
+
+    bench = load_benchmarks(None, pipeline=load_stages().pipeline())
+    found = bench.matching(METRIC_WIN_RATE, None, "B2B")
+    assert [e.value for e in found] == [0.21, 0.29]

@@ -1,11 +1,15 @@
-"""Industry benchmark figures for stage conversion and win rate, loaded strictly.
+"""Industry benchmark figures, loaded strictly, and compared with our own measures.
 
 ``config/benchmarks.yaml`` is edited by hand: every figure carries its source,
 year, URL and the exact definition of what it divides by what, because a
 "win rate" of won / all opportunities and one of won / (won + lost) are
 different numbers. :func:`load_benchmarks` rejects unknown or missing keys,
-values outside [0, 1] and stages the pipeline does not define, with a
-:class:`~analysis.errors.ConfigError` naming the entry and the key.
+unknown metrics, rates outside [0, 1], non-positive durations and amounts,
+and stages the pipeline does not define, with a
+:class:`~analysis.errors.ConfigError` naming the file, the entry and the key.
+:func:`compare_to_benchmarks` sets our measures beside every matching figure
+and says when the definitions differ (e.g. a won-only mean cycle against our
+censoring-aware median).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from analysis import columns as c
@@ -28,15 +33,34 @@ __all__ = [
     "Benchmarks",
     "METRIC_STAGE_CONVERSION",
     "METRIC_WIN_RATE",
+    "OUR_DEFINITIONS",
     "SEGMENT_ALL",
+    "compare_to_benchmarks",
     "load_benchmarks",
     "same_definition",
 ]
 
-Metric = Literal["win_rate", "stage_conversion"]
+Metric = Literal[
+    "win_rate", "stage_conversion", "sales_cycle_days", "avg_deal_size", "cac", "cac_payback_months"
+]
 METRIC_WIN_RATE = "win_rate"
 METRIC_STAGE_CONVERSION = "stage_conversion"
-METRICS = (METRIC_WIN_RATE, METRIC_STAGE_CONVERSION)
+METRIC_CYCLE_DAYS = "sales_cycle_days"
+METRIC_DEAL_SIZE = "avg_deal_size"
+METRIC_CAC = "cac"
+METRIC_PAYBACK = "cac_payback_months"
+RATE_METRICS = (METRIC_WIN_RATE, METRIC_STAGE_CONVERSION)
+METRICS = (*RATE_METRICS, METRIC_CYCLE_DAYS, METRIC_DEAL_SIZE, METRIC_CAC, METRIC_PAYBACK)
+OUR_DEFINITIONS = {
+    METRIC_WIN_RATE: "won / (won + lost)",
+    METRIC_STAGE_CONVERSION: "advanced / (advanced + lost)",
+    METRIC_CYCLE_DAYS: (
+        "Kaplan-Meier median days from creation to close (won or lost), open deals censored"
+    ),
+    METRIC_DEAL_SIZE: "mean amount of won deals",
+    METRIC_CAC: "(sales + marketing spend) / new customers won",
+    METRIC_PAYBACK: "CAC / (gross margin x won amount / contract months)",
+}
 SEGMENT_ALL = "all"
 BENCHMARK_SEGMENTS = (*c.SEGMENTS, SEGMENT_ALL)
 _TOP_KEY = "benchmarks"
@@ -48,12 +72,14 @@ class Benchmark:
 
     Attributes
     ----------
-    metric : {"win_rate", "stage_conversion"}
+    metric : {"win_rate", "stage_conversion", "sales_cycle_days", "avg_deal_size", "cac", \
+"cac_payback_months"}
     stage : str or None
-        Canonical open stage for ``stage_conversion``; None for ``win_rate``.
+        Canonical open stage for ``stage_conversion``; None for every other metric.
     segment : {"B2B", "B2C", "all"}
     value : float
-        A proportion in [0, 1].
+        A proportion in [0, 1] for rates; a positive number of days, money
+        (reporting currency) or months for the others.
     source : str
         Publisher and title.
     year : int
@@ -146,14 +172,17 @@ def _parse_entry(entry: object, index: int, path: Path, pipeline: Pipeline) -> B
             "stage",
             f"must be an open stage of the pipeline ({', '.join(pipeline.stages)}), not {stage!r}.",
         )
-    if metric == METRIC_WIN_RATE and stage is not None:
-        raise fail("stage", f"must be null for a win_rate benchmark, not {stage!r}.")
+    if metric != METRIC_STAGE_CONVERSION and stage is not None:
+        raise fail("stage", f"must be null for a {metric} benchmark, not {stage!r}.")
     segment = entry["segment"]
     if segment not in BENCHMARK_SEGMENTS:
         raise fail("segment", f"must be one of {', '.join(BENCHMARK_SEGMENTS)}, not {segment!r}.")
     value = entry["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if metric in RATE_METRICS and not (number and 0 <= value <= 1):
         raise fail("value", f"must be a proportion in [0, 1], not {value!r}.")
+    if metric not in RATE_METRICS and not (number and value > 0):
+        raise fail("value", f"must be a positive number for {metric}, not {value!r}.")
     year = entry["year"]
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100:
         raise fail("year", f"must be a four-digit year, not {year!r}.")
@@ -214,3 +243,105 @@ def load_benchmarks(
         raise ConfigError(f"{_TOP_KEY} must be a list of entries.", file=path, column=_TOP_KEY)
     entries = tuple(_parse_entry(e, i, path, pipeline) for i, e in enumerate(items))
     return Benchmarks(entries, str(path))
+
+
+BENCHMARK_VALUE = "benchmark_value"
+BENCHMARK_GAP = "benchmark_gap"
+BENCHMARK_SEGMENT = "benchmark_segment"
+BENCHMARK_SOURCE = "benchmark_source"
+BENCHMARK_YEAR = "benchmark_year"
+BENCHMARK_DEFINITION = "benchmark_definition"
+DEFINITION = "definition"
+DEFINITION_DIFFERS = "definition_differs"
+COMPARISON = "comparison"
+NOTE_NO_BENCHMARK = "no_benchmark"
+
+
+def _describe(value: float, metric: str) -> str:
+    if pd.isna(value):
+        return "n/a"
+    if metric in RATE_METRICS:
+        return f"{100 * value:.1f}%"
+    if metric in (METRIC_DEAL_SIZE, METRIC_CAC):
+        return f"${value:,.0f}"
+    return f"{value:.1f} {'days' if metric == METRIC_CYCLE_DAYS else 'months'}"
+
+
+def compare_to_benchmarks(measures: pd.DataFrame, benchmarks: Benchmarks) -> pd.DataFrame:
+    """Set each measure beside every matching benchmark, saying when definitions differ.
+
+    Parameters
+    ----------
+    measures : pandas.DataFrame
+        ``metric, stage, segment, value`` and optionally ``definition``
+        (default: :data:`OUR_DEFINITIONS`), ``ci_low, ci_high``. ``stage``
+        is None except for stage conversion; ``segment`` None or ``all`` for
+        the whole business.
+    benchmarks : Benchmarks
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (measure, matching benchmark) — or one row with note
+        ``no_benchmark`` — with ``benchmark_value, benchmark_gap (ours -
+        theirs), benchmark_segment, benchmark_source, benchmark_year,
+        benchmark_definition, definition_differs, comparison, note``.
+
+    Notes
+    -----
+    A benchmark matches on metric and stage, and on segment where it names
+    one (``all`` matches every segment; see :meth:`Benchmarks.matching`).
+    Definitions are compared ignoring case and whitespace
+    (:func:`same_definition`); where they differ, ``comparison`` says so and
+    the gap is indicative only.
+    """
+    unknown = sorted(set(measures[c.METRIC]) - set(METRICS))
+    if unknown:
+        raise ValueError(f"Unknown metric {unknown[0]!r}; benchmarks cover {', '.join(METRICS)}.")
+    rows = []
+    for m in measures.to_dict("records"):
+        metric, stage = m[c.METRIC], m.get(c.STAGE) or None
+        segment = m.get(c.SEGMENT)
+        segment = None if segment in (None, SEGMENT_ALL) or pd.isna(segment) else segment
+        ours = m.get(DEFINITION) or OUR_DEFINITIONS[metric]
+        base = {**m, DEFINITION: ours}
+        found = benchmarks.matching(metric, stage, segment)
+        if segment is None:
+            found = [e for e in benchmarks.entries if e.metric == metric and e.stage == stage]
+        if not found:
+            scope = f" ({segment})" if segment else ""
+            rows.append(
+                {
+                    **base,
+                    c.NOTE: NOTE_NO_BENCHMARK,
+                    COMPARISON: f"No {metric} benchmark{scope} in the benchmark file.",
+                }
+            )
+            continue
+        for e in found:
+            differs = not same_definition(e.definition, ours)
+            scope = f" ({segment})" if segment else ""
+            text = (
+                f"{metric.replace('_', ' ').capitalize()}{scope}: ours "
+                f"{_describe(m['value'], metric)} vs {_describe(e.value, metric)} "
+                f"({e.source}, {e.year}, {e.segment})"
+            )
+            text += (
+                f"; definitions differ (theirs: {e.definition}; ours: {ours}), so the gap is "
+                "indicative only."
+                if differs
+                else "; same definition."
+            )
+            rows.append({
+                **base, BENCHMARK_VALUE: e.value, BENCHMARK_GAP: m["value"] - e.value,
+                BENCHMARK_SEGMENT: e.segment, BENCHMARK_SOURCE: e.source,
+                BENCHMARK_YEAR: e.year, BENCHMARK_DEFINITION: e.definition,
+                DEFINITION_DIFFERS: differs, COMPARISON: text, c.NOTE: "",
+            })  # fmt: skip
+    cols = [BENCHMARK_VALUE, BENCHMARK_GAP, BENCHMARK_SEGMENT, BENCHMARK_SOURCE, BENCHMARK_YEAR,
+            BENCHMARK_DEFINITION, DEFINITION_DIFFERS, COMPARISON, c.NOTE]  # fmt: skip
+    out = pd.DataFrame(rows)
+    for col in cols:
+        if col not in out.columns:
+            out[col] = np.nan
+    return out
