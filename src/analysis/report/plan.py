@@ -15,7 +15,7 @@ never executed. papermill writes every value into the notebook as its
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,7 +234,7 @@ def plan_run(
     only: Sequence[str] | None,
     overrides: Mapping[str, object],
     notebooks_dir: Path,
-    as_of: pd.Timestamp | None,
+    as_of: pd.Timestamp | Callable[[], pd.Timestamp] | None,
 ) -> list[NotebookJob]:
     """Resolve notebooks and parameters for a run, checking every name and type.
 
@@ -250,8 +250,10 @@ def plan_run(
         selected notebook and goes to every notebook that declares it.
     notebooks_dir : Path
         Where the notebooks are.
-    as_of : Timestamp or None
-        The moment relative periods count back from.
+    as_of : Timestamp, callable or None
+        The moment relative periods count back from, or a function giving it
+        (called only when a selected notebook has relative periods, so that
+        names are checked before any data is opened).
 
     Returns
     -------
@@ -306,9 +308,10 @@ def plan_run(
                         file=report_config.path if report_config else None,
                         column="periods",
                     )
-            if as_of is None or pd.isna(as_of):
+            moment = as_of() if callable(as_of) else as_of
+            if moment is None or pd.isna(moment):
                 raise InputError("relative periods need data with dates or as_of: today.")
-            params[f"{prefix}_start"], params[f"{prefix}_end"] = relative_window(period, as_of)
+            params[f"{prefix}_start"], params[f"{prefix}_end"] = relative_window(period, moment)
         for key, value in entry.parameters.items():
             if key not in declared:
                 raise InputError(

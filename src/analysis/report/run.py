@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import html
 import json
 import os
@@ -244,15 +245,23 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
     return removed
 
 
-def _as_of(report_config: ReportConfig | None, data_dir: Path) -> pd.Timestamp | None:
-    """The moment relative periods count back from (only computed when needed)."""
-    if report_config is None or not any(e.periods for e in report_config.notebooks):
-        return None
-    if report_config.as_of == "today":
-        return pd.Timestamp.now(tz="UTC")
-    from analysis.journey import data_cutoff
+def _as_of(report_config: ReportConfig | None, data_dir: Path):
+    """A function giving the moment relative periods count back from.
 
-    return data_cutoff(analysis.connect(data_dir))
+    The plan calls it only for notebooks with relative periods, and only once.
+    """
+
+    @functools.cache
+    def moment() -> pd.Timestamp | None:
+        if report_config is None:
+            return None
+        if report_config.as_of == "today":
+            return pd.Timestamp.now(tz="UTC")
+        from analysis.journey import data_cutoff
+
+        return data_cutoff(analysis.connect(data_dir))
+
+    return moment
 
 
 @contextlib.contextmanager
