@@ -1,19 +1,20 @@
 """Comparing a stage transition between two windows: difference, interval, test, adjustment.
 
 Works on the small per-(groups, stage) table of counts with one column per
-window (suffixes ``_current`` and ``_baseline``): statsmodels computes the
-Newcombe interval of the difference, the pooled two-proportion z-test and the
-multiple-testing adjustment.
+window (suffixes ``_current`` and ``_baseline``): the Newcombe interval of the
+difference and the pooled two-proportion z-test come from
+:mod:`analysis.proportion_tests`, the multiple-testing adjustment from
+:mod:`analysis.multiple_testing`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from analysis import columns as c
+from analysis.multiple_testing import adjust_pvalues
+from analysis.proportion_tests import newcombe_interval, two_proportion_ztest
 
 CURRENT, BASELINE = "current", "baseline"
 DECIDED = "decided"
@@ -47,8 +48,8 @@ def compare_windows(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
     Notes
     -----
-    ``confint_proportions_2indep(method="newcomb", compare="diff")`` and
-    ``proportions_ztest(alternative="two-sided")`` (pooled variance).
+    :func:`analysis.proportion_tests.newcombe_interval` and the two-sided
+    :func:`analysis.proportion_tests.two_proportion_ztest` (pooled variance).
     """
     a1, n1 = table[windowed(c.N_ADVANCED, CURRENT)], table[windowed(DECIDED, CURRENT)]
     a0, n0 = table[windowed(c.N_ADVANCED, BASELINE)], table[windowed(DECIDED, BASELINE)]
@@ -56,29 +57,17 @@ def compare_windows(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
     out = out.astype(float)
     ok = (n1 > 0) & (n0 > 0)
     if ok.any():
-        low, high = confint_proportions_2indep(
-            a1[ok].to_numpy(float), n1[ok].to_numpy(float),
-            a0[ok].to_numpy(float), n0[ok].to_numpy(float),
-            method="newcomb", compare="diff", alpha=alpha,
-        )  # fmt: skip
         out.loc[ok, DIFFERENCE] = (a1[ok] / n1[ok] - a0[ok] / n0[ok]).to_numpy()
-        out.loc[ok, DIFF_CI_LOW], out.loc[ok, DIFF_CI_HIGH] = low, high
-    pooled = (a1 + a0) / (n1 + n0).where(ok)
-    testable = ok & (pooled > 0) & (pooled < 1)
-    for i in out.index[testable]:
-        _, p = proportions_ztest([a1[i], a0[i]], [n1[i], n0[i]], alternative="two-sided")
-        out.loc[i, P_VALUE] = p
+    counts = [s.to_numpy(float, na_value=np.nan) for s in (a1, n1, a0, n0)]
+    out[DIFF_CI_LOW], out[DIFF_CI_HIGH] = newcombe_interval(*counts, alpha=alpha)
+    out[P_VALUE] = two_proportion_ztest(*counts, alternative="two-sided")[1]
     return out
 
 
 def adjust_p_values(p: pd.Series, correction: str) -> pd.Series:
     """p-values adjusted across every testable row (NaN rows are left out).
 
-    ``correction`` is a ``statsmodels.stats.multitest.multipletests`` method
-    (``"holm"`` or ``"fdr_bh"``).
+    ``correction`` is ``"holm"`` or ``"fdr_bh"``
+    (:func:`analysis.multiple_testing.adjust_pvalues`).
     """
-    adjusted = pd.Series(np.nan, index=p.index)
-    ok = p.notna()
-    if ok.any():
-        adjusted[ok] = multipletests(p[ok].to_numpy(), method=correction)[1]
-    return adjusted
+    return pd.Series(adjust_pvalues(p.to_numpy(dtype=float), correction), index=p.index)

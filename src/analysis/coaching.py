@@ -17,18 +17,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy.stats import hypergeom
-from statsmodels.stats.multitest import fdrcorrection
 
 from analysis import columns as c
 from analysis.engine import Workspace
 from analysis.funnel import stage_conversion, win_rates
+from analysis.multiple_testing import adjust_pvalues, check_correction
 from analysis.overview import deals_in_period
-from analysis.performance import ALL_REPS, PeriodArg, resolve_period
+from analysis.performance import PeriodArg, resolve_period
+from analysis.proportion_tests import newcombe_interval
 from analysis.rates import rate_with_interval
+from analysis.shrinkage import ALL_REPS
 
 __all__ = ["CoachingFocus", "adjust_pvalues", "coaching_focus", "compare_to_team"]
 
 Correction = Literal["holm", "fdr_bh", "bonferroni"]
+CORRECTIONS = ("holm", "fdr_bh", "bonferroni")
 DAYS_PER_QUARTER = 365.25 / 4
 DECIDED = "decided"
 TEAM_DECIDED = "team_decided"
@@ -71,33 +74,6 @@ class CoachingFocus:
         return self.table.pivot(index=c.OWNER_ID, columns=c.STAGE, values=value)
 
 
-def adjust_pvalues(p: np.ndarray, method: Correction = "holm") -> np.ndarray:
-    """Adjusted p-values (Holm, Bonferroni or Benjamini–Hochberg), in input order.
-
-    Notes
-    -----
-    Holm: with the :math:`m` p-values sorted, :math:`\\tilde p_{(i)} =
-    \\max_{j \\le i} \\min(1, (m - j + 1) p_{(j)})`; Bonferroni
-    :math:`\\min(1, m p)`; BH through ``statsmodels.stats.multitest.fdrcorrection``.
-    Equal to ``multipletests(p, method=...)[1]``, without the garbage
-    collection that function runs on every call (0.4 s here), which matters
-    when it is called thousands of times.
-    """
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    if method == "bonferroni":
-        return np.minimum(1.0, m * p)
-    if method == "fdr_bh":
-        return fdrcorrection(p)[1]
-    if method != "holm":
-        raise ValueError(f"correction must be 'holm', 'fdr_bh' or 'bonferroni', not {method!r}.")
-    order = np.argsort(p, kind="stable")
-    steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.maximum.accumulate(steps)
-    return out
-
-
 def compare_to_team(
     counts: pd.DataFrame,
     alpha: float = 0.05,
@@ -131,10 +107,12 @@ def compare_to_team(
     test, one-sided (the rep converts less): :math:`P(X \\le a)` for
     :math:`X \\sim \\mathrm{Hypergeom}(n_1 + n_2, a + b, n_1)` with ``a`` of
     ``n_1`` the rep's advanced and ``b`` of ``n_2`` the rest's. The difference
-    ``rep - rest`` has Newcombe's hybrid-score interval built from the two
+    ``rep - rest`` has Newcombe's hybrid-score interval
+    (:func:`analysis.proportion_tests.newcombe_interval`) built from the two
     Wilson intervals :math:`(l_i, u_i)`: :math:`d - \\sqrt{(p_1-l_1)^2 + (u_2-p_2)^2}`
     to :math:`d + \\sqrt{(u_1-p_1)^2 + (p_2-l_2)^2}`. Both are vectorised, so
-    thousands of cells cost no loop. A cell is
+    thousands of cells cost no loop. P-values are adjusted across the tested
+    cells by :func:`analysis.multiple_testing.adjust_pvalues`. A cell is
     flagged when its adjusted p-value is at most ``alpha`` and the rep
     converts less. With Holm, the chance that any rep is flagged when no rep
     differs from their team is at most ``alpha``.
@@ -145,10 +123,7 @@ def compare_to_team(
     Scand. J. Statistics 6, 65-70. Newcombe, R. G. (1998). Interval estimation
     for the difference between independent proportions. Stat. Med. 17, 873-890.
     """
-    if correction not in ("holm", "fdr_bh", "bonferroni"):
-        raise ValueError(
-            f"correction must be 'holm', 'fdr_bh' or 'bonferroni', not {correction!r}."
-        )
+    check_correction(correction, CORRECTIONS)
     table = counts.copy()
     adv = table[c.N_ADVANCED].astype("int64")
     lost = table[c.N_LOST].astype("int64")
@@ -166,18 +141,11 @@ def compare_to_team(
     a, b = adv.to_numpy(dtype=float), team_adv.to_numpy(dtype=float)
     # Fisher's exact test, one-sided (rep lower): P(X <= a), X ~ Hypergeom(n1 + n2, a + b, n1).
     p = np.where(testable, hypergeom.cdf(a, n1 + n2, a + b, n1), np.nan)
-    # Newcombe hybrid score interval from the two Wilson intervals.
-    _, l2, u2 = rate_with_interval(b, n2, alpha=alpha)
-    p1, p2 = table[c.REP_CONVERSION].to_numpy(), b / np.where(n2 > 0, n2, np.nan)
-    d = p1 - p2
-    d_low = np.where(testable, d - np.sqrt((p1 - low) ** 2 + (u2 - p2) ** 2), np.nan)
-    d_high = np.where(testable, d + np.sqrt((high - p1) ** 2 + (p2 - l2) ** 2), np.nan)
-    table[c.P_VALUE], table[c.DIFF_CI_LOW], table[c.DIFF_CI_HIGH] = p, d_low, d_high
-    adjusted = np.full(len(table), np.nan)
-    tested = ~np.isnan(p)
-    if tested.any():
-        adjusted[tested] = adjust_pvalues(p[tested], correction)
-    table[c.P_ADJUSTED] = adjusted
+    d_low, d_high = newcombe_interval(a, n1, b, n2, alpha)
+    table[c.P_VALUE] = p
+    table[c.DIFF_CI_LOW] = np.where(testable, d_low, np.nan)
+    table[c.DIFF_CI_HIGH] = np.where(testable, d_high, np.nan)
+    table[c.P_ADJUSTED] = adjust_pvalues(p, correction)  # untested cells stay NaN
     table[c.FLAGGED] = (table[c.P_ADJUSTED] <= alpha) & (table[c.DIFFERENCE] < 0)
     table[c.NOTE] = np.where(
         table[DECIDED] == 0, c.NOTE_NO_DECIDED, np.where(testable, "", c.NOTE_TOO_FEW_DECIDED)

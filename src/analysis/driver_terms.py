@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis import columns as c
 from analysis.driver_checks import CELL_N, CELL_WON
-from analysis.proportion_tests import adjust_p
+from analysis.multiple_testing import adjust_pvalues
 
 __all__ = ["term_table"]
 
@@ -61,7 +61,7 @@ def term_table(result, x, cells, features, cat, refs, notes, alpha, correction) 
         if col not in table:
             table[col] = np.nan
     table[c.NOTE] = table[c.NOTE].fillna("")
-    table[c.P_ADJUSTED] = adjust_p(table[c.P_VALUE].to_numpy(dtype=float), correction, alpha)
+    table[c.P_ADJUSTED] = adjust_pvalues(table[c.P_VALUE].to_numpy(dtype=float), correction)
     order = [c.TERM, c.FEATURE, c.LEVEL, c.REFERENCE_LEVEL, c.COEF, c.STD_ERR, c.ODDS_RATIO,
              c.CI_LOW, c.CI_HIGH, c.P_VALUE, c.P_ADJUSTED, c.N_UNITS, c.N_WON, c.NOTE]  # fmt: skip
     return table[order]

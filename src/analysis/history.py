@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy.stats import norm, t, ttest_ind_from_stats
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+from statsmodels.stats.proportion import test_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
 from analysis import columns as c
@@ -26,6 +26,7 @@ from analysis.funnel_accounting import PERIOD_TRUNCATE
 from analysis.grouping import series_to_utc
 from analysis.overview import deals_in_period
 from analysis.periods import Window
+from analysis.proportion_tests import newcombe_interval
 
 __all__ = [
     "PeriodComparison",
@@ -139,8 +140,8 @@ def _deal_rows(a: dict, b: dict, alpha: float) -> list[dict]:
                          np.nan, np.nan, np.nan, np.nan, NOTE_NO_DEALS))  # fmt: skip
     # Win rate of the cohorts.
     if a["closed"] and b["closed"]:
-        low, high = confint_proportions_2indep(
-            a["won"], a["closed"], b["won"], b["closed"], method="newcomb", alpha=alpha
+        low, high = (
+            float(v) for v in newcombe_interval(a["won"], a["closed"], b["won"], b["closed"], alpha)
         )
         p = test_proportions_2indep(a["won"], a["closed"], b["won"], b["closed"]).pvalue
         rows.append(_row(c.WIN_RATE, a["rate"], b["rate"], "difference",

@@ -22,9 +22,10 @@ from analysis import columns as c
 from analysis.engine import Workspace
 from analysis.funnel import WinRates, win_rates
 from analysis.grouping import aggregate_by, as_keys
+from analysis.multiple_testing import adjust_pvalues
 from analysis.overview import deals_in_period
 from analysis.proportion_tests import CORRECTIONS as CORRECTIONS  # re-exported
-from analysis.proportion_tests import adjust_p, check_correction, two_proportions
+from analysis.proportion_tests import check_correction, two_proportions
 from analysis.rates import rate_with_interval
 from analysis.winloss_compare import (
     PeriodComparison,
@@ -292,8 +293,8 @@ def head_to_head(
     not a fair baseline). For competitor ``k``: :math:`\\hat p_k = won_k /
     closed_k` (Wilson interval); ``diff`` is :math:`\\hat p_k - \\hat p_{-k}`
     against all other competitors pooled, with Newcombe's hybrid score
-    interval and the score test (statsmodels ``confint_proportions_2indep``,
-    ``test_proportions_2indep``).
+    interval and the score test (:func:`analysis.proportion_tests.two_proportions`);
+    p-values adjusted by :func:`analysis.multiple_testing.adjust_pvalues`.
 
     References
     ----------
@@ -333,6 +334,6 @@ def head_to_head(
     table[c.WIN_RATE], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
     diff, dlow, dhigh, p = two_proportions(x1, n1, x0, n0, alpha)
     table[c.DIFF], table[c.DIFF_CI_LOW], table[c.DIFF_CI_HIGH] = diff, dlow, dhigh
-    table[c.P_VALUE], table[c.P_ADJUSTED] = p, adjust_p(p, correction, alpha)
+    table[c.P_VALUE], table[c.P_ADJUSTED] = p, adjust_pvalues(p, correction)
     table[c.NOTE] = np.where(n0 == 0, "no_other_competitor", "")
     return HeadToHead(table.reset_index(drop=True), tuple(keys), alpha, correction)

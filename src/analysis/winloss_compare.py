@@ -19,8 +19,9 @@ from scipy.stats import chi2_contingency
 from analysis import columns as c
 from analysis.engine import Workspace
 from analysis.grouping import to_utc
+from analysis.multiple_testing import adjust_pvalues
 from analysis.periods import Window
-from analysis.proportion_tests import adjust_p, check_correction, two_proportions
+from analysis.proportion_tests import check_correction, two_proportions
 
 __all__ = ["PeriodComparison", "WindowLike", "compare_head_to_head", "compare_loss_reasons"]
 
@@ -123,7 +124,7 @@ def _compare(
             c.DIFF_CI_LOW: low,
             c.DIFF_CI_HIGH: high,
             c.P_VALUE: p,
-            c.P_ADJUSTED: adjust_p(p, correction, alpha),
+            c.P_ADJUSTED: adjust_pvalues(p, correction),
             c.NOTE: np.where((n0 == 0) | (n1 == 0), c.NOTE_NO_CLOSED_DEALS, ""),
         }
     )

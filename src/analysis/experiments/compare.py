@@ -13,7 +13,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from analysis import columns as c
 from analysis.engine import Workspace
@@ -35,6 +34,7 @@ from analysis.experiments.units import (
     degenerate_messages,
     prepare_units,
 )
+from analysis.multiple_testing import adjust_pvalues
 from analysis.rates import rate_with_interval
 
 Method = Literal["auto", "z", "fisher", "boschloo"]
@@ -182,9 +182,9 @@ def _adjust(table: pd.DataFrame, correction: str) -> None:
     if ok.sum() == 1:  # one comparison: nothing to adjust
         table.loc[ok, c.P_ADJUSTED] = table.loc[ok, c.P_VALUE]
     elif ok.any():
-        table.loc[ok, c.P_ADJUSTED] = multipletests(
-            table.loc[ok, c.P_VALUE].to_numpy(float), method=correction
-        )[1]
+        table.loc[ok, c.P_ADJUSTED] = adjust_pvalues(
+            table.loc[ok, c.P_VALUE].to_numpy(float), correction
+        )
 
 
 def compare_conversion(

@@ -1,9 +1,10 @@
-"""Two-proportion statistics on count arrays: the pooled z-test, the Newcombe
-interval of a difference and the interval of a relative lift.
+"""Two-proportion statistics of an A/B test: difference and lift intervals, exact tests.
 
-Vectorised over arrays so that a calibration study (thousands of simulated
-tests) costs one call; :func:`analysis.experiments.compare.compare_conversion`
-uses the same functions for a single comparison.
+The pooled z-test and the Newcombe interval live in
+:mod:`analysis.proportion_tests` (vectorised over arrays, so that a
+calibration study of thousands of simulated tests costs one call) and are
+importable from here; :func:`analysis.experiments.compare.compare_conversion`
+uses them for a single comparison.
 """
 
 from __future__ import annotations
@@ -14,99 +15,37 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-Alternative = Literal["two-sided", "larger", "smaller"]
-ALTERNATIVES = ("two-sided", "larger", "smaller")
+from analysis.proportion_tests import (
+    ALTERNATIVES,
+    Alternative,
+    check_alternative,
+    newcombe_interval,
+    p_from_z,
+    two_proportion_ztest,
+)
 
-
-def check_alternative(alternative: str) -> None:
-    """Raise ``ValueError`` for an alternative other than the three supported."""
-    if alternative not in ALTERNATIVES:
-        raise ValueError(
-            f'alternative must be "two-sided", "larger" or "smaller", not {alternative!r}.'
-        )
-
-
-def p_from_z(z: np.ndarray | float, alternative: Alternative = "two-sided") -> np.ndarray:
-    """P-value of a standard normal statistic for the given alternative."""
-    z = np.asarray(z, dtype=float)
-    if alternative == "larger":
-        return stats.norm.sf(z)
-    if alternative == "smaller":
-        return stats.norm.cdf(z)
-    return 2 * stats.norm.sf(np.abs(z))
-
-
-def two_proportion_ztest(
-    count1: np.ndarray | float,
-    nobs1: np.ndarray | float,
-    count2: np.ndarray | float,
-    nobs2: np.ndarray | float,
-    alternative: Alternative = "two-sided",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled two-proportion z-test of :math:`p_1 - p_2`, element-wise over arrays.
-
-    Parameters
-    ----------
-    count1, nobs1 : array-like
-        Conversions and units of the first group (the variant).
-    count2, nobs2 : array-like
-        Conversions and units of the second group (the control).
-    alternative : {"two-sided", "larger", "smaller"}
-        ``"larger"`` tests :math:`p_1 > p_2`.
-
-    Returns
-    -------
-    statistic, p_value : numpy.ndarray
-        NaN where a group is empty or the pooled rate is 0 or 1 (no variation).
-
-    Notes
-    -----
-    .. math:: z = \\frac{\\hat p_1 - \\hat p_2}
-              {\\sqrt{\\bar p (1 - \\bar p)(1/n_1 + 1/n_2)}},
-              \\qquad \\bar p = \\frac{x_1 + x_2}{n_1 + n_2}
-
-    the statistic of ``statsmodels.stats.proportion.proportions_ztest`` with
-    its default pooled variance, computed on arrays.
-
-    References
-    ----------
-    Agresti, A. (2013). Categorical Data Analysis, 3rd ed., section 3.1.
-    """
-    check_alternative(alternative)
-    x1, n1, x2, n2 = np.broadcast_arrays(
-        *(np.asarray(v, dtype=float) for v in (count1, nobs1, count2, nobs2))
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (x1 + x2) / (n1 + n2)
-        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        z = (x1 / n1 - x2 / n2) / se
-    z = np.where((n1 > 0) & (n2 > 0) & (se > 0), z, np.nan)
-    return z, p_from_z(z, alternative)
+__all__ = [
+    "ALTERNATIVES",
+    "Alternative",
+    "check_alternative",
+    "diff_interval",
+    "exact_test",
+    "lift_interval",
+    "min_expected_count",
+    "p_from_z",
+    "two_proportion_ztest",
+]
 
 
 def diff_interval(
     count1: float, nobs1: float, count2: float, nobs2: float, alpha: float = 0.05
 ) -> tuple[float, float]:
-    """Newcombe's hybrid score interval of :math:`p_1 - p_2` (statsmodels ``"newcomb"``).
+    """Newcombe interval of :math:`p_1 - p_2` for one comparison, as floats.
 
-    Notes
-    -----
-    With Wilson intervals :math:`(l_i, u_i)` of each rate,
-
-    .. math:: \\hat d - \\sqrt{(\\hat p_1 - l_1)^2 + (u_2 - \\hat p_2)^2},\\;
-              \\hat d + \\sqrt{(u_1 - \\hat p_1)^2 + (\\hat p_2 - l_2)^2}.
-
-    References
-    ----------
-    Newcombe, R. G. (1998). Interval estimation for the difference between
-    independent proportions: comparison of eleven methods. Statistics in
-    Medicine 17, 873-890 (method 10).
+    :func:`analysis.proportion_tests.newcombe_interval` on scalars; NaN when a
+    group is empty.
     """
-    if nobs1 <= 0 or nobs2 <= 0:
-        return np.nan, np.nan
-    low, high = confint_proportions_2indep(
-        count1, nobs1, count2, nobs2, method="newcomb", compare="diff", alpha=alpha
-    )
+    low, high = newcombe_interval(count1, nobs1, count2, nobs2, alpha)
     return float(low), float(high)
 
 
