@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -226,3 +228,32 @@ def test_pages_render_in_a_real_browser_with_the_network_off(good_run, tmp_path)
     assert "Data overview" in index.text and "About this run" in index.text
     assert overview_page.images >= 3  # the overview's charts, each drawn with a size
     assert (tmp_path / "index.png").stat().st_size > 10_000  # a screenshot, not a blank
+
+
+class _References(HTMLParser):
+    """Every src/href value and every CSS url() in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [v or "" for k, v in attrs if k in {"src", "href", "srcset", "action"}]
+
+    def handle_data(self, data):
+        self.found += re.findall(r"url\(\s*['\"]?([^'\")]+)", data)
+
+
+def test_no_page_of_the_run_references_anything_outside_the_run(good_run):
+    _, reports = good_run
+    pages = sorted((reports / "first").rglob("*.html"))
+    assert len(pages) == len(list(config.NOTEBOOKS_DIR.glob("*.ipynb"))) + 1  # + index
+    for path in pages:
+        parser = _References()
+        parser.feed(path.read_text())
+        for ref in parser.found:
+            # Embedded images, in-page anchors and relative links within the run only.
+            local = ref.startswith(("data:image/", "#")) or (
+                ":" not in ref.split("/")[0] and not ref.startswith("//") and ".." not in ref
+            )
+            assert local, f"{path.name}: {ref[:80]}"
