@@ -171,3 +171,24 @@ def test_only_selects_from_the_config(tmp_path, notebooks):
     assert [j.name for j in plan_run(cfg, ["b"], {}, notebooks, None)] == ["b"]
     with pytest.raises(InputError, match="no notebook named 'c'"):
         plan_run(cfg, ["c"], {}, notebooks, None)
+
+
+def test_relative_periods_from_the_data_match_the_notebooks_default(processed_folder):
+    # The notebooks' default window (periods.last_full_quarter of the data
+    # cut-off) and the runner's `last_full_quarter` with as_of: data must agree,
+    # including a cut-off during the quarter's last day.
+    import analysis
+    from analysis import periods
+    from analysis.journey import data_cutoff
+    from analysis.report.plan import ReportConfig
+    from analysis.report.run import _as_of
+
+    cfg = ReportConfig((), as_of="data")
+    moment = _as_of(cfg, processed_folder)()
+    expected = periods.last_full_quarter(data_cutoff(analysis.connect(processed_folder)))
+    start, end = relative_window("last_full_quarter", moment)
+    assert (start, end) == (f"{expected.start:%Y-%m-%d}", f"{expected.end:%Y-%m-%d}")
+    assert (
+        moment
+        == (data_cutoff(analysis.connect(processed_folder)) + pd.Timedelta(days=1)).normalize()
+    )

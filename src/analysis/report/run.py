@@ -259,7 +259,10 @@ def _as_of(report_config: ReportConfig | None, data_dir: Path):
             return pd.Timestamp.now(tz="UTC")
         from analysis.journey import data_cutoff
 
-        return data_cutoff(analysis.connect(data_dir))
+        # The day the data ends counts as complete (exports are taken during
+        # it), as in the notebooks' own default windows (periods.last_full_quarter).
+        cutoff = data_cutoff(analysis.connect(data_dir))
+        return (cutoff + pd.Timedelta(days=1)).normalize()
 
     return moment
 
