@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,14 @@ def notebook_title(path: str | Path) -> str:
     return path.stem.replace("_", " ").title()
 
 
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+
+
+def _plain(sentence: object) -> str:
+    """A headline without Markdown emphasis markers (the index shows plain text)."""
+    return _EMPHASIS.sub(r"\2", str(sentence))
+
+
 def _status(nb: NotebookResult) -> str:
     if nb.ok:
         return '<span class="status-ok">ok</span>'
@@ -67,7 +76,7 @@ def index_html(run_id: str, results: Sequence[NotebookResult], meta: Mapping[str
     for nb in ordered:
         headline = (nb.summary or {}).get("headline") or []
         bullets = "".join(
-            f"<li>{html.escape(str(s))}</li>" for s in headline[:HEADLINES_PER_REPORT]
+            f"<li>{html.escape(_plain(s))}</li>" for s in headline[:HEADLINES_PER_REPORT]
         )
         link = f"{nb.name}/{nb.html.name}"
         sections.append(
