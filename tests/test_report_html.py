@@ -84,6 +84,8 @@ def test_contacts_are_redacted_by_default_and_kept_when_switched_off(tmp_path, p
     [
         "2026-01-01 to 2026-03-31",  # ISO dates are everywhere in reports
         "2026-11-27T00:43:45+00:00",
+        "2025-07-01 00:00:00+00:00",  # a timestamp as pandas prints it
+        "2026-04-01 2026-06-30",  # two dates in adjacent cells
         "deal D0001234",  # identifiers
         "won $1,234,567 (12.4% [11.5–13.3])",  # formatted figures
         "run 20261127T005348Z",

@@ -159,7 +159,8 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
         A result table.
     percent : tuple of str
         Columns shown as percentages (default: the shared rate and interval
-        columns). Integers get thousands separators, other numbers one decimal.
+        columns). Integers get thousands separators, other numbers one decimal,
+        timestamps their date.
 
     Returns
     -------
@@ -169,7 +170,9 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
     for col in frame.columns:
         if col in formats or pd.api.types.is_bool_dtype(frame[col]):
             continue
-        if pd.api.types.is_integer_dtype(frame[col]):
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            formats[col] = lambda ts: "–" if pd.isna(ts) else f"{ts:%Y-%m-%d}"
+        elif pd.api.types.is_integer_dtype(frame[col]):
             formats[col] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(frame[col]):
             formats[col] = "{:,.1f}"

@@ -84,8 +84,9 @@ def redact_contacts(text: str) -> str:
     text = re.sub(rf"(?<![\w.%+-]){EMAIL_PATTERN}", EMAIL_TOKEN, text)
 
     def phone(match: re.Match) -> str:
-        found = match.group(0)
-        return found if _ISO_DATE.fullmatch(found.strip()) else PHONE_TOKEN
+        # A run of digits that begins with a date ("2025-07-01 00:00") is a time.
+        starts_with_date = _ISO_DATE.match(match.string, match.start())
+        return match.group(0) if starts_with_date else PHONE_TOKEN
 
     return re.sub(rf"(?<![\w#.,]){PHONE_PATTERN}(?![\w,]|\.\d)", phone, text)
 
