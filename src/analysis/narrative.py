@@ -159,8 +159,9 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
         A result table.
     percent : tuple of str
         Columns shown as percentages (default: the shared rate and interval
-        columns). Integers get thousands separators, other numbers one decimal,
-        timestamps their date.
+        columns). Integers get thousands separators, other numbers one decimal
+        (three significant digits in columns below 1 in size, such as
+        p-values), timestamps their date.
 
     Returns
     -------
@@ -175,7 +176,9 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
         elif pd.api.types.is_integer_dtype(frame[col]):
             formats[col] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(frame[col]):
-            formats[col] = "{:,.1f}"
+            # p-values, ICCs, odds ratios near 0: one decimal would show 0.0.
+            small = frame[col].abs().max() < 1
+            formats[col] = "{:.3g}" if small else "{:,.1f}"
     # Text cells are HTML-escaped: labels come from CRM exports.
     return frame.style.format(formats, na_rep="–", escape="html").hide(axis="index")
 
