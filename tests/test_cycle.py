@@ -325,3 +325,28 @@ def test_period_selects_deals_created_in_the_window():
     assert later[c.NOTE] == cycle.NOTE_NO_CLOSED
     with pytest.raises(ValueError, match="period"):
         cycle.time_to_close(ws, period=("2025-03-01", "2025-02-01"))
+
+
+def test_seconds_between_equals_epoch_seconds_difference():
+    # Reference: ibis's portable epoch_seconds() difference (what other backends use); the
+    # DuckDB path reads epoch(ts) without the cast to TIMESTAMP and must give the same doubles,
+    # sub-second parts included, and null where either end is null.
+    from analysis.cycle_durations import seconds_between
+
+    start = pd.to_datetime(
+        ["2025-01-01 00:00:00", "2025-03-30 00:59:59.25", "2025-01-01"], utc=True, format="ISO8601"
+    )
+    end = pd.to_datetime(
+        ["2025-01-02 00:00:00.5", "2025-03-30 03:00:00", None], utc=True, format="ISO8601"
+    )
+    deals = pd.DataFrame(
+        {c.DEAL_ID: ["a", "b", "c"], c.CREATED_AT: start, c.CLOSED_AT: end,
+         c.OUTCOME: [c.WON, c.LOST, c.OPEN], c.AMOUNT: 1.0, c.SEGMENT: c.B2B}
+    )  # fmt: skip
+    ws = analysis.connect({c.DEALS: deals})
+    d = ws.deals
+    fast = seconds_between(ws, d[c.CREATED_AT], d[c.CLOSED_AT])
+    portable = (d[c.CLOSED_AT].epoch_seconds() - d[c.CREATED_AT].epoch_seconds()).cast("float64")
+    out = ws.execute(d.select(c.DEAL_ID, fast=fast, portable=portable).order_by(c.DEAL_ID))
+    np.testing.assert_array_equal(out["fast"].to_numpy(), out["portable"].to_numpy())
+    assert out["fast"].iloc[0] == 86_400.5 and np.isnan(out["fast"].iloc[2])

@@ -11,6 +11,7 @@ import analysis
 from analysis import columns as c
 from analysis import config
 from analysis.funnel import deal_stage_reach, stage_accounting, stage_conversion, win_rates
+from analysis.funnel_accounting import UNDECIDED, reach_rows
 
 P, Q, D, PR, PROP, N = (
     "prospecting", "qualification", "discovery", "presentation", "proposal", "negotiation"
@@ -105,6 +106,19 @@ def test_per_deal_flags(tiny):
     assert not rows.loc[("L2", PR), c.REACHED]  # lost implies nothing beyond what was reached
     observed = tiny.execute(deal_stage_reach(tiny, "observed")).set_index([c.DEAL_ID, c.STAGE])
     assert not observed.loc[("A", Q), c.REACHED]
+
+
+@pytest.mark.parametrize("reach", ["implied", "observed"])
+def test_reach_rows_without_moves_keep_the_other_flags(tiny, reach):
+    # Property: moves=False (no LEAD window) changes none of the shared columns, and its
+    # undecided flag is regressed | still_open of the full rows.
+    key = [c.DEAL_ID, c.STAGE]
+    full = tiny.execute(reach_rows(tiny, reach, [])).sort_values(key).reset_index(drop=True)
+    lean = tiny.execute(reach_rows(tiny, reach, [], moves=False)).sort_values(key)
+    lean = lean.reset_index(drop=True)
+    assert not {c.IS_REGRESSED, c.IS_STILL_OPEN, c.IS_MOVED_BACK} & set(lean.columns)
+    pd.testing.assert_frame_equal(lean, full[list(lean.columns)])
+    assert (full[UNDECIDED] == (full[c.IS_REGRESSED] | full[c.IS_STILL_OPEN])).all()
 
 
 def test_implied_entered_equals_previous_advanced(tiny):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import analysis
 from analysis import columns as c
@@ -54,3 +55,19 @@ def test_stays_carry_next_stage_and_time_in_pipeline_order_on_ties():
 
 def test_data_cutoff_is_the_latest_timestamp():
     assert journey.data_cutoff(_workspace()) == _t("2025-02-01")
+
+
+def test_stays_with_only_some_window_columns_agree_with_all():
+    # Property: asking for a subset computes the same values, and only those columns.
+    ws = _workspace()
+    keys = [c.DEAL_ID, c.STAGE, c.ENTERED_AT]
+    full = ws.execute(journey.stage_stays(ws)).sort_values(keys).reset_index(drop=True)
+    for subset in ([journey.LEFT_AT], [journey.NEXT_STAGE, journey.IS_LAST]):
+        part = ws.execute(journey.stage_stays(ws, subset)).sort_values(keys)
+        assert list(part.columns) == [*keys, journey.STAGE_ORDER, *subset]
+        pd.testing.assert_frame_equal(part.reset_index(drop=True), full[list(part.columns)])
+
+
+def test_unknown_stay_column_is_rejected():
+    with pytest.raises(ValueError, match="Unknown stay column"):
+        journey.stage_stays(_workspace(), ["days"])

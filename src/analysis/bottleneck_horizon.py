@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as c
+from analysis.cycle_durations import seconds_between
 from analysis.engine import Workspace
-from analysis.funnel_accounting import deal_stage_reach
-from analysis.journey import STAGE_ORDER, data_cutoff
+from analysis.funnel_accounting import LOST_AT, NEXT_ENTERED_AT, WON_AT, reach_rows
+from analysis.journey import data_cutoff
 
 # Columns of the per-(deal, stage) decision table and of the counts.
 DECISION_DAYS = "decision_days"  # entry to advance (or loss) at the stage; null while undecided
@@ -33,11 +34,9 @@ N_FOLLOWED = "followed"  # entered and followed for at least the horizon
 N_OPEN_AT_HORIZON = "open_at_horizon"  # followed, but neither advanced nor lost within it
 DEFAULT_HORIZON_QUANTILE = 0.9
 
-_WON_AT, _LOST_AT, _CLOSED_AT, _NEXT_AT = "_won_at", "_lost_at", "_closed_at", "_next_at"
 
-
-def _days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
-    return ((end.epoch_seconds() - start.epoch_seconds()) / 86_400.0).cast("float64")
+def _days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    return (seconds_between(ws, start, end) / 86_400.0).cast("float64")
 
 
 def decision_rows(ws: Workspace, reach: str, keys: list[str]) -> ibis.Table:
@@ -58,44 +57,29 @@ def decision_rows(ws: Workspace, reach: str, keys: list[str]) -> ibis.Table:
     that is the entry time of the next stage. The last open stage advances
     at the won entry (or ``closed_at`` of a won deal). A loss happens at the
     lost entry (or ``closed_at``). Negative times (entries recorded out of
-    order) count as 0.
+    order) count as 0. The next stage's entry and the terminal entries come
+    with the reach rows (:func:`~analysis.funnel_accounting.reach_rows`), from
+    the same per-deal pass, so no window or join runs over the deal x stage rows.
     """
-    pipeline = ws.pipeline
-    rows = deal_stage_reach(ws, reach, by=keys, implied_entry_times=True)
-    order = ibis.window(group_by=rows[c.DEAL_ID], order_by=rows[STAGE_ORDER])
-    rows = rows.mutate(**{_NEXT_AT: rows[c.STAGE_ENTERED_AT].lead().over(order)})
-    ev = ws.stage_events
-    terminal = (
-        ev.filter(ev[c.STAGE].isin([pipeline.won, pipeline.lost]))
-        .group_by(c.DEAL_ID)
-        .aggregate(
-            **{
-                _WON_AT: ev[c.ENTERED_AT].min(where=ev[c.STAGE] == pipeline.won),
-                _LOST_AT: ev[c.ENTERED_AT].min(where=ev[c.STAGE] == pipeline.lost),
-            }
-        )
-    )
-    rows = rows.left_join(terminal, c.DEAL_ID).drop(f"{c.DEAL_ID}_right")
-    if c.CLOSED_AT in ws.deals.columns:
-        closed = ws.deals.select(c.DEAL_ID, **{_CLOSED_AT: ws.deals[c.CLOSED_AT]})
-        rows = rows.left_join(closed, c.DEAL_ID).drop(f"{c.DEAL_ID}_right")
-        closed_at = rows[_CLOSED_AT]
+    rows = reach_rows(ws, reach, keys, moves=False, decision_times=True)
+    if c.CLOSED_AT in rows.columns:
+        closed_at = rows[c.CLOSED_AT]
     else:
         closed_at = ibis.null().cast("timestamp('UTC')")
-    won_at = rows[_WON_AT].coalesce(ibis.ifelse(rows[c.OUTCOME] == c.WON, closed_at, ibis.null()))
-    advanced_at = rows[_NEXT_AT].coalesce(won_at)
-    lost_at = rows[_LOST_AT].coalesce(closed_at)
+    won_at = rows[WON_AT].coalesce(ibis.ifelse(rows[c.OUTCOME] == c.WON, closed_at, ibis.null()))
+    advanced_at = rows[NEXT_ENTERED_AT].coalesce(won_at)
+    lost_at = rows[LOST_AT].coalesce(closed_at)
     entered = rows[c.STAGE_ENTERED_AT]
     decided_at = ibis.cases(
         (rows[c.IS_ADVANCED], advanced_at), (rows[c.IS_LOST_HERE], lost_at), else_=ibis.null()
     )
     cutoff = data_cutoff(ws)
     cut = ibis.literal(cutoff) if not pd.isna(cutoff) else ibis.null().cast("timestamp('UTC')")
-    decision = _days(entered, decided_at)
+    decision = _days(ws, entered, decided_at)
     out = rows.select(
         c.DEAL_ID, c.CREATED_AT, *keys, c.STAGE, c.STAGE_ENTERED_AT, c.REACHED,
         c.IS_ADVANCED, c.IS_LOST_HERE,
-        **{DECISION_DAYS: ibis.greatest(decision, 0.0), FOLLOW_DAYS: _days(entered, cut)},
+        **{DECISION_DAYS: ibis.greatest(decision, 0.0), FOLLOW_DAYS: _days(ws, entered, cut)},
     )  # fmt: skip
     return out
 

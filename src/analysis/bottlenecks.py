@@ -292,7 +292,9 @@ def bottlenecks(
     cur, base = window_pair(current, "current"), window_pair(baseline, "baseline")
     keys = group_keys(by)
     skeleton = stage_skeleton(ws, keys, None, pd.DataFrame())
-    with materialised(ws, decision_rows(ws, reach, keys)) as rows:
+    decisions = decision_rows(ws, reach, keys)
+    # Only reached rows enter a window (in_window): store those alone.
+    with materialised(ws, decisions.filter(decisions[c.REACHED])) as rows:
         base_rows = in_window(rows, cohort, base)
         horizons = choose_horizons(ws, base_rows, keys, skeleton, horizon_quantile, horizon_days)
         now = _counts(ws, rows, keys, cohort, cur, horizons, CURRENT)

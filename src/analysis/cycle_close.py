@@ -241,7 +241,7 @@ def time_to_close(
     closed_at = deals[c.CLOSED_AT] if c.CLOSED_AT in deals.columns else null_timestamp()
     end = ibis.ifelse(outcome == c.OPEN, cut, closed_at)
     cause = outcome.cases((c.WON, CAUSE_WON), (c.LOST, CAUSE_LOST), else_=CAUSE_OPEN)
-    d = deals.mutate(**{DAYS: rounded_days(deals[c.CREATED_AT], end), CAUSE: cause})
+    d = deals.mutate(**{DAYS: rounded_days(ws, deals[c.CREATED_AT], end), CAUSE: cause})
     table, n_excluded = drop_unusable(aggregate_durations(ws, d, keys, CAUSE))
 
     rows, curves, hzs = [], [], []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
@@ -70,9 +71,32 @@ HORIZONS = (30, 90, 180, 365)
 CAUSE_OPEN, CAUSE_WON, CAUSE_LOST = 0, 1, 2
 
 
-def rounded_days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
+@ibis.udf.scalar.builtin(name="epoch")
+def _duckdb_epoch(ts: dt.timestamp) -> dt.float64:
+    """DuckDB's ``epoch(TIMESTAMPTZ)``: seconds since 1970-01-01 UTC, as a double."""
+
+
+def seconds_between(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    """Seconds from ``start`` to ``end`` (timestamps), in the engine.
+
+    Notes
+    -----
+    ibis's ``epoch_seconds()`` compiles to ``EPOCH(CAST(ts AS TIMESTAMP))`` on
+    DuckDB; casting a ``TIMESTAMPTZ`` to ``TIMESTAMP`` goes through the ICU
+    time-zone code and dominates duration queries (measured here: 4.3 s for
+    3M differences, 0.7 s without the cast). On DuckDB the builtin
+    ``epoch(ts)`` reads the instant directly; ibis sets the session time zone
+    to UTC, so the value is the same double. Other backends keep
+    ``epoch_seconds()``.
+    """
+    if ws.backend.name == "duckdb":
+        return _duckdb_epoch(end) - _duckdb_epoch(start)
+    return end.epoch_seconds() - start.epoch_seconds()
+
+
+def rounded_days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
     """Days from start to end, rounded to RESOLUTION_DAYS, in the engine."""
-    seconds = end.epoch_seconds() - start.epoch_seconds()
+    seconds = seconds_between(ws, start, end)
     steps = 1.0 / RESOLUTION_DAYS
     return ((seconds / (86400.0 / steps)).round() / steps).cast("float64")
 
@@ -80,11 +104,17 @@ def rounded_days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
 def aggregate_durations(
     ws: Workspace, table: ibis.Table, keys: list[str], flag: str
 ) -> pd.DataFrame:
-    """``<keys>, days, <flag>, count``: durations counted per group, day value and flag."""
+    """``<keys>, days, <flag>, count``: durations counted per group, day value and flag.
+
+    Rows are sorted by ``<keys>, days, <flag>``: the engine returns a grouped
+    aggregate in no particular order (it varies between runs on several
+    threads), and sums over the rows (won-only means) should not.
+    """
     expr = table.group_by([*keys, DAYS, flag]).aggregate(**{COUNT: table.count()})
     out = ws.execute(expr)
     out[COUNT] = out[COUNT].astype("int64")
-    return out
+    out = out.sort_values([*keys, DAYS, flag], kind="stable", na_position="last")
+    return out.reset_index(drop=True)
 
 
 def drop_unusable(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:

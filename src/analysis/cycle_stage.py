@@ -118,7 +118,7 @@ def time_in_stage(
     keys = as_keys(by)
     pipeline = ws.pipeline
     cutoff = data_cutoff(ws)
-    stays = stage_stays(ws)
+    stays = stage_stays(ws, [LEFT_AT])  # the one window column read here
     stays = stays.filter(stays[c.STAGE].isin(list(pipeline.stages)))
     deals = created_in(ws, period)
     closed_at = deals[c.CLOSED_AT] if c.CLOSED_AT in deals.columns else null_timestamp()
@@ -128,7 +128,7 @@ def time_in_stage(
     cut = ibis.literal(cutoff) if not pd.isna(cutoff) else null_timestamp()
     end = ibis.coalesce(j[LEFT_AT], ibis.ifelse(is_open, cut, j._closed_at))
     event = ibis.ifelse(j[LEFT_AT].notnull() | ~is_open, 1, 0)
-    j = j.mutate(**{DAYS: rounded_days(j[c.ENTERED_AT], end), EVENT: event})
+    j = j.mutate(**{DAYS: rounded_days(ws, j[c.ENTERED_AT], end), EVENT: event})
     table, n_excluded = drop_unusable(aggregate_durations(ws, j, [*keys, c.STAGE], EVENT))
 
     rows = []

@@ -27,6 +27,7 @@ from analysis.funnel_accounting import (
     group_keys,
     grouped_counts,
     needs_entry_times,
+    reach_rows,
     stage_accounting,
 )
 from analysis.grouping import aggregate_by
@@ -44,7 +45,9 @@ __all__ = [
     "win_rates",
 ]
 
-_CONVERSION_COUNTS = (c.N_ENTERED, c.N_ADVANCED, c.N_LOST_HERE, c.N_REGRESSED, c.N_STILL_OPEN)
+# open = regressed + still open, counted in one flag: conversion needs no current stage or
+# backward moves, so the reach rows skip the LEAD window over every stage event.
+_CONVERSION_COUNTS = (c.N_ENTERED, c.N_ADVANCED, c.N_LOST_HERE, c.N_OPEN)
 
 
 @dataclass(frozen=True)
@@ -175,16 +178,15 @@ def stage_conversion(
     if not 0 <= max_open_share <= 1:
         raise ValueError(f"max_open_share must lie in [0, 1], got {max_open_share}.")
     keys = group_keys(by)
-    rows = deal_stage_reach(
-        ws, reach, by=keys, start=start, end=end,
-        implied_entry_times=needs_entry_times(period, cohort),
+    rows = reach_rows(
+        ws, reach, keys, start, end, needs_entry_times(period, cohort), moves=False
     )  # fmt: skip
     counts = grouped_counts(ws, rows, keys, period, cohort, _CONVERSION_COUNTS)
     entered, advanced = counts[c.N_ENTERED], counts[c.N_ADVANCED]
     lost = counts[c.N_LOST_HERE]
     table = counts[[*keys, *([c.PERIOD] if period else []), c.STAGE]].copy()
     table[c.N_ENTERED], table[c.N_ADVANCED], table[c.N_LOST] = entered, advanced, lost
-    table[c.N_OPEN] = counts[c.N_REGRESSED] + counts[c.N_STILL_OPEN]
+    table[c.N_OPEN] = counts[c.N_OPEN]
     table[c.OPEN_SHARE] = table[c.N_OPEN] / entered.where(entered > 0)
     decided = advanced + lost
     rate, low, high = rate_with_interval(advanced, decided, alpha=alpha)

@@ -23,7 +23,14 @@ import pandas as pd
 from analysis import columns as c
 from analysis.engine import Workspace
 from analysis.grouping import as_keys, series_to_utc
-from analysis.journey import NEXT_STAGE, STAGE_ORDER, stage_position, stage_stays
+from analysis.journey import (
+    CURRENT,
+    FURTHEST,
+    LOST_AT,
+    STAGE_ORDER,
+    WON_AT,
+    deal_stage_pivot,
+)
 from analysis.overview import deals_in_period
 
 Reach = Literal["implied", "observed"]
@@ -32,7 +39,7 @@ Period = Literal["month", "quarter"]
 
 # ibis truncate units; also valid pandas period frequencies.
 PERIOD_TRUNCATE = {c.PERIOD_MONTH: "M", c.PERIOD_QUARTER: "Q"}
-_FURTHEST, _CURRENT, _BACK = "_furthest", "_current", "_back"
+UNDECIDED = "_undecided"  # column of reach_rows: is_regressed | is_still_open
 ACCOUNTING_COUNTS = (
     c.N_ENTERED,
     c.N_ADVANCED,
@@ -52,6 +59,7 @@ _FLAG_OF_COUNT = {
     c.N_SKIPPED: c.IS_SKIPPED,
     c.N_REENTERED: c.IS_REENTERED,
     c.N_MOVED_BACK: c.IS_MOVED_BACK,
+    c.N_OPEN: UNDECIDED,  # regressed + still open, from reach_rows
 }
 
 
@@ -77,13 +85,15 @@ def check_options(reach: str, period: str | None, cohort: str) -> None:
         raise ValueError(f'cohort must be "created" or "stage_entry", not {cohort!r}.')
 
 
-def _deals(ws: Workspace, keys: list[str], start: object, end: object) -> ibis.Table:
+def _deals(
+    ws: Workspace, keys: list[str], start: object, end: object, extra: tuple[str, ...] = ()
+) -> ibis.Table:
     missing = [k for k in keys if k not in ws.deals.columns]
     if missing:
         have = ", ".join(ws.deals.columns)
         raise ValueError(f"The deals table has no column {missing[0]!r}; it has: {have}.")
     deals = deals_in_period(ws, start, end)
-    return deals.select(c.DEAL_ID, c.OUTCOME, c.CREATED_AT, *keys)
+    return deals.select(c.DEAL_ID, c.OUTCOME, c.CREATED_AT, *keys, *extra)
 
 
 def deal_stage_reach(
@@ -109,9 +119,8 @@ def deal_stage_reach(
         Creation-date window ``[start, end)`` of the deals.
     implied_entry_times : bool
         Fill ``stage_entered_at`` of implied stages from the first later
-        entry (needed only for stage-entry cohorts). False skips that window
-        over every deal x stage row, the costliest step at scale, and leaves
-        implied stages without an entry time.
+        entry (needed only for stage-entry cohorts). False leaves implied
+        stages without an entry time (and saves one aggregate per stage).
 
     Returns
     -------
@@ -144,86 +153,109 @@ def deal_stage_reach(
     The outcome comes from the deals table. ``stage_entered_at`` is the first
     entry of ``s``, or for an implied stage the first entry of any later stage
     (won included).
+
+    The engine work is one ``GROUP BY deal_id`` over the stage events
+    (:func:`analysis.journey.deal_stage_pivot`: each stage's entry count,
+    first entry and backward moves in a column per stage), joined to the deals
+    and crossed with the open stages: no per-(deal, stage) join and no window
+    over the deals x stages rows.
     """
     check_options(reach, None, c.COHORT_CREATED)
+    keys = group_keys(by)
+    rows = reach_rows(ws, reach, keys, start, end, implied_entry_times)
+    return rows.select(*_REACH_COLUMNS, *keys, *_REACH_FLAGS)
+
+
+_REACH_COLUMNS = (c.DEAL_ID, c.OUTCOME, c.CREATED_AT)
+_REACH_FLAGS = (
+    c.STAGE, STAGE_ORDER, c.STAGE_ENTERED_AT, c.N_ENTRIES, c.HAS_ENTRY, c.REACHED,
+    c.IS_ADVANCED, c.IS_LOST_HERE, c.IS_REGRESSED, c.IS_STILL_OPEN, c.IS_SKIPPED,
+    c.IS_REENTERED, c.IS_MOVED_BACK,
+)  # fmt: skip
+# Extra column of :func:`reach_rows` with ``decision_times=True`` (beside journey.WON_AT
+# and journey.LOST_AT, re-exported here):
+NEXT_ENTERED_AT = "_next_entered_at"  # entry time of the next open stage (implied)
+
+
+def reach_rows(
+    ws: Workspace,
+    reach: str,
+    keys: list[str],
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    implied_entry_times: bool = True,
+    *,
+    moves: bool = True,
+    decision_times: bool = False,
+) -> ibis.Table:
+    """The rows of :func:`deal_stage_reach` (its columns first), for reuse by other modules.
+
+    Every row also has :data:`UNDECIDED` (reached, not advanced, not lost:
+    ``is_regressed | is_still_open``). ``moves=False`` leaves out
+    ``is_regressed``, ``is_still_open`` and ``is_moved_back``, which need the
+    deal's current stage and backward moves (a ``LEAD`` window over every
+    stage event); the other columns are the same. With ``decision_times``
+    the rows also carry ``closed_at`` (when the deals have it),
+    :data:`NEXT_ENTERED_AT` (the implied entry time of the next open stage,
+    null at the last one), :data:`WON_AT` and :data:`LOST_AT`.
+    """
     if not ws.has(c.STAGE_EVENTS):
         raise ValueError(
             "The workspace has no stage_events table; ingest derives one from a current "
             "stage column, so re-ingest the source with its stage column mapped."
         )
-    keys = group_keys(by)
-    pipeline = ws.pipeline
-    n_open = len(pipeline.stages)
-    stays = stage_stays(ws)
-    stays = stays.mutate(_next=stage_position(ws, stays[NEXT_STAGE]))
-    is_open = (stays[STAGE_ORDER] >= 0) & (stays[STAGE_ORDER] < n_open)
-    back = is_open & (stays._next >= 0) & (stays._next < stays[STAGE_ORDER])
-    per_stage = stays.group_by([c.DEAL_ID, c.STAGE]).aggregate(
-        **{
-            c.N_ENTRIES: stays.count(),
-            c.STAGE_ENTERED_AT: stays[c.ENTERED_AT].min(),
-            _BACK: back.any(),
-        }
-    )
-    furthest = (
-        stays.filter(is_open).group_by(c.DEAL_ID).aggregate(**{_FURTHEST: stays[STAGE_ORDER].max()})
-    )
-    current = stays.filter(stays.is_last).select(c.DEAL_ID, **{_CURRENT: stays[STAGE_ORDER]})
-    # The won stage rides along so that an implied stage can take its entry time.
-    listed = [*pipeline.stages, pipeline.won] if implied_entry_times else list(pipeline.stages)
-    stage_list = ibis.memtable({c.STAGE: listed, STAGE_ORDER: list(range(len(listed)))})
-    deals = _deals(ws, keys, start, end)
-    rows = deals.cross_join(stage_list)
-    rows = rows.left_join(per_stage, [c.DEAL_ID, c.STAGE]).drop(
-        f"{c.DEAL_ID}_right", f"{c.STAGE}_right"
-    )
-    rows = rows.left_join(furthest, c.DEAL_ID).drop(f"{c.DEAL_ID}_right")
-    rows = rows.left_join(current, c.DEAL_ID).drop(f"{c.DEAL_ID}_right")
-    if implied_entry_times:
-        later_first = (
-            rows[c.STAGE_ENTERED_AT]
-            .min()
-            .over(
-                ibis.window(
-                    group_by=rows[c.DEAL_ID], order_by=ibis.desc(rows[STAGE_ORDER]), rows=(None, 0)
-                )
-            )
-        )
-        rows = rows.mutate(**{c.STAGE_ENTERED_AT: rows[c.STAGE_ENTERED_AT].coalesce(later_first)})
-        rows = rows.filter(rows[STAGE_ORDER] < n_open)
+    stages = list(ws.pipeline.stages)
+    n_open = len(stages)
+    per_deal = deal_stage_pivot(
+        ws, later_entries=implied_entry_times or decision_times,
+        terminal_entries=decision_times, moves=moves,
+    )  # fmt: skip
+    closed = (c.CLOSED_AT,) if decision_times and c.CLOSED_AT in ws.deals.columns else ()
+    deals = _deals(ws, keys, start, end, closed)
+    stage_list = ibis.memtable({c.STAGE: stages, STAGE_ORDER: list(range(n_open))})
+    rows = deals.left_join(per_deal, c.DEAL_ID).drop(f"{c.DEAL_ID}_right").cross_join(stage_list)
+    order = rows[STAGE_ORDER]
 
-    entries = rows[c.N_ENTRIES].fill_null(0)
+    def pick(column: str, shift: int = 0) -> ibis.Value:
+        """The per-deal column of the row's stage (of the stage ``shift`` later)."""
+        cases = [(i, rows[f"{column}{i + shift}"]) for i in range(n_open - shift)]
+        return order.cases(*cases)
+
+    def entered_at(shift: int = 0) -> ibis.Value:
+        first = pick("_first", shift)
+        return first.coalesce(pick("_later", shift)) if implied_entry_times else first
+
+    entries = pick("_n").fill_null(0)
     has_entry = entries > 0
     won = (rows[c.OUTCOME] == c.WON).fill_null(False)
     lost = (rows[c.OUTCOME] == c.LOST).fill_null(False)
-    later = won | (rows[_FURTHEST].fill_null(-1) > rows[STAGE_ORDER])
+    later = won | (rows[FURTHEST].fill_null(-1) > order)
     reached = has_entry | later if reach == c.REACH_IMPLIED else has_entry
     tail = reached & ~later
-    cur = rows[_CURRENT]
-    regressed = (
-        tail & ~lost & (cur >= 0).fill_null(False) & (cur < rows[STAGE_ORDER]).fill_null(False)
-    )
-    return rows.select(
-        c.DEAL_ID,
-        c.OUTCOME,
-        c.CREATED_AT,
-        *keys,
-        c.STAGE,
-        STAGE_ORDER,
-        c.STAGE_ENTERED_AT,
-        **{
-            c.N_ENTRIES: entries,
-            c.HAS_ENTRY: has_entry,
-            c.REACHED: reached,
-            c.IS_ADVANCED: reached & later,
-            c.IS_LOST_HERE: tail & lost,
-            c.IS_REGRESSED: regressed,
-            c.IS_STILL_OPEN: tail & ~lost & ~regressed,
-            c.IS_SKIPPED: ~has_entry & later,
-            c.IS_REENTERED: entries > 1,
-            c.IS_MOVED_BACK: rows[_BACK].fill_null(False),
-        },
-    )
+    flags = {
+        c.STAGE_ENTERED_AT: entered_at(),
+        c.N_ENTRIES: entries,
+        c.HAS_ENTRY: has_entry,
+        c.REACHED: reached,
+        c.IS_ADVANCED: reached & later,
+        c.IS_LOST_HERE: tail & lost,
+    }
+    if moves:
+        cur = rows[CURRENT]
+        regressed = tail & ~lost & (cur >= 0).fill_null(False) & (cur < order).fill_null(False)
+        flags[c.IS_REGRESSED] = regressed
+        flags[c.IS_STILL_OPEN] = tail & ~lost & ~regressed
+    flags[c.IS_SKIPPED] = ~has_entry & later
+    flags[c.IS_REENTERED] = entries > 1
+    if moves:
+        flags[c.IS_MOVED_BACK] = pick("_back").fill_null(False)
+    flags[UNDECIDED] = tail & ~lost
+    if decision_times:
+        nxt = entered_at(1) if n_open > 1 else ibis.null().cast("timestamp('UTC')")
+        flags.update({NEXT_ENTERED_AT: nxt, WON_AT: rows[WON_AT], LOST_AT: rows[LOST_AT]})
+        if c.CLOSED_AT in rows.columns:
+            flags[c.CLOSED_AT] = rows[c.CLOSED_AT]
+    return rows.select(*_REACH_COLUMNS, *keys, c.STAGE, STAGE_ORDER, **flags)
 
 
 def stage_skeleton(

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import columns as c
+from analysis.cycle_durations import seconds_between
 from analysis.engine import Workspace
 from analysis.grouping import aggregate_by, as_keys, to_utc
 from analysis.journey import stage_position
@@ -43,8 +44,8 @@ def _open_qualified(ws: Workspace, end: pd.Timestamp, keys: list[str], stage: st
         threshold = ws.pipeline.order(stage)
         before = ev.filter(ev[c.ENTERED_AT] < end)
         reached = before.filter(stage_position(ws, before[c.STAGE]) >= threshold)
-        qualified = reached.select(c.DEAL_ID).distinct()
-        open_at_end = open_at_end.semi_join(qualified, c.DEAL_ID)
+        # A semi join keeps each deal once however many matching events it has: no DISTINCT.
+        open_at_end = open_at_end.semi_join(reached.select(c.DEAL_ID), c.DEAL_ID)
     return ws.execute(aggregate_by(open_at_end, keys, **{OPEN_QUALIFIED: open_at_end.count()}))
 
 
@@ -55,9 +56,7 @@ def _closed_stats(
     deals = ws.deals
     closed = deals.filter((deals[c.CLOSED_AT] >= start) & (deals[c.CLOSED_AT] < end))
     won = closed[c.OUTCOME] == c.WON
-    days = (closed[c.CLOSED_AT].epoch_seconds() - closed[c.CREATED_AT].epoch_seconds()) / (
-        _SECONDS_PER_DAY
-    )
+    days = seconds_between(ws, closed[c.CREATED_AT], closed[c.CLOSED_AT]) / _SECONDS_PER_DAY
     amount = closed[c.AMOUNT]
     expr = aggregate_by(
         closed,
