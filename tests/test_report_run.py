@@ -113,13 +113,21 @@ def test_keep_prunes_old_runs_but_never_latest(sleepy, tmp_path):
     for run_id in ("r1", "r2", "r3"):
         assert _run(sleepy, reports, run_id, parameters={"pause": 0}).ok
         time.sleep(0.05)  # distinct modification times
-    (reports / ".dead.partial").mkdir()  # left by a killed run
+    (reports / ".dead.partial").mkdir()  # left by a killed run, hours ago
+    os.utime(reports / ".dead.partial", (0, 0))
+    (reports / ".running.partial").mkdir()  # a run in progress right now
+    (reports / "archive").mkdir()  # not a run: no index.html
+    (reports / "archive" / RUN_LOG).write_text("someone's notes")
     os.utime(reports / "r3" / RUN_LOG, (0, 0))  # latest is now the "oldest" run
     removed = prune_runs(reports, keep=1)
     assert {p.name for p in removed} == {"r1", ".dead.partial"}
-    assert sorted(p.name for p in reports.iterdir()) == ["latest", "r2", "r3"]
+    kept = sorted(p.name for p in reports.iterdir())
+    assert kept == [".running.partial", "archive", "latest", "r2", "r3"]
     with pytest.raises(Exception, match="at least 1"):
         prune_runs(reports, keep=0)
+    with pytest.raises(Exception, match="--keep must be at least 1"):  # before running anything
+        _run(sleepy, reports, "never", keep=0)
+    assert not (reports / "never").exists()
 
 
 def test_a_relative_data_dir_reaches_the_kernel_as_absolute(tmp_path, monkeypatch):

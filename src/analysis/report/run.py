@@ -217,10 +217,20 @@ def _point_latest(reports_dir: Path, run_dir: Path) -> None:
     os.replace(tmp, link)
 
 
+STALE_PARTIAL_SECONDS = 6 * 3600
+
+
+def _last_change(folder: Path) -> float:
+    log = folder / RUN_LOG
+    return (log if log.exists() else folder).stat().st_mtime
+
+
 def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
     """Delete all but the ``keep`` newest runs; never the one ``latest`` points to.
 
-    Leftover ``.<run-id>.partial`` folders of killed runs are deleted too.
+    Only folders holding a run's ``run.log`` and ``index.html`` count as runs.
+    Leftover ``.<run-id>.partial`` folders of killed runs are deleted too once
+    their log has not changed for six hours (a younger one may be running).
 
     Returns
     -------
@@ -237,8 +247,22 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
         key=lambda p: (p / RUN_LOG).stat().st_mtime if (p / RUN_LOG).exists() else 0.0,
         reverse=True,
     )
-    finished = [p for p in runs if not p.name.startswith(".") and (p / RUN_LOG).exists()]
-    stale = [p for p in runs if p.name.startswith(".") and p.name.endswith(PARTIAL_SUFFIX)]
+    # A run folder has both its log and its index; anything else is not ours.
+    finished = [
+        p
+        for p in runs
+        if not p.name.startswith(".") and (p / RUN_LOG).exists() and (p / INDEX).exists()
+    ]
+    # A partial run is stale (killed) when its log has not moved for hours;
+    # a younger one may be a run still in progress (overlapping schedules).
+    now = time.time()
+    stale = [
+        p
+        for p in runs
+        if p.name.startswith(".")
+        and p.name.endswith(PARTIAL_SUFFIX)
+        and now - _last_change(p) > STALE_PARTIAL_SECONDS
+    ]
     removed = [p for p in finished[keep:] if p.resolve() != current] + stale
     for path in removed:
         shutil.rmtree(path)
@@ -339,6 +363,8 @@ def run_report(
     data_dir = (Path(data_dir) if data_dir is not None else config.PROCESSED_DIR).resolve()
     if workers < 1:
         raise InputError("--workers must be at least 1.", column="--workers")
+    if keep is not None and keep < 1:
+        raise InputError("--keep must be at least 1.", column="--keep")
     report_config = load_report_config(config_path) if config_path is not None else None
     overrides = {
         k: parse_cli_value(v) if isinstance(v, str) else v for k, v in (parameters or {}).items()
