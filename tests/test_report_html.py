@@ -89,7 +89,21 @@ def test_contacts_are_redacted_by_default_and_kept_when_switched_off(tmp_path, p
         "deal D0001234",  # identifiers
         "won $1,234,567 (12.4% [11.5–13.3])",  # formatted figures
         "run 20261127T005348Z",
+        "p = 0.000123 and 1250000 and 0.040000",  # plain numbers as pandas prints them
     ],
 )
 def test_redaction_leaves_dates_ids_and_figures(kept):
     assert redact_contacts(kept) == kept
+
+
+def test_a_web_link_in_an_output_keeps_its_text_and_does_not_fail_the_page(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(...)")
+    link = "[pricing](https://competitor.example/pricing) and [top](#findings)"
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": link})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Links"), cell]
+    path = tmp_path / "links.ipynb"
+    nbformat.write(nb, path)
+    page = notebook_to_html(path, "Links")  # raises if anything points outside
+    assert "competitor.example" not in page and "pricing" in page
+    assert 'href="#findings"' in page

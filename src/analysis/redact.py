@@ -34,13 +34,19 @@ __all__ = [
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 # A phone number: 7 or more digits, single spaces, dots or dashes between them,
-# an optional leading + and area code in parentheses. Longer digit runs (order
-# numbers, ISO dates) are redacted too: over-redaction is the safe side.
+# an optional leading + and area code in parentheses. In the engine
+# (redact_expr, RE2 has no lookarounds) longer digit runs such as order numbers
+# and dates in comments are redacted too: over-redaction is the safe side there.
 PHONE_PATTERN = r"\+?(?:\(\d+\)[\s.-]?)?\d(?:[\s.-]?\d){6,}"
 EMAIL_TOKEN = "[email]"
 PHONE_TOKEN = "[phone]"
-_EMAIL = re.compile(EMAIL_PATTERN)
-_PHONE = re.compile(PHONE_PATTERN)
+# In Python the same patterns get word boundaries, so that identifiers such as
+# D0001234 survive, and dates, timestamps and plain numbers (1250000, 0.000123)
+# are kept: redacted text is shown to readers, who need the figures.
+_EMAIL = re.compile(rf"(?<![\w.%+-]){EMAIL_PATTERN}")
+_PHONE = re.compile(rf"(?<![\w#.,]){PHONE_PATTERN}(?![\w,]|\.\d)")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _URL_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)\s*:")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
@@ -57,7 +63,15 @@ def redact(text: object) -> object:
     """
     if not isinstance(text, str):
         return text
-    return _PHONE.sub(PHONE_TOKEN, _EMAIL.sub(EMAIL_TOKEN, text))
+    return _PHONE.sub(_phone_token, _EMAIL.sub(EMAIL_TOKEN, text))
+
+
+def _phone_token(match: re.Match) -> str:
+    """``[phone]``, unless the digits are a date or timestamp or a plain number."""
+    found = match.group(0)
+    if _ISO_DATE.match(match.string, match.start()) or _PLAIN_NUMBER.fullmatch(found):
+        return found
+    return PHONE_TOKEN
 
 
 def redact_expr(text: ibis.StringValue) -> ibis.StringValue:

@@ -65,9 +65,6 @@ def external_references(document: str) -> list[str]:
     return [m.group(0) for m in _EXTERNAL.finditer(document)]
 
 
-# Text a page-level pass leaves alone although the phone pattern matches it:
-# ISO dates and times, which reports print everywhere.
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
 _TEXT_MIMES = ("text/plain", "text/markdown", "text/html")
 
 
@@ -75,20 +72,12 @@ def redact_contacts(text: str) -> str:
     """Replace e-mail addresses and phone numbers in rendered report text.
 
     A safety net behind the analysis modules, which redact free text where
-    they read it: whatever reaches a page is scanned again. Uses the patterns
-    of :mod:`analysis.redact`, bounded so that identifiers like ``D0001234``
-    and ISO dates survive.
+    they read it: whatever reaches a page is scanned again with
+    :func:`analysis.redact.redact`, which keeps dates, identifiers and figures.
     """
-    from analysis.redact import EMAIL_PATTERN, EMAIL_TOKEN, PHONE_PATTERN, PHONE_TOKEN
+    from analysis.redact import redact
 
-    text = re.sub(rf"(?<![\w.%+-]){EMAIL_PATTERN}", EMAIL_TOKEN, text)
-
-    def phone(match: re.Match) -> str:
-        # A run of digits that begins with a date ("2025-07-01 00:00") is a time.
-        starts_with_date = _ISO_DATE.match(match.string, match.start())
-        return match.group(0) if starts_with_date else PHONE_TOKEN
-
-    return re.sub(rf"(?<![\w#.,]){PHONE_PATTERN}(?![\w,]|\.\d)", phone, text)
+    return redact(text)
 
 
 def _redact_outputs(nb) -> None:
@@ -117,9 +106,11 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     if name in _SAFE_ATTRIBUTES:
         return True
     if tag == "a" and name == "href":
-        # Links inside the run (relative), to the web or mail; never a script scheme.
-        scheme = value.split("/", 1)[0]
-        return value.startswith(("https://", "http://", "mailto:", "#")) or ":" not in scheme
+        # Links within the page or the run only: a page must point nowhere
+        # outside itself (a web link would also fail the self-containment
+        # check and with it the whole report). The link text stays.
+        first = value.split("/", 1)[0]
+        return value.startswith("#") or (":" not in first and not value.startswith("//"))
     return tag == "img" and name == "src" and value.startswith("data:image/")
 
 
@@ -128,7 +119,7 @@ def sanitize_fragment(fragment: str) -> str:
 
     The last line of defence for leadership pages: whatever an output
     contained (a CRM comment pasted into a table, a ``<script>`` from a loss
-    reason), only text structure, tables, relative or web links and embedded
+    reason), only text structure, tables, links within the run and embedded
     images remain; event handlers, scripts, frames, ``javascript:`` links and
     style blocks are removed (the page theme styles the tables).
     """
@@ -137,7 +128,7 @@ def sanitize_fragment(fragment: str) -> str:
     cleaner = bleach.Cleaner(
         tags=_SAFE_TAGS,
         attributes=_allowed_attribute,
-        protocols=["http", "https", "mailto", "data"],
+        protocols=["data"],
         strip=True,
         strip_comments=True,
     )
