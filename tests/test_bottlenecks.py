@@ -404,3 +404,19 @@ def test_nothing_planted_flags_about_alpha_of_transitions():
     share = float(np.mean(p < alpha))
     assert abs(share - alpha) < 3 * np.sqrt(alpha * (1 - alpha) / len(p)), share
     assert runs_flagged <= 2
+
+
+def test_undecided_stays_have_no_decision_time(processed_folder):
+    # A deal still open at a stage has not decided; its decision time must stay
+    # null (DuckDB's GREATEST(NULL, 0) is 0, which once made open deals count
+    # as decided on day 0 and shortened the horizon).
+    from analysis.bottleneck_horizon import DECISION_DAYS, decision_rows
+
+    ws = analysis.connect(processed_folder)
+    rows = ws.execute(decision_rows(ws, "implied", [c.SEGMENT]))
+    reached = rows[rows[c.REACHED]]
+    undecided = reached[~reached[c.IS_ADVANCED] & ~reached[c.IS_LOST_HERE]]
+    decided = reached[reached[c.IS_ADVANCED] | reached[c.IS_LOST_HERE]]
+    assert len(undecided) > 0  # the fixture has open deals (planted by the generator)
+    assert undecided[DECISION_DAYS].isna().all()
+    assert (decided[DECISION_DAYS].dropna() >= 0).all()

@@ -75,11 +75,14 @@ def decision_rows(ws: Workspace, reach: str, keys: list[str]) -> ibis.Table:
     )
     cutoff = data_cutoff(ws)
     cut = ibis.literal(cutoff) if not pd.isna(cutoff) else ibis.null().cast("timestamp('UTC')")
-    decision = _days(ws, entered, decided_at)
+    # Clip negative days at 0 but keep null (undecided): GREATEST ignores nulls
+    # in DuckDB, so greatest(null, 0) would turn an open deal into a decision.
+    days = _days(ws, entered, decided_at)
+    decision = ibis.cases((days < 0, 0.0), else_=days)
     out = rows.select(
         c.DEAL_ID, c.CREATED_AT, *keys, c.STAGE, c.STAGE_ENTERED_AT, c.REACHED,
         c.IS_ADVANCED, c.IS_LOST_HERE,
-        **{DECISION_DAYS: ibis.greatest(decision, 0.0), FOLLOW_DAYS: _days(ws, entered, cut)},
+        **{DECISION_DAYS: decision, FOLLOW_DAYS: _days(ws, entered, cut)},
     )  # fmt: skip
     return out
 
