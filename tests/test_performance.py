@@ -37,21 +37,33 @@ def scorecard(sample):
 def test_shrinkage_reproduces_a_hand_computed_beta_binomial_example():
     # Hand calculation: three reps of one team, 2/10, 5/10, 8/10 won.
     # Team rate p = 15/30 = 0.5; Q = sum n (r - p)^2 / (p (1 - p)) = 10 * 0.18 / 0.25 = 7.2;
-    # k - T = 3 - 1 = 2; denominator N - sum n^2 / N = 30 - 300/30 = 20;
-    # rho = (7.2 - 2) / 20 = 0.26; a + b = 1/0.26 - 1 = 37/13; a = b = 37/26.
+    # k - T = 3 - 1 = 2; denominator N - sum n^2 / N - (k - 1) = 30 - 300/30 - 2 = 18;
+    # rho = (7.2 - 2) / 18 = 13/45; a + b = 45/13 - 1 = 32/13; a = b = 16/13.
     prior = fit_beta_prior([2, 5, 8], [10, 10, 10])
-    assert prior.rho == pytest.approx(0.26)
-    assert prior.strength == pytest.approx(37 / 13)
+    assert prior.rho == pytest.approx(13 / 45)
+    assert prior.strength == pytest.approx(32 / 13)
     assert prior.team_rate.iloc[0] == pytest.approx(0.5)
     shrunk = shrink_rates([2, 5, 8], [10, 10, 10], [0.5] * 3, prior.strength)
-    # Posterior means (x + a) / (n + a + b): (2 + 37/26) / (10 + 37/13) = 89/334, 1/2, 245/334.
-    assert shrunk[c.SHRUNK_WIN_RATE].tolist() == pytest.approx([89 / 334, 0.5, 245 / 334])
-    # Weight of the raw rate n / (n + a + b) = 10 / (167/13) = 130/167.
-    assert shrunk[c.SHRINKAGE_WEIGHT].tolist() == pytest.approx([130 / 167] * 3)
-    # Posterior interval of rep 1: Beta(2 + 37/26, 8 + 37/26) quantiles (scipy.stats.beta).
+    # Posterior means (x + a) / (n + a + b): (2 + 16/13) / (10 + 32/13) = 7/27, 1/2, 20/27.
+    assert shrunk[c.SHRUNK_WIN_RATE].tolist() == pytest.approx([7 / 27, 0.5, 20 / 27])
+    # Weight of the raw rate n / (n + a + b) = 10 / (162/13) = 65/81.
+    assert shrunk[c.SHRINKAGE_WEIGHT].tolist() == pytest.approx([65 / 81] * 3)
+    # Posterior interval of rep 1: Beta(2 + 16/13, 8 + 16/13) quantiles (scipy.stats.beta).
     from scipy.stats import beta
 
-    assert shrunk[c.SHRUNK_CI_LOW].iloc[0] == pytest.approx(beta.ppf(0.025, 89 / 26, 245 / 26))
+    assert shrunk[c.SHRUNK_CI_LOW].iloc[0] == pytest.approx(beta.ppf(0.025, 42 / 13, 120 / 13))
+
+
+def test_rho_estimate_is_unbiased_for_small_reps():
+    # Planted truth by simulation (seeded): 400 reps of 5 deals each with rates
+    # drawn from Beta with intra-class correlation rho = 0.2 (a + b = 1/rho - 1 = 4).
+    # Leaving out the (k_t - 1) term biased the estimate to about 0.16.
+    rng = np.random.default_rng(11)
+    estimates = []
+    for _ in range(200):
+        p = rng.beta(0.4 * 4, 0.6 * 4, size=400)
+        estimates.append(fit_beta_prior(rng.binomial(5, p), np.full(400, 5)).rho)
+    assert np.mean(estimates) == pytest.approx(0.2, abs=0.01)
 
 
 def test_every_shrunk_rate_lies_between_raw_and_team_rate():

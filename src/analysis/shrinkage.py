@@ -67,14 +67,16 @@ def fit_beta_prior(
     Notes
     -----
     For team :math:`t` with pooled rate :math:`p_t = \\sum x_i / \\sum n_i`, the
-    Beta-binomial model gives :math:`E[n_i (r_i - p_t)^2] \\approx p_t(1-p_t)
-    (1 + \\rho (n_i - 1))`. Summing the standardised statistic
-    :math:`Q = \\sum_i n_i (r_i - p_{t(i)})^2 / (p_{t(i)}(1-p_{t(i)}))` over
-    reps and matching its expectation (DerSimonian–Laird form, :math:`k` reps
-    in :math:`T` teams, :math:`N_t = \\sum_{i \\in t} n_i`) gives
+    Beta-binomial model gives :math:`\\mathrm{Var}(r_i) = p_t(1-p_t)
+    (1 + \\rho (n_i - 1)) / n_i`. For the standardised statistic
+    :math:`Q = \\sum_i n_i (r_i - \\hat p_{t(i)})^2 / (p_{t(i)}(1-p_{t(i)}))`
+    around the estimated team rates (:math:`k` reps in :math:`T` teams,
+    :math:`k_t` in team :math:`t`, :math:`N_t = \\sum_{i \\in t} n_i`),
+    :math:`E[Q] = (k - T) + \\rho \\sum_t (N_t - \\sum_{i \\in t} n_i^2 / N_t
+    - (k_t - 1))`; matching it (method of moments, DerSimonian–Laird form) gives
 
     .. math:: \\hat\\rho = \\max\\left(0, \\frac{Q - (k - T)}
-       {\\sum_t (N_t - \\sum_{i \\in t} n_i^2 / N_t)}\\right),
+       {\\sum_t (N_t - \\sum_{i \\in t} n_i^2 / N_t - (k_t - 1))}\\right),
        \\qquad a_t + b_t = 1/\\hat\\rho - 1, \\quad a_t = p_t (a_t + b_t).
 
     Teams whose pooled rate is 0 or 1 add nothing to :math:`Q`.
@@ -104,7 +106,8 @@ def fit_beta_prior(
     q = float((used["n"] * (r - used["p"]) ** 2 / (used["p"] * (1 - used["p"]))).sum())
     k, n_teams = len(used), used["team"].nunique()
     by_team = used.groupby("team")["n"]
-    denom = float((by_team.sum() - by_team.apply(lambda s: (s**2).sum()) / by_team.sum()).sum())
+    n_t = by_team.sum()
+    denom = float((n_t - by_team.apply(lambda s: (s**2).sum()) / n_t - (by_team.count() - 1)).sum())
     rho = max(0.0, (q - (k - n_teams)) / denom) if denom > 0 else 0.0
     rho = min(rho, 1.0)
     strength = np.inf if rho == 0 else 1.0 / rho - 1.0
