@@ -105,3 +105,12 @@ def test_deals_where_restricts_deals_only(frames):
     assert ws.deals_where(c.SEGMENT, None) is ws
     with pytest.raises(ValueError, match="no column 'tier'"):
         ws.deals_where("tier", ["gold"])
+
+
+def test_deals_where_takes_a_single_value_as_one_value(processed_folder):
+    # `-p segments=B2B` arrives as the string "B2B", not a list of letters.
+    ws = analysis.connect(processed_folder)
+    one = ws.deals_where(c.SEGMENT, "B2B")
+    listed = ws.deals_where(c.SEGMENT, ["B2B"])
+    n_one = one.execute(one.deals.count())
+    assert n_one == listed.execute(listed.deals.count()) > 0

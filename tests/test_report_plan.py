@@ -128,6 +128,10 @@ def test_cli_values_are_converted_to_the_declared_type(notebooks):
         ({"label": 3}, "'label' expects str"),
         ({"nope": 1}, "declares a parameter 'nope'"),
         ({"data_dir": "/tmp"}, "set by the runner"),
+        # A number would be read as nanoseconds since 1970: a silently wrong window.
+        ({"period_start": 20240101}, "'period_start' expects a date"),
+        ({"period_end": "next tuesday"}, "'period_end' expects a date"),
+        ({"period_start": "2026-05-01", "period_end": "2026-04-01"}, "is not before its end"),
     ],
 )
 def test_bad_parameters_stop_the_plan(notebooks, overrides, message):

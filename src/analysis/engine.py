@@ -86,15 +86,18 @@ class Workspace:
             raise ValueError(f"Unknown table {name!r}; canonical tables are {', '.join(c.TABLES)}.")
         return replace(self, tables=MappingProxyType({**self.tables, name: table}))
 
-    def deals_where(self, column: str, values: list | tuple | None) -> Workspace:
+    def deals_where(self, column: str, values: str | list | tuple | None) -> Workspace:
         """A copy restricted to deals whose ``column`` is one of ``values``.
 
         ``None`` or an empty list keeps every deal, so a notebook parameter
-        ``segments = None`` means "all segments". Other tables are left as
+        ``segments = None`` means "all segments"; a single string is one value
+        (``"B2B"``, as ``-p segments=B2B`` passes it). Other tables are left as
         they are; metrics join them to the deals they analyse.
         """
         if not values:
             return self
+        if isinstance(values, str):
+            values = [values]
         deals = self.tables[c.DEALS]
         if column not in deals.columns:
             raise ValueError(

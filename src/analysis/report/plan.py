@@ -195,8 +195,41 @@ def _declared(path: Path) -> dict[str, object]:
     return found
 
 
+DATE_SUFFIXES = ("_start", "_end")
+
+
+def _checked_date(notebook: str, name: str, value: object) -> object:
+    """A period bound must be a date string (``2026-04-01``), not a number."""
+    try:
+        ok = isinstance(value, str) and not pd.isna(pd.Timestamp(value))
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise InputError(
+            f"notebook {notebook}: parameter {name!r} expects a date like '2026-04-01', "
+            f"got {value!r}.",
+            column="-p",
+        )
+    return value
+
+
+def _check_windows(notebook: str, params: Mapping[str, object]) -> None:
+    """Each ``<prefix>_start`` must come before its ``<prefix>_end``."""
+    for key, start in params.items():
+        if not key.endswith("_start") or start is None:
+            continue
+        end = params.get(key[: -len("_start")] + "_end")
+        if end is not None and pd.Timestamp(start) >= pd.Timestamp(end):
+            raise InputError(
+                f"notebook {notebook}: {key} {start!r} is not before its end {end!r}.",
+                column="-p",
+            )
+
+
 def _checked(notebook: str, name: str, value: object, default: object) -> object:
     """``value`` converted to the type of the notebook's default, or InputError."""
+    if name.endswith(DATE_SUFFIXES) and default is None and value is not None:
+        return _checked_date(notebook, name, value)
     if isinstance(value, str) and isinstance(default, bool):
         lowered = value.strip().lower()
         if lowered in {"true", "false"}:
@@ -325,6 +358,7 @@ def plan_run(
             if key in declared:
                 params[key] = value
         checked = {k: _checked(entry.name, k, v, declared[k]) for k, v in params.items()}
+        _check_windows(entry.name, checked)
         runner = frozenset(k for k in RUNNER_PARAMS if k in declared)
         jobs.append(NotebookJob(entry.name, path, checked, RUN_DIR_PARAM in declared, runner))
     unknown = sorted(set(overrides) - known)
