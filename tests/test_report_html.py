@@ -107,3 +107,35 @@ def test_a_web_link_in_an_output_keeps_its_text_and_does_not_fail_the_page(tmp_p
     page = notebook_to_html(path, "Links")  # raises if anything points outside
     assert "competitor.example" not in page and "pricing" in page
     assert 'href="#findings"' in page
+
+
+def test_an_error_output_is_redacted_too(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("lookup(...)")
+    message = f"no account for {CONTACTS}"
+    cell.outputs = [
+        nbformat.v4.new_output("error", ename="KeyError", evalue=message, traceback=[message])
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Failed"), cell]
+    path = tmp_path / "failed.ipynb"
+    nbformat.write(nb, path)
+    page = notebook_to_html(path, "Failed")
+    assert "jane.doe@example.com" not in page and "7946 0958" not in page
+
+
+def test_index_headlines_and_errors_are_redacted(tmp_path):
+    from analysis.report.index import NotebookResult, index_html
+
+    result = NotebookResult(
+        name="x",
+        title="X",
+        ok=False,
+        seconds=1.0,
+        html=tmp_path / "x.html",
+        executed=tmp_path / "x.ipynb",
+        error=f"KeyError: {CONTACTS}",
+        summary={"headline": [f"**Lead**: {CONTACTS}"]},
+    )
+    page = index_html("run", [result], {"run id": "run"})
+    assert "jane.doe@example.com" not in page and "7946 0958" not in page
+    assert "Lead: Call Jane" in page  # emphasis markers dropped, text kept

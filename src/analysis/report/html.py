@@ -86,6 +86,9 @@ def _redact_outputs(nb) -> None:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 output["text"] = redact_contacts("".join(output.get("text", "")))
+            if output.get("output_type") == "error":  # a failed cell's message quotes data
+                output["evalue"] = redact_contacts(str(output.get("evalue", "")))
+                output["traceback"] = [redact_contacts(t) for t in output.get("traceback", [])]
             data = output.get("data", {})
             for mime in _TEXT_MIMES:
                 if mime in data:

@@ -46,14 +46,16 @@ _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 def _plain(sentence: object) -> str:
-    """A headline without Markdown emphasis markers (the index shows plain text)."""
-    return _EMPHASIS.sub(r"\2", str(sentence))
+    """A headline as plain, redacted text (the index shows no Markdown)."""
+    from analysis.redact import redact
+
+    return redact(_EMPHASIS.sub(r"\2", str(sentence)))
 
 
 def _status(nb: NotebookResult) -> str:
     if nb.ok:
         return '<span class="status-ok">ok</span>'
-    return f'<span class="status-failed">failed</span> — {html.escape(nb.error)}'
+    return f'<span class="status-failed">failed</span> — {html.escape(_plain(nb.error))}'
 
 
 def _parameters(nb: NotebookResult) -> str:
