@@ -6,12 +6,12 @@ import json
 import re
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 from browser_helpers import chromium_or_skip, open_offline
+from report_helpers import write_notebook
 
 import analysis
 from analysis import columns as c
@@ -134,21 +134,6 @@ def test_executive_summary_repeats_each_reports_lead_finding(good_run):
     assert index.index("Executive summary") < index.index("Data overview")
 
 
-def _broken_notebook(folder: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("# Broken"),
-        nbformat.v4.new_code_cell("data_dir = None", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"),
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, folder / "99_broken.ipynb")
-
-
 def test_failed_notebook_keeps_latest_and_its_executed_copy(processed_folder, tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
@@ -162,7 +147,9 @@ def test_failed_notebook_keeps_latest_and_its_executed_copy(processed_folder, tm
         config_path=None,
     )
     assert good.ok
-    _broken_notebook(notebooks)
+    write_notebook(
+        notebooks, "99_broken", "data_dir = None", "raise RuntimeError('planted failure')"
+    )
     bad = run_report(
         run_id="bad",
         reports_dir=reports,
@@ -182,7 +169,9 @@ def test_failed_notebook_keeps_latest_and_its_executed_copy(processed_folder, tm
 def test_cli_report_exit_codes(processed_folder, tmp_path, capsys):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    _broken_notebook(notebooks)
+    write_notebook(
+        notebooks, "99_broken", "data_dir = None", "raise RuntimeError('planted failure')"
+    )
     argv = ["report", "--reports-dir", str(tmp_path / "r"), "--data-dir", str(processed_folder)]
     # Unknown parameter: exit 2 before anything runs, nothing written.
     assert main([*argv, "-p", "no_such_param=1"]) == 2

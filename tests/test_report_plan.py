@@ -5,9 +5,9 @@ Nothing here starts a kernel; papermill only reads the parameters cells.
 
 from __future__ import annotations
 
-import nbformat
 import pandas as pd
 import pytest
+from report_helpers import write_notebook
 
 from analysis import config
 from analysis.errors import ConfigError, InputError
@@ -69,27 +69,12 @@ def test_code_in_a_cli_value_stays_a_string():
     )
 
 
-def _notebook(folder, name, params_source):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(f"# {name}"),
-        nbformat.v4.new_code_cell(params_source, metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("print('ran')"),
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, folder / f"{name}.ipynb")
-
-
 @pytest.fixture
 def notebooks(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _notebook(folder, "a", 'alpha = 0.05\nlabel = "x"\nsegments = None\ndata_dir = None')
-    _notebook(
+    write_notebook(folder, "a", 'alpha = 0.05\nlabel = "x"\nsegments = None\ndata_dir = None')
+    write_notebook(
         folder, "b", "period_start = None\nperiod_end = None\nflag = False\nn = 10\nrun_dir = None"
     )
     return folder

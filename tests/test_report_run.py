@@ -12,30 +12,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
+from report_helpers import write_notebook
 
 from analysis.cli import main
 from analysis.report.run import RUN_LOG, prune_runs, run_report
 
 INJECTION = '1); import os; os.system("touch pwned")  #'
-
-
-def _notebook(folder: Path, name: str, params: str, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(f"# Notebook {name}"),
-        nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(body),
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, folder / f"{name}.ipynb")
 
 
 @pytest.fixture
@@ -44,7 +29,7 @@ def sleepy(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     for name in ("a", "b"):
-        _notebook(folder, name, "pause = 3.0\nlabel = 'x'", "import time\ntime.sleep(pause)")
+        write_notebook(folder, name, "pause = 3.0\nlabel = 'x'", "import time\ntime.sleep(pause)")
     return folder
 
 
@@ -135,7 +120,7 @@ def test_a_relative_data_dir_reaches_the_kernel_as_absolute(tmp_path, monkeypatc
     folder = tmp_path / "notebooks"
     folder.mkdir()
     check = "import pathlib\nassert pathlib.Path(data_dir).is_absolute()\n"
-    _notebook(folder, "d", "data_dir = None", check + "assert pathlib.Path(data_dir).is_dir()")
+    write_notebook(folder, "d", "data_dir = None", check + "assert pathlib.Path(data_dir).is_dir()")
     (tmp_path / "mydata").mkdir()
     monkeypatch.chdir(tmp_path)
     run = _run(folder, tmp_path / "r", "rel", data_dir="mydata")
