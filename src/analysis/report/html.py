@@ -68,32 +68,27 @@ def external_references(document: str) -> list[str]:
 _TEXT_MIMES = ("text/plain", "text/markdown", "text/html")
 
 
-def redact_contacts(text: str) -> str:
-    """Replace e-mail addresses and phone numbers in rendered report text.
+def _redact_outputs(nb) -> None:
+    """Redact contacts in every text output of an executed notebook.
 
     A safety net behind the analysis modules, which redact free text where
     they read it: whatever reaches a page is scanned again with
     :func:`analysis.redact.redact`, which keeps dates, identifiers and figures.
     """
-    from analysis.redact import redact
+    from analysis.redact import redact  # imports pandas and ibis: only when rendering
 
-    return redact(text)
-
-
-def _redact_outputs(nb) -> None:
-    """Apply :func:`redact_contacts` to every text output of an executed notebook."""
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
-                output["text"] = redact_contacts("".join(output.get("text", "")))
+                output["text"] = redact("".join(output.get("text", "")))
             if output.get("output_type") == "error":  # a failed cell's message quotes data
-                output["evalue"] = redact_contacts(str(output.get("evalue", "")))
-                output["traceback"] = [redact_contacts(t) for t in output.get("traceback", [])]
+                output["evalue"] = redact(str(output.get("evalue", "")))
+                output["traceback"] = [redact(t) for t in output.get("traceback", [])]
             data = output.get("data", {})
             for mime in _TEXT_MIMES:
                 if mime in data:
                     text = data[mime]
-                    data[mime] = redact_contacts("".join(text) if isinstance(text, list) else text)
+                    data[mime] = redact("".join(text) if isinstance(text, list) else text)
 
 
 # What a report page may contain: text structure, tables and embedded images.

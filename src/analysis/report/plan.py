@@ -161,8 +161,12 @@ class NotebookJob:
     name: str
     path: Path
     parameters: Mapping[str, object]
-    summarises_run: bool = False  # declares run_dir: runs after the others
     declared_runner_params: frozenset[str] = frozenset()
+
+    @property
+    def summarises_run(self) -> bool:
+        """Declares ``run_dir``: reads the other reports, so runs after them."""
+        return RUN_DIR_PARAM in self.declared_runner_params
 
     def with_paths(self, data_dir: Path, output_dir: Path, run_dir: Path) -> dict[str, object]:
         """The parameters plus the runner's paths, for those the notebook declares."""
@@ -360,7 +364,7 @@ def plan_run(
         checked = {k: _checked(entry.name, k, v, declared[k]) for k, v in params.items()}
         _check_windows(entry.name, checked)
         runner = frozenset(k for k in RUNNER_PARAMS if k in declared)
-        jobs.append(NotebookJob(entry.name, path, checked, RUN_DIR_PARAM in declared, runner))
+        jobs.append(NotebookJob(entry.name, path, checked, runner))
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise InputError(
