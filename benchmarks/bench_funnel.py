@@ -39,7 +39,7 @@ from pathlib import Path
 import pandas as pd
 from child import run_in_child  # benchmarks/child.py, beside this script
 
-from analysis.stages import load_stages
+from analysis.core.stages import load_stages
 
 # The hand-written versions take the open stages from config/stages.yaml, as the library does.
 OPEN_STAGES = load_stages().pipeline().stages
@@ -61,8 +61,9 @@ LIBRARY = """
 import json, sys, time
 from pathlib import Path
 import analysis
-from analysis import cycle, funnel
-from analysis.engine import Workspace
+from analysis.pipeline import cycle
+from analysis.pipeline import funnel
+from analysis.engine.workspace import Workspace
 
 # Instrumentation only: time every query the library sends to the engine.
 calls = []
@@ -193,7 +194,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.stages import load_stages
+from analysis.core.stages import load_stages
 
 folder, out = Path(sys.argv[1]), Path(sys.argv[2])
 STAGES = __STAGES__

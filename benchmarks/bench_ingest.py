@@ -33,7 +33,7 @@ write_sample(crm, sys.argv[2])
 
 INGEST = """
 import sys
-from analysis import config
+from analysis.core import paths as config
 from analysis.ingest import ingest
 ingest(sys.argv[1], sys.argv[2], map_path=config.SAMPLE_MAP_FILE)
 """

@@ -36,7 +36,7 @@ from child import run_in_child  # benchmarks/child.py, beside this script
 
 PREPARE = """
 import sys
-from analysis import config
+from analysis.core import paths as config
 from analysis.ingest import ingest
 from analysis.sample import generate_sample, write_sample
 write_sample(generate_sample(n_deals=int(sys.argv[1]), seed=1), sys.argv[2])

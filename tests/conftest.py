@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import columns as c
-from analysis import config
+from analysis.core import columns as c
+from analysis.core import paths as config
 
 
 def make_processed_folder(folder: Path, n_deals: int = 1500, seed: int = 7) -> Path:

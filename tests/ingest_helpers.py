@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
+from analysis.core import paths as config
 
 DEALS_HEADER = "deal_id,created_at,outcome,amount,segment,closed_at,stage,owner_id"
 DEALS_ROWS = [

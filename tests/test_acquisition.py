@@ -1,4 +1,4 @@
-"""Tests for analysis.acquisition: CAC, payback, source quality and pipeline coverage."""
+"""Tests for analysis.team.acquisition: CAC, payback, source quality and pipeline coverage."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import columns as c
-from analysis.acquisition import (
+from analysis.core import columns as c
+from analysis.sample import generate_sample
+from analysis.team.acquisition import (
     PAID_CAC,
     acquisition_cost,
     cac_interval,
@@ -17,7 +18,6 @@ from analysis.acquisition import (
     segment_cac,
     source_quality,
 )
-from analysis.sample import generate_sample
 
 
 def _ts(day: str) -> pd.Timestamp:

@@ -1,4 +1,4 @@
-"""Tests for analysis.benchmarks: the shipped file loads, and the loader is strict."""
+"""Tests for analysis.reference.benchmarks: the shipped file loads, and the loader is strict."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import config
-from analysis.benchmarks import Benchmark, load_benchmarks
-from analysis.errors import ConfigError
+from analysis.core import paths as config
+from analysis.core.errors import ConfigError
+from analysis.reference.benchmarks import Benchmark, load_benchmarks
 
 GOOD = {
     "metric": "stage_conversion",
@@ -146,7 +146,7 @@ def test_missing_source_is_a_config_error_naming_the_key(tmp_path):
 
 
 def test_comparison_states_when_definitions_differ(tmp_path):
-    from analysis.benchmarks import OUR_DEFINITIONS, compare_to_benchmarks
+    from analysis.reference.benchmarks import OUR_DEFINITIONS, compare_to_benchmarks
 
     same = {**GOOD, "metric": "win_rate", "stage": None, "value": 0.25,
             "definition": OUR_DEFINITIONS["win_rate"]}  # fmt: skip
@@ -170,8 +170,8 @@ def test_comparison_states_when_definitions_differ(tmp_path):
 
 def test_existing_loader_api_used_by_bottlenecks_still_works():
     # bottlenecks passes the pipeline by keyword and reads .matching(...) and .value.
-    from analysis.benchmarks import METRIC_WIN_RATE
-    from analysis.stages import load_stages
+    from analysis.core.stages import load_stages
+    from analysis.reference.benchmarks import METRIC_WIN_RATE
 
     bench = load_benchmarks(None, pipeline=load_stages().pipeline())
     found = bench.matching(METRIC_WIN_RATE, None, "B2B")

@@ -1,4 +1,4 @@
-"""Tests for analysis.bottlenecks: a hand-computed two-window example, planted truth, bad input."""
+"""Tests for analysis.pipeline.bottlenecks.find: a hand-computed two-window example, planted truth, bad input."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from statsmodels.stats.proportion import (
 )
 
 import analysis
-from analysis import columns as c
-from analysis.benchmarks import Benchmark, Benchmarks, load_benchmarks
-from analysis.bottlenecks import bottlenecks
+from analysis.core import columns as c
+from analysis.pipeline.bottlenecks.find import bottlenecks
+from analysis.reference.benchmarks import Benchmark, Benchmarks, load_benchmarks
 
 STAGES = ["prospecting", "qualification", "discovery", "presentation", "proposal", "negotiation"]
 PROP, NEG = "proposal", "negotiation"
@@ -358,7 +358,7 @@ def default_sample():
 
 
 def test_planted_bottleneck_ranks_first_on_the_default_sample_and_windows(default_sample):
-    from analysis.periods import resolve_windows
+    from analysis.engine.periods import resolve_windows
 
     truth, ws = default_sample
     current, baseline = resolve_windows(ws)  # the notebook's defaults
@@ -410,7 +410,7 @@ def test_undecided_stays_have_no_decision_time(processed_folder):
     # A deal still open at a stage has not decided; its decision time must stay
     # null (DuckDB's GREATEST(NULL, 0) is 0, which once made open deals count
     # as decided on day 0 and shortened the horizon).
-    from analysis.bottleneck_horizon import DECISION_DAYS, decision_rows
+    from analysis.pipeline.bottlenecks.horizon import DECISION_DAYS, decision_rows
 
     ws = analysis.connect(processed_folder)
     rows = ws.execute(decision_rows(ws, "implied", [c.SEGMENT]))

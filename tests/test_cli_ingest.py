@@ -21,9 +21,9 @@ from ingest_helpers import (
     write_csv,
 )
 
-from analysis import columns as c
-from analysis import config
 from analysis.cli import main
+from analysis.core import columns as c
+from analysis.core import paths as config
 
 
 def _run(capsys, src, out, *extra):

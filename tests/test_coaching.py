@@ -1,4 +1,4 @@
-"""Tests for analysis.coaching: rep x stage conversion against the rest of the team."""
+"""Tests for analysis.team.coaching: rep x stage conversion against the rest of the team."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 import analysis
-from analysis import columns as c
-from analysis import config
-from analysis.coaching import coaching_focus, compare_to_team
-from analysis.performance_findings import coaching_sentences
+from analysis.core import columns as c
+from analysis.core import paths as config
 from analysis.sample import generate_sample
+from analysis.team.coaching import coaching_focus, compare_to_team
+from analysis.team.findings import coaching_sentences
 
 STAGES = ("prospecting", "qualification", "discovery", "presentation", "proposal", "negotiation")
 

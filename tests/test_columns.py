@@ -1,9 +1,9 @@
-"""Tests of analysis.columns: the constants the whole package refers to."""
+"""Tests of analysis.core.columns: the constants the whole package refers to."""
 
 from __future__ import annotations
 
-from analysis import columns as c
-from analysis import schema as s
+from analysis.core import columns as c
+from analysis.core import schema as s
 
 
 def _constants() -> dict[str, object]:

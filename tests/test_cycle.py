@@ -1,4 +1,4 @@
-"""Cycle time: time in stage and time to close (analysis.cycle, analysis.survival)."""
+"""Cycle time: time in stage and time to close (analysis.pipeline.cycle, analysis.stats.survival)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
 import analysis
-from analysis import columns as c
-from analysis import config, cycle
-from analysis import survival as sv
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.pipeline import cycle
 from analysis.sample import generate_sample
+from analysis.stats import survival as sv
 
 T0 = pd.Timestamp("2025-01-01", tz="UTC")
 MAVEN = config.SHARED_DATASETS_DIR / "maven_crm"
@@ -331,7 +332,7 @@ def test_seconds_between_equals_epoch_seconds_difference():
     # Reference: ibis's portable epoch_seconds() difference (what other backends use); the
     # DuckDB path reads epoch(ts) without the cast to TIMESTAMP and must give the same doubles,
     # sub-second parts included, and null where either end is null.
-    from analysis.cycle_durations import seconds_between
+    from analysis.pipeline.cycle.durations import seconds_between
 
     start = pd.to_datetime(
         ["2025-01-01 00:00:00", "2025-03-30 00:59:59.25", "2025-01-01"], utc=True, format="ISO8601"

@@ -17,10 +17,11 @@ import statsmodels.formula.api as smf
 from conftest import make_processed_folder
 
 import analysis
-from analysis import columns as c
-from analysis import config, drivers
-from analysis.funnel_accounting import deal_stage_reach
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.engine.reach import deal_stage_reach
 from analysis.sample import generate_sample
+from analysis.winloss.drivers import model as drivers
 
 UCI = config.SHARED_DATASETS_DIR / "uci_bank" / "bank-full.csv"
 

@@ -12,8 +12,9 @@ import json
 import pytest
 
 import analysis
-from analysis import config, overview
 from analysis.cli import main
+from analysis.core import paths as config
+from analysis.overview import summary as overview
 
 N_DEALS, SEED = 1_500, 5
 

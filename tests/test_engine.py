@@ -1,4 +1,4 @@
-"""Tests for analysis.engine: one workspace over folders, frames and backends."""
+"""Tests for analysis.engine.workspace: one workspace over folders, frames and backends."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import columns as c
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core.errors import InputError
 
 
 @pytest.fixture

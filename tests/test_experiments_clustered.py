@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.experiments import compare_conversion, icc_anova, two_proportion_ztest
 from analysis.experiments.clustered import cluster_robust_fit
 

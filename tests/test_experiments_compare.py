@@ -13,10 +13,10 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from analysis import columns as c
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core.errors import InputError
 from analysis.experiments import compare_conversion, two_proportion_ztest
-from analysis.experiments.proportions import exact_test
+from analysis.stats.experiment_proportions import exact_test
 
 
 def units(counts: dict[str, tuple[int, int]], outcome=(1, 0)) -> pd.DataFrame:

@@ -16,10 +16,11 @@ import pytest
 from conftest import make_processed_folder
 
 import analysis
-from analysis import columns as c
-from analysis import feedback, redact
-from analysis.errors import ConfigError
+from analysis.core import columns as c
+from analysis.core.errors import ConfigError
+from analysis.present import redact
 from analysis.sample import generate_sample
+from analysis.winloss.feedback import themes as feedback
 
 DEALS, SEED = 8_000, 5
 

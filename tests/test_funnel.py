@@ -1,4 +1,4 @@
-"""Tests for analysis.funnel and analysis.funnel_accounting: reach, accounting, conversion, win rates."""
+"""Tests for analysis.pipeline.funnel and analysis.engine.reach: reach, accounting, conversion, win rates."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 import analysis
-from analysis import columns as c
-from analysis import config
-from analysis.funnel import deal_stage_reach, stage_accounting, stage_conversion, win_rates
-from analysis.funnel_accounting import UNDECIDED, reach_rows
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.engine.reach import UNDECIDED, reach_rows
+from analysis.pipeline.funnel import deal_stage_reach, stage_accounting, stage_conversion, win_rates
 
 P, Q, D, PR, PROP, N = (
     "prospecting", "qualification", "discovery", "presentation", "proposal", "negotiation"

@@ -1,4 +1,4 @@
-"""Tests for analysis.history: period over period, year over year, trends."""
+"""Tests for analysis.team.history: period over period, year over year, trends."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 import analysis
-from analysis import columns as c
-from analysis.history import (
+from analysis.core import columns as c
+from analysis.engine.periods import Window
+from analysis.sample import generate_sample
+from analysis.team.findings import history_sentences
+from analysis.team.history import (
     DEALS_PER_DAY,
     compare_periods,
     period_before,
     trend,
     year_before,
 )
-from analysis.performance_findings import history_sentences
-from analysis.periods import Window
-from analysis.sample import generate_sample
 
 
 def _w(start: str, end: str) -> Window:

@@ -24,12 +24,13 @@ from ingest_helpers import (
     write_csv,
 )
 
-from analysis import columns as c
-from analysis import config, schema
-from analysis.errors import ConfigError, InputError
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core import schema
+from analysis.core.errors import ConfigError, InputError
+from analysis.core.stages import load_stages
 from analysis.ingest import IngestResult, ingest, read_manifest
 from analysis.ingest.canonical import normalise_stages
-from analysis.stages import load_stages
 
 
 def test_clean_export_round_trip(tmp_path):

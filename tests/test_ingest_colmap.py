@@ -6,9 +6,9 @@ from textwrap import dedent
 
 import pytest
 
-from analysis import columns as c
-from analysis import config
-from analysis.errors import ConfigError
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.errors import ConfigError
 from analysis.ingest.colmap import ColumnSpec, identity_map, load_column_map
 
 BASE = """\

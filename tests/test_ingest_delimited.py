@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ingest_helpers import DEALS_HEADER, DEALS_ROWS, read_quarantine, write_csv
 
-from analysis import columns as c
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core.errors import InputError
 from analysis.ingest import ingest
 from analysis.ingest.read import (
     MALFORMED_LINES,

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from ingest_helpers import DEALS_HEADER, DEALS_ROWS, write_csv
 
-from analysis import columns as c
-from analysis import schema
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core import schema
+from analysis.core.errors import InputError
+from analysis.core.stages import load_stages
 from analysis.ingest import ingest, read_manifest
 from analysis.ingest.colmap import DeriveSpec
 from analysis.ingest.derive import derive_stage_events
-from analysis.stages import load_stages
 
 PIPELINE = load_stages().pipeline()
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import columns as c
-from analysis import config
+from analysis.core import columns as c
+from analysis.core import paths as config
 from analysis.ingest import ingest, read_manifest
 
 MAVEN = config.SHARED_DATASETS_DIR / "maven_crm"

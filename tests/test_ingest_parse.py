@@ -16,8 +16,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from analysis import columns as c
-from analysis import schema
+from analysis.core import columns as c
+from analysis.core import schema
 from analysis.ingest._amounts import _amount_from_text, amounts_from_text
 from analysis.ingest.parse import (
     MoneyParsed,

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import DEALS_HEADER, EVENTS_HEADER, read_quarantine, write_csv
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.ingest import REASON_PRIORITY, ingest
 from analysis.ingest import reasons as r
 from analysis.ingest.reasons import primary_reason

@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.errors import InputError
+from analysis.core.errors import InputError
 from analysis.ingest.read import (
     MALFORMED_LINES,
     MALFORMED_ROWS,

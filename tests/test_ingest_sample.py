@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from ingest_helpers import tree_digest
 
-from analysis import columns as c
-from analysis import config
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.stages import load_stages
 from analysis.ingest import ingest, read_manifest
 from analysis.ingest.write import sort_table
-from analysis.stages import load_stages
 
 sample = pytest.importorskip("analysis.sample", reason="the sample generator is not available")
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from ingest_helpers import clean_export, tree_digest
 
-from analysis import columns as c
-from analysis import config
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.errors import InputError
 from analysis.ingest import ingest, read_manifest
 from analysis.ingest import write as w
 

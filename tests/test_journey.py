@@ -1,4 +1,4 @@
-"""Tests for analysis.journey: stays with the next stage, in the engine."""
+"""Tests for analysis.engine.journey: stays with the next stage, in the engine."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import columns as c
-from analysis import journey
+from analysis.core import columns as c
+from analysis.engine import journey
 
 
 def _t(s: str) -> pd.Timestamp:

@@ -1,4 +1,4 @@
-"""Tests for analysis.multiple_testing: Holm, Benjamini–Hochberg and Bonferroni adjustment."""
+"""Tests for analysis.stats.multitest: Holm, Benjamini–Hochberg and Bonferroni adjustment."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from analysis.multiple_testing import CORRECTIONS, adjust_pvalues, check_correction
+from analysis.stats.multitest import CORRECTIONS, adjust_pvalues, check_correction
 
 METHODS = ("holm", "fdr_bh", "bonferroni")
 

@@ -1,4 +1,4 @@
-"""Tests for analysis.narrative: formatting and generated findings."""
+"""Tests for analysis.present.narrative: formatting and generated findings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from analysis import narrative
+from analysis.present import narrative
 
 
 def test_formats():

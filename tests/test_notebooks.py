@@ -7,7 +7,7 @@ import ast
 import nbformat
 import pytest
 
-from analysis import config
+from analysis.core import paths as config
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
 

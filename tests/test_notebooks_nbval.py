@@ -2,7 +2,7 @@
 
 This is how an analyst meets the notebooks: opened in JupyterLab and run as
 they are, with no papermill parameters. The data folder comes from
-``SALES_WORKBENCH_DATA`` (see analysis.config), pointed at the sample fixture.
+``SALES_WORKBENCH_DATA`` (see analysis.core.paths), pointed at the sample fixture.
 Non-default parameters are exercised by tests/test_report.py.
 """
 
@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from analysis import config
+from analysis.core import paths as config
 
 
 def test_every_notebook_runs_under_nbval_lax(processed_folder, tmp_path):

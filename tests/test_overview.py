@@ -1,4 +1,4 @@
-"""Tests for analysis.overview against hand counts and statsmodels."""
+"""Tests for analysis.overview.summary against hand counts and statsmodels."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 import analysis
-from analysis import columns as c
-from analysis import config, overview
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.overview import summary as overview
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import tomllib
 
 import yaml
 
-from analysis import config
+from analysis.core import paths as config
 
 # conda-forge names packages differently in a few places (documented in environment.yml).
 CONDA_NAMES = {"ibis-framework[duckdb]": "ibis-duckdb"}

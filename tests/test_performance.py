@@ -1,4 +1,4 @@
-"""Tests for analysis.performance: Beta-binomial shrinkage, funnel limits, the rep scorecard."""
+"""Tests for analysis.team.performance: Beta-binomial shrinkage, funnel limits, the rep scorecard."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import pytest
 from scipy.stats import spearmanr
 
 import analysis
-from analysis import columns as c
-from analysis import config
-from analysis.performance import (
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.sample import generate_sample
+from analysis.team.performance import (
     fit_beta_prior,
     funnel_limits,
     rep_scorecard,
     shrink_rates,
     win_rates_by_rep,
 )
-from analysis.sample import generate_sample
 
 MAVEN = config.SHARED_DATASETS_DIR / "maven_crm"
 

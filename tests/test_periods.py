@@ -1,4 +1,4 @@
-"""Tests for analysis.periods: windows resolved from the data's cut-off."""
+"""Tests for analysis.engine.periods: windows resolved from the data's cut-off."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import columns as c
-from analysis import periods
+from analysis.core import columns as c
+from analysis.engine import periods
 
 
 def _t(s: str) -> pd.Timestamp:

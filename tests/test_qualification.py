@@ -16,8 +16,9 @@ from scipy.stats import mannwhitneyu
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 import analysis
-from analysis import columns as c
-from analysis import drivers, qualification
+from analysis.core import columns as c
+from analysis.winloss import qualification
+from analysis.winloss.drivers import model as drivers
 
 FEATURES = [c.SEGMENT, c.SOURCE, c.DM_BAND, c.LEAD_SCORE_BAND, c.QUAL_BUDGET, c.QUAL_AUTHORITY,
             c.QUAL_NEED, c.QUAL_TIMELINE]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Tests for analysis.rates."""
+"""Tests for analysis.stats.rates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.rates import rate_with_interval
+from analysis.stats.rates import rate_with_interval
 
 
 def test_wilson_matches_newcombe_1998_published_example():

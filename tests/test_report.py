@@ -14,10 +14,10 @@ from browser_helpers import chromium_or_skip, open_offline
 from report_helpers import write_notebook
 
 import analysis
-from analysis import columns as c
-from analysis import config
 from analysis.cli import main
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.errors import InputError
 from analysis.report import run_report
 from analysis.report.html import external_references
 

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from report_helpers import live_markup
 
-from analysis.redact import redact
+from analysis.present.redact import redact
 from analysis.report.html import external_references, notebook_to_html
 
 HOSTILE = [

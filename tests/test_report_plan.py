@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from report_helpers import write_notebook
 
-from analysis import config
-from analysis.errors import ConfigError, InputError
+from analysis.core import paths as config
+from analysis.core.errors import ConfigError, InputError
 from analysis.report.plan import (
     REPORTS_FILE,
     load_report_config,
@@ -167,8 +167,8 @@ def test_relative_periods_from_the_data_match_the_notebooks_default(processed_fo
     # cut-off) and the runner's `last_full_quarter` with as_of: data must agree,
     # including a cut-off during the quarter's last day.
     import analysis
-    from analysis import periods
-    from analysis.journey import data_cutoff
+    from analysis.engine import periods
+    from analysis.engine.journey import data_cutoff
     from analysis.report.plan import ReportConfig
     from analysis.report.run import _as_of
 

@@ -13,8 +13,8 @@ import json
 import pytest
 from report_helpers import live_markup
 
-from analysis import columns as c
-from analysis import config
+from analysis.core import columns as c
+from analysis.core import paths as config
 from analysis.report import run_report
 from analysis.sample import generate_sample
 

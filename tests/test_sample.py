@@ -1,7 +1,7 @@
 """Tests of analysis.sample: determinism, schemas, internal consistency, planted truth.
 
 Provenance of the expected values:
-- *schema*: ``analysis.schema.table_schema`` (the data-model contract);
+- *schema*: ``analysis.core.schema.table_schema`` (the data-model contract);
 - *planted truth*: ``crm.truth`` written by the generator; estimates are
   computed here from the canonical tables only, independently of the
   generator's internals, and compared with intervals from statsmodels
@@ -17,10 +17,10 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from analysis import columns as c
+from analysis.core import columns as c
+from analysis.core.schema import table_schema
+from analysis.core.stages import load_stages
 from analysis.sample import LOSS_REASONS, THEMES, SampleCRM, generate_sample
-from analysis.schema import table_schema
-from analysis.stages import load_stages
 
 PIPELINE = load_stages().pipeline()
 LARGE_N = 60_000  # large enough for 99 % intervals of a few points, ~1 s to generate

@@ -18,14 +18,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import columns as c
-from analysis import config
 from analysis.cli import main
-from analysis.fileio import sha256_file
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.fileio import sha256_file
+from analysis.core.stages import load_stages
 from analysis.ingest.colmap import load_column_map
 from analysis.sample import SampleCRM, generate_sample, write_sample
 from analysis.sample.export import HEADERS, TRUTH_FILE, stage_labels
-from analysis.stages import load_stages
 
 PIPELINE = load_stages().pipeline()
 

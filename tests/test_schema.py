@@ -1,4 +1,4 @@
-"""Tests of analysis.schema: dtypes, reason-coded checks, strictness, and the docs."""
+"""Tests of analysis.core.schema: dtypes, reason-coded checks, strictness, and the docs."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from analysis import columns as c
-from analysis import config
-from analysis import schema as s
-from analysis.stages import load_stages
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core import schema as s
+from analysis.core.stages import load_stages
 
 DATA_MODEL_DOC = config.PROJ_ROOT / "docs" / "data-model.md"
 

@@ -1,4 +1,4 @@
-"""Tests for analysis.segment_compare: B2B vs B2C and the decision-maker effect."""
+"""Tests for analysis.segments.compare: B2B vs B2C and the decision-maker effect."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import pytest
 import statsmodels.api as sm
 
 import analysis
-from analysis import columns as c
-from analysis import config
-from analysis.journey import data_cutoff
-from analysis.performance_findings import segment_sentences
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.engine.journey import data_cutoff
 from analysis.sample import generate_sample
-from analysis.segment_compare import (
+from analysis.segments.compare import (
     MEASURE_CYCLE,
     MEASURE_STAGE,
     METRIC_CYCLE,
@@ -24,6 +23,7 @@ from analysis.segment_compare import (
     decision_maker_effect,
     ols_from_sums,
 )
+from analysis.team.findings import segment_sentences
 
 
 @pytest.fixture(scope="module")

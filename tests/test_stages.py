@@ -1,4 +1,4 @@
-"""Tests of analysis.stages: the shipped pipeline definition and strict loading."""
+"""Tests of analysis.core.stages: the shipped pipeline definition and strict loading."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from textwrap import dedent
 import pandas as pd
 import pytest
 
-from analysis import config
-from analysis.errors import ConfigError, InputError
-from analysis.stages import Pipeline, StageConfig, load_stages, normalise_label
+from analysis.core import paths as config
+from analysis.core.errors import ConfigError, InputError
+from analysis.core.stages import Pipeline, StageConfig, load_stages, normalise_label
 
 # Provenance: DESIGN.md, "Canonical data model": "the ordered open stages
 # (prospecting, qualification, discovery, presentation, proposal, negotiation

@@ -1,4 +1,4 @@
-"""Tests for analysis.velocity: hand-computed velocity and an exact decomposition."""
+"""Tests for analysis.pipeline.velocity: hand-computed velocity and an exact decomposition."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import columns as c
-from analysis import velocity as v
+from analysis.core import columns as c
+from analysis.pipeline import velocity as v
 
 
 def _t(s: str) -> pd.Timestamp:

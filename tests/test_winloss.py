@@ -15,9 +15,10 @@ from conftest import make_processed_folder
 from scipy.stats import chi2_contingency
 
 import analysis
-from analysis import columns as c
-from analysis import config, winloss
+from analysis.core import columns as c
+from analysis.core import paths as config
 from analysis.sample import generate_sample
+from analysis.winloss import outcomes as winloss
 
 BIG_DEALS, BIG_SEED = 20_000, 11
 MAVEN = config.SHARED_DATASETS_DIR / "maven_crm"
@@ -179,7 +180,8 @@ def test_findings_and_charts_escape_hostile_labels(processed_folder):
     import matplotlib
 
     matplotlib.use("Agg")
-    from analysis import winloss_findings, winloss_plots
+    from analysis.winloss import findings as winloss_findings
+    from analysis.winloss import plots as winloss_plots
 
     ws = analysis.connect(processed_folder)
     deals = ws.deals

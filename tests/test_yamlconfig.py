@@ -1,4 +1,4 @@
-"""Tests of analysis.yamlconfig: the strict YAML loading shared by stage configs and maps.
+"""Tests of analysis.core.yamlconfig: the strict YAML loading shared by stage configs and maps.
 
 Expected messages and keys are read off the YAML written in each test.
 """
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.errors import ConfigError
+from analysis.core.errors import ConfigError
+from analysis.core.stages import load_stages
+from analysis.core.yamlconfig import check_keys, load_yaml_strict
 from analysis.ingest.colmap import load_column_map
-from analysis.stages import load_stages
-from analysis.yamlconfig import check_keys, load_yaml_strict
 
 
 def test_check_keys_names_the_dotted_key_and_the_allowed_ones(tmp_path):

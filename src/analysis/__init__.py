@@ -18,17 +18,17 @@ __version__ = "0.1.0"
 __all__ = ["ConfigError", "InputError", "Workspace", "connect", "load_stages"]
 
 _LAZY = {
-    "connect": "analysis.engine",
-    "Workspace": "analysis.engine",
-    "load_stages": "analysis.stages",
-    "InputError": "analysis.errors",
-    "ConfigError": "analysis.errors",
+    "connect": "analysis.engine.workspace",
+    "Workspace": "analysis.engine.workspace",
+    "load_stages": "analysis.core.stages",
+    "InputError": "analysis.core.errors",
+    "ConfigError": "analysis.core.errors",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analysis.engine import Workspace, connect
-    from analysis.errors import ConfigError, InputError
-    from analysis.stages import load_stages
+    from analysis.core.errors import ConfigError, InputError
+    from analysis.core.stages import load_stages
+    from analysis.engine.workspace import Workspace, connect
 
 
 def __getattr__(name: str):

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis import config
-from analysis.errors import InputError
+from analysis.core import paths as config
+from analysis.core.errors import InputError
 from analysis.report.plan import REPORTS_FILE
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2

@@ -19,7 +19,6 @@ from analysis.experiments.bayes import BayesianReading, bayesian_conversion
 from analysis.experiments.clustered import ClusterDesign, icc_anova
 from analysis.experiments.compare import ConversionComparison, compare_conversion
 from analysis.experiments.power import PowerAnalysis, power_analysis
-from analysis.experiments.proportions import two_proportion_ztest
 from analysis.experiments.reading import ExperimentReading, read_experiment
 from analysis.experiments.resolve import ExperimentUnits, experiment_units, list_experiments
 from analysis.experiments.sequential import SequentialPlan, sequential_boundaries
@@ -31,6 +30,7 @@ from analysis.experiments.timing import (
     time_to_conversion,
 )
 from analysis.experiments.verdict import Verdict, experiment_verdict
+from analysis.stats.experiment_proportions import two_proportion_ztest
 
 __all__ = [
     "BayesianReading",

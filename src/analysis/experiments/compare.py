@@ -14,18 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import columns as c
-from analysis.engine import Workspace
+from analysis.core import columns as c
+from analysis.engine.workspace import Workspace
 from analysis.experiments import clustered
-from analysis.experiments.proportions import (
-    Alternative,
-    check_alternative,
-    diff_interval,
-    exact_test,
-    lift_interval,
-    min_expected_count,
-    two_proportion_ztest,
-)
 from analysis.experiments.resolve import ExperimentUnits, experiment_units
 from analysis.experiments.units import (
     check_control,
@@ -34,8 +25,17 @@ from analysis.experiments.units import (
     degenerate_messages,
     prepare_units,
 )
-from analysis.multiple_testing import adjust_pvalues
-from analysis.rates import rate_with_interval
+from analysis.stats.experiment_proportions import (
+    Alternative,
+    check_alternative,
+    diff_interval,
+    exact_test,
+    lift_interval,
+    min_expected_count,
+    two_proportion_ztest,
+)
+from analysis.stats.multitest import adjust_pvalues
+from analysis.stats.rates import rate_with_interval
 
 Method = Literal["auto", "z", "fisher", "boschloo"]
 Correction = Literal["holm", "fdr_bh"]

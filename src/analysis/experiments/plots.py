@@ -10,9 +10,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.experiments.timing import SHARE_CONVERTED
-from analysis.plots import PALETTE
+from analysis.present.plots import PALETTE
 
 
 def forest_plot(comparisons: pd.DataFrame) -> Figure:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import columns as c
-from analysis.engine import Workspace
+from analysis.core import columns as c
+from analysis.engine.workspace import Workspace
 from analysis.experiments.bayes import BayesianReading, bayesian_conversion
 from analysis.experiments.compare import ConversionComparison, Correction, compare_conversion
 from analysis.experiments.power import PowerAnalysis, power_analysis

@@ -16,9 +16,9 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.experiments.resolve import ExperimentUnits
-from analysis.survival import fit_km
+from analysis.stats.survival import fit_km
 
 SHARE_CONVERTED = "share_converted"
 N_AT_RISK = "n_at_risk"
@@ -90,7 +90,7 @@ def time_to_conversion(
     Notes
     -----
     :math:`F(t) = 1 - \\hat S(t)` with :math:`\\hat S` the Kaplan-Meier
-    estimate (Greenwood standard errors, :func:`analysis.survival.fit_km`)
+    estimate (Greenwood standard errors, :func:`analysis.stats.survival.fit_km`)
     and the interval :math:`F(t) \\pm z_{1-\\alpha/2}\\,\\widehat{se}`, clipped
     to [0, 1]. Deals lost without converting stay in the risk set until the
     cutoff (they never convert), so :math:`F` is the share converted. The

@@ -4,7 +4,7 @@ A unit table has a variant column, a binary outcome column and optionally a
 cluster column. Problems in the *data* (a non-binary outcome, a variant with
 no units) become message codes the result carries; problems in the
 *arguments* (a column that is not there, an unknown control) raise
-:class:`analysis.errors.InputError` with a sentence a user can act on.
+:class:`analysis.core.errors.InputError` with a sentence a user can act on.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import columns as c
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core.errors import InputError
 
 _TRUE = {"1", "true", "yes", "y", "won", "converted", "t"}
 _FALSE = {"0", "false", "no", "n", "lost", "f"}

@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.experiments.bayes import PROB_BEATS_CONTROL, BayesianReading
 from analysis.experiments.compare import ConversionComparison
 from analysis.experiments.power import PowerAnalysis
 from analysis.experiments.sequential import read_at
 from analysis.experiments.srm import SampleRatioCheck
-from analysis.narrative import format_percent, format_rate
+from analysis.present.narrative import format_percent, format_rate
 
 SHIP = "ship"
 KEEP_RUNNING = "keep running"

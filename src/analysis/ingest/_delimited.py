@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from analysis.errors import InputError
+from analysis.core.errors import InputError
 
 DELIMITERS = (",", ";", "\t", "|")
 EMPTY_MESSAGE = (

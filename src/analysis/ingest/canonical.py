@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analysis import columns as c
-from analysis import schema
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core import schema
+from analysis.core.errors import InputError
+from analysis.core.stages import Pipeline, normalise_label
 from analysis.ingest import parse
 from analysis.ingest.colmap import ColumnSpec, TableMap
 from analysis.ingest.read import MALFORMED_ROWS, clean_header
 from analysis.ingest.reasons import BAD_VALUE, MALFORMED_ROW, UNPARSEABLE_DATE
-from analysis.stages import Pipeline, normalise_label
 
 MONEY_COLUMNS = frozenset({c.AMOUNT, c.AMOUNT_ORIGINAL, c.QUOTA, c.SALES_COST, c.MARKETING_COST})
 

@@ -2,7 +2,7 @@
 
 A column map is a YAML file (format in ``docs/column-maps.md``). Loading is
 strict: unknown keys, unknown tables or columns, and required columns that
-no entry maps are :class:`~analysis.errors.ConfigError` naming the key, so a
+no entry maps are :class:`~analysis.core.errors.ConfigError` naming the key, so a
 typo never silently drops a column. Without a map, :func:`identity_map`
 describes an export whose files and columns carry the canonical names.
 """
@@ -16,11 +16,11 @@ from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from analysis import columns as c
-from analysis import schema
-from analysis.errors import ConfigError
-from analysis.fileio import sha256_file
-from analysis.yamlconfig import check_keys, load_yaml_strict
+from analysis.core import columns as c
+from analysis.core import schema
+from analysis.core.errors import ConfigError
+from analysis.core.fileio import sha256_file
+from analysis.core.yamlconfig import check_keys, load_yaml_strict
 
 _TOP_KEYS = {"description", "pipeline", "options", "stage_aliases", "tables"}
 _TABLE_KEYS = {"file", "options", "columns", "derive_stage_events"}

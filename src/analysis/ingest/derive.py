@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import columns as c
-from analysis import schema
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core import schema
+from analysis.core.errors import InputError
+from analysis.core.stages import Pipeline
 from analysis.ingest import parse
 from analysis.ingest.colmap import DeriveSpec, ReadOptions
-from analysis.stages import Pipeline
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import columns as c
-from analysis import config
-from analysis.errors import InputError
-from analysis.fileio import sha256_file
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.errors import InputError
+from analysis.core.fileio import sha256_file
 
 
 def input_entry(table: str, path: Path) -> dict:

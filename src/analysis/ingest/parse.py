@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import schema
+from analysis.core import schema
 from analysis.ingest._amounts import (
     CURRENCY_SYMBOLS,
     ISO_CURRENCIES,
@@ -371,7 +371,7 @@ def parse_booleans(s: pd.Series) -> Parsed:
 
 
 def parser_for_dtype(dtype: object) -> Callable[..., Parsed]:
-    """The parser for a canonical dtype of :mod:`analysis.schema`.
+    """The parser for a canonical dtype of :mod:`analysis.core.schema`.
 
     ``TIMESTAMP`` → :func:`parse_timestamps`, ``STRING`` → :func:`parse_strings`,
     ``FLOAT`` → :func:`parse_numbers` (money columns call :func:`parse_money`),

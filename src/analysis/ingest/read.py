@@ -11,7 +11,7 @@ A text row with more or fewer fields than the header is kept (cut or padded
 to the header's width) and listed in ``frame.attrs["malformed_rows"]``, so
 ingest quarantines it instead of stopping the run. Anything else unusable
 (missing file, empty file, binary file, duplicate column name, corrupt
-workbook) raises :class:`analysis.errors.InputError` naming the file and,
+workbook) raises :class:`analysis.core.errors.InputError` naming the file and,
 where known, the column and row.
 """
 
@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.errors import InputError
+from analysis.core.errors import InputError
 from analysis.ingest._delimited import (
     DELIMITERS,
     EMPTY_MESSAGE,

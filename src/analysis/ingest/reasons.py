@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis import schema
+from analysis.core import schema
 
 MALFORMED_ROW = "malformed_row"
 MISSING_REQUIRED = schema.MISSING_REQUIRED

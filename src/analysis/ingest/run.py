@@ -1,7 +1,7 @@
 """One ingest run: locate files, read, map, validate, derive, write.
 
 Structural problems (a file that cannot be read, a missing required column, a
-file the run cannot place, no deals) raise :class:`~analysis.errors.InputError`
+file the run cannot place, no deals) raise :class:`~analysis.core.errors.InputError`
 and nothing is written: tables go to a staging folder that replaces the output
 folder only when every table is done. Row-level problems never stop the run:
 the row goes to the quarantine with a reason code, and the manifest counts it.
@@ -17,8 +17,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from analysis import columns as c
-from analysis.errors import ConfigError, InputError
+from analysis.core import columns as c
+from analysis.core.errors import ConfigError, InputError
+from analysis.core.stages import Pipeline, StageConfig, load_stages
 from analysis.ingest import read
 from analysis.ingest.canonical import build_canonical, resolve_columns
 from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, load_column_map
@@ -39,7 +40,6 @@ from analysis.ingest.validate import (
     table_flags,
 )
 from analysis.ingest.write import OutputStage, check_out_dir, sort_table
-from analysis.stages import Pipeline, StageConfig, load_stages
 
 
 def _plan(

@@ -3,7 +3,7 @@
 Each check yields a boolean mask per reason code (``analysis.ingest.reasons``);
 :func:`split` then gives every row its primary reason and separates the clean
 rows from the quarantined ones. The in-table checks come from the pandera
-schema of the table (``analysis.schema``), whose checks are named after
+schema of the table (``analysis.core.schema``), whose checks are named after
 reason codes, validated lazily so that every failing row is reported at once.
 """
 
@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
-from analysis import columns as c
-from analysis import schema
+from analysis.core import columns as c
+from analysis.core import schema
+from analysis.core.stages import Pipeline
 from analysis.ingest import reasons as r
 from analysis.ingest.canonical import CanonicalTable
 from analysis.ingest.read import MALFORMED_LINES
-from analysis.stages import Pipeline
 
 # Tables whose rows belong to a deal, and the column holding the deal id.
 DEAL_LINKS: dict[str, str] = {
@@ -35,7 +35,7 @@ DEAL_LINKS: dict[str, str] = {
 
 
 def _pandera_check_reason(check: str) -> str:
-    """Reason code of a pandera failure (checks in analysis.schema carry reason names)."""
+    """Reason code of a pandera failure (checks in analysis.core.schema carry reason names)."""
     if check in r.PRIORITY:
         return check
     if check == "not_nullable":

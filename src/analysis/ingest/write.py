@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import columns as c
-from analysis import config
-from analysis.errors import InputError
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.errors import InputError
 
 # Sort order of each written table: its key, then times, for a stable layout.
 SORT_KEYS: dict[str, tuple[str, ...]] = {

@@ -4,7 +4,7 @@
 nbconvert only when a run starts, because those imports are slow.
 """
 
-from analysis.report.outputs import SUMMARY_FILENAME, read_summary, write_outputs
+from analysis.present.outputs import SUMMARY_FILENAME, read_summary, write_outputs
 
 
 def run_report(*args, **kwargs):

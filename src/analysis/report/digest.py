@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
+from analysis.core import paths as config
+from analysis.present.outputs import read_summary
 from analysis.report.index import notebook_title
-from analysis.report.outputs import read_summary
 
 NOTEBOOK, TITLE, RANK, FINDING = "notebook", "title", "rank", "finding"
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
-from analysis.errors import ConfigError, InputError
-from analysis.yamlconfig import check_keys, load_yaml_strict
+from analysis.core import paths as config
+from analysis.core.errors import ConfigError, InputError
+from analysis.core.yamlconfig import check_keys, load_yaml_strict
 
 REPORTS_FILE = config.CONFIG_DIR / "reports.yaml"
 # Parameters the runner fills in for every notebook that declares them.

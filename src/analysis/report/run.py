@@ -27,12 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 import analysis
-from analysis import config
-from analysis.errors import InputError
-from analysis.fileio import sha256_file
+from analysis.core import paths as config
+from analysis.core.errors import InputError
+from analysis.core.fileio import sha256_file
+from analysis.present.outputs import read_summary
 from analysis.report.html import notebook_to_html, page
 from analysis.report.index import NotebookResult, index_html, notebook_title
-from analysis.report.outputs import read_summary
 from analysis.report.plan import (
     REPORTS_FILE,
     NotebookJob,
@@ -281,7 +281,7 @@ def _as_of(report_config: ReportConfig | None, data_dir: Path):
             return None
         if report_config.as_of == "today":
             return pd.Timestamp.now(tz="UTC")
-        from analysis.journey import data_cutoff
+        from analysis.engine.journey import data_cutoff
 
         # The day the data ends counts as complete (exports are taken during
         # it), as in the notebooks' own default windows (periods.last_full_quarter).

@@ -32,8 +32,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from analysis import columns as c
-from analysis import config
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.stages import load_stages
 from analysis.sample import activities as act
 from analysis.sample import build, text, truth
 from analysis.sample.context import DEFAULT_CUTOFF, make_context
@@ -41,7 +42,6 @@ from analysis.sample.draws import draw_sample
 from analysis.sample.export import write_sample
 from analysis.sample.params import LOSS_REASONS, THEMES, Plan
 from analysis.sample.spend import monthly_spend, spend_truth
-from analysis.stages import load_stages
 
 __all__ = [
     "DEFAULT_CUTOFF",
@@ -63,7 +63,7 @@ class SampleCRM:
     Attributes
     ----------
     tables : Mapping[str, pandas.DataFrame]
-        The canonical tables, keyed by :data:`analysis.columns.TABLES`.
+        The canonical tables, keyed by :data:`analysis.core.columns.TABLES`.
     truth : dict
         JSON-serialisable record of everything planted (see :mod:`analysis.sample.truth`).
     """

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.sample.context import SampleContext
 from analysis.sample.draws import SampleDraws
 from analysis.sample.params import Plan

@@ -1,7 +1,7 @@
 """Turn the generator's arrays into the canonical tables of the data model.
 
-Column names come from :mod:`analysis.columns`, dtypes match
-:func:`analysis.schema.table_schema` (``str``, ``datetime64[us, UTC]``,
+Column names come from :mod:`analysis.core.columns`, dtypes match
+:func:`analysis.core.schema.table_schema` (``str``, ``datetime64[us, UTC]``,
 ``boolean``, ``Int64``, ``float64``).
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.sample import frames as f
 from analysis.sample.activities import VARIANTS, ExperimentAssignment, touch_labels
 from analysis.sample.context import SampleContext

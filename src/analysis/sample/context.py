@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analysis.core.stages import Pipeline, load_stages
 from analysis.sample import frames
 from analysis.sample.params import Plan, logit, stage_index, stage_profile
-from analysis.stages import Pipeline, load_stages
 
 # The export is taken at the very start of 1 July, so the second quarter of 2026
 # is complete: reports analysing "the last full quarter" then see the planted drop.

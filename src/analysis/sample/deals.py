@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.sample.context import SampleContext
 from analysis.sample.frames import categorical_draw
 from analysis.sample.params import Plan

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from analysis import columns as c
-from analysis.stages import Pipeline, load_stages, normalise_label
+from analysis.core import columns as c
+from analysis.core.stages import Pipeline, load_stages, normalise_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.sample import SampleCRM
@@ -267,14 +267,14 @@ def write_sample(crm: SampleCRM, out_dir: str | os.PathLike, *, messy: bool = Fa
     Returns
     -------
     list of Path
-        The files written, in ``analysis.columns.TABLES`` order, then ``truth.json``.
+        The files written, in ``analysis.core.columns.TABLES`` order, then ``truth.json``.
 
     Notes
     -----
     Files are written into a temporary folder beside ``out_dir`` and then moved
     into it with :func:`os.replace`, so a failed write leaves ``out_dir`` as it was.
     (A folder of files is published together here, which is why this does not use
-    the one-file :func:`analysis.fileio.atomic_write_text`.)
+    the one-file :func:`analysis.core.fileio.atomic_write_text`.)
     """
     from analysis.sample.messy import messy_export
 

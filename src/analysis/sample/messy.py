@@ -32,11 +32,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis import columns as c
+from analysis.core import columns as c
+from analysis.core.stages import Pipeline
 from analysis.ingest import reasons as r
 from analysis.sample import export as ex
 from analysis.sample.frames import id_width
-from analysis.stages import Pipeline
 
 NOISE_RATE = 0.03
 BAD_DEAL_RATE = 0.0008  # per reason, of the deals

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis import columns as c
+from analysis.core import columns as c
 
 # Open-stage positions of the default pipeline, used by the profiles below.
 PROFILE_STAGES = 6

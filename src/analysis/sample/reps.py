@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.sample.params import REGIONS, Plan
 
 # (segment, region, number of reps, number of them hired during the history)

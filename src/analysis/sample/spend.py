@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import columns as c
+from analysis.core import columns as c
 from analysis.sample.context import SampleContext
 from analysis.sample.deals import DealDraws
 

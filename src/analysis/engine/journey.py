@@ -1,0 +1,170 @@
+"""Deal journeys: each stage entry with what came next, as one engine expression.
+
+Funnel, cycle-time and velocity metrics all start from the same question:
+after a deal entered a stage, where did it go next and when? ``stage_stays``
+answers it once, with window functions in the engine, so no metric sorts
+millions of stage events in pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import pandas as pd
+
+from analysis.core import columns as c
+from analysis.engine.workspace import Workspace
+
+# Columns of the stays table (in addition to deal_id, stage, entered_at).
+STAGE_ORDER = "stage_order"  # position in the pipeline; won and lost share the last one
+ENTRY_SEQ = "entry_seq"  # 0-based entry number within the deal, in time order
+NEXT_STAGE = "next_stage"  # stage entered next (null for the deal's last entry)
+LEFT_AT = "left_at"  # time the next stage was entered (null for the last entry)
+IS_LAST = "is_last"  # the deal's latest entry
+STAY_COLUMNS = (ENTRY_SEQ, NEXT_STAGE, LEFT_AT, IS_LAST)
+
+
+def stage_position(ws: Workspace, stage: ibis.Value) -> ibis.Value:
+    """Pipeline position of a stage column (-1 for a stage not in the pipeline)."""
+    pipeline = ws.pipeline
+    cases = [(s, pipeline.order(s)) for s in pipeline.all_stages]
+    return stage.cases(*cases, else_=-1)
+
+
+def stage_stays(ws: Workspace, columns: Sequence[str] = STAY_COLUMNS) -> ibis.Table:
+    """Every stage entry with the stage entered next and when.
+
+    Parameters
+    ----------
+    ws : Workspace
+        A workspace with a ``stage_events`` table.
+    columns : sequence of str
+        Which of ``entry_seq, next_stage, left_at, is_last`` to compute (all
+        by default). Each is a window function over every stage event, so a
+        metric that reads only some of them asks for those.
+
+    Returns
+    -------
+    ibis.Table
+        One row per stage event: ``deal_id, stage, entered_at, stage_order``
+        and the requested of ``entry_seq, next_stage, left_at, is_last``.
+
+    Notes
+    -----
+    Entries of a deal are ordered by ``entered_at``, then by pipeline
+    position so that simultaneous entries (and derived entries without a time)
+    follow the pipeline. ``next_stage`` and ``left_at`` come from
+    ``LEAD`` over that order; a stay with a null ``left_at`` is the deal's
+    current (or terminal) stage. A backward move is a stay whose
+    ``next_stage`` has a lower ``stage_order``; a re-entry is a stage that
+    appears more than once for a deal.
+    """
+    ev = ws.stage_events
+    ev = ev.mutate(**{STAGE_ORDER: stage_position(ws, ev[c.STAGE])})
+    window = ibis.window(
+        group_by=ev[c.DEAL_ID],
+        order_by=[ibis.asc(ev[c.ENTERED_AT], nulls_first=True), ev[STAGE_ORDER]],
+    )
+    unknown = set(columns) - set(STAY_COLUMNS)
+    if unknown:
+        raise ValueError(f"Unknown stay column {sorted(unknown)[0]!r}; choose from {STAY_COLUMNS}.")
+    windowed = {
+        ENTRY_SEQ: ibis.row_number().over(window),
+        NEXT_STAGE: ev[c.STAGE].lead().over(window),
+        LEFT_AT: ev[c.ENTERED_AT].lead().over(window),
+    }
+    needed = {*columns, *([NEXT_STAGE] if IS_LAST in columns else [])}
+    base = (c.DEAL_ID, c.STAGE, c.ENTERED_AT, STAGE_ORDER)
+    stays = ev.select(*base, **{k: v for k, v in windowed.items() if k in needed})
+    if IS_LAST in columns:
+        stays = stays.mutate(**{IS_LAST: stays[NEXT_STAGE].isnull()})
+    return stays.select(*base, *[name for name in STAY_COLUMNS if name in columns])
+
+
+def data_cutoff(ws: Workspace) -> pd.Timestamp:
+    """The time the data runs to: the latest timestamp among deals and stage events.
+
+    Open deals and ongoing stays are censored here. Reports may pass an
+    explicit export time instead when the source records one.
+    """
+    deals = ws.deals
+    candidates = [deals[c.CREATED_AT].max()]
+    if c.CLOSED_AT in deals.columns:
+        candidates.append(deals[c.CLOSED_AT].max())
+    if ws.has(c.STAGE_EVENTS):
+        candidates.append(ws.stage_events[c.ENTERED_AT].max())
+    values = [ws.execute(expr) for expr in candidates]
+    values = [pd.Timestamp(v) for v in values if v is not None and not pd.isna(v)]
+    if not values:
+        return pd.NaT
+    latest = max(values)
+    return latest.tz_localize("UTC") if latest.tzinfo is None else latest.tz_convert("UTC")
+
+
+# Columns of deal_stage_pivot besides the per-stage ones (_n<i>, _first<i>, _later<i>, _back<i>).
+FURTHEST = "_furthest"  # position of the furthest open stage entered
+CURRENT = "_current"  # position of the latest entry (won and lost share the last)
+WON_AT, LOST_AT = "_won_at", "_lost_at"  # first won / lost entry
+_POSITION = "_position"  # open stages 0.., won n_open, anything else -1
+
+
+def deal_stage_pivot(
+    ws: Workspace,
+    *,
+    later_entries: bool = False,
+    terminal_entries: bool = False,
+    moves: bool = True,
+) -> ibis.Table:
+    """One row per deal with stage events: furthest open stage and columns per stage.
+
+    Returns ``deal_id``, :data:`FURTHEST` and, for open stage ``i`` (its
+    pipeline position), ``_n<i>`` (entries) and ``_first<i>`` (first entry).
+    With ``later_entries`` also :data:`WON_AT` and ``_later<i>``, the first
+    entry of any stage after ``i`` (won included); with ``terminal_entries``
+    :data:`WON_AT` and :data:`LOST_AT`; with ``moves`` (the ``LEAD`` window of
+    :func:`stage_stays` over every event) :data:`CURRENT` and ``_back<i>``
+    (an entry of ``i`` was followed by an earlier open stage).
+
+    One ``GROUP BY deal_id`` with filtered aggregates: the funnel's deals x
+    stages rows pick their stage's column from it instead of joining a
+    per-(deal, stage) table.
+    """
+    pipeline = ws.pipeline
+    stages = list(pipeline.stages)
+    n_open = len(stages)
+    stays = stage_stays(ws, [NEXT_STAGE, IS_LAST]) if moves else ws.stage_events
+    # Every filter below compares this integer: string comparisons in the many filtered
+    # aggregates cost seconds at scale.
+    positions = list(zip([*stages, pipeline.won], range(n_open + 1), strict=True))
+    stays = stays.mutate(**{_POSITION: stays[c.STAGE].cases(*positions, else_=-1)})
+    pos, at = stays[_POSITION], stays[c.ENTERED_AT]
+    is_open = (pos >= 0) & (pos < n_open)
+    metrics = {FURTHEST: pos.max(where=is_open)}
+    if moves:
+        nxt = stage_position(ws, stays[NEXT_STAGE])
+        back = is_open & (nxt >= 0) & (nxt < pos)
+        metrics[CURRENT] = stays[STAGE_ORDER].max(where=stays[IS_LAST])
+    for i in range(n_open):
+        metrics[f"_n{i}"] = stays.count(where=pos == i)
+        metrics[f"_first{i}"] = at.min(where=pos == i)
+        if moves:
+            metrics[f"_back{i}"] = back.any(where=pos == i)
+    if later_entries or terminal_entries:
+        metrics[WON_AT] = at.min(where=pos == n_open)
+    if terminal_entries:
+        metrics[LOST_AT] = at.min(where=stays[c.STAGE] == pipeline.lost)
+    per_deal = stays.group_by(c.DEAL_ID).aggregate(**metrics)
+    if later_entries:
+        # First entry after stage i = the earlier of the next stage's first entry and the
+        # first entry after that one: per deal, cheaper than six more filtered aggregates.
+        per_deal = per_deal.mutate(**{f"_later{n_open - 1}": per_deal[WON_AT]})
+        for i in reversed(range(n_open - 1)):
+            nearer = _earliest(per_deal[f"_first{i + 1}"], per_deal[f"_later{i + 1}"])
+            per_deal = per_deal.mutate(**{f"_later{i}": nearer})
+    return per_deal
+
+
+def _earliest(a: ibis.Value, b: ibis.Value) -> ibis.Value:
+    """The earlier of two timestamps, ignoring a null (null when both are)."""
+    return ibis.cases((a.isnull(), b), (b.isnull() | (a <= b), a), else_=b)

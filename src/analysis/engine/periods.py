@@ -1,0 +1,139 @@
+"""Analysis windows: the current period and its baseline, resolved from the data.
+
+Notebooks take literal parameters; when a window is left empty it resolves
+here, from the data's cut-off, so a scheduled run always analyses the last
+complete quarter against the year before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.engine.grouping import to_utc
+from analysis.engine.journey import data_cutoff
+from analysis.engine.workspace import Workspace
+
+WindowPair = tuple[str | pd.Timestamp, str | pd.Timestamp]
+
+
+def window_pair(window: WindowPair, name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A ``(start, end)`` argument as UTC timestamps, checked.
+
+    Raises
+    ------
+    ValueError
+        When ``window`` is not a pair or does not start before it ends; the
+        message names the argument (``name``).
+    """
+    try:
+        start, end = window
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a (start, end) pair, got {window!r}.") from None
+    start, end = to_utc(start), to_utc(end)
+    if not start < end:
+        raise ValueError(f"{name} must start before it ends, got [{start}, {end}).")
+    return start, end
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time window ``[start, end)`` in UTC."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def days(self) -> float:
+        """Length of the window in days."""
+        return (self.end - self.start).total_seconds() / 86_400
+
+    def label(self) -> str:
+        """``'2026-04-01 to 2026-06-30'`` (the last day inclusive)."""
+        last = self.end - pd.Timedelta(days=1)
+        return f"{self.start:%Y-%m-%d} to {last:%Y-%m-%d}"
+
+    def as_tuple(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """``(start, end)`` for functions that take a pair."""
+        return self.start, self.end
+
+
+def quarter_start(ts: pd.Timestamp) -> pd.Timestamp:
+    """The first instant of the calendar quarter (UTC) containing ``ts``."""
+    ts = to_utc(ts)
+    return pd.Timestamp(year=ts.year, month=3 * ((ts.month - 1) // 3) + 1, day=1, tz="UTC")
+
+
+def last_full_quarter(cutoff: pd.Timestamp) -> Window:
+    """The last calendar quarter that ended on or before ``cutoff``.
+
+    A cutoff on the last day of a quarter counts that quarter as complete
+    (exports are usually taken during the last day).
+    """
+    cutoff = to_utc(cutoff)
+    next_day = (cutoff + pd.Timedelta(days=1)).normalize()
+    end = quarter_start(next_day)
+    return Window(end - pd.DateOffset(months=3), end)
+
+
+def preceding(window: Window, quarters: int = 4) -> Window:
+    """The ``quarters`` calendar quarters immediately before ``window``."""
+    return Window(window.start - pd.DateOffset(months=3 * quarters), window.start)
+
+
+def resolve_windows(
+    ws: Workspace,
+    period_start: str | None = None,
+    period_end: str | None = None,
+    baseline_start: str | None = None,
+    baseline_end: str | None = None,
+    baseline_quarters: int = 4,
+) -> tuple[Window, Window]:
+    """The current and baseline windows from notebook parameters.
+
+    Parameters
+    ----------
+    ws : Workspace
+    period_start, period_end : str, optional
+        The current window; both None means the last full quarter before the
+        data's cut-off (:func:`analysis.engine.journey.data_cutoff`). A start alone
+        runs to the end of the data; an end alone covers the three months
+        before it.
+    baseline_start, baseline_end : str, optional
+        The baseline, with the same rules; both None means the
+        ``baseline_quarters`` quarters just before the current window.
+    baseline_quarters : int
+        Length of the default baseline.
+
+    Returns
+    -------
+    (Window, Window)
+        Current and baseline.
+
+    Raises
+    ------
+    ValueError
+        When a window is empty (its end is not after its start).
+    """
+    cutoff = data_cutoff(ws)
+    current = _window(period_start, period_end, "period", cutoff)
+    if current is None:
+        current = last_full_quarter(cutoff)
+    baseline = _window(baseline_start, baseline_end, "baseline", cutoff)
+    if baseline is None:
+        baseline = preceding(current, baseline_quarters)
+    return current, baseline
+
+
+def _window(start: str | None, end: str | None, name: str, cutoff: pd.Timestamp) -> Window | None:
+    if start is None and end is None:
+        return None
+    if end is None:  # from start to the end of the data
+        end = (to_utc(cutoff) + pd.Timedelta(days=1)).normalize()
+    if start is None:  # the quarter (three months) ending at end
+        start = to_utc(end) - pd.DateOffset(months=3)
+    window = Window(to_utc(start), to_utc(end))
+    if window.end <= window.start:
+        raise ValueError(f"{name}_end ({end}) must come after {name}_start ({start}).")
+    return window

@@ -1,0 +1,186 @@
+"""Where the data lives: a workspace of ibis tables over one backend.
+
+Metric code is written once as ibis expressions against a :class:`Workspace`
+and runs wherever the workspace points: DuckDB in-process over the processed
+Parquet files (the default), pandas DataFrames (as memtables), or any ibis
+backend connection (Spark, a SQL warehouse). Only small aggregates come back
+to pandas for the statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+
+import ibis
+import pandas as pd
+
+from analysis.core import columns as c
+from analysis.core import paths as config
+from analysis.core.errors import InputError
+from analysis.core.stages import Pipeline, StageConfig, load_stages
+from analysis.ingest.manifest import read_manifest
+
+WorkspaceSource = str | Path | Mapping[str, pd.DataFrame] | ibis.BaseBackend | None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The canonical tables of one data source, as ibis tables.
+
+    Attributes
+    ----------
+    backend : ibis.BaseBackend
+        The connection expressions execute on.
+    tables : Mapping[str, ibis.Table]
+        Canonical tables present in the source, by name (``columns.TABLES``).
+    stages : StageConfig
+        The pipeline definition used to interpret stage names.
+    source : str
+        Human-readable description of where the data came from.
+    manifest : dict or None
+        The ingest manifest, when the source is a processed folder.
+
+    Examples
+    --------
+    >>> ws = connect()                    # doctest: +SKIP
+    >>> ws.deals.count().execute()        # doctest: +SKIP
+    """
+
+    backend: ibis.BaseBackend
+    tables: Mapping[str, ibis.Table]
+    stages: StageConfig
+    source: str
+    manifest: dict | None = field(default=None, repr=False)
+
+    def __getattr__(self, name: str) -> ibis.Table:
+        # Only reached for names that are not dataclass fields.
+        if name in c.TABLES:
+            tables = object.__getattribute__(self, "tables")
+            if name not in tables:
+                have = ", ".join(sorted(tables)) or "none"
+                raise AttributeError(
+                    f"The workspace ({self.source}) has no {name!r} table; it has: {have}."
+                )
+            return tables[name]
+        raise AttributeError(name)
+
+    def has(self, table: str) -> bool:
+        """Whether the source provides ``table``."""
+        return table in self.tables
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The default pipeline of the stage configuration."""
+        return self.stages.pipeline()
+
+    def with_table(self, name: str, table: ibis.Table) -> Workspace:
+        """A copy of the workspace in which ``name`` is replaced by ``table``.
+
+        Lets a metric hand a derived view (e.g. deals with a period column)
+        to another metric that takes a workspace, on the same backend.
+        """
+        if name not in c.TABLES:
+            raise ValueError(f"Unknown table {name!r}; canonical tables are {', '.join(c.TABLES)}.")
+        return replace(self, tables=MappingProxyType({**self.tables, name: table}))
+
+    def deals_where(self, column: str, values: str | list | tuple | None) -> Workspace:
+        """A copy restricted to deals whose ``column`` is one of ``values``.
+
+        ``None`` or an empty list keeps every deal, so a notebook parameter
+        ``segments = None`` means "all segments"; a single string is one value
+        (``"B2B"``, as ``-p segments=B2B`` passes it). Other tables are left as
+        they are; metrics join them to the deals they analyse.
+        """
+        if not values:
+            return self
+        if isinstance(values, str):
+            values = [values]
+        deals = self.tables[c.DEALS]
+        if column not in deals.columns:
+            raise ValueError(
+                f"Deals have no column {column!r}; they have {', '.join(deals.columns)}."
+            )
+        return self.with_table(c.DEALS, deals.filter(deals[column].isin(list(values))))
+
+    def execute(self, expr: ibis.Expr) -> pd.DataFrame:
+        """Run an expression on the workspace's backend and return pandas."""
+        return self.backend.execute(expr)
+
+
+def _from_folder(folder: Path, stages: StageConfig) -> Workspace:
+    if not folder.is_dir():
+        raise InputError(
+            "no processed data folder here. Run `make ingest` (sample data) or "
+            "`sales-workbench ingest --source DIR --out DIR` on your export first.",
+            file=folder,
+        )
+    files = {p.stem: p for p in sorted(folder.glob("*.parquet")) if p.stem in c.TABLES}
+    if c.DEALS not in files:
+        raise InputError(
+            "the processed folder has no deals.parquet; run `sales-workbench ingest` first.",
+            file=folder,
+        )
+    backend = ibis.duckdb.connect()
+    tables = {name: backend.read_parquet(path, table_name=name) for name, path in files.items()}
+    has_manifest = (folder / config.MANIFEST_FILENAME).exists()
+    manifest = read_manifest(folder) if has_manifest else None
+    return Workspace(backend, tables, stages, f"processed folder {folder}", manifest)
+
+
+def _from_frames(frames: Mapping[str, pd.DataFrame], stages: StageConfig) -> Workspace:
+    unknown = sorted(set(frames) - set(c.TABLES))
+    if unknown:
+        raise ValueError(
+            f"Unknown table name {unknown[0]!r}; canonical tables are {', '.join(c.TABLES)}."
+        )
+    tables = {name: ibis.memtable(frame) for name, frame in frames.items()}
+    return Workspace(ibis.duckdb.connect(), tables, stages, "in-memory DataFrames")
+
+
+def _from_backend(backend: ibis.BaseBackend, stages: StageConfig) -> Workspace:
+    present = set(backend.list_tables())
+    tables = {name: backend.table(name) for name in c.TABLES if name in present}
+    if c.DEALS not in tables:
+        raise InputError(f"the connection ({backend.name}) has no 'deals' table.")
+    return Workspace(backend, tables, stages, f"{backend.name} connection")
+
+
+def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None) -> Workspace:
+    """Open the canonical tables of a data source as a :class:`Workspace`.
+
+    Parameters
+    ----------
+    source : path, mapping of DataFrames, ibis backend, or None
+        ``None`` opens ``data/processed`` (see ``analysis.core.paths``); a path
+        opens that processed folder with in-process DuckDB; a mapping of
+        table name to pandas DataFrame wraps each frame as an ibis memtable;
+        an ibis backend connection uses its tables named after the canonical
+        tables, so Spark or a warehouse works without changing metric code.
+    stages : StageConfig, optional
+        Stage configuration; defaults to ``config/stages.yaml``.
+
+    Returns
+    -------
+    Workspace
+
+    Raises
+    ------
+    InputError
+        When the folder or connection holds no deals table.
+    """
+    stages = stages if stages is not None else load_stages()
+    if source is None:
+        return _from_folder(config.PROCESSED_DIR, stages)
+    if isinstance(source, str | Path):
+        return _from_folder(Path(source), stages)
+    if isinstance(source, ibis.BaseBackend):
+        return _from_backend(source, stages)
+    if isinstance(source, Mapping):
+        return _from_frames(source, stages)
+    raise TypeError(
+        "connect() takes a processed folder path, a dict of DataFrames or an ibis backend, "
+        f"not {type(source).__name__}."
+    )

@@ -1,0 +1,81 @@
+"""Machine-readable outputs of a report notebook: CSV tables and ``summary.json``.
+
+Downstream tools and trend tracking read these instead of scraping HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.core.fileio import atomic_write_text
+
+SUMMARY_FILENAME = "summary.json"
+
+
+def _jsonable(value: object) -> object:
+    """Convert numpy/pandas scalars and NaN to plain JSON values (NaN -> null)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def write_outputs(
+    output_dir: str | Path | None,
+    tables: Mapping[str, pd.DataFrame],
+    summary: Mapping[str, object],
+) -> list[Path]:
+    """Write each table as ``<name>.csv`` and the summary as ``summary.json``.
+
+    Parameters
+    ----------
+    output_dir : path or None
+        Destination folder (created if needed). ``None`` or ``""`` writes
+        nothing, so a notebook opened interactively leaves no files behind.
+    tables : mapping of name to DataFrame
+        Key tables of the notebook.
+    summary : mapping
+        Headline findings and key figures; must be JSON-serialisable after
+        numpy scalars and NaN (-> null) are converted.
+
+    Returns
+    -------
+    list of Path
+        Files written.
+    """
+    if not output_dir:
+        return []
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in tables.items():
+        path = out / f"{name}.csv"
+        atomic_write_text(path, frame.to_csv(index=False))
+        written.append(path)
+    path = out / SUMMARY_FILENAME
+    atomic_write_text(path, json.dumps(_jsonable(dict(summary)), indent=2, sort_keys=True))
+    written.append(path)
+    return written
+
+
+def read_summary(folder: str | Path) -> dict | None:
+    """The ``summary.json`` in ``folder``, or None when there is none."""
+    path = Path(folder) / SUMMARY_FILENAME
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,226 @@
+"""Two independent proportions: difference, Newcombe interval, pooled z-test, score test.
+
+The one home of the two-proportion statistics of the workbench: stage
+conversion between windows (:mod:`analysis.pipeline.bottlenecks.compare`), rep against
+team (:mod:`analysis.team.coaching`), segments (:mod:`analysis.segments.compare`),
+periods (:mod:`analysis.team.history`), head-to-head win rates
+(:mod:`analysis.winloss.outcomes`, :mod:`analysis.winloss.compare`) and A/B tests
+(:mod:`analysis.experiments`). Functions work element-wise on count arrays;
+an empty group gives NaN. P-values of a table are adjusted with
+:func:`analysis.stats.multitest.adjust_pvalues`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+from analysis.stats.multitest import CORRECTIONS, check_correction
+
+__all__ = [
+    "ALTERNATIVES",
+    "CORRECTIONS",
+    "Alternative",
+    "check_alternative",
+    "check_correction",
+    "newcombe_interval",
+    "p_from_z",
+    "score_test",
+    "two_proportion_ztest",
+    "two_proportions",
+]
+
+Alternative = Literal["two-sided", "larger", "smaller"]
+ALTERNATIVES = ("two-sided", "larger", "smaller")
+
+ArrayLike = np.ndarray | float
+
+
+def check_alternative(alternative: str) -> None:
+    """Raise ``ValueError`` for an alternative other than the three supported."""
+    if alternative not in ALTERNATIVES:
+        raise ValueError(
+            f'alternative must be "two-sided", "larger" or "smaller", not {alternative!r}.'
+        )
+
+
+def p_from_z(z: np.ndarray | float, alternative: Alternative = "two-sided") -> np.ndarray:
+    """P-value of a standard normal statistic for the given alternative."""
+    z = np.asarray(z, dtype=float)
+    if alternative == "larger":
+        return stats.norm.sf(z)
+    if alternative == "smaller":
+        return stats.norm.cdf(z)
+    return 2 * stats.norm.sf(np.abs(z))
+
+
+def _as_arrays(*values: ArrayLike) -> list[np.ndarray]:
+    return np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values))
+
+
+def _varies(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Both groups nonempty and the pooled rate strictly between 0 and 1."""
+    return (n1 > 0) & (n2 > 0) & (x1 + x2 > 0) & (x1 + x2 < n1 + n2)
+
+
+def two_proportion_ztest(
+    count1: ArrayLike,
+    nobs1: ArrayLike,
+    count2: ArrayLike,
+    nobs2: ArrayLike,
+    alternative: Alternative = "two-sided",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled two-proportion z-test of :math:`p_1 - p_2`, element-wise over arrays.
+
+    Parameters
+    ----------
+    count1, nobs1 : array-like
+        Successes and trials of the first group (the variant, the current window).
+    count2, nobs2 : array-like
+        Successes and trials of the second group (the control, the baseline).
+    alternative : {"two-sided", "larger", "smaller"}
+        ``"larger"`` tests :math:`p_1 > p_2`.
+
+    Returns
+    -------
+    statistic, p_value : numpy.ndarray
+        NaN where a group is empty or the pooled rate is 0 or 1 (no variation).
+
+    Notes
+    -----
+    .. math:: z = \\frac{\\hat p_1 - \\hat p_2}
+              {\\sqrt{\\bar p (1 - \\bar p)(1/n_1 + 1/n_2)}},
+              \\qquad \\bar p = \\frac{x_1 + x_2}{n_1 + n_2}
+
+    the statistic of ``statsmodels.stats.proportion.proportions_ztest`` with
+    its default pooled variance, computed on arrays.
+
+    References
+    ----------
+    Agresti, A. (2013). Categorical Data Analysis, 3rd ed., section 3.1.
+    """
+    check_alternative(alternative)
+    x1, n1, x2, n2 = _as_arrays(count1, nobs1, count2, nobs2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (x1 + x2) / (n1 + n2)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        z = (x1 / n1 - x2 / n2) / se
+    z = np.where((n1 > 0) & (n2 > 0) & (se > 0), z, np.nan)
+    return z, p_from_z(z, alternative)
+
+
+def newcombe_interval(
+    count1: ArrayLike,
+    nobs1: ArrayLike,
+    count2: ArrayLike,
+    nobs2: ArrayLike,
+    alpha: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe's hybrid score interval of :math:`p_1 - p_2`, element-wise over arrays.
+
+    Parameters
+    ----------
+    count1, nobs1, count2, nobs2 : array-like
+        Successes and trials of the two groups.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    ci_low, ci_high : numpy.ndarray
+        NaN where a group is empty.
+
+    Notes
+    -----
+    With Wilson intervals :math:`(l_i, u_i)` of each rate and
+    :math:`\\hat d = \\hat p_1 - \\hat p_2`,
+
+    .. math:: \\hat d - \\sqrt{(\\hat p_1 - l_1)^2 + (u_2 - \\hat p_2)^2},\\;
+              \\hat d + \\sqrt{(u_1 - \\hat p_1)^2 + (\\hat p_2 - l_2)^2}
+
+    — ``statsmodels.stats.proportion.confint_proportions_2indep(...,
+    method="newcomb", compare="diff")``, which computes it.
+
+    References
+    ----------
+    Newcombe, R. G. (1998). Interval estimation for the difference between
+    independent proportions: comparison of eleven methods. Statistics in
+    Medicine 17, 873-890 (method 10).
+    """
+    x1, n1, x2, n2 = _as_arrays(count1, nobs1, count2, nobs2)
+    low, high = np.full(x1.shape, np.nan), np.full(x1.shape, np.nan)
+    ok = (n1 > 0) & (n2 > 0)
+    if ok.any():
+        low[ok], high[ok] = confint_proportions_2indep(
+            x1[ok], n1[ok], x2[ok], n2[ok], method="newcomb", compare="diff", alpha=alpha
+        )
+    return low, high
+
+
+def score_test(
+    count1: ArrayLike, nobs1: ArrayLike, count2: ArrayLike, nobs2: ArrayLike
+) -> np.ndarray:
+    """Two-sided score test of :math:`p_1 = p_2`, element-wise; NaN where undefined.
+
+    Parameters
+    ----------
+    count1, nobs1, count2, nobs2 : array-like
+        Successes and trials of the two groups.
+
+    Returns
+    -------
+    numpy.ndarray
+        P-values; NaN where a group is empty or the pooled rate is 0 or 1.
+
+    Notes
+    -----
+    The Miettinen–Nurminen score statistic for the difference at 0,
+
+    .. math:: z = \\frac{\\hat p_1 - \\hat p_2}
+              {\\sqrt{\\bar p (1-\\bar p)(1/n_1 + 1/n_2)\\, \\frac{n_1+n_2}{n_1+n_2-1}}},
+
+    i.e. the pooled z-test with the small-sample variance correction, from
+    ``statsmodels.stats.proportion.test_proportions_2indep(...,
+    method="score", compare="diff")``.
+
+    References
+    ----------
+    Miettinen, O. and Nurminen, M. (1985). Comparative analysis of two rates.
+    Statistics in Medicine 4(2), 213-226.
+    """
+    x1, n1, x2, n2 = _as_arrays(count1, nobs1, count2, nobs2)
+    p = np.full(x1.shape, np.nan)
+    flat_p, (fx1, fn1, fx2, fn2) = p.reshape(-1), (a.reshape(-1) for a in (x1, n1, x2, n2))
+    for i in np.flatnonzero(_varies(x1, n1, x2, n2)):
+        flat_p[i] = test_proportions_2indep(
+            fx1[i], fn1[i], fx2[i], fn2[i], method="score", compare="diff"
+        ).pvalue
+    return p
+
+
+def two_proportions(
+    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Difference ``x1/n1 - x0/n0`` with Newcombe interval and score-test p-value, rowwise.
+
+    Returns
+    -------
+    difference, ci_low, ci_high, p_value : numpy.ndarray
+        NaN where a group is empty; p-value 1 where both groups are nonempty
+        but all or none of their trials succeeded (no evidence of a difference).
+
+    Notes
+    -----
+    :func:`newcombe_interval` and :func:`score_test`.
+    """
+    x1, n1, x0, n0 = _as_arrays(x1, n1, x0, n0)
+    ok = (n1 > 0) & (n0 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff = np.where(ok, x1 / n1 - x0 / n0, np.nan)
+    low, high = newcombe_interval(x1, n1, x0, n0, alpha)
+    p = score_test(x1, n1, x0, n0)
+    p[ok & ~_varies(x1, n1, x0, n0)] = 1.0
+    return diff, low, high, p
