@@ -214,7 +214,7 @@ def test_degenerate_windows_give_nan_and_notes(ws):
 
 def test_bad_arguments_raise_value_error(ws):
     with pytest.raises(ValueError, match="correction"):
-        bottlenecks(ws, CURRENT, BASELINE, correction="bonferroni")
+        bottlenecks(ws, CURRENT, BASELINE, correction="sidak")  # not one of core.types.CORRECTIONS
     with pytest.raises(ValueError, match="start before"):
         bottlenecks(ws, ("2025-07-01", "2025-04-01"), BASELINE)
     with pytest.raises(ValueError, match="pair"):

@@ -332,7 +332,7 @@ def test_seconds_between_equals_epoch_seconds_difference():
     # Reference: ibis's portable epoch_seconds() difference (what other backends use); the
     # DuckDB path reads epoch(ts) without the cast to TIMESTAMP and must give the same doubles,
     # sub-second parts included, and null where either end is null.
-    from analysis.pipeline.cycle.durations import seconds_between
+    from analysis.engine.durations import seconds_between
 
     start = pd.to_datetime(
         ["2025-01-01 00:00:00", "2025-03-30 00:59:59.25", "2025-01-01"], utc=True, format="ISO8601"

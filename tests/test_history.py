@@ -9,7 +9,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 
 import analysis
 from analysis.core import columns as c
-from analysis.engine.periods import Window
+from analysis.core.types import Window
 from analysis.sample import generate_sample
 from analysis.team.findings import history_sentences
 from analysis.team.history import (

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from analysis.stats.multitest import CORRECTIONS, adjust_pvalues, check_correction
+from analysis.core.types import CORRECTIONS, check_correction
+from analysis.stats.multitest import adjust_pvalues
 
 METHODS = ("holm", "fdr_bh", "bonferroni")
 

@@ -1,4 +1,4 @@
-"""Tests for analysis.present.narrative: formatting and generated findings."""
+"""Tests for number formatting (analysis.present.format) and generated findings."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import math
 
 import pandas as pd
 
-from analysis.present import narrative
+from analysis.overview import findings as overview_findings
+from analysis.pipeline import findings as pipeline_findings
+from analysis.present import format as fmt
 
 
 def test_formats():
     # Hand-checked strings.
-    assert narrative.format_percent(0.63152) == "63.2%"
-    assert narrative.format_percent(math.nan) == "n/a"
-    assert narrative.format_rate(0.6316, 0.62, 0.643) == "63.2% [62.0–64.3]"
-    assert narrative.format_count(8800) == "8,800"
-    assert narrative.format_money(10_005_534) == "$10.0M"
-    assert narrative.format_money(2360.91) == "$2,361"
-    assert narrative.format_money(45_000) == "$45k"
+    assert fmt.format_percent(0.63152) == "63.2%"
+    assert fmt.format_percent(math.nan) == "n/a"
+    assert fmt.format_rate(0.6316, 0.62, 0.643) == "63.2% [62.0–64.3]"
+    assert fmt.format_count(8800) == "8,800"
+    assert fmt.format_money(10_005_534) == "$10.0M"
+    assert fmt.format_money(2360.91) == "$2,361"
+    assert fmt.format_money(45_000) == "$45k"
 
 
 def test_data_quality_sentence_counts_rows_once_per_table():
@@ -31,7 +33,7 @@ def test_data_quality_sentence_counts_rows_once_per_table():
             "count": [2, 1, 0],
         }
     )
-    sentence = narrative.data_quality_sentence(quarantine)
+    sentence = overview_findings.data_quality_sentence(quarantine)
     # 3 of 500 input rows (deals 100 + events 400), hand-computed share 0.60%.
     assert sentence.startswith("3 of 500 input rows (0.60%)")
     assert "duplicate id (2)" in sentence and "negative amount (1)" in sentence
@@ -55,7 +57,7 @@ def test_overview_findings_mention_derived_history_and_open_deals():
     )
     by_segment = overall.assign(segment="B2B")
     manifest = {"derived": {"stage_events": {"from": "deals.stage"}}}
-    findings = narrative.overview_findings(by_segment, overall, pd.DataFrame(), manifest)
+    findings = overview_findings.overview_findings(by_segment, overall, pd.DataFrame(), manifest)
     assert findings[0].startswith("10 deals in the data: 4 won, 4 lost, 2 still open")
     assert "won revenue $12k" in findings[0]
     assert "50.0% [20.0–80.0]" in findings[0]
@@ -81,7 +83,7 @@ def test_bottleneck_sentences_name_the_drop_or_say_there_is_none():
             "horizon_days": [38.0, 30.0, 5.0],
         }
     )
-    b2b, b2c = narrative.bottleneck_sentences(ranking, "Q2")
+    b2b, b2c = pipeline_findings.bottleneck_sentences(ranking, "Q2")
     # Hand-formatted expectations from the row above.
     assert b2b.startswith(
         "B2B bottleneck: proposal → negotiation converted 40.0% in Q2 against 70.0%"

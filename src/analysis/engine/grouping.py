@@ -26,12 +26,6 @@ def aggregate_by(table: ibis.Table, keys: Sequence[str], **metrics: ibis.Value) 
     return table.aggregate(**metrics)
 
 
-def to_utc(value: str | pd.Timestamp) -> pd.Timestamp:
-    """A timestamp in UTC; naive values are read as UTC."""
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def series_to_utc(values: pd.Series) -> pd.Series:
     """A timestamp Series in UTC; backends return truncated times without their zone."""
     values = pd.to_datetime(values)

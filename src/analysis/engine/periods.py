@@ -7,56 +7,11 @@ complete quarter against the year before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from analysis.engine.grouping import to_utc
+from analysis.core.types import Window, to_utc
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
-
-WindowPair = tuple[str | pd.Timestamp, str | pd.Timestamp]
-
-
-def window_pair(window: WindowPair, name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """A ``(start, end)`` argument as UTC timestamps, checked.
-
-    Raises
-    ------
-    ValueError
-        When ``window`` is not a pair or does not start before it ends; the
-        message names the argument (``name``).
-    """
-    try:
-        start, end = window
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a (start, end) pair, got {window!r}.") from None
-    start, end = to_utc(start), to_utc(end)
-    if not start < end:
-        raise ValueError(f"{name} must start before it ends, got [{start}, {end}).")
-    return start, end
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open time window ``[start, end)`` in UTC."""
-
-    start: pd.Timestamp
-    end: pd.Timestamp
-
-    @property
-    def days(self) -> float:
-        """Length of the window in days."""
-        return (self.end - self.start).total_seconds() / 86_400
-
-    def label(self) -> str:
-        """``'2026-04-01 to 2026-06-30'`` (the last day inclusive)."""
-        last = self.end - pd.Timedelta(days=1)
-        return f"{self.start:%Y-%m-%d} to {last:%Y-%m-%d}"
-
-    def as_tuple(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """``(start, end)`` for functions that take a pair."""
-        return self.start, self.end
 
 
 def quarter_start(ts: pd.Timestamp) -> pd.Timestamp:

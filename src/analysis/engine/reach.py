@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import Granularity
+from analysis.engine.filters import deals_in_period
 from analysis.engine.grouping import as_keys, series_to_utc
 from analysis.engine.journey import (
     CURRENT,
@@ -31,11 +33,9 @@ from analysis.engine.journey import (
     deal_stage_pivot,
 )
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 
 Reach = Literal["implied", "observed"]
 Cohort = Literal["created", "stage_entry"]
-Period = Literal["month", "quarter"]
 
 # ibis truncate units; also valid pandas period frequencies.
 PERIOD_TRUNCATE = {c.PERIOD_MONTH: "M", c.PERIOD_QUARTER: "Q"}
@@ -363,7 +363,7 @@ class StageAccounting:
 def stage_accounting(
     ws: Workspace,
     by: str | list[str] | None = None,
-    period: Period | None = None,
+    period: Granularity | None = None,
     reach: Reach = "implied",
     *,
     cohort: Cohort = "created",
@@ -382,7 +382,7 @@ def stage_accounting(
     reach : {"implied", "observed"}
         Reach rule, see :func:`deal_stage_reach`.
     cohort : {"created", "stage_entry"}
-        Period of the deal's creation, or of its (first) entry into the stage.
+        Granularity of the deal's creation, or of its (first) entry into the stage.
     start, end : str or Timestamp, optional
         Creation-date window ``[start, end)``.
 

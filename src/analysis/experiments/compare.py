@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.core import columns as c
+from analysis.core.types import Correction, check_correction
 from analysis.engine.workspace import Workspace
 from analysis.experiments import clustered
 from analysis.experiments.resolve import ExperimentUnits, experiment_units
@@ -38,7 +39,6 @@ from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.rates import rate_with_interval
 
 Method = Literal["auto", "z", "fisher", "boschloo"]
-Correction = Literal["holm", "fdr_bh"]
 METHOD_Z = "z"
 METHOD_FISHER = "fisher"
 METHOD_BOSCHLOO = "boschloo"
@@ -233,7 +233,7 @@ def compare_conversion(
     experiment_id, conversion_stage : str, optional
         With a workspace: which experiment, and the stage whose reach counts
         as conversion (default: the stage after the treated one).
-    correction : {"holm", "fdr_bh"}
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
         Adjustment of the p-values of several variants against the control.
     planned_sample_size : int, optional
         Units the fixed-horizon test was planned for; reading it with fewer
@@ -268,8 +268,7 @@ def compare_conversion(
     check_alternative(alternative)
     if method not in ("auto", METHOD_Z, METHOD_FISHER, METHOD_BOSCHLOO):
         raise ValueError(f'method must be "auto", "z", "fisher" or "boschloo", not {method!r}.')
-    if correction not in ("holm", "fdr_bh"):
-        raise ValueError(f'correction must be "holm" or "fdr_bh", not {correction!r}.')
+    check_correction(correction)
     if isinstance(data, Workspace):
         if experiment_id is None:
             raise ValueError("With a workspace, pass experiment_id=<an id in assignments>.")

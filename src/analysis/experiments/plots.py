@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from analysis.core import columns as c
 from analysis.experiments.timing import SHARE_CONVERTED
-from analysis.present.plots import PALETTE
+from analysis.present.plot_style import PALETTE
 
 
 def forest_plot(comparisons: pd.DataFrame) -> Figure:

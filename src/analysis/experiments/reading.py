@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import Correction
 from analysis.engine.workspace import Workspace
 from analysis.experiments.bayes import BayesianReading, bayesian_conversion
-from analysis.experiments.compare import ConversionComparison, Correction, compare_conversion
+from analysis.experiments.compare import ConversionComparison, compare_conversion
 from analysis.experiments.power import PowerAnalysis, power_analysis
 from analysis.experiments.resolve import ExperimentUnits, experiment_units
 from analysis.experiments.srm import SampleRatioCheck, sample_ratio_mismatch
@@ -88,7 +89,7 @@ def read_experiment(
     control : str, optional
         Control variant (default: first in sorted order).
     alpha : float
-    correction : {"holm", "fdr_bh"}
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
     planned_sample_size : int, optional
         Deals the test was planned for (early readings use alpha spending).
     minimum_effect : float

@@ -41,7 +41,7 @@ _MAX_FAILURES_IN_A_ROW = 1000
 _NAT = np.datetime64("NaT", "us")
 
 
-def to_utc(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+def localize_to_utc(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     """Convert aware timestamps to UTC; localise naive ones to ``timezone`` first.
 
     An ambiguous local time (clocks going back) is taken as its first
@@ -113,7 +113,7 @@ def _cast(values: pa.Array | pa.ChunkedArray, timezone: str) -> np.ndarray | Non
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         index = pd.DatetimeIndex(cast.to_pandas()) if len(values) else pd.DatetimeIndex([])
-        return to_utc(index.as_unit("us"), timezone).tz_localize(None).to_numpy()
+        return localize_to_utc(index.as_unit("us"), timezone).tz_localize(None).to_numpy()
     return None
 
 
@@ -127,7 +127,7 @@ def _mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _naive_utc(index: pd.DatetimeIndex | pd.Series, timezone: str) -> np.ndarray:
-    return to_utc(pd.DatetimeIndex(index), timezone).tz_localize(None).to_numpy()
+    return localize_to_utc(pd.DatetimeIndex(index), timezone).tz_localize(None).to_numpy()
 
 
 def timestamps_from_text(
@@ -289,5 +289,5 @@ def timestamps_from_natives(values: list[object], timezone: str) -> tuple[np.nda
             out[i] = stamp.tz_convert("UTC").tz_localize(None).as_unit("us").to_datetime64()
     if naive:
         local = pd.DatetimeIndex([pd.Timestamp(values[i]) for i in naive])
-        out[naive] = to_utc(local, timezone).tz_localize(None).as_unit("us").to_numpy()
+        out[naive] = localize_to_utc(local, timezone).tz_localize(None).as_unit("us").to_numpy()
     return out, bad

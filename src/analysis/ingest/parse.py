@@ -31,9 +31,9 @@ from analysis.ingest._amounts import (
 )
 from analysis.ingest._timestamps import (
     iso_by_cast,
+    localize_to_utc,
     timestamps_from_natives,
     timestamps_from_text,
-    to_utc,
 )
 
 __all__ = [
@@ -214,9 +214,9 @@ def parse_timestamps(s: pd.Series, *, timezone: str = "UTC", dayfirst: bool = Fa
     (clocks going back) is taken as its first occurrence, a time skipped by
     clocks going forward is moved forward by the gap.
     """
-    to_utc(pd.DatetimeIndex([]), timezone)  # a wrong zone fails here, with its name
+    localize_to_utc(pd.DatetimeIndex([]), timezone)  # a wrong zone fails here, with its name
     if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
-        utc = to_utc(pd.DatetimeIndex(s), timezone)
+        utc = localize_to_utc(pd.DatetimeIndex(s), timezone)
         return Parsed(_series(utc, s, schema.TIMESTAMP), _series(False, s, bool))
     out = np.full(len(s), np.datetime64("NaT", "us"))
     bad = np.zeros(len(s), bool)

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.engine.grouping import aggregate_by, as_keys, series_to_utc, to_utc
+from analysis.engine.filters import deals_in_period
+from analysis.engine.grouping import aggregate_by, as_keys, series_to_utc
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
 
@@ -23,32 +24,6 @@ DEALS_COUNT, AMOUNT_TOTAL, MONTH = c.N_DEALS, c.AMOUNT_TOTAL, c.MONTH
 WIN_RATE, CI_LOW, CI_HIGH, OPEN_SHARE = c.WIN_RATE, c.CI_LOW, c.CI_HIGH, c.OPEN_SHARE
 
 TABLE, ROWS, N_COLUMNS, COUNT = "table", "rows", "columns", "count"
-
-
-def deals_in_period(
-    ws: Workspace, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None
-) -> ibis.Table:
-    """Deals created in ``[start, end)``.
-
-    Parameters
-    ----------
-    ws : Workspace
-    start, end : str or Timestamp, optional
-        Bounds of the creation date; None leaves that side open. Naive values
-        are read as UTC.
-
-    Returns
-    -------
-    ibis.Table
-        The filtered deals expression. Deals without a ``created_at`` (allowed
-        for some current-stage-only sources) are kept only when no bound is given.
-    """
-    deals = ws.deals
-    if start is not None:
-        deals = deals.filter(deals[c.CREATED_AT] >= to_utc(start))
-    if end is not None:
-        deals = deals.filter(deals[c.CREATED_AT] < to_utc(end))
-    return deals
 
 
 def current_stage(ws: Workspace, deals: ibis.Table | None = None) -> ibis.Table:

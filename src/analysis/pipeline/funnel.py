@@ -15,11 +15,12 @@ import pandas as pd
 from scipy.stats import norm
 
 from analysis.core import columns as c
+from analysis.core.types import Granularity
+from analysis.engine.filters import deals_in_period
 from analysis.engine.grouping import aggregate_by
 from analysis.engine.reach import (
     PERIOD_TRUNCATE,
     Cohort,
-    Period,
     Reach,
     StageAccounting,
     check_options,
@@ -31,7 +32,7 @@ from analysis.engine.reach import (
     stage_accounting,
 )
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period, outcome_summary
+from analysis.overview.summary import outcome_summary
 from analysis.stats.rates import rate_with_interval
 
 __all__ = [
@@ -111,7 +112,7 @@ def cumulative_conversion(conv: pd.Series, decided: pd.Series, z: float) -> pd.D
 def stage_conversion(
     ws: Workspace,
     by: str | list[str] | None = None,
-    period: Period | None = None,
+    period: Granularity | None = None,
     cohort: Cohort = "created",
     reach: Reach = "implied",
     alpha: float = 0.05,
@@ -254,7 +255,7 @@ def _amount_sums(ws: Workspace, deals: ibis.Table, keys: list[str]) -> pd.DataFr
 def win_rates(
     ws: Workspace,
     by: str | list[str] | None = None,
-    period: Period | None = None,
+    period: Granularity | None = None,
     alpha: float = 0.05,
     *,
     start: str | pd.Timestamp | None = None,

@@ -17,10 +17,11 @@ import pandas as pd
 from scipy import stats
 
 from analysis.core import columns as c
-from analysis.engine.grouping import aggregate_by, as_keys, to_utc
+from analysis.core.types import to_utc
+from analysis.engine.durations import seconds_between
+from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.journey import stage_position
 from analysis.engine.workspace import Workspace
-from analysis.pipeline.cycle.durations import seconds_between
 from analysis.stats.rates import rate_with_interval
 
 OPEN_QUALIFIED = "open_qualified"

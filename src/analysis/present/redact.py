@@ -18,7 +18,7 @@ import re
 import ibis
 import pandas as pd
 
-from analysis.present.narrative import styled_table
+from analysis.present.tables import styled_table
 
 __all__ = [
     "EMAIL_PATTERN",

@@ -20,8 +20,9 @@ from scipy.stats import t, ttest_ind_from_stats
 from statsmodels.duration.survfunc import survdiff
 
 from analysis.core import columns as c
+from analysis.core.types import Correction, check_correction
+from analysis.engine.filters import deals_in_period
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 from analysis.pipeline.cycle import (
     CAUSE,
     CAUSE_OPEN,
@@ -46,7 +47,7 @@ from analysis.segments.decision_makers import (
     decision_maker_effect,
     ols_from_sums,
 )
-from analysis.stats.multitest import Correction, adjust_pvalues, check_correction
+from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import newcombe_interval, score_test
 
 __all__ = [

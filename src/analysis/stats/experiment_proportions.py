@@ -15,14 +15,8 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from analysis.stats.proportions import (
-    ALTERNATIVES,
-    Alternative,
-    check_alternative,
-    newcombe_interval,
-    p_from_z,
-    two_proportion_ztest,
-)
+from analysis.core.types import ALTERNATIVES, Alternative, check_alternative
+from analysis.stats.proportions import newcombe_interval, p_from_z, two_proportion_ztest
 
 __all__ = [
     "ALTERNATIVES",

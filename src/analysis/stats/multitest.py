@@ -11,20 +11,12 @@ small families.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
-__all__ = ["CORRECTIONS", "Correction", "adjust_pvalues", "check_correction"]
+from analysis.core.types import Correction, check_correction
 
-Correction = Literal["holm", "fdr_bh", "bonferroni", "none"]
-CORRECTIONS: tuple[str, ...] = ("holm", "fdr_bh", "bonferroni", "none")
-
-
-def check_correction(correction: str, allowed: Sequence[str] = CORRECTIONS) -> None:
-    """Raise ``ValueError`` for a multiple-testing method that is not in ``allowed``."""
-    if correction not in allowed:
-        raise ValueError(f"correction must be one of {', '.join(allowed)}, not {correction!r}.")
+__all__ = ["adjust_pvalues"]
 
 
 def adjust_pvalues(

@@ -12,20 +12,13 @@ an empty group gives NaN. P-values of a table are adjusted with
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
-from analysis.stats.multitest import CORRECTIONS, check_correction
+from analysis.core.types import Alternative, check_alternative
 
 __all__ = [
-    "ALTERNATIVES",
-    "CORRECTIONS",
-    "Alternative",
-    "check_alternative",
-    "check_correction",
     "newcombe_interval",
     "p_from_z",
     "score_test",
@@ -33,18 +26,8 @@ __all__ = [
     "two_proportions",
 ]
 
-Alternative = Literal["two-sided", "larger", "smaller"]
-ALTERNATIVES = ("two-sided", "larger", "smaller")
 
 ArrayLike = np.ndarray | float
-
-
-def check_alternative(alternative: str) -> None:
-    """Raise ``ValueError`` for an alternative other than the three supported."""
-    if alternative not in ALTERNATIVES:
-        raise ValueError(
-            f'alternative must be "two-sided", "larger" or "smaller", not {alternative!r}.'
-        )
 
 
 def p_from_z(z: np.ndarray | float, alternative: Alternative = "two-sided") -> np.ndarray:

@@ -12,17 +12,17 @@ simulated counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy.stats import hypergeom
 
 from analysis.core import columns as c
+from analysis.core.types import Correction, check_correction
+from analysis.engine.filters import deals_in_period
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 from analysis.pipeline.funnel import stage_conversion, win_rates
-from analysis.stats.multitest import adjust_pvalues, check_correction
+from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import newcombe_interval
 from analysis.stats.rates import rate_with_interval
 from analysis.stats.shrinkage import ALL_REPS
@@ -30,8 +30,6 @@ from analysis.team.performance import PeriodArg, resolve_period
 
 __all__ = ["CoachingFocus", "adjust_pvalues", "coaching_focus", "compare_to_team"]
 
-Correction = Literal["holm", "fdr_bh", "bonferroni"]
-CORRECTIONS = ("holm", "fdr_bh", "bonferroni")
 DAYS_PER_QUARTER = 365.25 / 4
 DECIDED = "decided"
 TEAM_DECIDED = "team_decided"
@@ -88,7 +86,7 @@ def compare_to_team(
         ``owner_id, team, stage, advanced, lost`` (one row per rep and stage).
     alpha : float
         Family-wise (Holm, Bonferroni) or false-discovery (``fdr_bh``) level.
-    correction : {"holm", "fdr_bh", "bonferroni"}
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
     min_decided : int
         Cells with fewer decided deals are reported but not tested (note
         ``too_few_decided``).
@@ -123,7 +121,7 @@ def compare_to_team(
     Scand. J. Statistics 6, 65-70. Newcombe, R. G. (1998). Interval estimation
     for the difference between independent proportions. Stat. Med. 17, 873-890.
     """
-    check_correction(correction, CORRECTIONS)
+    check_correction(correction)
     table = counts.copy()
     adv = table[c.N_ADVANCED].astype("int64")
     lost = table[c.N_LOST].astype("int64")
@@ -179,7 +177,7 @@ def coaching_focus(
     period : Window or (start, end), optional
         Creation-date window; None uses every deal.
     alpha : float
-    correction : {"holm", "fdr_bh", "bonferroni"}
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
         Adjustment across every tested (rep, stage) cell.
     min_decided : int
         Minimum decided deals for a cell to be tested.

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.narrative import format_money, format_percent, format_rate
+from analysis.present.format import format_money, format_percent, format_rate
 from analysis.segments.compare import (
     MEASURE_CYCLE,
     MEASURE_STAGE,

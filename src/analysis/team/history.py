@@ -10,7 +10,6 @@ measures by calendar month or quarter for charts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,11 +18,11 @@ from statsmodels.stats.proportion import test_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
 from analysis.core import columns as c
+from analysis.core.types import Granularity, Window
+from analysis.engine.filters import deals_in_period
 from analysis.engine.grouping import series_to_utc
-from analysis.engine.periods import Window
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,
     KM_MEDIAN_CI_LOW,
@@ -49,7 +48,6 @@ CHANGE_KIND = "change"  # "difference" (current - previous) or "ratio" (current 
 DEALS_PER_DAY = "deals_created_per_day"
 NOTE_NO_CHANGE_INTERVAL = "no_interval_for_change"
 NOTE_NO_DEALS = "no_deals_in_a_window"
-Period = Literal["month", "quarter"]
 
 
 def period_before(window: Window) -> Window:
@@ -233,7 +231,7 @@ def compare_periods(
 
 def trend(
     ws: Workspace,
-    period: Period = "month",
+    period: Granularity = "month",
     by: str | None = None,
     alpha: float = 0.05,
     *,

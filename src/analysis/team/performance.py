@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.engine.grouping import series_to_utc, to_utc
+from analysis.core.types import Window, to_utc
+from analysis.engine.filters import deals_in_period
+from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import data_cutoff
-from analysis.engine.periods import Window
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,
     KM_MEDIAN_CI_LOW,

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from analysis.core import columns as c
-from analysis.present.plots import PALETTE
+from analysis.present.plot_style import PALETTE
 from analysis.segments.compare import METRIC_CONVERSION, METRIC_WIN_RATE, SegmentComparison
 from analysis.team.performance import RepScorecard
 

@@ -17,11 +17,10 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 
 from analysis.core import columns as c
-from analysis.engine.grouping import to_utc
-from analysis.engine.periods import Window
+from analysis.core.types import Window, check_correction, to_utc
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
-from analysis.stats.proportions import check_correction, two_proportions
+from analysis.stats.proportions import two_proportions
 
 __all__ = ["PeriodComparison", "WindowLike", "compare_head_to_head", "compare_loss_reasons"]
 

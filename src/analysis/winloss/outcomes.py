@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import check_correction
+from analysis.engine.filters import deals_in_period
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 from analysis.pipeline.funnel import WinRates, win_rates
 from analysis.stats.multitest import adjust_pvalues
-from analysis.stats.proportions import CORRECTIONS as CORRECTIONS  # re-exported
-from analysis.stats.proportions import check_correction, two_proportions
+from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
 from analysis.winloss.compare import (
     PeriodComparison,

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from analysis.core import columns as c
-from analysis.present.plots import _figure
+from analysis.present.plot_style import new_figure
 from analysis.present.redact import redact
 
 LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100)
@@ -34,7 +34,7 @@ def odds_ratio_forest(terms: pd.DataFrame, title: str = "Win drivers") -> Figure
         terms without an estimate are left out.
     """
     shown = terms[terms[c.ODDS_RATIO].notna() & terms[c.CI_LOW].notna()].copy()
-    fig, ax = _figure(8.0, max(2.5, 0.32 * len(shown) + 1.2))
+    fig, ax = new_figure(8.0, max(2.5, 0.32 * len(shown) + 1.2))
     if shown.empty:
         ax.text(0.5, 0.5, "No odds ratio could be estimated", ha="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -74,12 +74,12 @@ def pareto_chart(pareto: pd.DataFrame, group: str | None = None) -> Figure:
     """
     data = pareto[pareto[c.LOSS_REASON].notna()]
     if data.empty:
-        fig, ax = _figure(6.0, 2.5)
+        fig, ax = new_figure(6.0, 2.5)
         ax.text(0.5, 0.5, "No lost deals with a loss reason", ha="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
     groups = list(dict.fromkeys(data[group])) if group and group in data else [None]
-    fig, axes = _figure(5.0 * len(groups), 4.5)
+    fig, axes = new_figure(5.0 * len(groups), 4.5)
     fig.clf()
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, g in zip(axes, groups, strict=True):
@@ -99,7 +99,7 @@ def pareto_chart(pareto: pd.DataFrame, group: str | None = None) -> Figure:
 
 def theme_share_chart(shares: pd.DataFrame, by: str = c.OUTCOME) -> Figure:
     """Dodged bars of theme shares with intervals, one colour per ``by`` value."""
-    fig, ax = _figure(9.0, 4.0)
+    fig, ax = new_figure(9.0, 4.0)
     if shares.empty or not (shares[c.N_COMMENTS] > 0).any():
         ax.text(0.5, 0.5, "No comments", ha="center", transform=ax.transAxes)
         ax.set_axis_off()

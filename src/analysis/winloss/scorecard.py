@@ -20,7 +20,7 @@ from scipy.special import expit
 from scipy.stats import norm
 
 from analysis.core import columns as c
-from analysis.engine.grouping import to_utc
+from analysis.core.types import to_utc
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
 from analysis.winloss.drivers.model import WinDrivers, win_drivers

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import newcombe_interval, two_proportion_ztest
 
 CURRENT, BASELINE = "current", "baseline"
@@ -21,7 +20,6 @@ DECIDED = "decided"
 DIFFERENCE = "difference"
 DIFF_CI_LOW, DIFF_CI_HIGH = "diff_ci_low", "diff_ci_high"
 P_VALUE, P_ADJUSTED = "p_value", "p_adjusted"
-CORRECTIONS = ("holm", "fdr_bh")
 
 
 def windowed(name: str, window: str) -> str:
@@ -62,12 +60,3 @@ def compare_windows(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
     out[DIFF_CI_LOW], out[DIFF_CI_HIGH] = newcombe_interval(*counts, alpha=alpha)
     out[P_VALUE] = two_proportion_ztest(*counts, alternative="two-sided")[1]
     return out
-
-
-def adjust_p_values(p: pd.Series, correction: str) -> pd.Series:
-    """p-values adjusted across every testable row (NaN rows are left out).
-
-    ``correction`` is ``"holm"`` or ``"fdr_bh"``
-    (:func:`analysis.stats.multitest.adjust_pvalues`).
-    """
-    return pd.Series(adjust_pvalues(p.to_numpy(dtype=float), correction), index=p.index)

@@ -14,18 +14,16 @@ baseline rate (:mod:`analysis.pipeline.bottlenecks.impact`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import ibis
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.engine.periods import WindowPair, window_pair
+from analysis.core.types import Correction, WindowPair, check_correction, window_pair
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.bottlenecks.compare import (
     BASELINE,
-    CORRECTIONS,
     CURRENT,
     DECIDED,
     DIFF_CI_HIGH,
@@ -33,7 +31,6 @@ from analysis.pipeline.bottlenecks.compare import (
     DIFFERENCE,
     P_ADJUSTED,
     P_VALUE,
-    adjust_p_values,
     compare_windows,
 )
 from analysis.pipeline.bottlenecks.compare import windowed as _col
@@ -77,10 +74,10 @@ from analysis.pipeline.bottlenecks.rank import (
     row_notes,
 )
 from analysis.reference.benchmarks import Benchmarks
+from analysis.stats.multitest import adjust_pvalues
 
 __all__ = ["Bottlenecks", "bottlenecks"]
 
-Correction = Literal["holm", "fdr_bh"]
 
 # Result columns (with those of the helper modules, re-exported below).
 NEXT_STAGE = "next_stage"
@@ -88,7 +85,7 @@ WINDOW_DAYS = "window_days"
 BENCHMARK_REVENUE_IMPACT = "benchmark_revenue_impact"
 __all__ += [
     "AVG_WON_AMOUNT", "BENCHMARK_DEFINITION", "BENCHMARK_GAP", "BENCHMARK_NOTE",
-    "BENCHMARK_SOURCE", "BENCHMARK_VALUE", "CORRECTIONS", "DEFINITION_DIFFERS", "DIFFERENCE",
+    "BENCHMARK_SOURCE", "BENCHMARK_VALUE", "DEFINITION_DIFFERS", "DIFFERENCE",
     "DIFF_CI_HIGH", "DIFF_CI_LOW", "DOWNSTREAM_WIN", "HORIZON_DAYS", "P_ADJUSTED", "P_VALUE",
     "STAGE_CONVERSION_DEFINITION", "WIN_RATE_DEFINITION", "FOLLOWED_SHARE_CURRENT",
     "OPEN_SHARE_CURRENT", "OVERALL_RANK", "RANK", "REVENUE_IMPACT", "SIGNIFICANT_DROP",
@@ -159,8 +156,7 @@ def _counts(
 
 
 def _check(alpha: float, correction: str, horizon_quantile: float, horizon_days) -> None:
-    if correction not in CORRECTIONS:
-        raise ValueError(f'correction must be "holm" or "fdr_bh", not {correction!r}.')
+    check_correction(correction)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}.")
     if not 0 < horizon_quantile <= 1:
@@ -201,7 +197,7 @@ def bottlenecks(
     alpha : float
         1 - confidence level of the difference interval, and the level at
         which an adjusted p-value counts as significant.
-    correction : {"holm", "fdr_bh"}
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
         Adjustment of the p-values across stages x groups
         (``statsmodels.stats.multitest.multipletests``).
     benchmarks : Benchmarks, optional
@@ -313,7 +309,7 @@ def bottlenecks(
     table[FOLLOWED_SHARE_CURRENT] = followed / entered.where(entered > 0)
     table[c.MATURE] = is_mature(table)
     table = pd.concat([table, compare_windows(table, alpha)], axis=1)
-    table[P_ADJUSTED] = adjust_p_values(table[P_VALUE], correction)
+    table[P_ADJUSTED] = adjust_pvalues(table[P_VALUE].to_numpy(dtype=float), correction)
     table[SIGNIFICANT_DROP] = ((table[P_ADJUSTED] < alpha) & (table[DIFFERENCE] < 0)).astype(bool)
 
     conv_cur = table[_col(c.CONVERSION, CURRENT)]

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.engine.durations import seconds_between
 from analysis.engine.journey import data_cutoff
 from analysis.engine.reach import LOST_AT, NEXT_ENTERED_AT, WON_AT, reach_rows
 from analysis.engine.workspace import Workspace
-from analysis.pipeline.cycle.durations import seconds_between
 
 # Columns of the per-(deal, stage) decision table and of the counts.
 DECISION_DAYS = "decision_days"  # entry to advance (or loss) at the stage; null while undecided

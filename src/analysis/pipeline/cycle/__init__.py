@@ -17,6 +17,7 @@ This module is the public face; the work lives in
 
 from __future__ import annotations
 
+from analysis.engine.durations import RESOLUTION_DAYS
 from analysis.pipeline.cycle.close import TimeToClose, time_to_close
 from analysis.pipeline.cycle.durations import (
     CAUSE,
@@ -61,7 +62,6 @@ from analysis.pipeline.cycle.durations import (
     P_WON_CI_LOW,
     Q1_DAYS,
     Q3_DAYS,
-    RESOLUTION_DAYS,
     SURVIVAL,
     VAR_LOST,
     VAR_WON,

@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import WindowPair
+from analysis.engine.durations import null_timestamp, rounded_days
+from analysis.engine.filters import created_in
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
@@ -55,14 +58,10 @@ from analysis.pipeline.cycle.durations import (
     VAR_WON,
     WON_ONLY_MEAN_DAYS,
     WON_ONLY_MEDIAN_DAYS,
-    Period,
     aggregate_durations,
-    created_in,
     drop_unusable,
     iter_groups,
     km_summary,
-    null_timestamp,
-    rounded_days,
 )
 from analysis.stats import survival as sv
 
@@ -193,7 +192,7 @@ def time_to_close(
     alpha: float = 0.05,
     horizons: Sequence[float] = HORIZONS,
     *,
-    period: Period | None = None,
+    period: WindowPair | None = None,
 ) -> TimeToClose:
     """Time from creation to close by Kaplan–Meier, with won and lost as competing outcomes.
 

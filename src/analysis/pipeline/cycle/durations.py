@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import ibis
-import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.engine.grouping import to_utc
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 from analysis.stats import survival as sv
 
 # --- result columns ----------------------------------------------------------------
@@ -64,41 +61,9 @@ NOTE_CI_NOT_ESTIMABLE = "median_ci_not_estimable"
 NOTE_NO_WON = "no_won_deals"
 NOTE_BEYOND_FOLLOW_UP = "beyond_follow_up"
 
-Period = tuple[str | pd.Timestamp, str | pd.Timestamp]  # creation window [start, end)
 
-RESOLUTION_DAYS = 0.01  # durations are rounded to 0.01 day (14.4 minutes) in the engine
 HORIZONS = (30, 90, 180, 365)
 CAUSE_OPEN, CAUSE_WON, CAUSE_LOST = 0, 1, 2
-
-
-@ibis.udf.scalar.builtin(name="epoch")
-def _duckdb_epoch(ts: dt.timestamp) -> dt.float64:
-    """DuckDB's ``epoch(TIMESTAMPTZ)``: seconds since 1970-01-01 UTC, as a double."""
-
-
-def seconds_between(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
-    """Seconds from ``start`` to ``end`` (timestamps), in the engine.
-
-    Notes
-    -----
-    ibis's ``epoch_seconds()`` compiles to ``EPOCH(CAST(ts AS TIMESTAMP))`` on
-    DuckDB; casting a ``TIMESTAMPTZ`` to ``TIMESTAMP`` goes through the ICU
-    time-zone code and dominates duration queries (measured here: 4.3 s for
-    3M differences, 0.7 s without the cast). On DuckDB the builtin
-    ``epoch(ts)`` reads the instant directly; ibis sets the session time zone
-    to UTC, so the value is the same double. Other backends keep
-    ``epoch_seconds()``.
-    """
-    if ws.backend.name == "duckdb":
-        return _duckdb_epoch(end) - _duckdb_epoch(start)
-    return end.epoch_seconds() - start.epoch_seconds()
-
-
-def rounded_days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
-    """Days from start to end, rounded to RESOLUTION_DAYS, in the engine."""
-    seconds = seconds_between(ws, start, end)
-    steps = 1.0 / RESOLUTION_DAYS
-    return ((seconds / (86400.0 / steps)).round() / steps).cast("float64")
 
 
 def aggregate_durations(
@@ -162,21 +127,3 @@ def km_summary(days, event, count, alpha: float, empty: str, no_events: str) -> 
         note = NOTE_CI_NOT_ESTIMABLE
     q["ci_high"] = np.nan if np.isinf(q["ci_high"]) else q["ci_high"]
     return {**row, **q, c.NOTE: note}
-
-
-def null_timestamp() -> ibis.Value:
-    """A typed null UTC timestamp (for an absent ``closed_at`` or cut-off)."""
-    return ibis.null().cast("timestamp('UTC')")
-
-
-def created_in(ws: Workspace, period: Period | None) -> ibis.Table:
-    """The deals created in ``period = (start, end)`` (``[start, end)``, UTC); all when None."""
-    if period is None:
-        return ws.deals
-    try:
-        start, end = period
-    except (TypeError, ValueError):
-        raise ValueError(f"period must be a (start, end) pair or None, got {period!r}.") from None
-    if not to_utc(start) < to_utc(end):
-        raise ValueError(f"period must start before it ends, got [{start}, {end}).")
-    return deals_in_period(ws, start, end)

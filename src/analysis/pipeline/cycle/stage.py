@@ -16,6 +16,9 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import WindowPair
+from analysis.engine.durations import null_timestamp, rounded_days
+from analysis.engine.filters import created_in
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import LEFT_AT, data_cutoff, stage_stays
 from analysis.engine.workspace import Workspace
@@ -32,14 +35,10 @@ from analysis.pipeline.cycle.durations import (
     NOTE_NO_STAYS,
     Q1_DAYS,
     Q3_DAYS,
-    Period,
     aggregate_durations,
-    created_in,
     drop_unusable,
     iter_groups,
     km_summary,
-    null_timestamp,
-    rounded_days,
 )
 
 
@@ -81,7 +80,7 @@ def time_in_stage(
     by: str | Sequence[str] | None = None,
     alpha: float = 0.05,
     *,
-    period: Period | None = None,
+    period: WindowPair | None = None,
 ) -> TimeInStage:
     """Median time in each open stage with its interval and quartiles (Kaplan–Meier).
 

@@ -20,10 +20,11 @@ import pandas as pd
 from scipy.stats import chi2
 
 from analysis.core import columns as c
-from analysis.engine.grouping import series_to_utc, to_utc
+from analysis.core.types import Granularity, to_utc
+from analysis.engine.filters import deals_in_period
+from analysis.engine.grouping import series_to_utc
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 
 __all__ = [
     "AcquisitionCost",
@@ -34,7 +35,6 @@ __all__ = [
     "segment_cac",
 ]
 
-Period = Literal["month", "quarter"]
 By = Literal["channel", "segment"]
 PAID_CHANNELS = ("paid",)
 PAID_SPEND = "paid_spend"
@@ -160,7 +160,7 @@ def _new_customers(ws: Workspace) -> ibis.Table:
     return won.mutate(_rank=rank).filter(lambda t: t["_rank"] == 0).drop("_rank")
 
 
-def _period_of(value: ibis.Value, period: Period | None) -> ibis.Value:
+def _period_of(value: ibis.Value, period: Granularity | None) -> ibis.Value:
     if period is None:
         return ibis.literal(_ALL)
     return value.truncate(PERIOD_TRUNCATE[period]).cast("string")
@@ -227,7 +227,7 @@ def _allocate_to_segments(ws: Workspace, spend: pd.DataFrame, period, start, end
 
 def acquisition_cost(
     ws: Workspace,
-    period: Period | None = "quarter",
+    period: Granularity | None = "quarter",
     by: By | None = None,
     *,
     start: str | pd.Timestamp | None = None,
@@ -343,7 +343,7 @@ def acquisition_cost(
 
 
 def segment_cac(
-    ws: Workspace, segments: Sequence[str] | None, period: Period | None = "quarter", **kwargs
+    ws: Workspace, segments: Sequence[str] | None, period: Granularity | None = "quarter", **kwargs
 ) -> pd.DataFrame:
     """CAC of the whole business, or of the given segments only (spend split by segment).
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.engine.filters import deals_in_period
 from analysis.engine.workspace import Workspace
-from analysis.overview.summary import deals_in_period
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,
     KM_MEDIAN_CI_LOW,

@@ -25,7 +25,7 @@ import statsmodels.api as sm
 
 from analysis.core import columns as c
 from analysis.core.errors import InputError
-from analysis.stats.proportions import check_correction
+from analysis.core.types import check_correction
 from analysis.winloss.drivers.bands import CYCLE_BANDS as CYCLE_BANDS  # re-exported
 from analysis.winloss.drivers.bands import DM_BANDS as DM_BANDS  # re-exported
 from analysis.winloss.drivers.bands import DataLike, driver_bands, resolve_data

@@ -20,8 +20,8 @@ import pandas as pd
 from analysis.core import columns as c
 from analysis.core import paths as config
 from analysis.core.errors import ConfigError
+from analysis.core.types import to_utc
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
-from analysis.engine.grouping import to_utc
 from analysis.engine.workspace import Workspace
 from analysis.present.redact import redact_expr
 

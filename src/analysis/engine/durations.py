@@ -1,0 +1,45 @@
+"""Durations in the engine: seconds between two timestamps, days rounded to a fixed resolution."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from analysis.engine.workspace import Workspace
+
+RESOLUTION_DAYS = 0.01  # durations are rounded to 0.01 day (14.4 minutes) in the engine
+
+
+@ibis.udf.scalar.builtin(name="epoch")
+def _duckdb_epoch(ts: dt.timestamp) -> dt.float64:
+    """DuckDB's ``epoch(TIMESTAMPTZ)``: seconds since 1970-01-01 UTC, as a double."""
+
+
+def seconds_between(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    """Seconds from ``start`` to ``end`` (timestamps), in the engine.
+
+    Notes
+    -----
+    ibis's ``epoch_seconds()`` compiles to ``EPOCH(CAST(ts AS TIMESTAMP))`` on
+    DuckDB; casting a ``TIMESTAMPTZ`` to ``TIMESTAMP`` goes through the ICU
+    time-zone code and dominates duration queries (measured here: 4.3 s for
+    3M differences, 0.7 s without the cast). On DuckDB the builtin
+    ``epoch(ts)`` reads the instant directly; ibis sets the session time zone
+    to UTC, so the value is the same double. Other backends keep
+    ``epoch_seconds()``.
+    """
+    if ws.backend.name == "duckdb":
+        return _duckdb_epoch(end) - _duckdb_epoch(start)
+    return end.epoch_seconds() - start.epoch_seconds()
+
+
+def rounded_days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    """Days from start to end, rounded to RESOLUTION_DAYS, in the engine."""
+    seconds = seconds_between(ws, start, end)
+    steps = 1.0 / RESOLUTION_DAYS
+    return ((seconds / (86400.0 / steps)).round() / steps).cast("float64")
+
+
+def null_timestamp() -> ibis.Value:
+    """A typed null UTC timestamp (for an absent ``closed_at`` or cut-off)."""
+    return ibis.null().cast("timestamp('UTC')")

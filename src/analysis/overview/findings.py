@@ -1,0 +1,105 @@
+"""Findings sentences for the data overview: data quality and outcomes by group."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.core import columns as c
+from analysis.overview.summary import COUNT, TABLE
+from analysis.present.format import format_count, format_money, format_percent, format_rate
+
+
+def data_quality_sentence(quarantine: pd.DataFrame) -> str:
+    """One sentence on rows kept and set aside, from :func:`overview.quarantine_summary`."""
+    if quarantine.empty:
+        return "No ingest manifest was found, so data quality could not be summarised."
+    per_table = quarantine.drop_duplicates(TABLE)
+    rows_in = int(per_table[c.ROWS_IN].sum())
+    held = int(per_table[c.ROWS_QUARANTINED].sum())
+    if held == 0:
+        return f"All {format_count(rows_in)} input rows passed validation; none were quarantined."
+    held_rows = quarantine[quarantine[COUNT] > 0]
+    reasons = held_rows.groupby(c.REASON)[COUNT].sum().sort_values(ascending=False)
+    top = ", ".join(
+        f"{r.replace('_', ' ')} ({format_count(n)})" for r, n in reasons.head(3).items()
+    )
+    return (
+        f"{format_count(held)} of {format_count(rows_in)} input rows "
+        f"({format_percent(held / rows_in, 2)}) were quarantined rather than analysed; "
+        f"the main reasons: {top}. Every row is accounted for in the ingest manifest."
+    )
+
+
+def outcome_sentences(
+    outcomes: pd.DataFrame, group: str = c.SEGMENT, window: str = "in the data"
+) -> list[str]:
+    """A sentence per group on volume, share open and win rate with its interval.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        :func:`analysis.overview.summary.outcome_summary` frame.
+    group : str
+        The grouping column of ``outcomes``.
+    window : str
+        How the deals were selected, e.g. ``"created from 2025-01-01"``.
+    """
+    sentences = []
+    for _, row in outcomes.iterrows():
+        label = f"{row[group]} deals" if group in outcomes else "Deals"
+        rate = format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])
+        sentences.append(
+            f"{label}: {format_count(row[c.N_DEALS])} {window}, "
+            f"{format_percent(row[c.OPEN_SHARE])} still open; "
+            f"win rate of closed deals {rate} (95% interval)."
+        )
+    return sentences
+
+
+def overview_findings(
+    outcomes: pd.DataFrame,
+    overall: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    manifest: dict | None,
+    period_start: str | None = None,
+    period_end: str | None = None,
+) -> list[str]:
+    """The data-overview findings: scope, data quality, outcomes by segment.
+
+    Parameters
+    ----------
+    outcomes, overall : pandas.DataFrame
+        :func:`analysis.overview.summary.outcome_summary` frames by segment and overall.
+    quarantine : pandas.DataFrame
+        :func:`analysis.overview.summary.quarantine_summary` of the manifest.
+    manifest : dict or None
+        The ingest manifest (for notes such as derived stage history).
+    period_start, period_end : str, optional
+        The creation-date window the figures cover.
+    """
+    window = (
+        f"created from {period_start or 'the first record'} to before {period_end}"
+        if period_end
+        else f"created from {period_start}"
+        if period_start
+        else "in the data"
+    )
+    sentences = []
+    if not overall.empty:
+        row = overall.iloc[0]
+        sentences.append(
+            f"{format_count(row[c.N_DEALS])} deals {window}: {format_count(row[c.N_WON])} won, "
+            f"{format_count(row[c.N_LOST])} lost, {format_count(row[c.N_OPEN])} still open; "
+            f"won revenue {format_money(row[c.WON_AMOUNT])}. "
+            f"Win rate of closed deals {format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])}; "
+            f"open deals are not counted as losses."
+        )
+    sentences.extend(outcome_sentences(outcomes, window=window))
+    sentences.append(data_quality_sentence(quarantine))
+    derived = (manifest or {}).get("derived", {}).get(c.STAGE_EVENTS)
+    if derived:
+        sentences.append(
+            "This source records only each deal's current stage: the stage history was derived "
+            "(earlier stages implied), so stage timings are approximate."
+        )
+    return sentences

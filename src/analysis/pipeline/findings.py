@@ -1,0 +1,137 @@
+"""Findings sentences for the pipeline: stage conversion and bottlenecks."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.core import columns as c
+from analysis.present.format import format_money, format_percent, format_rate
+
+
+def _stage_step(stage: str, stages: tuple[str, ...]) -> str:
+    i = stages.index(stage) if stage in stages else -1
+    nxt = stages[i + 1] if 0 <= i < len(stages) - 1 else "won"
+    return f"{stage} → {nxt}"
+
+
+def funnel_findings(
+    conversion: pd.DataFrame,
+    time_to_close: pd.DataFrame,
+    horizons: pd.DataFrame,
+    velocity: pd.DataFrame,
+    velocity_change: pd.DataFrame,
+    stages: tuple[str, ...],
+    window: str,
+    group: str = c.SEGMENT,
+) -> list[str]:
+    """Findings of the pipeline notebook, one or two sentences per group.
+
+    Parameters
+    ----------
+    conversion : pandas.DataFrame
+        :func:`analysis.pipeline.funnel.stage_conversion` frame for the whole data.
+    time_to_close, horizons : pandas.DataFrame
+        :func:`analysis.pipeline.cycle.time_to_close` table and horizons.
+    velocity, velocity_change : pandas.DataFrame
+        :func:`analysis.pipeline.velocity.sales_velocity` of the current window and
+        :func:`analysis.pipeline.velocity.decompose_velocity_change` against the baseline.
+    stages : tuple of str
+        Open stages in pipeline order.
+    window : str
+        Label of the current window, e.g. ``"2026-04-01 to 2026-06-30"``.
+    group : str
+        The grouping column shared by the frames.
+    """
+    from analysis.pipeline import cycle
+    from analysis.pipeline import velocity as v
+
+    sentences = []
+    for name in dict.fromkeys(conversion[group]):
+        conv = conversion[(conversion[group] == name) & conversion[c.CONVERSION].notna()]
+        if not conv.empty:
+            weakest = conv.loc[conv[c.CONVERSION].idxmin()]
+            first = conv.iloc[0]
+            sentences.append(
+                f"{name}: the weakest step is {_stage_step(weakest[c.STAGE], stages)}, where "
+                f"{format_rate(weakest[c.CONVERSION], weakest[c.CI_LOW], weakest[c.CI_HIGH])} "
+                f"of decided deals move on; of deals entering {first[c.STAGE]}, "
+                f"{format_rate(first[c.CUMULATIVE_CONVERSION], first[c.CUMULATIVE_CI_LOW], first[c.CUMULATIVE_CI_HIGH])} "
+                "are eventually won."
+            )
+        close = time_to_close[time_to_close[group] == name]
+        year = horizons[(horizons[group] == name) & (horizons[cycle.HORIZON_DAYS] == 365)]
+        if not close.empty and not year.empty:
+            row, p = close.iloc[0], year.iloc[0]
+            sentences.append(
+                f"{name} deals that are won take {row[cycle.WON_ONLY_MEDIAN_DAYS]:.0f} days "
+                f"(median; the won-only mean CRMs report is {row[cycle.WON_ONLY_MEAN_DAYS]:.0f}). "
+                f"Counting open deals as still running, half of all {name} deals close, won or "
+                f"lost, within {row[cycle.KM_MEDIAN_DAYS]:.1f} days "
+                f"[{row[cycle.KM_MEDIAN_CI_LOW]:.1f}–{row[cycle.KM_MEDIAN_CI_HIGH]:.1f}], and "
+                f"{format_rate(p[cycle.P_WON], p[cycle.P_WON_CI_LOW], p[cycle.P_WON_CI_HIGH])} "
+                "are won within a year."
+            )
+        vel = velocity[velocity[group] == name]
+        change = velocity_change[velocity_change[group] == name]
+        if not vel.empty and pd.notna(vel.iloc[0][v.VELOCITY]):
+            row = vel.iloc[0]
+            text = (
+                f"{name} sales velocity {window}: {format_money(row[v.VELOCITY])} per day "
+                f"[{format_money(row[c.CI_LOW])}–{format_money(row[c.CI_HIGH])}]"
+            )
+            if not change.empty and pd.notna(change.iloc[0]["change"]):
+                parts = change.iloc[0][[f"from_{lever}" for lever in v.LEVERS]]
+                lever = parts.abs().idxmax().removeprefix("from_").replace("_", " ")
+                delta = change.iloc[0]["change"]
+                sign = "+" if delta >= 0 else "−"
+                text += (
+                    f", {sign}{format_money(abs(delta))} per day against the baseline, "
+                    f"mostly through {lever}"
+                )
+            sentences.append(text + ".")
+    return sentences
+
+
+def bottleneck_sentences(ranking: pd.DataFrame, window: str, group: str = c.SEGMENT) -> list[str]:
+    """One sentence per group on its top-ranked stage transition.
+
+    Parameters
+    ----------
+    ranking : pandas.DataFrame
+        :func:`analysis.pipeline.bottlenecks.find.bottlenecks` frame (``to_frame()``).
+    window : str
+        Label of the current window.
+    group : str
+        The grouping column.
+    """
+    from analysis.pipeline.bottlenecks import find as b
+
+    sentences = []
+    for name in dict.fromkeys(ranking[group]):
+        rows = ranking[(ranking[group] == name) & ranking[b.SIGNIFICANT_DROP].fillna(False)]
+        if rows.empty:
+            sentences.append(
+                f"{name}: no stage transition converted significantly worse in {window} than in "
+                "the baseline (after adjusting for testing every stage)."
+            )
+            continue
+        top = rows.sort_values(b.RANK).iloc[0]
+        caveat = " (still maturing: many deals undecided)" if "immature" in str(top[c.NOTE]) else ""
+        horizon = top.get(b.HORIZON_DAYS, float("nan"))
+        clock = (
+            f" (decisions within {horizon:.0f} days of entering {top[c.STAGE]}, "
+            "the same clock for both)"
+            if pd.notna(horizon)
+            else ""
+        )
+        current, baseline = top[f"{c.CONVERSION}_current"], top[f"{c.CONVERSION}_baseline"]
+        sentences.append(
+            f"{name} bottleneck: {top[c.STAGE]} → {top[b.NEXT_STAGE]} converted "
+            f"{format_percent(current)} in {window} against "
+            f"{format_percent(baseline)} before{clock}, a change of "
+            f"{100 * top[b.DIFFERENCE]:+.0f} points [{100 * top[b.DIFF_CI_LOW]:+.0f} to "
+            f"{100 * top[b.DIFF_CI_HIGH]:+.0f}], adjusted p = {top[b.P_ADJUSTED]:.3f}{caveat}. "
+            f"Back at the baseline rate it would add about {format_money(top[b.REVENUE_IMPACT])} "
+            "of won revenue per period like this one."
+        )
+    return sentences

@@ -1,0 +1,41 @@
+"""One chart style for every report: palette, figure size, points with interval bars."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+PALETTE = "colorblind"
+
+
+def new_figure(width: float = 8.0, height: float = 4.0) -> tuple[Figure, plt.Axes]:
+    sns.set_theme(style="whitegrid", palette=PALETTE)
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return fig, ax
+
+
+def points_with_intervals(
+    ax: plt.Axes, frame: pd.DataFrame, x: str, y: str, low: str, high: str, hue: str | None
+) -> None:
+    """Dodged points with interval bars, one colour per ``hue`` group."""
+    order = list(dict.fromkeys(frame[x]))
+    groups = list(dict.fromkeys(frame[hue])) if hue and hue in frame else [None]
+    width = 0.6 / max(len(groups), 1)
+    colours = sns.color_palette(PALETTE, len(groups))
+    for i, (group, colour) in enumerate(zip(groups, colours, strict=True)):
+        part = frame if group is None else frame[frame[hue] == group]
+        pos = [order.index(v) - 0.3 + width * (i + 0.5) for v in part[x]]
+        ax.errorbar(
+            pos,
+            part[y],
+            yerr=[part[y] - part[low], part[high] - part[y]],
+            fmt="o",
+            capsize=3,
+            color=colour,
+            label=group,
+        )
+    ax.set_xticks(range(len(order)), order, rotation=30)
+    if groups != [None]:
+        ax.legend(title=hue)
