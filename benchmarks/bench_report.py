@@ -94,7 +94,7 @@ def startup_overhead(repeats: int = 5) -> list[float]:
         nb = nbformat.v4.new_notebook()
         nb.cells = [
             nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-            nbformat.v4.new_code_cell("import analysis\nfrom analysis.report import write_outputs"),
+            nbformat.v4.new_code_cell("import analysis\nfrom analysis import present"),
         ]
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
         path = Path(tmp) / "empty.ipynb"

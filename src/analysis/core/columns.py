@@ -341,3 +341,9 @@ NOTE_NO_SPEND = "no_spend_rows"
 NOTE_NO_TENURE = "no_tenure"
 NOTE_NO_REP_VARIATION = "no_between_rep_variation"
 NOTE_TOO_FEW_DECIDED = "too_few_decided"
+
+
+# --- shared by several analyses -----------------------------------------------------
+CURRENT, BASELINE = "current", "baseline"  # the two windows of a period comparison
+COUNT = "count"  # rows (durations, table rows) counted in a grouped table
+NOTE_NO_WON_DEALS = "no_won_deals"  # a figure that needs won deals had none

@@ -103,8 +103,8 @@ def data_cutoff(ws: Workspace) -> pd.Timestamp:
 
 
 # Columns of deal_stage_pivot besides the per-stage ones (_n<i>, _first<i>, _later<i>, _back<i>).
-FURTHEST = "_furthest"  # position of the furthest open stage entered
-CURRENT = "_current"  # position of the latest entry (won and lost share the last)
+FURTHEST_POSITION = "_furthest"  # position of the furthest open stage entered
+CURRENT_POSITION = "_current"  # position of the latest entry (won and lost share the last)
 WON_AT, LOST_AT = "_won_at", "_lost_at"  # first won / lost entry
 _POSITION = "_position"  # open stages 0.., won n_open, anything else -1
 
@@ -118,12 +118,12 @@ def deal_stage_pivot(
 ) -> ibis.Table:
     """One row per deal with stage events: furthest open stage and columns per stage.
 
-    Returns ``deal_id``, :data:`FURTHEST` and, for open stage ``i`` (its
+    Returns ``deal_id``, :data:`FURTHEST_POSITION` and, for open stage ``i`` (its
     pipeline position), ``_n<i>`` (entries) and ``_first<i>`` (first entry).
     With ``later_entries`` also :data:`WON_AT` and ``_later<i>``, the first
     entry of any stage after ``i`` (won included); with ``terminal_entries``
     :data:`WON_AT` and :data:`LOST_AT`; with ``moves`` (the ``LEAD`` window of
-    :func:`stage_stays` over every event) :data:`CURRENT` and ``_back<i>``
+    :func:`stage_stays` over every event) :data:`CURRENT_POSITION` and ``_back<i>``
     (an entry of ``i`` was followed by an earlier open stage).
 
     One ``GROUP BY deal_id`` with filtered aggregates: the funnel's deals x
@@ -140,11 +140,11 @@ def deal_stage_pivot(
     stays = stays.mutate(**{_POSITION: stays[c.STAGE].cases(*positions, else_=-1)})
     pos, at = stays[_POSITION], stays[c.ENTERED_AT]
     is_open = (pos >= 0) & (pos < n_open)
-    metrics = {FURTHEST: pos.max(where=is_open)}
+    metrics = {FURTHEST_POSITION: pos.max(where=is_open)}
     if moves:
         nxt = stage_position(ws, stays[NEXT_STAGE])
         back = is_open & (nxt >= 0) & (nxt < pos)
-        metrics[CURRENT] = stays[STAGE_ORDER].max(where=stays[IS_LAST])
+        metrics[CURRENT_POSITION] = stays[STAGE_ORDER].max(where=stays[IS_LAST])
     for i in range(n_open):
         metrics[f"_n{i}"] = stays.count(where=pos == i)
         metrics[f"_first{i}"] = at.min(where=pos == i)

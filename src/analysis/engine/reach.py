@@ -25,8 +25,8 @@ from analysis.core.types import Granularity
 from analysis.engine.filters import deals_in_period
 from analysis.engine.grouping import as_keys, series_to_utc
 from analysis.engine.journey import (
-    CURRENT,
-    FURTHEST,
+    CURRENT_POSITION,
+    FURTHEST_POSITION,
     LOST_AT,
     STAGE_ORDER,
     WON_AT,
@@ -229,7 +229,7 @@ def reach_rows(
     has_entry = entries > 0
     won = (rows[c.OUTCOME] == c.WON).fill_null(False)
     lost = (rows[c.OUTCOME] == c.LOST).fill_null(False)
-    later = won | (rows[FURTHEST].fill_null(-1) > order)
+    later = won | (rows[FURTHEST_POSITION].fill_null(-1) > order)
     reached = has_entry | later if reach == c.REACH_IMPLIED else has_entry
     tail = reached & ~later
     flags = {
@@ -241,7 +241,7 @@ def reach_rows(
         c.IS_LOST_HERE: tail & lost,
     }
     if moves:
-        cur = rows[CURRENT]
+        cur = rows[CURRENT_POSITION]
         regressed = tail & ~lost & (cur >= 0).fill_null(False) & (cur < order).fill_null(False)
         flags[c.IS_REGRESSED] = regressed
         flags[c.IS_STILL_OPEN] = tail & ~lost & ~regressed

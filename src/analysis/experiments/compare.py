@@ -26,16 +26,16 @@ from analysis.experiments.units import (
     degenerate_messages,
     prepare_units,
 )
-from analysis.stats.experiment_proportions import (
+from analysis.stats.multitest import adjust_pvalues
+from analysis.stats.proportions import (
     Alternative,
     check_alternative,
-    diff_interval,
+    difference_interval,
     exact_test,
     lift_interval,
     min_expected_count,
     two_proportion_ztest,
 )
-from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.rates import rate_with_interval
 
 Method = Literal["auto", "z", "fisher", "boschloo"]
@@ -158,7 +158,7 @@ def _unclustered(table: pd.DataFrame, control: str, method: str, alpha: float, a
         else:
             stat, pval = exact_test(x1, n1, x0, n0, alt, chosen)
         table.at[i, c.DIFF] = x1 / n1 - x0 / n0
-        table.at[i, c.DIFF_CI_LOW], table.at[i, c.DIFF_CI_HIGH] = diff_interval(
+        table.at[i, c.DIFF_CI_LOW], table.at[i, c.DIFF_CI_HIGH] = difference_interval(
             x1, n1, x0, n0, alpha
         )
         lift, lo, hi = lift_interval(x1, n1, x0, n0, alpha)

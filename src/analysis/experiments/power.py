@@ -14,7 +14,7 @@ import pandas as pd
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from analysis.stats.experiment_proportions import Alternative, check_alternative
+from analysis.stats.proportions import Alternative, check_alternative
 
 
 @dataclass(frozen=True)

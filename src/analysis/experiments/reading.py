@@ -27,6 +27,9 @@ from analysis.experiments.timing import (
 )
 from analysis.experiments.verdict import Verdict, experiment_verdict
 
+ACHIEVED_POWER = "achieved_power"  # design table: power at the sample size reached
+DETECTABLE_EFFECT = "detectable_effect"  # smallest difference the test could detect
+
 
 @dataclass(frozen=True)
 class ExperimentReading:
@@ -160,8 +163,8 @@ def design_table(readings: list[ExperimentReading]) -> pd.DataFrame:
                 c.N_CLUSTERS: d.n_clusters if d else None,
                 "icc": d.icc if d else None,
                 "design_effect": d.design_effect if d else None,
-                "achieved_power": p.achieved_power if p else None,
-                "detectable_effect": p.detectable_effect if p else None,
+                ACHIEVED_POWER: p.achieved_power if p else None,
+                DETECTABLE_EFFECT: p.detectable_effect if p else None,
                 "more_deals_needed": p.more_units_needed if p else None,
             }
         )

@@ -18,14 +18,16 @@ from statsmodels.duration.survfunc import survdiff
 
 from analysis.core import columns as c
 from analysis.experiments.resolve import ExperimentUnits
-from analysis.stats.survival import fit_km
+from analysis.stats.survival import N_AT_RISK, fit_km
 
 SHARE_CONVERTED = "share_converted"
-N_AT_RISK = "n_at_risk"
 HORIZONS = (30, 60, 90)
 MEAN, MEDIAN = "mean", "median"
 P_WELCH, P_MANN_WHITNEY = "p_welch", "p_mann_whitney"
-NOTE_TOO_FEW = "too_few_values"
+NOTE_TOO_FEW_VALUES = "too_few_values"
+
+
+CONVERTED_BY = "converted_by_"  # prefix of the share converted by day h: converted_by_<h>
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def time_to_conversion(
         m = (frame[c.VARIANT] == variant).to_numpy()
         row = {c.VARIANT: variant, c.N_UNITS: int(m.sum()), c.N_CONVERSIONS: int(event[m].sum())}
         if event[m].sum() == 0:
-            rows.append({**row, **{f"converted_by_{h}": 0.0 for h in horizons}})
+            rows.append({**row, **{f"{CONVERTED_BY}{h}": 0.0 for h in horizons}})
             continue
         sf = fit_km(days[m], event[m], np.ones(m.sum()))
         share = 1 - np.asarray(sf.surv_prob)
@@ -128,7 +130,7 @@ def time_to_conversion(
         curves.append(curve)
         for h in horizons:
             before = curve[curve[c.DAYS] <= h]
-            row[f"converted_by_{h}"] = float(before[SHARE_CONVERTED].iloc[-1])
+            row[f"{CONVERTED_BY}{h}"] = float(before[SHARE_CONVERTED].iloc[-1])
         rows.append(row)
     stat = p = np.nan
     if frame[c.VARIANT].nunique() >= 2 and event.sum() > 0:
@@ -221,7 +223,7 @@ def compare_amounts(
         }
         if variant != control:
             if x.size < 2 or base.size < 2:
-                row[c.NOTE] = NOTE_TOO_FEW
+                row[c.NOTE] = NOTE_TOO_FEW_VALUES
             else:
                 welch = stats.ttest_ind(x, base, equal_var=False)
                 ci = welch.confidence_interval(1 - alpha)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.columns import COUNT
 from analysis.engine.filters import deals_in_period
 from analysis.engine.grouping import aggregate_by, as_keys, series_to_utc
 from analysis.engine.workspace import Workspace
@@ -23,7 +24,7 @@ from analysis.stats.rates import rate_with_interval
 DEALS_COUNT, AMOUNT_TOTAL, MONTH = c.N_DEALS, c.AMOUNT_TOTAL, c.MONTH
 WIN_RATE, CI_LOW, CI_HIGH, OPEN_SHARE = c.WIN_RATE, c.CI_LOW, c.CI_HIGH, c.OPEN_SHARE
 
-TABLE, ROWS, N_COLUMNS, COUNT = "table", "rows", "columns", "count"
+TABLE, ROWS, N_COLUMNS = "table", "rows", "columns"
 
 
 def current_stage(ws: Workspace, deals: ibis.Table | None = None) -> ibis.Table:

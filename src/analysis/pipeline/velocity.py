@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.core import columns as c
+from analysis.core.columns import NOTE_NO_WON_DEALS
 from analysis.core.types import to_utc
 from analysis.engine.durations import seconds_between
 from analysis.engine.grouping import aggregate_by, as_keys
@@ -30,7 +31,6 @@ WIN_RATE = c.WIN_RATE
 CYCLE_DAYS = "cycle_days"
 VELOCITY = "velocity_per_day"
 LEVERS = (OPEN_QUALIFIED, AVG_WON_AMOUNT, WIN_RATE, CYCLE_DAYS)
-NOTE_NO_WON_DEALS = "no_won_deals"
 NOTE_NO_OPEN_QUALIFIED = "no_open_qualified_deals"
 _SECONDS_PER_DAY = 86_400.0
 

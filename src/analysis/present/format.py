@@ -40,3 +40,20 @@ def format_money(value: float, currency: str = "$") -> str:
 def as_markdown_list(sentences: list[str]) -> str:
     """Join sentences as a markdown bullet list, for ``IPython.display.Markdown``."""
     return "\n".join(f"- {s}" for s in sentences)
+
+
+def is_missing(value) -> bool:
+    """True for None and NaN (a figure that could not be computed)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_p_value(p: float) -> str:
+    """``0.0004 -> 'p < 0.001'``, ``0.0321 -> 'p = 0.032'``; ``'no test'`` when missing."""
+    if is_missing(p):
+        return "no test"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def format_points(difference: float, low: float, high: float) -> str:
+    """``-0.032, -0.05, -0.013 -> '-3.2 points [-5.0 to -1.3]'``."""
+    return f"{100 * difference:+.1f} points [{100 * low:+.1f} to {100 * high:+.1f}]"

@@ -16,9 +16,6 @@ import html
 import re
 
 import ibis
-import pandas as pd
-
-from analysis.present.tables import styled_table
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -29,7 +26,6 @@ __all__ = [
     "escape_markdown",
     "redact",
     "redact_expr",
-    "safe_table",
 ]
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
@@ -96,24 +92,3 @@ def escape_markdown(text: object) -> str:
     safe = html.escape(redact(text), quote=True)
     safe = _URL_SCHEME.sub(lambda m: f"{m.group(1)}\u200b:", safe)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", safe)
-
-
-def safe_table(frame: pd.DataFrame, percent: tuple[str, ...] = ()):
-    """:func:`analysis.present.narrative.styled_table` with text redacted and HTML-escaped.
-
-    Use for any table holding free text (comments, phrases, labels from a
-    CRM): string cells are redacted here and escaped by the Styler, so
-    ``<img onerror=...>`` renders as text.
-    """
-    text_cols = [
-        col
-        for col in frame.columns
-        if pd.api.types.is_string_dtype(frame[col]) or frame[col].dtype == object
-    ]
-    clean = frame.copy()
-    for col in text_cols:
-        clean[col] = clean[col].map(redact)
-    styler = styled_table(clean, percent=percent)
-    if text_cols:
-        styler = styler.format(subset=text_cols, escape="html", na_rep="–")
-    return styler

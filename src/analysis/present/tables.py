@@ -1,16 +1,18 @@
-"""Result tables for display: rates as percentages, small figures to three significant digits."""
+"""Result tables for display: rates as percentages, small figures to three significant
+digits, free text redacted and escaped."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.present.redact import redact
 
 RATE_COLUMNS = (c.OPEN_SHARE, c.WIN_RATE, c.CI_LOW, c.CI_HIGH)
 
 
 def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
-    """A pandas Styler with readable number formats and no index, for reports.
+    """A pandas Styler with readable number formats and no index, safe for reports.
 
     Parameters
     ----------
@@ -25,7 +27,21 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
     Returns
     -------
     pandas.io.formats.style.Styler
+
+    Notes
+    -----
+    Text cells come from CRM exports (comments, phrases, names): contacts are
+    redacted (:func:`analysis.present.redact.redact`) and the Styler escapes
+    HTML, so ``<img onerror=...>`` renders as text.
     """
+    text_cols = [
+        col
+        for col in frame.columns
+        if pd.api.types.is_string_dtype(frame[col]) or frame[col].dtype == object
+    ]
+    frame = frame.copy()
+    for col in text_cols:
+        frame[col] = frame[col].map(redact)
     formats = {col: "{:.1%}" for col in percent if col in frame}
     for col in frame.columns:
         if col in formats or pd.api.types.is_bool_dtype(frame[col]):
@@ -38,5 +54,7 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
             # p-values, ICCs, odds ratios near 0: one decimal would show 0.0.
             small = frame[col].abs().max() < 1
             formats[col] = "{:.3g}" if small else "{:,.1f}"
-    # Text cells are HTML-escaped: labels come from CRM exports.
-    return frame.style.format(formats, na_rep="–", escape="html").hide(axis="index")
+    styler = frame.style.format(formats, na_rep="–", escape="html").hide(axis="index")
+    if text_cols:
+        styler = styler.format(subset=text_cols, escape="html", na_rep="–")
+    return styler

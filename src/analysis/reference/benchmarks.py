@@ -245,6 +245,7 @@ def load_benchmarks(
     return Benchmarks(entries, str(path))
 
 
+VALUE = "value"  # a measure's value (input of compare_to_benchmarks)
 BENCHMARK_VALUE = "benchmark_value"
 BENCHMARK_GAP = "benchmark_gap"
 BENCHMARK_SEGMENT = "benchmark_segment"
@@ -323,7 +324,7 @@ def compare_to_benchmarks(measures: pd.DataFrame, benchmarks: Benchmarks) -> pd.
             scope = f" ({segment})" if segment else ""
             text = (
                 f"{metric.replace('_', ' ').capitalize()}{scope}: ours "
-                f"{_describe(m['value'], metric)} vs {_describe(e.value, metric)} "
+                f"{_describe(m[VALUE], metric)} vs {_describe(e.value, metric)} "
                 f"({e.source}, {e.year}, {e.segment})"
             )
             text += (
@@ -333,7 +334,7 @@ def compare_to_benchmarks(measures: pd.DataFrame, benchmarks: Benchmarks) -> pd.
                 else "; same definition."
             )
             rows.append({
-                **base, BENCHMARK_VALUE: e.value, BENCHMARK_GAP: m["value"] - e.value,
+                **base, BENCHMARK_VALUE: e.value, BENCHMARK_GAP: m[VALUE] - e.value,
                 BENCHMARK_SEGMENT: e.segment, BENCHMARK_SOURCE: e.source,
                 BENCHMARK_YEAR: e.year, BENCHMARK_DEFINITION: e.definition,
                 DEFINITION_DIFFERS: differs, COMPARISON: text, c.NOTE: "",

@@ -1,10 +1,13 @@
-"""Reports: notebook outputs, self-contained HTML and report runs.
+"""Report runs: notebooks executed with papermill, self-contained HTML, the run index and
+the executive summary (:mod:`.digest`, the one import of ``00_executive_summary``).
 
-``outputs`` is light (notebooks import it); ``run`` imports papermill and
-nbconvert only when a run starts, because those imports are slow.
+``run`` imports papermill and nbconvert only when a run starts, because those
+imports are slow.
 """
 
-from analysis.present.outputs import SUMMARY_FILENAME, read_summary, write_outputs
+from __future__ import annotations
+
+from analysis.report.digest import collect_findings
 
 
 def run_report(*args, **kwargs):
@@ -14,4 +17,4 @@ def run_report(*args, **kwargs):
     return _run_report(*args, **kwargs)
 
 
-__all__ = ["SUMMARY_FILENAME", "read_summary", "run_report", "write_outputs"]
+__all__ = ["collect_findings", "run_report"]

@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core import paths as config
+from analysis.core.columns import RANK
 from analysis.present.outputs import read_summary
 from analysis.report.index import notebook_title
 
-NOTEBOOK, TITLE, RANK, FINDING = "notebook", "title", "rank", "finding"
+NOTEBOOK, TITLE, FINDING = "notebook", "title", "finding"
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,12 @@ from analysis.pipeline.cycle import (
     time_to_close,
 )
 from analysis.pipeline.funnel import stage_conversion, win_rates
+from analysis.reference.benchmarks import METRIC_WIN_RATE
 from analysis.segments.decision_makers import (
     MEASURE_CYCLE,
     MEASURE_STAGE,
     NOTE_NO_DM,
-    NOTE_TOO_FEW,
+    NOTE_TOO_FEW_DEALS,
     OUTCOME_MEASURE,
     SLOPE,
     SLOPE_CI_HIGH,
@@ -65,7 +66,6 @@ __all__ = [
     "ols_from_sums",
 ]
 
-METRIC_WIN_RATE = "win_rate"
 METRIC_CYCLE = "median_days_to_close"
 METRIC_SIZE = "geometric_mean_amount"
 METRIC_WON_DEAL = "mean_won_amount"
@@ -167,7 +167,7 @@ def _mean_rows(ws, deals, a, b, alpha) -> list[dict]:
                 c.DIFFERENCE: f(ma - mb) if on_log else ma - mb,
                 c.DIFF_CI_LOW: f(d_lo), c.DIFF_CI_HIGH: f(d_hi),
                 TEST: "Welch t" + (" on log amount" if on_log else ""), c.P_VALUE: p,
-                c.NOTE: "" if ok else NOTE_TOO_FEW,
+                c.NOTE: "" if ok else NOTE_TOO_FEW_DEALS,
             })
         )  # fmt: skip
     return rows

@@ -28,7 +28,7 @@ SLOPE, SLOPE_CI_LOW, SLOPE_CI_HIGH = "slope", "slope_ci_low", "slope_ci_high"
 OUTCOME_MEASURE = "measure"
 MEASURE_STAGE = "stage_log_odds"
 MEASURE_CYCLE = "log_days_to_win"
-NOTE_TOO_FEW = "too_few_deals"
+NOTE_TOO_FEW_DEALS = "too_few_deals"
 NOTE_NO_DM = "no_decision_makers_column"
 
 
@@ -202,5 +202,5 @@ def decision_maker_effect(
         rows.append({c.SEGMENT: seg, OUTCOME_MEASURE: MEASURE_CYCLE, **cycle_fit})
     effects = pd.DataFrame(rows)
     if len(effects):
-        effects[c.NOTE] = np.where(effects[SLOPE].isna(), NOTE_TOO_FEW, "")
+        effects[c.NOTE] = np.where(effects[SLOPE].isna(), NOTE_TOO_FEW_DEALS, "")
     return DecisionMakerEffect(by_count, effects, alpha)

@@ -1,4 +1,4 @@
-"""Two independent proportions: difference, Newcombe interval, pooled z-test, score test.
+"""Two independent proportions: difference and lift intervals, pooled z, score and exact tests.
 
 The one home of the two-proportion statistics of the workbench: stage
 conversion between windows (:mod:`analysis.pipeline.bottlenecks.compare`), rep against
@@ -12,6 +12,8 @@ an empty group gives NaN. P-values of a table are adjusted with
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
@@ -19,6 +21,10 @@ from statsmodels.stats.proportion import confint_proportions_2indep, test_propor
 from analysis.core.types import Alternative, check_alternative
 
 __all__ = [
+    "difference_interval",
+    "exact_test",
+    "lift_interval",
+    "min_expected_count",
     "newcombe_interval",
     "p_from_z",
     "score_test",
@@ -207,3 +213,72 @@ def two_proportions(
     p = score_test(x1, n1, x0, n0)
     p[ok & ~_varies(x1, n1, x0, n0)] = 1.0
     return diff, low, high, p
+
+
+def difference_interval(
+    count1: float, nobs1: float, count2: float, nobs2: float, alpha: float = 0.05
+) -> tuple[float, float]:
+    """Newcombe interval of :math:`p_1 - p_2` for one comparison, as floats.
+
+    :func:`analysis.stats.proportions.newcombe_interval` on scalars; NaN when a
+    group is empty.
+    """
+    low, high = newcombe_interval(count1, nobs1, count2, nobs2, alpha)
+    return float(low), float(high)
+
+
+def lift_interval(
+    count1: float, nobs1: float, count2: float, nobs2: float, alpha: float = 0.05
+) -> tuple[float, float, float]:
+    """Relative lift :math:`p_1 / p_2 - 1` with the log-adjusted ratio interval.
+
+    Notes
+    -----
+    The ratio interval is statsmodels' ``confint_proportions_2indep(...,
+    compare="ratio", method="log-adjusted")`` (0.5 added to each count for the
+    variance of :math:`\\log(\\hat p_1/\\hat p_2)`), shifted by -1. Undefined
+    (NaN) when the control has no conversions.
+    """
+    if nobs1 <= 0 or nobs2 <= 0 or count2 <= 0:
+        return np.nan, np.nan, np.nan
+    lift = (count1 / nobs1) / (count2 / nobs2) - 1
+    low, high = confint_proportions_2indep(
+        count1, nobs1, count2, nobs2, method="log-adjusted", compare="ratio", alpha=alpha
+    )
+    return float(lift), float(low) - 1, float(high) - 1
+
+
+def exact_test(
+    count1: int,
+    nobs1: int,
+    count2: int,
+    nobs2: int,
+    alternative: Alternative = "two-sided",
+    method: Literal["fisher", "boschloo"] = "fisher",
+) -> tuple[float, float]:
+    """Fisher's (or Boschloo's) exact test of the 2x2 table variant vs control.
+
+    Returns
+    -------
+    statistic, p_value : float
+        For Fisher the sample odds ratio, for Boschloo its statistic (Fisher's
+        one-sided p-value), as scipy reports them.
+    """
+    check_alternative(alternative)
+    table = np.array([[count1, nobs1 - count1], [count2, nobs2 - count2]], dtype=np.int64)
+    side = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}[alternative]
+    if method == "boschloo":
+        res = stats.boschloo_exact(table, alternative=side)
+    else:
+        res = stats.fisher_exact(table, alternative=side)
+    return float(res.statistic), float(res.pvalue)
+
+
+def min_expected_count(counts: np.ndarray, nobs: np.ndarray) -> float:
+    """Smallest expected cell of the k x 2 table under a common rate."""
+    counts, nobs = np.asarray(counts, dtype=float), np.asarray(nobs, dtype=float)
+    total = nobs.sum()
+    if total <= 0:
+        return 0.0
+    pooled = counts.sum() / total
+    return float(min((nobs * pooled).min(), (nobs * (1 - pooled)).min()))

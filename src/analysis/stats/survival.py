@@ -14,8 +14,9 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.duration.survfunc import SurvfuncRight
 
+from analysis.core.columns import DAYS
+
 # Columns of a cumulative-incidence curve (see :func:`aalen_johansen`).
-DAYS = "days"
 N_AT_RISK = "n_at_risk"
 SURVIVAL = "survival"
 

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.stats import hypergeom
 
 from analysis.core import columns as c
+from analysis.core.columns import DECIDED
 from analysis.core.types import Correction, check_correction
 from analysis.engine.filters import deals_in_period
 from analysis.engine.workspace import Workspace
@@ -31,7 +32,6 @@ from analysis.team.performance import PeriodArg, resolve_period
 __all__ = ["CoachingFocus", "adjust_pvalues", "coaching_focus", "compare_to_team"]
 
 DAYS_PER_QUARTER = 365.25 / 4
-DECIDED = "decided"
 TEAM_DECIDED = "team_decided"
 DOWNSTREAM = "downstream_win_rate"  # P(won | advanced from the stage), team funnel
 

@@ -6,25 +6,16 @@ leader reads matches the tables beside it (see :mod:`analysis.present.narrative`
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.format import format_money, format_percent, format_rate
-from analysis.segments.compare import (
-    MEASURE_CYCLE,
-    MEASURE_STAGE,
-    METRIC_CYCLE,
-    METRIC_SIZE,
-    METRIC_WIN_RATE,
-    OUTCOME_MEASURE,
-    SLOPE,
-    SLOPE_CI_HIGH,
-    SLOPE_CI_LOW,
-    DecisionMakerEffect,
-    SegmentComparison,
+from analysis.present.format import (
+    format_money,
+    format_p_value,
+    format_percent,
+    format_points,
+    format_rate,
+    is_missing,
 )
 from analysis.team.acquisition import PAID_CAC
 from analysis.team.coaching import CoachingFocus
@@ -36,23 +27,7 @@ __all__ = [
     "coaching_sentences",
     "history_sentences",
     "scorecard_sentences",
-    "segment_sentences",
 ]
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _p(p: float) -> str:
-    if _missing(p):
-        return "no test"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _points(diff: float, low: float, high: float) -> str:
-    """``-0.032, -0.05, -0.013 -> '-3.2 points [-5.0 to -1.3]'``."""
-    return f"{100 * diff:+.1f} points [{100 * low:+.1f} to {100 * high:+.1f}]"
 
 
 def coaching_sentences(focus: CoachingFocus, names: dict | None = None, top: int = 3) -> list[str]:
@@ -70,12 +45,12 @@ def coaching_sentences(focus: CoachingFocus, names: dict | None = None, top: int
     for _, r in flagged.iterrows():
         who = (names or {}).get(r[c.OWNER_ID], r[c.OWNER_ID])
         money = r[c.REVENUE_AT_STAKE]
-        tail = "" if _missing(money) else f"; ≈ {format_money(money)}/quarter"
+        tail = "" if is_missing(money) else f"; ≈ {format_money(money)}/quarter"
         out.append(
             f"Rep {who} loses at {r[c.STAGE]}: "
             f"{format_rate(r[c.REP_CONVERSION], r[c.CI_LOW], r[c.CI_HIGH], 0)} vs team "
             f"{format_percent(r[c.TEAM_CONVERSION], 0)}{tail} "
-            f"(adjusted {_p(r[c.P_ADJUSTED])})."
+            f"(adjusted {format_p_value(r[c.P_ADJUSTED])})."
         )
     return out
 
@@ -121,7 +96,7 @@ def acquisition_sentences(
     out = [] if len(total) else ["No spend and no new customer in the window: no acquisition cost."]
     for _, r in total.iterrows():
         scope = f" ({r[c.SEGMENT]})" if c.SEGMENT in total.columns else ""
-        if _missing(r[c.CAC]):
+        if is_missing(r[c.CAC]):
             out.append(
                 f"Acquisition cost{scope} could not be computed ({r[c.NOTE] or 'no data'}); "
                 f"spend was {format_money(r[c.SPEND_TOTAL])}."
@@ -136,7 +111,7 @@ def acquisition_sentences(
             )
     for _, r in coverage.iterrows():
         where = f" ({r[c.SEGMENT]})" if c.SEGMENT in coverage.columns else ""
-        if _missing(r[c.COVERAGE]):
+        if is_missing(r[c.COVERAGE]):
             out.append(f"Pipeline coverage{where}: no revenue target to compare with.")
             continue
         verdict = "meets" if r[c.COVERAGE] >= target else "falls short of"
@@ -148,84 +123,23 @@ def acquisition_sentences(
     return out
 
 
-def segment_sentences(
-    comparison: SegmentComparison, effect: DecisionMakerEffect | None = None
-) -> list[str]:
-    """Win rate, cycle and deal size of two segments, and the decision-maker effects."""
-    t = comparison.table.set_index(c.METRIC)
-    a, b = comparison.a, comparison.b
-    out = []
-    if METRIC_SIZE in t.index:
-        sizes = t.loc[METRIC_SIZE]
-        empty = [s for s, n in ((a, sizes["n_a"]), (b, sizes["n_b"])) if not n]
-        if empty:
-            return [
-                f"No {' or '.join(empty)} deals in the data or window, so {a} and {b} "
-                "cannot be compared."
-            ]
-    if METRIC_WIN_RATE in t.index:
-        r = t.loc[METRIC_WIN_RATE]
-        r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
-        out.append(
-            f"{a} wins {format_rate(r[c.VALUE_A], r[c.CI_LOW_A], r[c.CI_HIGH_A])} of closed "
-            f"deals, {b} {format_rate(r[c.VALUE_B], r[c.CI_LOW_B], r[c.CI_HIGH_B])} "
-            f"({_points(r[c.DIFFERENCE], r[c.DIFF_CI_LOW], r[c.DIFF_CI_HIGH])}, {_p(r[c.P_VALUE])})."
-        )
-    if METRIC_CYCLE in t.index:
-        r = t.loc[METRIC_CYCLE]
-        out.append(
-            f"Median time to close (open deals counted as still running): {a} "
-            f"{r[c.VALUE_A]:.1f} days [{r[c.CI_LOW_A]:.1f}–{r[c.CI_HIGH_A]:.1f}], {b} "
-            f"{r[c.VALUE_B]:.1f} days [{r[c.CI_LOW_B]:.1f}–{r[c.CI_HIGH_B]:.1f}] "
-            f"(log-rank {_p(r[c.P_VALUE])})."
-        )
-    if METRIC_SIZE in t.index:
-        r = t.loc[METRIC_SIZE]
-        out.append(
-            f"Typical deal (geometric mean): {a} {format_money(r[c.VALUE_A])}, {b} "
-            f"{format_money(r[c.VALUE_B])}, {r[c.DIFFERENCE]:.3g}× "
-            f"[{r[c.DIFF_CI_LOW]:.3g}–{r[c.DIFF_CI_HIGH]:.3g}]."
-        )
-    if effect is not None and len(effect.effects):
-        for seg, g in effect.effects.groupby(c.SEGMENT, sort=True):
-            g = g.set_index(OUTCOME_MEASURE)
-            parts = []
-            if MEASURE_STAGE in g.index and not _missing(g.loc[MEASURE_STAGE, SLOPE]):
-                s = g.loc[MEASURE_STAGE]
-                parts.append(
-                    f"multiplies the odds of advancing at each stage by "
-                    f"{np.exp(s[SLOPE]):.2f} [{np.exp(s[SLOPE_CI_LOW]):.2f}–"
-                    f"{np.exp(s[SLOPE_CI_HIGH]):.2f}]"
-                )
-            if MEASURE_CYCLE in g.index and not _missing(g.loc[MEASURE_CYCLE, SLOPE]):
-                s = g.loc[MEASURE_CYCLE]
-                parts.append(
-                    f"changes time to win by {100 * (np.exp(s[SLOPE]) - 1):+.0f}% "
-                    f"[{100 * (np.exp(s[SLOPE_CI_LOW]) - 1):+.0f}% to "
-                    f"{100 * (np.exp(s[SLOPE_CI_HIGH]) - 1):+.0f}%]"
-                )
-            if parts:
-                out.append(f"In {seg}, each extra decision maker {' and '.join(parts)}.")
-    return out
-
-
 def history_sentences(comparison: PeriodComparison, label: str) -> list[str]:
     """Win rate, volume and revenue of the current window against the earlier one."""
     t = comparison.table.set_index(c.METRIC)
     cur, prev = comparison.current.label(), comparison.previous.label()
     out = []
     r = t.loc[c.WIN_RATE]
-    if not _missing(r[c.DIFFERENCE]):
+    if not is_missing(r[c.DIFFERENCE]):
         out.append(
             f"{label}: deals created {cur} win "
             f"{format_rate(r['value_current'], r['ci_low_current'], r['ci_high_current'])} "
             f"of those closed vs "
             f"{format_rate(r['value_previous'], r['ci_low_previous'], r['ci_high_previous'])} "
-            f"for {prev} ({_points(r[c.DIFFERENCE], r[c.DIFF_CI_LOW], r[c.DIFF_CI_HIGH])}, "
-            f"{_p(r[c.P_VALUE])})."
+            f"for {prev} ({format_points(r[c.DIFFERENCE], r[c.DIFF_CI_LOW], r[c.DIFF_CI_HIGH])}, "
+            f"{format_p_value(r[c.P_VALUE])})."
         )
     r = t.loc[DEALS_PER_DAY]
-    if not _missing(r[c.DIFFERENCE]):
+    if not is_missing(r[c.DIFFERENCE]):
         out.append(
             f"{label}: deal creation ran at {r[c.DIFFERENCE]:.2f}× the earlier rate "
             f"[{r[c.DIFF_CI_LOW]:.2f}–{r[c.DIFF_CI_HIGH]:.2f}]."

@@ -40,14 +40,14 @@ __all__ = [
     "year_before",
 ]
 
-CURRENT, PREVIOUS = "current", "previous"
+PREVIOUS = "previous"
 VALUE_CURRENT, VALUE_PREVIOUS = "value_current", "value_previous"
 CI_LOW_CURRENT, CI_HIGH_CURRENT = "ci_low_current", "ci_high_current"
 CI_LOW_PREVIOUS, CI_HIGH_PREVIOUS = "ci_low_previous", "ci_high_previous"
 CHANGE_KIND = "change"  # "difference" (current - previous) or "ratio" (current / previous)
 DEALS_PER_DAY = "deals_created_per_day"
 NOTE_NO_CHANGE_INTERVAL = "no_interval_for_change"
-NOTE_NO_DEALS = "no_deals_in_a_window"
+NOTE_NO_DEALS_IN_WINDOW = "no_deals_in_a_window"
 
 
 def period_before(window: Window) -> Window:
@@ -140,7 +140,7 @@ def _deal_rows(a: dict, b: dict, alpha: float) -> list[dict]:
                          ra / rb, low, high, p))  # fmt: skip
     else:
         rows.append(_row(DEALS_PER_DAY, (ra, np.nan, np.nan), (rb, np.nan, np.nan), "ratio",
-                         np.nan, np.nan, np.nan, np.nan, NOTE_NO_DEALS))  # fmt: skip
+                         np.nan, np.nan, np.nan, np.nan, NOTE_NO_DEALS_IN_WINDOW))  # fmt: skip
     # Win rate of the cohorts.
     if a["closed"] and b["closed"]:
         low, high = (

@@ -7,7 +7,6 @@ matplotlib Figure, styled like :mod:`analysis.present.plots`.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -15,10 +14,9 @@ from matplotlib.ticker import PercentFormatter
 
 from analysis.core import columns as c
 from analysis.present.plot_style import PALETTE
-from analysis.segments.compare import METRIC_CONVERSION, METRIC_WIN_RATE, SegmentComparison
 from analysis.team.performance import RepScorecard
 
-__all__ = ["funnel_plot", "segment_chart", "trend_chart"]
+__all__ = ["funnel_plot", "trend_chart"]
 
 
 def funnel_plot(scorecard: RepScorecard) -> Figure:
@@ -79,30 +77,4 @@ def trend_chart(trend: pd.DataFrame, value: str = c.WIN_RATE, by: str | None = c
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel(value.replace("_", " "))
     ax.legend(title=by if by else None)
-    return fig
-
-
-def segment_chart(comparison: SegmentComparison) -> Figure:
-    """Win rate and stage conversion of two segments with intervals, side by side."""
-    sns.set_theme(style="whitegrid", palette=PALETTE)
-    t = comparison.table
-    rows = t[t[c.METRIC].isin([METRIC_WIN_RATE, METRIC_CONVERSION])].copy()
-    labels = np.where(rows[c.METRIC] == METRIC_WIN_RATE, "win rate", rows[c.STAGE])
-    fig, ax = plt.subplots(figsize=(8.0, 3.8), layout="constrained")
-    x = np.arange(len(rows))
-    for offset, (seg, v, lo, hi) in zip(
-        (-0.15, 0.15),
-        (
-            (comparison.a, c.VALUE_A, c.CI_LOW_A, c.CI_HIGH_A),
-            (comparison.b, c.VALUE_B, c.CI_LOW_B, c.CI_HIGH_B),
-        ),
-        strict=True,
-    ):
-        y = rows[v].to_numpy(dtype=float)
-        err = np.vstack([y - rows[lo].to_numpy(dtype=float), rows[hi].to_numpy(dtype=float) - y])
-        ax.errorbar(x + offset, y, yerr=err, fmt="o", capsize=3, label=seg)
-    ax.set_xticks(x, labels, rotation=20)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("rate (95% interval)")
-    ax.legend()
     return fig

@@ -22,13 +22,13 @@ from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
 
-__all__ = ["PeriodComparison", "WindowLike", "compare_head_to_head", "compare_loss_reasons"]
+__all__ = ["ShareChange", "WindowLike", "compare_head_to_head", "compare_loss_reasons"]
 
 WindowLike = Window | tuple[object, object]
 
 
 @dataclass(frozen=True)
-class PeriodComparison:
+class ShareChange:
     """Loss-reason shares or head-to-head win rates in two windows, compared.
 
     Attributes
@@ -86,7 +86,7 @@ def _compare(
     category: str,
     alpha: float,
     correction: str,
-) -> PeriodComparison:
+) -> ShareChange:
     check_correction(correction)
     if category not in ws.deals.columns:
         raise ValueError(f"The deals table has no {category} column to compare between windows.")
@@ -127,7 +127,7 @@ def _compare(
             c.NOTE: np.where((n0 == 0) | (n1 == 0), c.NOTE_NO_CLOSED_DEALS, ""),
         }
     )
-    return PeriodComparison(table, category, chi2_p, alpha, correction, tuple(warnings))
+    return ShareChange(table, category, chi2_p, alpha, correction, tuple(warnings))
 
 
 def compare_loss_reasons(
@@ -137,7 +137,7 @@ def compare_loss_reasons(
     *,
     alpha: float = 0.05,
     correction: str = "fdr_bh",
-) -> PeriodComparison:
+) -> ShareChange:
     """Loss-reason shares of deals lost in ``current`` vs ``baseline`` (by ``closed_at``).
 
     Notes
@@ -160,7 +160,7 @@ def compare_head_to_head(
     *,
     alpha: float = 0.05,
     correction: str = "fdr_bh",
-) -> PeriodComparison:
+) -> ShareChange:
     """Win rate against each competitor for deals closed in ``current`` vs ``baseline``.
 
     Notes

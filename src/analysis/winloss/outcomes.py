@@ -23,28 +23,16 @@ from analysis.core.types import check_correction
 from analysis.engine.filters import deals_in_period
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.workspace import Workspace
-from analysis.pipeline.funnel import WinRates, win_rates
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
-from analysis.winloss.compare import (
-    PeriodComparison,
-    compare_head_to_head,
-    compare_loss_reasons,
-)
-from analysis.winloss.compare import WindowLike as WindowLike  # re-exported
 
 __all__ = [
     "HeadToHead",
     "LossReasonPareto",
-    "PeriodComparison",
-    "WinRates",
-    "compare_head_to_head",
-    "compare_loss_reasons",
     "head_to_head",
     "loss_reason_pareto",
     "lost_stage",
-    "win_rates",
     "with_owner_attributes",
 ]
 

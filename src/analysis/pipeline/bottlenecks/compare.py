@@ -13,13 +13,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.columns import (
+    BASELINE,
+    CURRENT,
+    DECIDED,
+    DIFF_CI_HIGH,
+    DIFF_CI_LOW,
+    DIFFERENCE,
+    P_VALUE,
+)
 from analysis.stats.proportions import newcombe_interval, two_proportion_ztest
-
-CURRENT, BASELINE = "current", "baseline"
-DECIDED = "decided"
-DIFFERENCE = "difference"
-DIFF_CI_LOW, DIFF_CI_HIGH = "diff_ci_low", "diff_ci_high"
-P_VALUE, P_ADJUSTED = "p_value", "p_adjusted"
 
 
 def windowed(name: str, window: str) -> str:

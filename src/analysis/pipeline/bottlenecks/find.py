@@ -19,7 +19,9 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.columns import P_ADJUSTED
 from analysis.core.types import Correction, WindowPair, check_correction, window_pair
+from analysis.engine.journey import NEXT_STAGE
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.bottlenecks.compare import (
@@ -29,7 +31,6 @@ from analysis.pipeline.bottlenecks.compare import (
     DIFF_CI_HIGH,
     DIFF_CI_LOW,
     DIFFERENCE,
-    P_ADJUSTED,
     P_VALUE,
     compare_windows,
 )
@@ -54,8 +55,6 @@ from analysis.pipeline.bottlenecks.impact import (
     BENCHMARK_VALUE,
     DEFINITION_DIFFERS,
     DOWNSTREAM_WIN,
-    STAGE_CONVERSION_DEFINITION,
-    WIN_RATE_DEFINITION,
     avg_won_amount,
     closed_in_window,
     downstream_win_probability,
@@ -76,21 +75,12 @@ from analysis.pipeline.bottlenecks.rank import (
 from analysis.reference.benchmarks import Benchmarks
 from analysis.stats.multitest import adjust_pvalues
 
-__all__ = ["Bottlenecks", "bottlenecks"]
-
-
-# Result columns (with those of the helper modules, re-exported below).
-NEXT_STAGE = "next_stage"
+# Result columns of the ranking (the helper modules define theirs).
 WINDOW_DAYS = "window_days"
 BENCHMARK_REVENUE_IMPACT = "benchmark_revenue_impact"
-__all__ += [
-    "AVG_WON_AMOUNT", "BENCHMARK_DEFINITION", "BENCHMARK_GAP", "BENCHMARK_NOTE",
-    "BENCHMARK_SOURCE", "BENCHMARK_VALUE", "DEFINITION_DIFFERS", "DIFFERENCE",
-    "DIFF_CI_HIGH", "DIFF_CI_LOW", "DOWNSTREAM_WIN", "HORIZON_DAYS", "P_ADJUSTED", "P_VALUE",
-    "STAGE_CONVERSION_DEFINITION", "WIN_RATE_DEFINITION", "FOLLOWED_SHARE_CURRENT",
-    "OPEN_SHARE_CURRENT", "OVERALL_RANK", "RANK", "REVENUE_IMPACT", "SIGNIFICANT_DROP",
-    "NEXT_STAGE", "WINDOW_DAYS", "BENCHMARK_REVENUE_IMPACT",
-]  # fmt: skip
+FOLLOWED_CURRENT = _col(N_FOLLOWED, CURRENT)  # current entrants followed for the horizon
+CONVERSION_CURRENT = _col(c.CONVERSION, CURRENT)
+CONVERSION_BASELINE = _col(c.CONVERSION, BASELINE)
 
 
 @dataclass(frozen=True)

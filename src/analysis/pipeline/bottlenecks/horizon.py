@@ -25,11 +25,11 @@ from analysis.engine.durations import seconds_between
 from analysis.engine.journey import data_cutoff
 from analysis.engine.reach import LOST_AT, NEXT_ENTERED_AT, WON_AT, reach_rows
 from analysis.engine.workspace import Workspace
+from analysis.pipeline.cycle.durations import HORIZON_DAYS
 
 # Columns of the per-(deal, stage) decision table and of the counts.
 DECISION_DAYS = "decision_days"  # entry to advance (or loss) at the stage; null while undecided
 FOLLOW_DAYS = "follow_days"  # entry to the data cutoff
-HORIZON_DAYS = "horizon_days"
 N_FOLLOWED = "followed"  # entered and followed for at least the horizon
 N_OPEN_AT_HORIZON = "open_at_horizon"  # followed, but neither advanced nor lost within it
 DEFAULT_HORIZON_QUANTILE = 0.9

@@ -17,7 +17,13 @@ from analysis.core import columns as c
 from analysis.engine.grouping import aggregate_by
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import cumulative_conversion
+from analysis.pipeline.velocity import AVG_WON_AMOUNT
 from analysis.reference.benchmarks import (
+    BENCHMARK_DEFINITION,
+    BENCHMARK_GAP,
+    BENCHMARK_SOURCE,
+    BENCHMARK_VALUE,
+    DEFINITION_DIFFERS,
     METRIC_STAGE_CONVERSION,
     METRIC_WIN_RATE,
     Benchmarks,
@@ -30,13 +36,7 @@ STAGE_CONVERSION_DEFINITION = "advanced / (advanced + lost)"
 WIN_RATE_DEFINITION = "won / (won + lost)"
 
 DOWNSTREAM_WIN = "downstream_win_probability"
-AVG_WON_AMOUNT = "avg_won_amount"
-BENCHMARK_VALUE = "benchmark_value"
-BENCHMARK_GAP = "benchmark_gap"
-BENCHMARK_DEFINITION = "benchmark_definition"
-BENCHMARK_SOURCE = "benchmark_source"
 BENCHMARK_NOTE = "benchmark_note"
-DEFINITION_DIFFERS = "definition_differs"
 
 
 def downstream_win_probability(conversion: pd.Series) -> np.ndarray:

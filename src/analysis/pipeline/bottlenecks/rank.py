@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.columns import NOTE_NO_VARIATION, NOTE_NO_WON_DEALS, P_ADJUSTED, RANK
 from analysis.pipeline.bottlenecks.compare import (
     BASELINE,
     CURRENT,
     DECIDED,
     DIFFERENCE,
-    P_ADJUSTED,
     P_VALUE,
     windowed,
 )
@@ -32,16 +32,14 @@ OPEN_SHARE_CURRENT = windowed(c.OPEN_SHARE, CURRENT)  # undecided at the horizon
 FOLLOWED_SHARE_CURRENT = windowed("followed_share", CURRENT)  # followed / entered
 SIGNIFICANT_DROP = "significant_drop"
 REVENUE_IMPACT = "revenue_impact"
-RANK, OVERALL_RANK = "rank", "overall_rank"
+OVERALL_RANK = "overall_rank"
 
 # Message codes (joined with "; " when several apply).
 NOTE_NO_ENTRIES_CURRENT = "no_entries_current"
 NOTE_NO_FOLLOWED_CURRENT = "no_full_follow_up_current"  # nobody was followed for the horizon
 NOTE_NO_DECIDED_CURRENT = "no_decided_current"
 NOTE_NO_DECIDED_BASELINE = "no_decided_baseline"
-NOTE_NO_VARIATION = "no_variation"  # both rates 0 or both 1: the z-test is undefined
 NOTE_NO_DOWNSTREAM = "no_downstream_rate"
-NOTE_NO_WON_DEALS = "no_won_deals"
 NOTE_NO_HORIZON = "no_horizon"  # no decided deal in the baseline to set the horizon
 
 

@@ -17,6 +17,7 @@ This module is the public face; the work lives in
 
 from __future__ import annotations
 
+from analysis.core.columns import NOTE_NO_WON_DEALS
 from analysis.engine.durations import RESOLUTION_DAYS
 from analysis.pipeline.cycle.close import TimeToClose, time_to_close
 from analysis.pipeline.cycle.durations import (
@@ -52,7 +53,6 @@ from analysis.pipeline.cycle.durations import (
     NOTE_NO_DEALS,
     NOTE_NO_EVENTS,
     NOTE_NO_STAYS,
-    NOTE_NO_WON,
     P_LOST,
     P_LOST_CI_HIGH,
     P_LOST_CI_LOW,
@@ -104,7 +104,7 @@ __all__ = [
     "NOTE_NO_DEALS",
     "NOTE_NO_EVENTS",
     "NOTE_NO_STAYS",
-    "NOTE_NO_WON",
+    "NOTE_NO_WON_DEALS",
     "N_AT_RISK",
     "N_CENSORED",
     "N_STAYS",

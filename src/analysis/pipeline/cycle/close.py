@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.columns import NOTE_NO_WON_DEALS
 from analysis.core.types import WindowPair
 from analysis.engine.durations import null_timestamp, rounded_days
 from analysis.engine.filters import created_in
@@ -45,7 +46,6 @@ from analysis.pipeline.cycle.durations import (
     NOTE_BEYOND_FOLLOW_UP,
     NOTE_NO_CLOSED,
     NOTE_NO_DEALS,
-    NOTE_NO_WON,
     P_LOST,
     P_LOST_CI_HIGH,
     P_LOST_CI_LOW,
@@ -131,7 +131,7 @@ def _close_group(days, cause, count, alpha, horizons) -> tuple[dict, pd.DataFram
     km = km_summary(days, event, count, alpha, NOTE_NO_DEALS, NOTE_NO_CLOSED)
     won_mean, won_median = _naive(days, cause, count, [CAUSE_WON])
     closed_mean, closed_median = _naive(days, cause, count, [CAUSE_WON, CAUSE_LOST])
-    note = km[c.NOTE] or (NOTE_NO_WON if n[c.N_WON] == 0 else "")
+    note = km[c.NOTE] or (NOTE_NO_WON_DEALS if n[c.N_WON] == 0 else "")
     row = {
         c.N_DEALS: int(count.sum()),
         **n,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.columns import COUNT
 from analysis.engine.workspace import Workspace
 from analysis.stats import survival as sv
 
@@ -23,7 +24,6 @@ from analysis.stats import survival as sv
 DAYS = sv.DAYS  # duration in days, rounded to RESOLUTION_DAYS
 EVENT = "event"  # duration table: 1 = finished (stay left / deal closed), 0 = censored
 CAUSE = "cause"  # duration table of time to close: 0 open, 1 won, 2 lost
-COUNT = "count"  # duration table: durations in the row
 N_STAYS = "n_stays"
 N_CENSORED = "n_censored"
 MEDIAN_DAYS = "median_days"
@@ -58,7 +58,6 @@ NOTE_NO_CLOSED = c.NOTE_NO_CLOSED_DEALS
 NOTE_MEDIAN_NOT_REACHED = "median_not_reached"
 NOTE_CI_OPEN_ABOVE = "median_ci_open_above"
 NOTE_CI_NOT_ESTIMABLE = "median_ci_not_estimable"
-NOTE_NO_WON = "no_won_deals"
 NOTE_BEYOND_FOLLOW_UP = "beyond_follow_up"
 
 
