@@ -33,9 +33,9 @@ write_sample(crm, sys.argv[2])
 
 INGEST = """
 import sys
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.ingest import ingest
-ingest(sys.argv[1], sys.argv[2], map_path=config.SAMPLE_MAP_FILE)
+ingest(sys.argv[1], sys.argv[2], map_path=paths.SAMPLE_MAP_FILE)
 """
 
 

@@ -36,11 +36,11 @@ from child import run_in_child  # benchmarks/child.py, beside this script
 
 PREPARE = """
 import sys
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.ingest import ingest
 from analysis.sample import generate_sample, write_sample
 write_sample(generate_sample(n_deals=int(sys.argv[1]), seed=1), sys.argv[2])
-ingest(sys.argv[2], sys.argv[3], map_path=config.SAMPLE_MAP_FILE)
+ingest(sys.argv[2], sys.argv[3], map_path=paths.SAMPLE_MAP_FILE)
 """
 
 STARTUP = """

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 
 
 def make_processed_folder(folder: Path, n_deals: int = 1500, seed: int = 7) -> Path:
@@ -33,7 +33,7 @@ def make_processed_folder(folder: Path, n_deals: int = 1500, seed: int = 7) -> P
             c.ROWS_QUARANTINED: extra,
             c.QUARANTINE_REASONS: {"duplicate_id": extra} if extra else {},
         }
-    (folder / config.MANIFEST_FILENAME).write_text(json.dumps({"tables": tables}))
+    (folder / paths.MANIFEST_FILENAME).write_text(json.dumps({"tables": tables}))
     return folder
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.core import paths as config
+from analysis.core import paths
 
 DEALS_HEADER = "deal_id,created_at,outcome,amount,segment,closed_at,stage,owner_id"
 DEALS_ROWS = [
@@ -60,5 +60,5 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 def read_quarantine(out: Path, table: str) -> pd.DataFrame:
     """The quarantine of ``table`` (an empty frame when none was written)."""
-    path = out / config.QUARANTINE_DIRNAME / f"{table}.parquet"
+    path = out / paths.QUARANTINE_DIRNAME / f"{table}.parquet"
     return pd.read_parquet(path) if path.exists() else pd.DataFrame()

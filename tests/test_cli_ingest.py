@@ -23,7 +23,7 @@ from ingest_helpers import (
 
 from analysis.cli import main
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 
 
 def _run(capsys, src, out, *extra):
@@ -192,9 +192,9 @@ def test_structural_error_leaves_existing_out_untouched(tmp_path, capsys):
 
 def test_refuses_raw_dir(tmp_path, capsys):
     src = clean_export(tmp_path / "src")
-    code, captured = _run(capsys, src, config.RAW_DIR / "out")
+    code, captured = _run(capsys, src, paths.RAW_DIR / "out")
     assert code == 2 and "raw data folder" in captured.err
-    assert not (config.RAW_DIR / "out").exists()
+    assert not (paths.RAW_DIR / "out").exists()
 
 
 def test_map_option_and_bad_map(tmp_path, capsys):

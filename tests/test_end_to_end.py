@@ -13,7 +13,8 @@ import pytest
 
 import analysis
 from analysis.cli import main
-from analysis.core import paths as config
+from analysis.core import columns as c
+from analysis.core import paths
 from analysis.overview import summary as overview
 
 N_DEALS, SEED = 1_500, 5
@@ -30,7 +31,7 @@ def pipeline_run(tmp_path_factory):
     sample_argv = ["sample", "--deals", str(N_DEALS), "--seed", str(SEED), "--out", str(raw)]
     assert main([*sample_argv, "--messy"]) == 0
     before = _hashes(raw)
-    ingest_argv = ["ingest", "--source", str(raw), "--map", str(config.SAMPLE_MAP_FILE)]
+    ingest_argv = ["ingest", "--source", str(raw), "--map", str(paths.SAMPLE_MAP_FILE)]
     assert main([*ingest_argv, "--out", str(processed)]) == 0
     report_argv = ["report", "--data-dir", str(processed), "--reports-dir", str(reports)]
     assert main([*report_argv, "--run-id", "e2e", "--workers", "2"]) == 0
@@ -56,7 +57,7 @@ def test_every_input_row_is_accounted_for(pipeline_run):
 def test_index_links_every_notebooks_page(pipeline_run):
     _, _, reports, _ = pipeline_run
     index = (reports / "latest" / "index.html").read_text()
-    for notebook in config.NOTEBOOKS_DIR.glob("*.ipynb"):
+    for notebook in paths.NOTEBOOKS_DIR.glob("*.ipynb"):
         page = f"{notebook.stem}/{notebook.stem}.html"
         assert f'href="{page}"' in index and (reports / "latest" / page).exists()
 
@@ -68,6 +69,6 @@ def test_report_reflects_the_ingested_data(pipeline_run):
     # The generator's clean deal count: the planted bad rows were quarantined, not analysed.
     assert summary["overall"]["deals"] == N_DEALS
     expected = overview.outcome_summary(analysis.connect(processed), None).to_frame().iloc[0]
-    assert summary["overall"]["win_rate"] == pytest.approx(expected[overview.WIN_RATE])
+    assert summary["overall"]["win_rate"] == pytest.approx(expected[c.WIN_RATE])
     quarantined = json.loads((raw / "truth.json").read_text())["messy"]["expected_quarantine_total"]
     assert any(f"{sum(quarantined.values())} of" in line for line in summary["headline"])

@@ -7,9 +7,9 @@ import ast
 import nbformat
 import pytest
 
-from analysis.core import paths as config
+from analysis.core import paths
 
-NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
+NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 def test_there_are_notebooks():

@@ -9,7 +9,7 @@ import tomllib
 
 import yaml
 
-from analysis.core import paths as config
+from analysis.core import paths
 
 # conda-forge names packages differently in a few places (documented in environment.yml).
 CONDA_NAMES = {"ibis-framework[duckdb]": "ibis-duckdb"}
@@ -23,14 +23,14 @@ def _split(requirement: str) -> tuple[str, str]:
 
 
 def _pyproject_requirements() -> dict[str, str]:
-    project = tomllib.loads((config.PROJ_ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((paths.PROJ_ROOT / "pyproject.toml").read_text())["project"]
     reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
     pairs = (_split(r) for r in reqs)
     return {CONDA_NAMES.get(name, name): spec for name, spec in pairs}
 
 
 def _conda_requirements() -> dict[str, str]:
-    env = yaml.safe_load((config.PROJ_ROOT / "environment.yml").read_text())
+    env = yaml.safe_load((paths.PROJ_ROOT / "environment.yml").read_text())
     deps = [d for d in env["dependencies"] if isinstance(d, str)]
     pairs = (_split(d) for d in deps)
     return {name: spec for name, spec in pairs if name not in {"python", "pip"}}
@@ -42,7 +42,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
 
 
 def test_environment_yml_installs_the_package_through_pip():
-    env = yaml.safe_load((config.PROJ_ROOT / "environment.yml").read_text())
+    env = yaml.safe_load((paths.PROJ_ROOT / "environment.yml").read_text())
     pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
     assert pip_sections and "-e ." in pip_sections[0]
     assert "python=3.11" in env["dependencies"]
@@ -69,10 +69,10 @@ def test_console_script_and_module_entry_point_show_help():
 
 
 def test_makefile_has_the_documented_targets():
-    makefile = (config.PROJ_ROOT / "Makefile").read_text()
+    makefile = (paths.PROJ_ROOT / "Makefile").read_text()
     for target in ("help", "setup", "sample", "ingest", "report", "test", "lab", "lint"):
         assert re.search(rf"^{target}:", makefile, re.M), target
 
 
 def test_ci_runs_make_test():
-    assert "make test" in (config.PROJ_ROOT / ".ci" / "run").read_text()
+    assert "make test" in (paths.PROJ_ROOT / ".ci" / "run").read_text()

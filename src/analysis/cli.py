@@ -15,9 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import InputError
-from analysis.report.plan import REPORTS_FILE
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -86,7 +85,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     exe = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which("jupyter")
     if exe is None:
         raise InputError("JupyterLab is not installed in this environment; run `make setup`.")
-    cmd = [exe, "lab", f"--notebook-dir={config.PROJ_ROOT}", f"--port={args.port}", "--no-browser"]
+    cmd = [exe, "lab", f"--notebook-dir={paths.PROJ_ROOT}", f"--port={args.port}", "--no-browser"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # JupyterLab refuses to start as root otherwise
     print("Starting JupyterLab; open the http://127.0.0.1 URL with its token printed below.")
@@ -102,18 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("sample", help="generate a synthetic CRM export with planted truth")
-    p.add_argument("--deals", type=int, default=config.DEFAULT_SAMPLE_DEALS, help="number of deals")
-    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="random seed")
-    p.add_argument("--out", type=Path, default=config.SAMPLE_DIR, help="output folder")
+    p.add_argument("--deals", type=int, default=paths.DEFAULT_SAMPLE_DEALS, help="number of deals")
+    p.add_argument("--seed", type=int, default=paths.DEFAULT_SEED, help="random seed")
+    p.add_argument("--out", type=Path, default=paths.SAMPLE_DIR, help="output folder")
     p.add_argument(
         "--messy", action="store_true", help="write it as a messy real export would arrive"
     )
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("ingest", help="validate a CRM export and write canonical Parquet")
-    p.add_argument("--source", type=Path, default=config.SAMPLE_DIR, help="folder of export files")
+    p.add_argument("--source", type=Path, default=paths.SAMPLE_DIR, help="folder of export files")
     p.add_argument("--map", type=Path, default=None, help="YAML column map (docs/column-maps.md)")
-    p.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="processed data folder")
+    p.add_argument("--out", type=Path, default=paths.PROCESSED_DIR, help="processed data folder")
     p.add_argument(
         "--stages", type=Path, default=None, help="stage config (default config/stages.yaml)"
     )
@@ -132,17 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config",
         type=Path,
-        default=REPORTS_FILE,
+        default=paths.REPORTS_FILE,
         help="report config listing notebooks and parameters (default config/reports.yaml; "
         "'none': every notebook in --notebooks-dir with its defaults)",
     )
     p.add_argument(
-        "--notebooks-dir", type=Path, default=config.NOTEBOOKS_DIR, help="report notebooks folder"
+        "--notebooks-dir", type=Path, default=paths.NOTEBOOKS_DIR, help="report notebooks folder"
     )
     p.add_argument("--workers", type=int, default=1, help="notebooks run at the same time")
     p.add_argument("--keep", type=int, default=None, help="keep only the N newest runs")
     p.add_argument("--run-id", default=None, help="run id (default: UTC timestamp)")
-    p.add_argument("--reports-dir", type=Path, default=config.REPORTS_DIR, help="reports folder")
+    p.add_argument("--reports-dir", type=Path, default=paths.REPORTS_DIR, help="reports folder")
     p.add_argument(
         "--data-dir",
         type=Path,

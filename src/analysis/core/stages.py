@@ -19,7 +19,7 @@ from typing import Literal
 import pandas as pd
 import pyarrow as pa
 
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import ConfigError
 from analysis.core.fileio import sha256_file
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
@@ -234,7 +234,7 @@ def load_stages(path: str | Path | None = None) -> StageConfig:
         On duplicate stages or keys, unknown keys, aliases pointing to no stage,
         or a default pipeline that is not defined; the message names the key.
     """
-    path = Path(path) if path is not None else config.STAGES_FILE
+    path = Path(path) if path is not None else paths.STAGES_FILE
     raw = load_yaml_strict(path)
     if not isinstance(raw, Mapping):
         raise ConfigError("the stage config must be a mapping with 'pipelines'.", file=path)

@@ -18,7 +18,7 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import InputError
 from analysis.core.stages import Pipeline, StageConfig, load_stages
 from analysis.ingest.manifest import read_manifest
@@ -125,7 +125,7 @@ def _from_folder(folder: Path, stages: StageConfig) -> Workspace:
         )
     backend = ibis.duckdb.connect()
     tables = {name: backend.read_parquet(path, table_name=name) for name, path in files.items()}
-    has_manifest = (folder / config.MANIFEST_FILENAME).exists()
+    has_manifest = (folder / paths.MANIFEST_FILENAME).exists()
     manifest = read_manifest(folder) if has_manifest else None
     return Workspace(backend, tables, stages, f"processed folder {folder}", manifest)
 
@@ -173,7 +173,7 @@ def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None
     """
     stages = stages if stages is not None else load_stages()
     if source is None:
-        return _from_folder(config.PROCESSED_DIR, stages)
+        return _from_folder(paths.PROCESSED_DIR, stages)
     if isinstance(source, str | Path):
         return _from_folder(Path(source), stages)
     if isinstance(source, ibis.BaseBackend):

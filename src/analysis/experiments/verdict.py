@@ -17,7 +17,7 @@ from analysis.experiments.compare import ConversionComparison
 from analysis.experiments.power import PowerAnalysis
 from analysis.experiments.sequential import read_at
 from analysis.experiments.srm import SampleRatioCheck
-from analysis.present.format import format_percent, format_rate
+from analysis.present.formatting import format_percent, format_rate
 
 SHIP = "ship"
 KEEP_RUNNING = "keep running"

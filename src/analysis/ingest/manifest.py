@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import InputError
 from analysis.core.fileio import sha256_file
 
@@ -135,7 +135,7 @@ def read_manifest(processed_dir: str | Path | None = None) -> dict:
     Parameters
     ----------
     processed_dir : str or Path, optional
-        Defaults to ``config.PROCESSED_DIR``.
+        Defaults to ``paths.PROCESSED_DIR``.
 
     Returns
     -------
@@ -147,8 +147,8 @@ def read_manifest(processed_dir: str | Path | None = None) -> dict:
         When the folder has no manifest (ingest has not run there) or it is
         not valid JSON.
     """
-    folder = Path(processed_dir) if processed_dir is not None else config.PROCESSED_DIR
-    path = folder / config.MANIFEST_FILENAME
+    folder = Path(processed_dir) if processed_dir is not None else paths.PROCESSED_DIR
+    path = folder / paths.MANIFEST_FILENAME
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

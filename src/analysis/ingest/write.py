@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import InputError
 
 # Sort order of each written table: its key, then times, for a stable layout.
@@ -35,7 +35,7 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     c.SPEND: (c.PERIOD, c.CHANNEL),
     c.FEEDBACK: (c.DEAL_ID, c.COLLECTED_AT),
 }
-_OURS = {config.MANIFEST_FILENAME, config.QUARANTINE_DIRNAME}
+_OURS = {paths.MANIFEST_FILENAME, paths.QUARANTINE_DIRNAME}
 
 
 def _is_within(path: Path, parent: Path) -> bool:
@@ -48,14 +48,14 @@ def check_out_dir(out: str | Path, source: str | Path) -> Path:
     Raises
     ------
     InputError
-        When ``out`` is inside ``config.RAW_DIR`` (raw data is immutable),
+        When ``out`` is inside ``paths.RAW_DIR`` (raw data is immutable),
         equals or contains the source folder, or is an existing folder that
         holds files other than a previous ingest output (replacing it would
         delete them).
     """
     out = Path(out).expanduser().resolve()
     source = Path(source).expanduser().resolve()
-    raw_dir = Path(config.RAW_DIR).expanduser().resolve()
+    raw_dir = Path(paths.RAW_DIR).expanduser().resolve()
     if _is_within(out, raw_dir):
         raise InputError(
             f"refusing to write into the raw data folder ({raw_dir}); raw inputs are "
@@ -76,7 +76,7 @@ def check_out_dir(out: str | Path, source: str | Path) -> Path:
             for p in out.iterdir()
             if not p.name.startswith(".") and p.name not in _OURS and p.suffix != ".parquet"
         ]
-        if foreign and not (out / config.MANIFEST_FILENAME).exists():
+        if foreign and not (out / paths.MANIFEST_FILENAME).exists():
             raise InputError(
                 f"the output folder holds other files ({', '.join(sorted(foreign)[:3])}); "
                 "ingest replaces the folder as a whole, so give an empty or new folder.",
@@ -191,14 +191,14 @@ class OutputStage:
     def write_quarantine(self, name: str, frame: pd.DataFrame) -> None:
         """Write quarantined rows as ``<out>/quarantine/<name>.parquet`` (skipped when empty)."""
         if len(frame):
-            qdir = self.tmp / config.QUARANTINE_DIRNAME
+            qdir = self.tmp / paths.QUARANTINE_DIRNAME
             qdir.mkdir(exist_ok=True)
             _write_parquet(frame, qdir / f"{name}.parquet")
 
     def commit(self, manifest: dict) -> Path:
         """Write the manifest and move the folder into place; return ``out``."""
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-        (self.tmp / config.MANIFEST_FILENAME).write_text(text, encoding="utf-8")
+        (self.tmp / paths.MANIFEST_FILENAME).write_text(text, encoding="utf-8")
         if self.out.is_dir():
             for hidden in self.out.glob(".*"):  # keep e.g. .gitkeep
                 if hidden.is_file():

@@ -6,7 +6,7 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.overview.summary import COUNT, TABLE
-from analysis.present.format import format_count, format_money, format_percent, format_rate
+from analysis.present.formatting import format_count, format_money, format_percent, format_rate
 
 
 def data_quality_sentence(quarantine: pd.DataFrame) -> str:

@@ -20,10 +20,6 @@ from analysis.engine.grouping import aggregate_by, as_keys, series_to_utc
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
 
-# Re-exported for callers that read result columns from this module.
-DEALS_COUNT, AMOUNT_TOTAL, MONTH = c.N_DEALS, c.AMOUNT_TOTAL, c.MONTH
-WIN_RATE, CI_LOW, CI_HIGH, OPEN_SHARE = c.WIN_RATE, c.CI_LOW, c.CI_HIGH, c.OPEN_SHARE
-
 TABLE, ROWS, N_COLUMNS = "table", "rows", "columns"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.format import format_money, format_percent, format_rate
+from analysis.present.formatting import format_money, format_percent, format_rate
 
 
 def _stage_step(stage: str, stages: tuple[str, ...]) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.core import columns as c
-from analysis.core.columns import NOTE_NO_WON_DEALS
+from analysis.core.columns import NOTE_NO_WON_DEALS, WIN_RATE
 from analysis.core.types import to_utc
 from analysis.engine.durations import seconds_between
 from analysis.engine.grouping import aggregate_by, as_keys
@@ -27,7 +27,6 @@ from analysis.stats.rates import rate_with_interval
 
 OPEN_QUALIFIED = "open_qualified"
 AVG_WON_AMOUNT = "avg_won_amount"
-WIN_RATE = c.WIN_RATE
 CYCLE_DAYS = "cycle_days"
 VELOCITY = "velocity_per_day"
 LEVERS = (OPEN_QUALIFIED, AVG_WON_AMOUNT, WIN_RATE, CYCLE_DAYS)

@@ -10,7 +10,7 @@ Shared by every question's findings and charts and by the notebooks::
 
 from __future__ import annotations
 
-from analysis.present.format import (
+from analysis.present.formatting import (
     as_markdown_list,
     format_count,
     format_money,
@@ -22,7 +22,7 @@ from analysis.present.format import (
 )
 from analysis.present.outputs import read_summary, write_outputs
 from analysis.present.plot_style import PALETTE, new_figure, points_with_intervals
-from analysis.present.redact import escape_html, escape_markdown, redact, redact_expr
+from analysis.present.redaction import escape_html, escape_markdown, redact, redact_expr
 from analysis.present.tables import RATE_COLUMNS, styled_table
 
 __all__ = [

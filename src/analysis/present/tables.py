@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.redact import redact
+from analysis.present.redaction import redact
 
 RATE_COLUMNS = (c.OPEN_SHARE, c.WIN_RATE, c.CI_LOW, c.CI_HIGH)
 
@@ -31,7 +31,7 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
     Notes
     -----
     Text cells come from CRM exports (comments, phrases, names): contacts are
-    redacted (:func:`analysis.present.redact.redact`) and the Styler escapes
+    redacted (:func:`analysis.present.redaction.redact`) and the Styler escapes
     HTML, so ``<img onerror=...>`` renders as text.
     """
     text_cols = [

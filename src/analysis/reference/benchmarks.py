@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import ConfigError
 from analysis.core.stages import Pipeline, load_stages
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
@@ -232,7 +232,7 @@ def load_benchmarks(
     entries with exactly the fields of :class:`Benchmark`. Texts are read with
     runs of whitespace collapsed, so folded YAML blocks compare cleanly.
     """
-    path = Path(path) if path is not None else config.BENCHMARKS_FILE
+    path = Path(path) if path is not None else paths.BENCHMARKS_FILE
     pipeline = pipeline if pipeline is not None else load_stages().pipeline()
     raw = load_yaml_strict(path)
     if not isinstance(raw, Mapping) or _TOP_KEY not in raw:

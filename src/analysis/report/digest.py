@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.columns import RANK
 from analysis.present.outputs import read_summary
 from analysis.report.index import notebook_title
@@ -57,7 +57,7 @@ class RunFindings:
 
 def default_run_dir() -> Path:
     """The last published run: ``reports/latest``."""
-    return config.REPORTS_DIR / "latest"
+    return paths.REPORTS_DIR / "latest"
 
 
 def collect_findings(

@@ -73,9 +73,9 @@ def _redact_outputs(nb) -> None:
 
     A safety net behind the analysis modules, which redact free text where
     they read it: whatever reaches a page is scanned again with
-    :func:`analysis.present.redact.redact`, which keeps dates, identifiers and figures.
+    :func:`analysis.present.redaction.redact`, which keeps dates, identifiers and figures.
     """
-    from analysis.present.redact import redact  # imports pandas and ibis: only when rendering
+    from analysis.present.redaction import redact  # imports pandas and ibis: only when rendering
 
     for cell in nb.cells:
         for output in cell.get("outputs", []):

@@ -47,7 +47,7 @@ _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 def _plain(sentence: object) -> str:
     """A headline as plain, redacted text (the index shows no Markdown)."""
-    from analysis.present.redact import redact
+    from analysis.present.redaction import redact
 
     return redact(_EMPHASIS.sub(r"\2", str(sentence)))
 

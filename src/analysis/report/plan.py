@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import ConfigError, InputError
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 
-REPORTS_FILE = config.CONFIG_DIR / "reports.yaml"
 # Parameters the runner fills in for every notebook that declares them.
 DATA_DIR_PARAM = "data_dir"
 OUTPUT_DIR_PARAM = "output_dir"
@@ -73,7 +72,7 @@ def relative_window(name: str, as_of: pd.Timestamp) -> tuple[str, str]:
         if name not in shift:
             raise ConfigError(
                 f"unknown period {name!r}; use one of {', '.join(RELATIVE_PERIODS)}.",
-                file=REPORTS_FILE,
+                file=paths.REPORTS_FILE,
                 column="periods",
             )
         end = day.to_period("Q").start_time - pd.DateOffset(months=3 * shift[name])
@@ -109,7 +108,7 @@ def load_report_config(path: str | Path | None = None) -> ReportConfig:
     ConfigError
         Naming the file and the key at fault.
     """
-    path = Path(path) if path is not None else REPORTS_FILE
+    path = Path(path) if path is not None else paths.REPORTS_FILE
     if not path.exists():
         raise ConfigError("report config not found.", file=path)
     doc = load_yaml_strict(path) or {}
@@ -171,8 +170,12 @@ class NotebookJob:
     def with_paths(self, data_dir: Path, output_dir: Path, run_dir: Path) -> dict[str, object]:
         """The parameters plus the runner's paths, for those the notebook declares."""
         params = dict(self.parameters)
-        paths = {DATA_DIR_PARAM: data_dir, OUTPUT_DIR_PARAM: output_dir, RUN_DIR_PARAM: run_dir}
-        for key, value in paths.items():
+        runner_paths = {
+            DATA_DIR_PARAM: data_dir,
+            OUTPUT_DIR_PARAM: output_dir,
+            RUN_DIR_PARAM: run_dir,
+        }
+        for key, value in runner_paths.items():
             if key in self.declared_runner_params:
                 params[key] = str(value)
         return params
@@ -261,7 +264,7 @@ def _checked(notebook: str, name: str, value: object, default: object) -> object
     return value
 
 
-def discover_notebooks(notebooks_dir: Path = config.NOTEBOOKS_DIR) -> list[Path]:
+def discover_notebooks(notebooks_dir: Path = paths.NOTEBOOKS_DIR) -> list[Path]:
     """Report notebooks in file-name order."""
     return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
 

@@ -27,14 +27,13 @@ from pathlib import Path
 import pandas as pd
 
 import analysis
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import InputError
 from analysis.core.fileio import sha256_file
 from analysis.present.outputs import read_summary
 from analysis.report.html import notebook_to_html, page
 from analysis.report.index import NotebookResult, index_html, notebook_title
 from analysis.report.plan import (
-    REPORTS_FILE,
     NotebookJob,
     ReportConfig,
     load_report_config,
@@ -94,7 +93,7 @@ def code_version() -> str:
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty"],
-            cwd=config.PROJ_ROOT,
+            cwd=paths.PROJ_ROOT,
             capture_output=True,
             text=True,
             timeout=10,
@@ -106,7 +105,7 @@ def code_version() -> str:
 
 
 def _manifest_hash(data_dir: Path) -> str:
-    path = data_dir / config.MANIFEST_FILENAME
+    path = data_dir / paths.MANIFEST_FILENAME
     return sha256_file(path)[:16] if path.exists() else "none"
 
 
@@ -312,10 +311,10 @@ def run_report(
     notebooks: Sequence[str] | None = None,
     parameters: Mapping[str, object] | None = None,
     run_id: str | None = None,
-    reports_dir: str | Path = config.REPORTS_DIR,
+    reports_dir: str | Path = paths.REPORTS_DIR,
     data_dir: str | Path | None = None,
-    notebooks_dir: str | Path = config.NOTEBOOKS_DIR,
-    config_path: str | Path | None = REPORTS_FILE,
+    notebooks_dir: str | Path = paths.NOTEBOOKS_DIR,
+    config_path: str | Path | None = paths.REPORTS_FILE,
     workers: int = 1,
     keep: int | None = None,
     progress: bool = False,
@@ -360,7 +359,7 @@ def run_report(
     """
     reports_dir = Path(reports_dir)
     # Absolute: notebooks run with their own folder as working directory.
-    data_dir = (Path(data_dir) if data_dir is not None else config.PROCESSED_DIR).resolve()
+    data_dir = (Path(data_dir) if data_dir is not None else paths.PROCESSED_DIR).resolve()
     if workers < 1:
         raise InputError("--workers must be at least 1.", column="--workers")
     if keep is not None and keep < 1:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.stages import load_stages
 from analysis.sample import activities as act
 from analysis.sample import build, text, truth
@@ -73,8 +73,8 @@ class SampleCRM:
 
 
 def generate_sample(
-    n_deals: int = config.DEFAULT_SAMPLE_DEALS,
-    seed: int = config.DEFAULT_SEED,
+    n_deals: int = paths.DEFAULT_SAMPLE_DEALS,
+    seed: int = paths.DEFAULT_SEED,
     *,
     cutoff: str | None = None,
     plan: Plan | None = None,

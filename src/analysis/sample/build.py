@@ -19,7 +19,7 @@ from analysis.sample.deals import QUAL_FLAGS
 from analysis.sample.draws import SampleDraws
 from analysis.sample.journeys import LOST_CODE, OPEN_CODE, WON_CODE
 
-OUTCOME_LABELS = {OPEN_CODE: c.OPEN, WON_CODE: c.WON, LOST_CODE: c.LOST}
+OUTCOME_BY_CODE = {OPEN_CODE: c.OPEN, WON_CODE: c.WON, LOST_CODE: c.LOST}
 
 
 def deals_table(context: SampleContext, draws: SampleDraws, reasons: np.ndarray) -> pd.DataFrame:
@@ -41,7 +41,7 @@ def deals_table(context: SampleContext, draws: SampleDraws, reasons: np.ndarray)
     table = {
         c.DEAL_ID: pd.Series(ids, dtype="str"),
         c.CREATED_AT: f.timestamps(origin, deals.created),
-        c.OUTCOME: f.codes([OUTCOME_LABELS[k] for k in range(3)], journeys.outcome),
+        c.OUTCOME: f.codes([OUTCOME_BY_CODE[k] for k in range(3)], journeys.outcome),
         c.AMOUNT: f.floats(deals.amount),
         c.SEGMENT: f.codes(seg_keys, deals.segment),
         c.CLOSED_AT: f.timestamps(origin, journeys.closed),

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from analysis.core import columns as c
 from analysis.core.stages import Pipeline
 from analysis.ingest import reasons as r
-from analysis.sample import export as ex
+from analysis.sample import labels
 from analysis.sample.frames import id_width
 
 NOISE_RATE = 0.03
@@ -59,7 +59,7 @@ FORMATS = {
 def format_times(ts: pd.Series, kinds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Text of UTC timestamps, each row in the format ``ALL_FORMATS[kinds[i]]``."""
     present = ts.notna().to_numpy()
-    out = ex.iso_utc(ts).to_numpy(dtype=object).copy()
+    out = labels.iso_utc(ts).to_numpy(dtype=object).copy()
     out[~present] = None
     naive = ts.dt.tz_localize(None)
     for code, kind in enumerate(ALL_FORMATS):
@@ -137,7 +137,7 @@ def mixed_booleans(values: pd.Series, rng: np.random.Generator) -> np.ndarray:
     """Yes/No labels rewritten in mixed boolean styles."""
     text = pd.Series(values, dtype="str")
     missing = text.isna().to_numpy()
-    flag = (text == ex.BOOLEAN_LABELS[1]).fillna(False).to_numpy(dtype=bool).astype(np.int64)
+    flag = (text == labels.BOOLEAN_LABELS[1]).fillna(False).to_numpy(dtype=bool).astype(np.int64)
     style = rng.integers(0, len(BOOLEAN_STYLES), size=flag.size)
     out = np.array(BOOLEAN_STYLES, dtype=object)[style, flag]
     out[missing] = None
@@ -159,7 +159,7 @@ def _messy_deals(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> tuple[pd.DataFrame, dict, dict]:
-    h = ex.HEADERS[c.DEALS]
+    h = labels.HEADERS[c.DEALS]
     df = df.copy()
     df[h[c.CREATED_AT]] = mixed_times(deals[c.CREATED_AT], rng, date_only=True)
     df[h[c.CLOSED_AT]] = mixed_times(deals[c.CLOSED_AT], rng, date_only=False)
@@ -234,7 +234,7 @@ def _messy_events(
     rng: np.random.Generator,
     noise: dict,
 ) -> tuple[pd.DataFrame, dict, dict]:
-    h = ex.HEADERS[c.STAGE_EVENTS]
+    h = labels.HEADERS[c.STAGE_EVENTS]
     df = df.copy()
     df[h[c.ENTERED_AT]] = mixed_times(events[c.ENTERED_AT], rng, date_only=False)
     df[h[c.STAGE]], noise[f"{c.STAGE_EVENTS}.{c.STAGE}"] = add_noise(df[h[c.STAGE]], rng)
@@ -282,7 +282,7 @@ def messy_export(
         (c.FEEDBACK, c.COLLECTED_AT, False),
     ):
         df = out[table].copy()
-        header = ex.HEADERS[table][column]
+        header = labels.HEADERS[table][column]
         df[header] = mixed_times(tables[table][column], rng, date_only=date_only)
         out[table] = df
     for table, column in (
@@ -291,14 +291,14 @@ def messy_export(
         (c.SPEND, c.CHANNEL),
         (c.FEEDBACK, c.SOURCE),
     ):
-        header = ex.HEADERS[table][column]
+        header = labels.HEADERS[table][column]
         out[table][header], noise[f"{table}.{column}"] = add_noise(out[table][header], rng)
     for column in (c.REPLIED, c.CONNECTED):
-        header = ex.HEADERS[c.ACTIVITIES][column]
+        header = labels.HEADERS[c.ACTIVITIES][column]
         out[c.ACTIVITIES][header] = mixed_booleans(out[c.ACTIVITIES][header], rng)
-    out[c.REPS][ex.HEADERS[c.REPS][c.QUOTA]] = money(tables[c.REPS][c.QUOTA])
+    out[c.REPS][labels.HEADERS[c.REPS][c.QUOTA]] = money(tables[c.REPS][c.QUOTA])
     for column in (c.SALES_COST, c.MARKETING_COST):
-        out[c.SPEND][ex.HEADERS[c.SPEND][column]] = money(tables[c.SPEND][column])
+        out[c.SPEND][labels.HEADERS[c.SPEND][column]] = money(tables[c.SPEND][column])
 
     formats = {t: FORMATS.get(t, {"encoding": "utf-8", "sep": ","}) for t in c.TABLES}
     expected = {t: {} for t in c.TABLES}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.format import (
+from analysis.present.formatting import (
     format_money,
     format_p_value,
     format_points,

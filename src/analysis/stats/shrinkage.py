@@ -1,9 +1,9 @@
 """Empirical-Bayes shrinkage of rates and the control limits of a funnel plot.
 
 A rate from 8 trials is mostly luck. :func:`fit_beta_prior` estimates, by the
-method of moments, how much rates truly vary between units (reps) around
-their team's pooled rate; :func:`shrink_rates` pulls each raw rate toward its
-team's rate by that much (the fewer the trials, the stronger the pull); and
+method of moments, how much rates truly vary between units around
+their group's pooled rate; :func:`shrink_rates` pulls each raw rate toward its
+group's rate by that much (the fewer the trials, the stronger the pull); and
 :func:`funnel_limits` gives the range a raw rate falls in by chance, for a
 funnel plot instead of a ranking. Pure functions on per-unit counts.
 """
@@ -19,28 +19,36 @@ from scipy.stats import norm
 
 from analysis.core import columns as c
 
-__all__ = ["ALL_REPS", "BetaPrior", "fit_beta_prior", "funnel_limits", "shrink_rates"]
+__all__ = [
+    "ONE_GROUP",
+    "SHRUNK_RATE",
+    "BetaPrior",
+    "fit_beta_prior",
+    "funnel_limits",
+    "shrink_rates",
+]
 
-ALL_REPS = "all reps"  # team label when shrinking toward the whole team of reps
+ONE_GROUP = "all"  # group label when no groups are given: every unit shrinks toward one rate
+SHRUNK_RATE = "shrunk_rate"  # posterior mean of a unit's rate
 
 
 @dataclass(frozen=True)
 class BetaPrior:
-    """An empirical-Bayes Beta prior for rates, one mean per team and one common strength.
+    """An empirical-Bayes Beta prior for rates, one mean per group and one common strength.
 
     Attributes
     ----------
-    team_rate : pandas.Series
-        Pooled rate (sum of successes / sum of trials) per team: the prior means.
+    group_rate : pandas.Series
+        Pooled rate (sum of successes / sum of trials) per group: the prior means.
     strength : float
-        ``a + b`` of every team's Beta prior (``inf``: no variation between reps
-        beyond chance, so every rep is shrunk fully to the team rate).
+        ``a + b`` of every group's Beta prior (``inf``: no variation between units
+        beyond chance, so every unit is shrunk fully to its group's rate).
     rho : float
-        Intra-rep correlation ``1 / (a + b + 1)``: the share of a rate's
-        variance that is between reps.
+        Intra-unit correlation ``1 / (a + b + 1)``: the share of a rate's
+        variance that is between units.
     """
 
-    team_rate: pd.Series
+    group_rate: pd.Series
     strength: float
     rho: float
 
@@ -48,17 +56,17 @@ class BetaPrior:
 def fit_beta_prior(
     successes: pd.Series | np.ndarray,
     trials: pd.Series | np.ndarray,
-    team: pd.Series | np.ndarray | None = None,
+    group: pd.Series | np.ndarray | None = None,
 ) -> BetaPrior:
-    """Method-of-moments Beta-binomial prior: team means and a common strength.
+    """Method-of-moments Beta-binomial prior: group means and a common strength.
 
     Parameters
     ----------
     successes, trials : array-like
-        Per rep: won and closed (won + lost) deals. Reps with no trials carry
-        no information and are ignored in the fit.
-    team : array-like, optional
-        Team of each rep; None puts every rep in one team.
+        Per unit: successes and trials (e.g. a rep's won and closed deals).
+        Units with no trials carry no information and are ignored in the fit.
+    group : array-like, optional
+        Group of each unit; None puts every unit in one group.
 
     Returns
     -------
@@ -66,12 +74,12 @@ def fit_beta_prior(
 
     Notes
     -----
-    For team :math:`t` with pooled rate :math:`p_t = \\sum x_i / \\sum n_i`, the
+    For group :math:`t` with pooled rate :math:`p_t = \\sum x_i / \\sum n_i`, the
     Beta-binomial model gives :math:`\\mathrm{Var}(r_i) = p_t(1-p_t)
     (1 + \\rho (n_i - 1)) / n_i`. For the standardised statistic
     :math:`Q = \\sum_i n_i (r_i - \\hat p_{t(i)})^2 / (p_{t(i)}(1-p_{t(i)}))`
-    around the estimated team rates (:math:`k` reps in :math:`T` teams,
-    :math:`k_t` in team :math:`t`, :math:`N_t = \\sum_{i \\in t} n_i`),
+    around the estimated group rates (:math:`k` units in :math:`T` groups,
+    :math:`k_t` in group :math:`t`, :math:`N_t = \\sum_{i \\in t} n_i`),
     :math:`E[Q] = (k - T) + \\rho \\sum_t (N_t - \\sum_{i \\in t} n_i^2 / N_t
     - (k_t - 1))`; matching it (method of moments, DerSimonian–Laird form) gives
 
@@ -91,27 +99,29 @@ def fit_beta_prior(
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     if np.any(x < 0) or np.any(x > n):
-        raise ValueError("successes must lie between 0 and the number of trials for every rep.")
-    groups = np.asarray(team, dtype=object) if team is not None else np.full(x.shape, ALL_REPS)
-    frame = pd.DataFrame({"x": x, "n": n, "team": groups})
-    sums = frame.groupby("team", sort=True)[["x", "n"]].sum()
-    team_rate = (sums["x"] / sums["n"].where(sums["n"] > 0)).rename(c.TEAM_WIN_RATE)
+        raise ValueError("successes must lie between 0 and the number of trials for every unit.")
+    groups = np.asarray(group, dtype=object) if group is not None else np.full(x.shape, ONE_GROUP)
+    frame = pd.DataFrame({"x": x, "n": n, "group": groups})
+    sums = frame.groupby("group", sort=True)[["x", "n"]].sum()
+    group_rate = sums["x"] / sums["n"].where(sums["n"] > 0)
     used = frame[frame["n"] > 0].copy()
-    used["p"] = used["team"].map(team_rate)
+    used["p"] = used["group"].map(group_rate)
     var = used["p"] * (1 - used["p"])
     used = used[var > 0]
     if used.empty:
-        return BetaPrior(team_rate, np.inf, 0.0)
+        return BetaPrior(group_rate, np.inf, 0.0)
     r = used["x"] / used["n"]
     q = float((used["n"] * (r - used["p"]) ** 2 / (used["p"] * (1 - used["p"]))).sum())
-    k, n_teams = len(used), used["team"].nunique()
-    by_team = used.groupby("team")["n"]
-    n_t = by_team.sum()
-    denom = float((n_t - by_team.apply(lambda s: (s**2).sum()) / n_t - (by_team.count() - 1)).sum())
-    rho = max(0.0, (q - (k - n_teams)) / denom) if denom > 0 else 0.0
+    k, n_groups = len(used), used["group"].nunique()
+    by_group = used.groupby("group")["n"]
+    n_t = by_group.sum()
+    denom = float(
+        (n_t - by_group.apply(lambda s: (s**2).sum()) / n_t - (by_group.count() - 1)).sum()
+    )
+    rho = max(0.0, (q - (k - n_groups)) / denom) if denom > 0 else 0.0
     rho = min(rho, 1.0)
     strength = np.inf if rho == 0 else 1.0 / rho - 1.0
-    return BetaPrior(team_rate, strength, rho)
+    return BetaPrior(group_rate, strength, rho)
 
 
 def shrink_rates(
@@ -127,17 +137,17 @@ def shrink_rates(
     ----------
     successes, trials : array-like
     prior_rate : array-like
-        The prior mean of each rep (their team rate).
+        The prior mean of each unit (its group's rate).
     strength : float
         Prior ``a + b``; ``inf`` returns the prior rate with no interval width
-        beyond the team rate.
+        beyond the group rate.
     alpha : float
         1 - credibility of the interval.
 
     Returns
     -------
     pandas.DataFrame
-        ``shrunk_win_rate, shrunk_ci_low, shrunk_ci_high, shrinkage_weight``.
+        ``shrunk_rate, shrunk_ci_low, shrunk_ci_high, shrinkage_weight``.
 
     Notes
     -----
@@ -148,7 +158,7 @@ def shrink_rates(
     .. math:: \\tilde r = \\frac{x + a}{n + m} = w\\,\\frac{x}{n} + (1-w)\\,p_t,
        \\qquad w = \\frac{n}{n + m},
 
-    always lies between the rep's raw rate and the team rate.
+    always lies between the unit's raw rate and its group's rate.
     """
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
@@ -156,7 +166,7 @@ def shrink_rates(
     if np.isinf(strength):
         weight = np.zeros_like(n)
         return pd.DataFrame(
-            {c.SHRUNK_WIN_RATE: p, c.SHRUNK_CI_LOW: p, c.SHRUNK_CI_HIGH: p,
+            {SHRUNK_RATE: p, c.SHRUNK_CI_LOW: p, c.SHRUNK_CI_HIGH: p,
              c.SHRINKAGE_WEIGHT: weight}
         )  # fmt: skip
     a, b = p * strength + x, (1 - p) * strength + (n - x)
@@ -168,23 +178,24 @@ def shrink_rates(
     if strength == 0:  # no pooling: the raw rate, Jeffreys-like interval left undefined at n=0
         mean = np.where(n > 0, x / np.where(n > 0, n, 1), np.nan)
     return pd.DataFrame(
-        {c.SHRUNK_WIN_RATE: mean, c.SHRUNK_CI_LOW: low, c.SHRUNK_CI_HIGH: high,
+        {SHRUNK_RATE: mean, c.SHRUNK_CI_LOW: low, c.SHRUNK_CI_HIGH: high,
          c.SHRINKAGE_WEIGHT: weight}
     )  # fmt: skip
 
 
 def funnel_limits(
-    team_rate: float | np.ndarray, n: float | np.ndarray, alpha: float = 0.05
+    rate: float | np.ndarray, n: float | np.ndarray, alpha: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Control limits of a funnel plot: the range a rep's raw rate falls in by chance.
+    """Control limits of a funnel plot: the range a unit's raw rate falls in by chance.
 
     Parameters
     ----------
-    team_rate : float or array
+    rate : float or array
+        The rate every unit would have if units differed only by chance.
     n : float or array
-        Number of closed deals.
+        Number of trials of each unit.
     alpha : float
-        Two-sided probability of falling outside when the rep is like the team.
+        Two-sided probability of falling outside by chance alone.
 
     Returns
     -------
@@ -200,7 +211,7 @@ def funnel_limits(
     Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional
     performance. Statistics in Medicine 24(8), 1185-1202.
     """
-    p = np.asarray(team_rate, dtype=float)
+    p = np.asarray(rate, dtype=float)
     n_arr = np.asarray(n, dtype=float)
     z = norm.ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -26,8 +26,7 @@ from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import newcombe_interval
 from analysis.stats.rates import rate_with_interval
-from analysis.stats.shrinkage import ALL_REPS
-from analysis.team.performance import PeriodArg, resolve_period
+from analysis.team.performance import ALL_REPS, PeriodArg, resolve_period
 
 __all__ = ["CoachingFocus", "adjust_pvalues", "coaching_focus", "compare_to_team"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.format import (
+from analysis.present.formatting import (
     format_money,
     format_p_value,
     format_percent,

@@ -32,29 +32,20 @@ from analysis.pipeline.cycle import (
 from analysis.pipeline.funnel import WinRates, win_rates
 from analysis.stats.rates import rate_with_interval
 from analysis.stats.shrinkage import (
-    ALL_REPS,
+    SHRUNK_RATE,
     BetaPrior,
     fit_beta_prior,
     funnel_limits,
     shrink_rates,
 )
 
-__all__ = [
-    "ALL_REPS",
-    "BetaPrior",
-    "RepScorecard",
-    "fit_beta_prior",
-    "funnel_limits",
-    "rep_scorecard",
-    "resolve_period",
-    "shrink_rates",
-    "win_rates_by_rep",
-]
+__all__ = ["RepScorecard", "rep_scorecard", "resolve_period", "win_rates_by_rep"]
 
 ShrinkToward = Literal["team", "all"]
 DAYS_PER_MONTH = 365.25 / 12
 POSITION_BELOW, POSITION_WITHIN, POSITION_ABOVE = "below", "within", "above"
 
+ALL_REPS = "all reps"  # team label when shrinking toward the whole team of reps
 PeriodArg = Window | tuple[str | pd.Timestamp | None, str | pd.Timestamp | None] | None
 
 
@@ -225,8 +216,9 @@ def rep_scorecard(
     rate, low, high = rate_with_interval(won, closed, alpha=alpha)
     table[c.WIN_RATE], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
     prior = fit_beta_prior(won, closed, table[c.TEAM])
-    table[c.TEAM_WIN_RATE] = table[c.TEAM].map(prior.team_rate).astype(float)
+    table[c.TEAM_WIN_RATE] = table[c.TEAM].map(prior.group_rate).astype(float)
     shrunk = shrink_rates(won, closed, table[c.TEAM_WIN_RATE], prior.strength, alpha)
+    shrunk = shrunk.rename(columns={SHRUNK_RATE: c.SHRUNK_WIN_RATE})
     table = pd.concat([table, shrunk], axis=1)
 
     cutoff = data_cutoff(ws)

@@ -12,8 +12,8 @@ import math
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.format import format_percent, format_rate
-from analysis.present.redact import escape_markdown, redact
+from analysis.present.formatting import format_percent, format_rate
+from analysis.present.redaction import escape_markdown, redact
 from analysis.stats.rates import rate_with_interval
 
 __all__ = [

@@ -17,7 +17,7 @@ This module is the public face; the work lives in
 
 from __future__ import annotations
 
-from analysis.core.columns import NOTE_NO_WON_DEALS
+from analysis.core.columns import NOTE_NO_CLOSED_DEALS, NOTE_NO_WON_DEALS
 from analysis.engine.durations import RESOLUTION_DAYS
 from analysis.pipeline.cycle.close import TimeToClose, time_to_close
 from analysis.pipeline.cycle.durations import (
@@ -42,14 +42,12 @@ from analysis.pipeline.cycle.durations import (
     MEDIAN_CI_HIGH,
     MEDIAN_CI_LOW,
     MEDIAN_DAYS,
-    N_AT_RISK,
     N_CENSORED,
     N_STAYS,
     NOTE_BEYOND_FOLLOW_UP,
     NOTE_CI_NOT_ESTIMABLE,
     NOTE_CI_OPEN_ABOVE,
     NOTE_MEDIAN_NOT_REACHED,
-    NOTE_NO_CLOSED,
     NOTE_NO_DEALS,
     NOTE_NO_EVENTS,
     NOTE_NO_STAYS,
@@ -62,13 +60,13 @@ from analysis.pipeline.cycle.durations import (
     P_WON_CI_LOW,
     Q1_DAYS,
     Q3_DAYS,
-    SURVIVAL,
     VAR_LOST,
     VAR_WON,
     WON_ONLY_MEAN_DAYS,
     WON_ONLY_MEDIAN_DAYS,
 )
 from analysis.pipeline.cycle.stage import TimeInStage, time_in_stage
+from analysis.stats.survival import N_AT_RISK, SURVIVAL
 
 __all__ = [
     "TimeInStage",
@@ -100,7 +98,7 @@ __all__ = [
     "NOTE_CI_NOT_ESTIMABLE",
     "NOTE_CI_OPEN_ABOVE",
     "NOTE_MEDIAN_NOT_REACHED",
-    "NOTE_NO_CLOSED",
+    "NOTE_NO_CLOSED_DEALS",
     "NOTE_NO_DEALS",
     "NOTE_NO_EVENTS",
     "NOTE_NO_STAYS",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.columns import NOTE_NO_WON_DEALS
+from analysis.core.columns import NOTE_NO_CLOSED_DEALS, NOTE_NO_WON_DEALS
 from analysis.core.types import WindowPair
 from analysis.engine.durations import null_timestamp, rounded_days
 from analysis.engine.filters import created_in
@@ -42,9 +42,7 @@ from analysis.pipeline.cycle.durations import (
     KM_MEDIAN_DAYS,
     KM_Q1_DAYS,
     KM_Q3_DAYS,
-    N_AT_RISK,
     NOTE_BEYOND_FOLLOW_UP,
-    NOTE_NO_CLOSED,
     NOTE_NO_DEALS,
     P_LOST,
     P_LOST_CI_HIGH,
@@ -53,7 +51,6 @@ from analysis.pipeline.cycle.durations import (
     P_WON,
     P_WON_CI_HIGH,
     P_WON_CI_LOW,
-    SURVIVAL,
     VAR_LOST,
     VAR_WON,
     WON_ONLY_MEAN_DAYS,
@@ -64,6 +61,7 @@ from analysis.pipeline.cycle.durations import (
     km_summary,
 )
 from analysis.stats import survival as sv
+from analysis.stats.survival import N_AT_RISK, SURVIVAL
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ def _close_group(days, cause, count, alpha, horizons) -> tuple[dict, pd.DataFram
     n = {k: int(count[cause == v].sum()) for k, v in
          ((c.N_WON, CAUSE_WON), (c.N_LOST, CAUSE_LOST), (c.N_OPEN, CAUSE_OPEN))}  # fmt: skip
     event = (cause != CAUSE_OPEN).astype(int)
-    km = km_summary(days, event, count, alpha, NOTE_NO_DEALS, NOTE_NO_CLOSED)
+    km = km_summary(days, event, count, alpha, NOTE_NO_DEALS, NOTE_NO_CLOSED_DEALS)
     won_mean, won_median = _naive(days, cause, count, [CAUSE_WON])
     closed_mean, closed_median = _naive(days, cause, count, [CAUSE_WON, CAUSE_LOST])
     note = km[c.NOTE] or (NOTE_NO_WON_DEALS if n[c.N_WON] == 0 else "")

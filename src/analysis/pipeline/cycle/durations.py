@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.columns import COUNT
+from analysis.core.columns import COUNT, DAYS
 from analysis.engine.workspace import Workspace
 from analysis.stats import survival as sv
 
 # --- result columns ----------------------------------------------------------------
-DAYS = sv.DAYS  # duration in days, rounded to RESOLUTION_DAYS
 EVENT = "event"  # duration table: 1 = finished (stay left / deal closed), 0 = censored
 CAUSE = "cause"  # duration table of time to close: 0 open, 1 won, 2 lost
 N_STAYS = "n_stays"
@@ -40,8 +39,6 @@ WON_ONLY_MEAN_DAYS = "won_only_mean_days"  # what CRM reports show: mean over wo
 WON_ONLY_MEDIAN_DAYS = "won_only_median_days"
 CLOSED_ONLY_MEAN_DAYS = "closed_only_mean_days"
 CLOSED_ONLY_MEDIAN_DAYS = "closed_only_median_days"
-N_AT_RISK = sv.N_AT_RISK
-SURVIVAL = sv.SURVIVAL  # share still open after `days`
 CIF_WON = "cif_won"  # probability of being won by `days`
 CIF_LOST = "cif_lost"
 VAR_WON, VAR_LOST = "var_cif_won", "var_cif_lost"  # delta-method variances (internal)
@@ -54,7 +51,6 @@ P_OPEN = "p_open"
 NOTE_NO_STAYS = "no_stays"
 NOTE_NO_DEALS = "no_deals"
 NOTE_NO_EVENTS = "no_completed_stays"
-NOTE_NO_CLOSED = c.NOTE_NO_CLOSED_DEALS
 NOTE_MEDIAN_NOT_REACHED = "median_not_reached"
 NOTE_CI_OPEN_ABOVE = "median_ci_open_above"
 NOTE_CI_NOT_ESTIMABLE = "median_ci_not_estimable"

@@ -26,8 +26,6 @@ import statsmodels.api as sm
 from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.core.types import check_correction
-from analysis.winloss.drivers.bands import CYCLE_BANDS as CYCLE_BANDS  # re-exported
-from analysis.winloss.drivers.bands import DM_BANDS as DM_BANDS  # re-exported
 from analysis.winloss.drivers.bands import DataLike, driver_bands, resolve_data
 from analysis.winloss.drivers.checks import (
     CELL_N,
@@ -37,8 +35,6 @@ from analysis.winloss.drivers.checks import (
     independent_columns,
     level_checks,
 )
-from analysis.winloss.drivers.checks import MAX_ABS_COEF as MAX_ABS_COEF  # re-exported
-from analysis.winloss.drivers.checks import MAX_SE as MAX_SE  # re-exported
 from analysis.winloss.drivers.terms import term_table
 
 __all__ = ["WinDrivers", "design_matrix", "driver_bands", "win_drivers"]

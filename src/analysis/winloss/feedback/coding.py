@@ -18,16 +18,14 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core import paths as config
+from analysis.core import paths
 from analysis.core.errors import ConfigError
 from analysis.core.types import to_utc
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 from analysis.engine.workspace import Workspace
-from analysis.present.redact import redact_expr
+from analysis.present.redaction import redact_expr
 
-__all__ = ["THEMES_FILE", "coded_comments", "load_themes"]
-
-THEMES_FILE = config.CONFIG_DIR / "themes.yaml"
+__all__ = ["coded_comments", "load_themes"]
 
 
 def load_themes(path: str | Path | None = None) -> dict[str, str]:
@@ -51,7 +49,7 @@ def load_themes(path: str | Path | None = None) -> dict[str, str]:
         Naming the file and key when the lexicon is malformed or a pattern
         does not compile.
     """
-    path = Path(path) if path is not None else THEMES_FILE
+    path = Path(path) if path is not None else paths.THEMES_FILE
     doc = load_yaml_strict(path)
     if not isinstance(doc, Mapping) or not isinstance(doc.get("themes"), Mapping):
         raise ConfigError("expected a mapping 'themes: {name: {words: [...]}}'.", file=path)

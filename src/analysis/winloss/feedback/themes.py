@@ -22,8 +22,7 @@ from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
-from analysis.winloss.feedback.coding import THEMES_FILE, coded_comments, load_themes
-from analysis.winloss.feedback.phrases import STOPWORDS as STOPWORDS  # re-exported
+from analysis.winloss.feedback.coding import coded_comments, load_themes
 from analysis.winloss.feedback.phrases import (
     DistinguishingPhrases,
     distinguishing_phrases,
@@ -33,7 +32,6 @@ from analysis.winloss.feedback.phrases import (
 __all__ = [
     "DistinguishingPhrases",
     "ThemeShares",
-    "THEMES_FILE",
     "coded_comments",
     "distinguishing_phrases",
     "load_themes",

@@ -1,0 +1,86 @@
+"""Tests of analysis.ingest.write: atomic output, stable sort order, refused folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from ingest_helpers import clean_export, tree_digest
+
+from analysis.core import columns as c
+from analysis.core import paths
+from analysis.core.errors import InputError
+from analysis.ingest import ingest, read_manifest
+from analysis.ingest import write as w
+
+
+def test_sort_table_orders_by_key_then_time_then_stage():
+    t = pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-01", None], utc=True)
+    frame = pd.DataFrame(
+        {
+            c.DEAL_ID: pd.Series(["b", "b", "b", "a"], dtype="str"),
+            c.STAGE: pd.Series(["won", "qualification", "prospecting", "prospecting"], dtype="str"),
+            c.ENTERED_AT: pd.Series(t).astype("datetime64[us, UTC]"),
+        }
+    )
+    order = {"prospecting": 0, "qualification": 1, "won": 2}
+    out = w.sort_table(c.STAGE_EVENTS, frame, order)
+    assert out[c.DEAL_ID].tolist() == ["a", "b", "b", "b"]
+    assert out[c.STAGE].tolist() == ["prospecting", "prospecting", "qualification", "won"]
+    codes = np.array([1, 1, 1, 0])
+    assert w.sort_table(c.STAGE_EVENTS, frame, order, deal_codes=codes).equals(out)
+
+
+def test_sort_table_is_stable_and_skips_sorted_input():
+    frame = pd.DataFrame({c.DEAL_ID: pd.Series(["a", "a", "b"], dtype="str"), "x": [2, 1, 0]})
+    out = w.sort_table(c.ACTIVITIES, frame)
+    assert out["x"].tolist() == [2, 1, 0]  # ties keep input order
+    assert w._is_sorted([np.array([0, 0, 1]), np.array([5, 6, 0])])
+    assert not w._is_sorted([np.array([0, 0, 1]), np.array([6, 5, 0])])
+
+
+def test_failure_while_writing_leaves_out_untouched(tmp_path, monkeypatch):
+    src = clean_export(tmp_path / "src")
+    out = tmp_path / "out"
+    ingest(src, out)
+    before = tree_digest(out)
+    calls = []
+
+    def fail_second(frame, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        frame.to_parquet(path)
+
+    monkeypatch.setattr(w, "_write_parquet", fail_second)
+    with pytest.raises(OSError, match="disk full"):
+        ingest(src, out)
+    assert tree_digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]
+
+
+def test_new_parent_folders_removed_on_failure(tmp_path):
+    src = clean_export(tmp_path / "src")
+    (src / "deals.csv").write_bytes(b"")
+    with pytest.raises(InputError):
+        ingest(src, tmp_path / "a" / "b" / "out")
+    assert not (tmp_path / "a").exists()
+
+
+def test_check_out_dir_accepts_previous_output_and_hidden_files(tmp_path):
+    out = tmp_path / "processed"
+    out.mkdir()
+    (out / ".gitkeep").write_text("")
+    assert w.check_out_dir(out, tmp_path / "src") == out.resolve()
+    (out / "notes.txt").write_text("x")
+    with pytest.raises(InputError):
+        w.check_out_dir(out, tmp_path / "src")
+    (out / paths.MANIFEST_FILENAME).write_text("{}")
+    assert w.check_out_dir(out, tmp_path / "src") == out.resolve()
+
+
+def test_read_manifest_defaults_to_processed_dir(tmp_path, monkeypatch):
+    src = clean_export(tmp_path / "src")
+    ingest(src, tmp_path / "processed")
+    monkeypatch.setattr(paths, "PROCESSED_DIR", tmp_path / "processed")
+    assert read_manifest()["tables"][c.DEALS]["rows_clean"] == 4

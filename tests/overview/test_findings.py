@@ -1,0 +1,49 @@
+"""Tests for generated overview findings (analysis.overview.findings)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.overview import findings as overview_findings
+
+
+def test_data_quality_sentence_counts_rows_once_per_table():
+    quarantine = pd.DataFrame(
+        {
+            "table": ["deals", "deals", "stage_events"],
+            "rows_in": [100, 100, 400],
+            "rows_clean": [97, 97, 400],
+            "rows_quarantined": [3, 3, 0],
+            "reason": ["duplicate_id", "negative_amount", ""],
+            "count": [2, 1, 0],
+        }
+    )
+    sentence = overview_findings.data_quality_sentence(quarantine)
+    # 3 of 500 input rows (deals 100 + events 400), hand-computed share 0.60%.
+    assert sentence.startswith("3 of 500 input rows (0.60%)")
+    assert "duplicate id (2)" in sentence and "negative amount (1)" in sentence
+
+
+def test_overview_findings_mention_derived_history_and_open_deals():
+    overall = pd.DataFrame(
+        [
+            {
+                "deals": 10,
+                "won": 4,
+                "won_amount": 12_500.0,
+                "lost": 4,
+                "open": 2,
+                "open_share": 0.2,
+                "win_rate": 0.5,
+                "ci_low": 0.2,
+                "ci_high": 0.8,
+            }
+        ]
+    )
+    by_segment = overall.assign(segment="B2B")
+    manifest = {"derived": {"stage_events": {"from": "deals.stage"}}}
+    findings = overview_findings.overview_findings(by_segment, overall, pd.DataFrame(), manifest)
+    assert findings[0].startswith("10 deals in the data: 4 won, 4 lost, 2 still open")
+    assert "won revenue $12k" in findings[0]
+    assert "50.0% [20.0–80.0]" in findings[0]
+    assert any("derived" in f for f in findings)

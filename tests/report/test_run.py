@@ -1,0 +1,127 @@
+"""The report runner on tiny notebooks: parallel runs, SIGTERM, retention, injection.
+
+The notebooks here only sleep or print, so the tests exercise the runner and
+not the analysis; the real notebooks run in tests/report/test_report.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from report_helpers import write_notebook
+
+from analysis.cli import main
+from analysis.report.run import RUN_LOG, prune_runs, run_report
+
+INJECTION = '1); import os; os.system("touch pwned")  #'
+
+
+@pytest.fixture
+def sleepy(tmp_path):
+    """Two notebooks that each sleep ``pause`` seconds."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in ("a", "b"):
+        write_notebook(folder, name, "pause = 3.0\nlabel = 'x'", "import time\ntime.sleep(pause)")
+    return folder
+
+
+def _run(folder, reports, run_id, **kwargs):
+    return run_report(
+        run_id=run_id, reports_dir=reports, notebooks_dir=folder, config_path=None, **kwargs
+    )
+
+
+def test_two_workers_run_notebooks_side_by_side(sleepy, tmp_path):
+    run = _run(sleepy, tmp_path / "r", "par", workers=2)
+    assert run.ok, run.summary()
+    log = (tmp_path / "r" / "par" / RUN_LOG).read_text().splitlines()
+    started = [i for i, line in enumerate(log) if line.endswith("started")]
+    finished = [i for i, line in enumerate(log) if ": ok (" in line]
+    # Both notebooks started before either finished: they overlapped.
+    assert len(started) == 2 and max(started) < min(finished)
+
+
+def test_code_in_a_string_parameter_is_not_executed(sleepy, tmp_path):
+    run = _run(sleepy, tmp_path / "r", "inj", parameters={"label": INJECTION, "pause": "0"})
+    assert run.ok, run.summary()
+    executed = nbformat.read(tmp_path / "r" / "inj" / "a" / "a.ipynb", as_version=4)
+    injected = next(
+        c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    # The injected cell assigns the text as a string literal and nothing else.
+    assigned = {
+        node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(injected.source).body
+    }
+    assert assigned == {"label": INJECTION, "pause": 0.0}
+    assert not list(tmp_path.rglob("pwned")) and not (sleepy / "pwned").exists()
+
+
+def test_injection_into_a_number_is_rejected_before_anything_runs(sleepy, tmp_path, capsys):
+    argv = ["report", "--notebooks-dir", str(sleepy), "--config", "none"]
+    code = main([*argv, "--reports-dir", str(tmp_path / "r"), "-p", f"pause={INJECTION}"])
+    assert code == 2
+    assert "'pause' expects float" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() and not list(tmp_path.rglob("pwned"))
+
+
+def test_sigterm_midway_leaves_latest_unchanged(sleepy, tmp_path):
+    reports = tmp_path / "r"
+    assert _run(sleepy, reports, "before", parameters={"pause": 0}).ok
+    cmd = [sys.executable, "-m", "analysis", "report", "--notebooks-dir", str(sleepy)]
+    cmd += ["--config", "none", "--reports-dir", str(reports), "--run-id", "killed"]
+    cmd += ["-p", "pause=60"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = reports / ".killed.partial" / RUN_LOG
+    deadline = time.monotonic() + 60
+    while not (log.exists() and "a: started" in log.read_text()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(2)  # the kernel is up and sleeping
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "latest unchanged" in err
+    assert (reports / "latest").resolve() == (reports / "before").resolve()
+    assert not (reports / "killed").exists() and not (reports / ".killed.partial").exists()
+
+
+def test_keep_prunes_old_runs_but_never_latest(sleepy, tmp_path):
+    reports = tmp_path / "r"
+    for run_id in ("r1", "r2", "r3"):
+        assert _run(sleepy, reports, run_id, parameters={"pause": 0}).ok
+        time.sleep(0.05)  # distinct modification times
+    (reports / ".dead.partial").mkdir()  # left by a killed run, hours ago
+    os.utime(reports / ".dead.partial", (0, 0))
+    (reports / ".running.partial").mkdir()  # a run in progress right now
+    (reports / "archive").mkdir()  # not a run: no index.html
+    (reports / "archive" / RUN_LOG).write_text("someone's notes")
+    os.utime(reports / "r3" / RUN_LOG, (0, 0))  # latest is now the "oldest" run
+    removed = prune_runs(reports, keep=1)
+    assert {p.name for p in removed} == {"r1", ".dead.partial"}
+    kept = sorted(p.name for p in reports.iterdir())
+    assert kept == [".running.partial", "archive", "latest", "r2", "r3"]
+    with pytest.raises(Exception, match="at least 1"):
+        prune_runs(reports, keep=0)
+    with pytest.raises(Exception, match="--keep must be at least 1"):  # before running anything
+        _run(sleepy, reports, "never", keep=0)
+    assert not (reports / "never").exists()
+
+
+def test_a_relative_data_dir_reaches_the_kernel_as_absolute(tmp_path, monkeypatch):
+    # Kernels run in the notebooks folder, so a relative path would point elsewhere.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    check = "import pathlib\nassert pathlib.Path(data_dir).is_absolute()\n"
+    write_notebook(folder, "d", "data_dir = None", check + "assert pathlib.Path(data_dir).is_dir()")
+    (tmp_path / "mydata").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = _run(folder, tmp_path / "r", "rel", data_dir="mydata")
+    assert run.ok, run.summary()
