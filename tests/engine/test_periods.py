@@ -7,7 +7,6 @@ import pytest
 
 import analysis
 from analysis.core import columns as c
-from analysis.core.types import window_pair
 from analysis.engine import periods
 
 
@@ -49,13 +48,3 @@ def test_resolve_windows_from_data_and_from_parameters():
     assert current.as_tuple() == (_t("2025-07-01"), _t("2025-10-01"))
     with pytest.raises(ValueError, match="must come after"):
         periods.resolve_windows(ws, "2025-02-01", "2025-01-01")
-
-
-def test_window_pair_reads_naive_times_as_utc_and_rejects_bad_pairs():
-    # Naive strings are UTC; an aware time is converted (09:00 at UTC+2 is 07:00 UTC).
-    start, end = window_pair(("2025-01-01", pd.Timestamp("2025-02-01 09:00+02:00")), "x")
-    assert (start, end) == (_t("2025-01-01"), _t("2025-02-01 07:00"))
-    with pytest.raises(ValueError, match="x must be a"):
-        window_pair("2025-01-01", "x")
-    with pytest.raises(ValueError, match="current must start before"):
-        window_pair(("2025-02-01", "2025-01-01"), "current")

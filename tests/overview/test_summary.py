@@ -57,7 +57,7 @@ def test_outcome_summary_overall_and_period_filter(ws):
     overall = overview.outcome_summary(ws, None).to_frame()
     assert overall.loc[0, "deals"] == 12 and overall.loc[0, c.WIN_RATE] == pytest.approx(4 / 9)
     # Deals created before 2025-02-12: 2025-01-15, -22, -29, 02-05 -> the first four (all B2B).
-    early = overview.outcome_summary(ws, None, end="2025-02-12").to_frame()
+    early = overview.outcome_summary(ws, None, window=(None, "2025-02-12")).to_frame()
     assert early.loc[0, "deals"] == 4 and early.loc[0, "won"] == 3
 
 

@@ -311,21 +311,21 @@ def test_period_selects_deals_created_in_the_window():
     )
     ws = analysis.connect({c.DEALS: deals, c.STAGE_EVENTS: events})
     january = (T0, T0 + pd.Timedelta(days=31))
-    stays = cycle.time_in_stage(ws, period=january).to_frame().set_index(c.STAGE)
+    stays = cycle.time_in_stage(ws, window=january).to_frame().set_index(c.STAGE)
     # Only A's stays: 2 days at prospecting, 3 at qualification, both finished.
     assert stays.loc["prospecting", cycle.N_STAYS] == 1
     assert stays.loc["prospecting", cycle.MEDIAN_DAYS] == 2.0
     assert stays.loc["qualification", cycle.MEDIAN_DAYS] == 3.0
     every = cycle.time_in_stage(ws).to_frame().set_index(c.STAGE)
     assert every.loc["prospecting", cycle.N_STAYS] == 2  # B's ongoing stay, censored
-    close = cycle.time_to_close(ws, period=january).to_frame().iloc[0]
+    close = cycle.time_to_close(ws, window=january).to_frame().iloc[0]
     assert (close[c.N_DEALS], close[c.N_WON], close[c.N_OPEN]) == (1, 1, 0)
     assert close[cycle.WON_ONLY_MEAN_DAYS] == 5.0
-    later = cycle.time_to_close(ws, period=("2025-02-01", "2025-03-01")).to_frame().iloc[0]
+    later = cycle.time_to_close(ws, window=("2025-02-01", "2025-03-01")).to_frame().iloc[0]
     assert (later[c.N_DEALS], later[c.N_OPEN]) == (1, 1)  # B only, censored: no close yet
     assert later[c.NOTE] == cycle.NOTE_NO_CLOSED_DEALS
-    with pytest.raises(ValueError, match="period"):
-        cycle.time_to_close(ws, period=("2025-03-01", "2025-02-01"))
+    with pytest.raises(ValueError, match="window must start before"):
+        cycle.time_to_close(ws, window=("2025-03-01", "2025-02-01"))
 
 
 def test_seconds_between_equals_epoch_seconds_difference():

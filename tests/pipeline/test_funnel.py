@@ -215,16 +215,16 @@ def test_win_rates_by_segment_and_period(tiny):
 
 
 def test_empty_window_gives_nan_and_note(tiny):
-    conv = stage_conversion(tiny, start="2030-01-01").to_frame()
+    conv = stage_conversion(tiny, window=("2030-01-01", None)).to_frame()
     assert len(conv) == 6 and conv[c.CONVERSION].isna().all()
     assert (conv[c.NOTE] == c.NOTE_NO_ENTRIES).all()
-    wins = win_rates(tiny, start="2030-01-01").to_frame()
+    wins = win_rates(tiny, window=("2030-01-01", None)).to_frame()
     assert np.isnan(wins[c.WIN_RATE].iloc[0]) and wins[c.NOTE].iloc[0] == c.NOTE_NO_CLOSED_DEALS
 
 
 def test_segment_without_deals_in_window(tiny):
     # B2C deals are all created in March; a January window leaves the segment empty.
-    conv = stage_conversion(tiny, by=c.SEGMENT, end="2025-02-01").to_frame()
+    conv = stage_conversion(tiny, by=c.SEGMENT, window=(None, "2025-02-01")).to_frame()
     b2c = conv[conv[c.SEGMENT] == c.B2C]
     assert len(b2c) == 6 and b2c[c.CONVERSION].isna().all()
     assert (b2c[c.NOTE] == c.NOTE_NO_ENTRIES).all()

@@ -53,7 +53,7 @@ def ws() -> analysis.Workspace:
 
 
 def test_velocity_by_hand(ws):
-    row = v.sales_velocity(ws, "2025-01-01", "2025-04-01", by=None).to_frame().iloc[0]
+    row = v.sales_velocity(ws, ("2025-01-01", "2025-04-01"), by=None).to_frame().iloc[0]
     # Hand computation for Q1: N = 1 (O1 reached qualification; O2 did not),
     # A = (1000 + 3000) / 2 = 2000, W = 2 / 3, L = (10 + 30) / 2 = 20 days.
     assert row[v.OPEN_QUALIFIED] == 1
@@ -69,8 +69,8 @@ def test_velocity_by_hand(ws):
 
 
 def test_decomposition_adds_up_to_the_change(ws):
-    q1 = v.sales_velocity(ws, "2025-01-01", "2025-04-01", by=None)
-    q2 = v.sales_velocity(ws, "2025-04-01", "2025-07-01", by=None)
+    q1 = v.sales_velocity(ws, ("2025-01-01", "2025-04-01"), by=None)
+    q2 = v.sales_velocity(ws, ("2025-04-01", "2025-07-01"), by=None)
     change = v.decompose_velocity_change(q2, q1).to_frame().iloc[0]
     parts = sum(change[f"from_{lever}"] for lever in v.LEVERS)
     assert parts == pytest.approx(change["change"])  # LMDI: exact by construction
@@ -80,7 +80,7 @@ def test_decomposition_adds_up_to_the_change(ws):
 
 
 def test_no_won_deals_gives_nan_and_a_note(ws):
-    row = v.sales_velocity(ws, "2025-07-01", "2025-10-01", by=None).to_frame().iloc[0]
+    row = v.sales_velocity(ws, ("2025-07-01", "2025-10-01"), by=None).to_frame().iloc[0]
     assert np.isnan(row[v.VELOCITY]) and row[c.NOTE] == v.NOTE_NO_WON_DEALS
 
 
@@ -89,7 +89,7 @@ def test_grouped_by_segment_on_the_sample():
 
     crm = generate_sample(3000, seed=2)
     ws = analysis.connect(dict(crm.tables))
-    table = v.sales_velocity(ws, "2026-01-01", "2026-04-01").to_frame().set_index(c.SEGMENT)
+    table = v.sales_velocity(ws, ("2026-01-01", "2026-04-01")).to_frame().set_index(c.SEGMENT)
     assert set(table.index) == {c.B2B, c.B2C}
     # Planted: B2B deals are larger and slower than B2C (truth.json segments).
     assert table.loc[c.B2B, v.AVG_WON_AMOUNT] > table.loc[c.B2C, v.AVG_WON_AMOUNT]

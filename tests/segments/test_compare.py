@@ -82,7 +82,7 @@ def test_planted_cycle_difference_is_recovered(sample):
     # those cohorts (an independent half of the draw) must cover it.
     crm, ws = sample
     end = data_cutoff(ws) - pd.Timedelta(days=365)
-    row = compare_segments(ws, end=end).to_frame().set_index(c.METRIC).loc[METRIC_CYCLE]
+    row = compare_segments(ws, window=(None, end)).to_frame().set_index(c.METRIC).loc[METRIC_CYCLE]
     realised = crm.truth["outcomes_realised"]
     assert _covers(row, "a", realised[c.B2B]["median_days_to_close"])
     assert _covers(row, "b", realised[c.B2C]["median_days_to_close"])

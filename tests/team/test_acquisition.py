@@ -162,7 +162,7 @@ def test_bad_input_is_a_clear_message():
     with pytest.raises(ValueError, match="gross_margin"):
         acquisition_cost(ws, gross_margin=1.5)
     # A window with no spend rows at all: every row says so.
-    late = acquisition_cost(ws, "month", start="2026-03-01").to_frame()
+    late = acquisition_cost(ws, "month", window=("2026-03-01", None)).to_frame()
     assert (late[c.NOTE] == c.NOTE_NO_SPEND).all()
     # No lead source column: source quality says so instead of failing.
     no_source = analysis.connect({c.DEALS: frames[c.DEALS].drop(columns=[c.SOURCE])})

@@ -155,7 +155,7 @@ def test_revenue_per_rep_month_uses_tenure_within_the_window():
                       t("2024-01-01", tz="UTC")]}
     )  # fmt: skip
     ws = analysis.connect({c.DEALS: deals, c.REPS: reps})
-    card = rep_scorecard(ws, period=("2025-01-01", "2025-04-01")).to_frame()
+    card = rep_scorecard(ws, window=("2025-01-01", "2025-04-01")).to_frame()
     card = card.set_index(c.OWNER_ID)
     month = 365.25 / 12
     # The data cutoff (2025-03-20, the last close) ends the tenure: A 78 days, B 18 days.
@@ -184,8 +184,8 @@ def test_bad_arguments_say_what_to_fix(sample):
     _, ws = sample
     with pytest.raises(ValueError, match="shrink_toward"):
         rep_scorecard(ws, shrink_toward="region")
-    with pytest.raises(ValueError, match="must come after"):
-        rep_scorecard(ws, period=("2026-01-01", "2025-01-01"))
+    with pytest.raises(ValueError, match="window must start before"):
+        rep_scorecard(ws, window=("2026-01-01", "2025-01-01"))
     no_owner = analysis.connect({c.DEALS: ws.execute(ws.deals).drop(columns=[c.OWNER_ID])})
     with pytest.raises(ValueError, match="owner_id"):
         rep_scorecard(no_owner)

@@ -172,7 +172,7 @@ def test_empty_text_and_no_comments_give_messages(sample):
     assert (shares[c.N_MENTIONS] == 0).all() and (shares[c.SHARE] == 0).all()
     phrases = feedback.distinguishing_phrases(tiny)
     assert phrases.to_frame().empty and "No comments" in phrases.warnings[0]
-    none = feedback.theme_shares(ws, start="1990-01-01", end="1990-02-01").to_frame()
+    none = feedback.theme_shares(ws, window=("1990-01-01", "1990-02-01")).to_frame()
     assert (none[c.NOTE] == c.NOTE_NO_COMMENTS).all()
 
 

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import ibis
-import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.types import WindowPair, to_utc
+from analysis.core.types import WindowLike, as_window
 from analysis.engine.workspace import Workspace
 
 
-def deals_in_period(
-    ws: Workspace, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None
-) -> ibis.Table:
-    """Deals created in ``[start, end)``.
+def deals_created_in(ws: Workspace, window: WindowLike | None = None) -> ibis.Table:
+    """Deals created in ``window = [start, end)``; all deals when None.
 
     Parameters
     ----------
     ws : Workspace
-    start, end : str or Timestamp, optional
-        Bounds of the creation date; None leaves that side open. Naive values
-        are read as UTC.
+    window : Window or (start, end), optional
+        Bounds of the creation date (:func:`analysis.core.types.as_window`);
+        a side left None is open. Naive values are read as UTC.
 
     Returns
     -------
@@ -28,22 +25,12 @@ def deals_in_period(
         The filtered deals expression. Deals without a ``created_at`` (allowed
         for some current-stage-only sources) are kept only when no bound is given.
     """
+    window = as_window(window)
     deals = ws.deals
-    if start is not None:
-        deals = deals.filter(deals[c.CREATED_AT] >= to_utc(start))
-    if end is not None:
-        deals = deals.filter(deals[c.CREATED_AT] < to_utc(end))
+    if window is None:
+        return deals
+    if window.start is not None:
+        deals = deals.filter(deals[c.CREATED_AT] >= window.start)
+    if window.end is not None:
+        deals = deals.filter(deals[c.CREATED_AT] < window.end)
     return deals
-
-
-def created_in(ws: Workspace, period: WindowPair | None) -> ibis.Table:
-    """The deals created in ``period = (start, end)`` (``[start, end)``, UTC); all when None."""
-    if period is None:
-        return ws.deals
-    try:
-        start, end = period
-    except (TypeError, ValueError):
-        raise ValueError(f"period must be a (start, end) pair or None, got {period!r}.") from None
-    if not to_utc(start) < to_utc(end):
-        raise ValueError(f"period must start before it ends, got [{start}, {end}).")
-    return deals_in_period(ws, start, end)

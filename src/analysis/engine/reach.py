@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.types import Granularity
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import Granularity, WindowLike
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import as_keys, series_to_utc
 from analysis.engine.journey import (
     CURRENT_POSITION,
@@ -86,13 +86,13 @@ def check_options(reach: str, period: str | None, cohort: str) -> None:
 
 
 def _deals(
-    ws: Workspace, keys: list[str], start: object, end: object, extra: tuple[str, ...] = ()
+    ws: Workspace, keys: list[str], window: WindowLike | None, extra: tuple[str, ...] = ()
 ) -> ibis.Table:
     missing = [k for k in keys if k not in ws.deals.columns]
     if missing:
         have = ", ".join(ws.deals.columns)
         raise ValueError(f"The deals table has no column {missing[0]!r}; it has: {have}.")
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     return deals.select(c.DEAL_ID, c.OUTCOME, c.CREATED_AT, *keys, *extra)
 
 
@@ -101,8 +101,7 @@ def deal_stage_reach(
     reach: Reach = "implied",
     *,
     by: str | list[str] | None = None,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
     implied_entry_times: bool = True,
 ) -> ibis.Table:
     """One row per deal and open stage with what the deal did at that stage.
@@ -115,7 +114,7 @@ def deal_stage_reach(
         Which stages count as reached (see Notes).
     by : str or list of str, optional
         Deal columns to carry along for grouping.
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)`` of the deals.
     implied_entry_times : bool
         Fill ``stage_entered_at`` of implied stages from the first later
@@ -162,7 +161,7 @@ def deal_stage_reach(
     """
     check_options(reach, None, c.COHORT_CREATED)
     keys = group_keys(by)
-    rows = reach_rows(ws, reach, keys, start, end, implied_entry_times)
+    rows = reach_rows(ws, reach, keys, window, implied_entry_times)
     return rows.select(*_REACH_COLUMNS, *keys, *_REACH_FLAGS)
 
 
@@ -181,8 +180,7 @@ def reach_rows(
     ws: Workspace,
     reach: str,
     keys: list[str],
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
     implied_entry_times: bool = True,
     *,
     moves: bool = True,
@@ -211,7 +209,7 @@ def reach_rows(
         terminal_entries=decision_times, moves=moves,
     )  # fmt: skip
     closed = (c.CLOSED_AT,) if decision_times and c.CLOSED_AT in ws.deals.columns else ()
-    deals = _deals(ws, keys, start, end, closed)
+    deals = _deals(ws, keys, window, closed)
     stage_list = ibis.memtable({c.STAGE: stages, STAGE_ORDER: list(range(n_open))})
     rows = deals.left_join(per_deal, c.DEAL_ID).drop(f"{c.DEAL_ID}_right").cross_join(stage_list)
     order = rows[STAGE_ORDER]
@@ -367,8 +365,7 @@ def stage_accounting(
     reach: Reach = "implied",
     *,
     cohort: Cohort = "created",
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> StageAccounting:
     """Count, per stage, the deals that reached it and what became of them.
 
@@ -383,7 +380,7 @@ def stage_accounting(
         Reach rule, see :func:`deal_stage_reach`.
     cohort : {"created", "stage_entry"}
         Granularity of the deal's creation, or of its (first) entry into the stage.
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
 
     Returns
@@ -414,7 +411,7 @@ def stage_accounting(
     check_options(reach, period, cohort)
     keys = group_keys(by)
     rows = deal_stage_reach(
-        ws, reach, by=keys, start=start, end=end,
+        ws, reach, by=keys, window=window,
         implied_entry_times=needs_entry_times(period, cohort),
     )  # fmt: skip
     table = grouped_counts(ws, rows, keys, period, cohort)

@@ -15,7 +15,8 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.columns import COUNT
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import WindowLike
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by, as_keys, series_to_utc
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
@@ -81,13 +82,13 @@ def table_volumes(ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[TABLE, ROWS, N_COLUMNS])
 
 
-def deal_mix(ws: Workspace, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+def deal_mix(ws: Workspace, window: WindowLike | None = None) -> pd.DataFrame:
     """Deals and amount by segment x current stage x outcome.
 
     Parameters
     ----------
     ws : Workspace
-    start, end : str, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
 
     Returns
@@ -96,7 +97,7 @@ def deal_mix(ws: Workspace, start: str | None = None, end: str | None = None) ->
         Columns ``segment, stage, outcome, deals, amount_total``; stages in
         pipeline order (unknown stages last).
     """
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     joined = deals
     if c.STAGE not in deals.columns:
         joined = deals.left_join(current_stage(ws, deals), c.DEAL_ID)
@@ -139,8 +140,7 @@ def outcome_summary(
     ws: Workspace,
     by: str | list[str] | None = c.SEGMENT,
     *,
-    start: str | None = None,
-    end: str | None = None,
+    window: WindowLike | None = None,
     alpha: float = 0.05,
 ) -> OutcomeSummary:
     """Won, lost and open deals per group, with the win rate of closed deals.
@@ -150,7 +150,7 @@ def outcome_summary(
     ws : Workspace
     by : str or list of str or None
         Deal columns to group by; None for one overall row.
-    start, end : str, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
     alpha : float
         1 - confidence level of the Wilson interval.
@@ -167,7 +167,7 @@ def outcome_summary(
     The interval is Wilson's (:func:`analysis.stats.rates.rate_with_interval`).
     """
     keys = as_keys(by)
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     outcome = deals[c.OUTCOME]
     metrics = {
         c.N_DEALS: deals.count(),
@@ -192,14 +192,14 @@ def outcome_summary(
 
 
 def monthly_created(
-    ws: Workspace, start: str | None = None, end: str | None = None, by: str = c.SEGMENT
+    ws: Workspace, window: WindowLike | None = None, by: str = c.SEGMENT
 ) -> pd.DataFrame:
     """Deals created per calendar month (UTC) and group.
 
     Parameters
     ----------
     ws : Workspace
-    start, end : str, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
     by : str
         Deal column to split by.
@@ -209,7 +209,7 @@ def monthly_created(
     pandas.DataFrame
         Columns ``month, <by>, deals``; ``month`` is the UTC month start.
     """
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     deals = deals.filter(deals[c.CREATED_AT].notnull())
     month = deals[c.CREATED_AT].truncate("M").name(c.MONTH)
     expr = deals.group_by([month, deals[by]]).aggregate(**{c.N_DEALS: deals.count()})

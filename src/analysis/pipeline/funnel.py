@@ -15,8 +15,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from analysis.core import columns as c
-from analysis.core.types import Granularity
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import Granularity, WindowLike
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by
 from analysis.engine.reach import (
     PERIOD_TRUNCATE,
@@ -118,8 +118,7 @@ def stage_conversion(
     alpha: float = 0.05,
     *,
     max_open_share: float = 0.2,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> StageConversion:
     """Conversion from each open stage to the next, among deals whose fate there is decided.
 
@@ -140,7 +139,7 @@ def stage_conversion(
     max_open_share : float
         Rows where more than this share of the entered deals is still open at
         the stage are marked immature (``mature=False``, note ``"immature"``).
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
 
     Returns
@@ -180,7 +179,7 @@ def stage_conversion(
         raise ValueError(f"max_open_share must lie in [0, 1], got {max_open_share}.")
     keys = group_keys(by)
     rows = reach_rows(
-        ws, reach, keys, start, end, needs_entry_times(period, cohort), moves=False
+        ws, reach, keys, window, needs_entry_times(period, cohort), moves=False
     )  # fmt: skip
     counts = grouped_counts(ws, rows, keys, period, cohort, _CONVERSION_COUNTS)
     entered, advanced = counts[c.N_ENTERED], counts[c.N_ADVANCED]
@@ -258,8 +257,7 @@ def win_rates(
     period: Granularity | None = None,
     alpha: float = 0.05,
     *,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> WinRates:
     """Won / (won + lost) by count and by amount, with intervals.
 
@@ -272,7 +270,7 @@ def win_rates(
         Split by calendar period (UTC) of deal creation.
     alpha : float
         1 - confidence level.
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
 
     Returns
@@ -310,9 +308,9 @@ def win_rates(
         )
         work = ws.with_table(c.DEALS, deals)
         all_keys.append(c.PERIOD)
-    summary = outcome_summary(work, all_keys or None, start=start, end=end, alpha=alpha)
+    summary = outcome_summary(work, all_keys or None, window=window, alpha=alpha)
     table = summary.to_frame()
-    sums = _amount_sums(work, deals_in_period(work, start, end), all_keys)
+    sums = _amount_sums(work, deals_created_in(work, window), all_keys)
     table = (
         table.merge(sums, on=all_keys, how="left") if all_keys else pd.concat([table, sums], axis=1)
     )

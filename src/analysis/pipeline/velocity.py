@@ -18,7 +18,7 @@ from scipy import stats
 
 from analysis.core import columns as c
 from analysis.core.columns import NOTE_NO_WON_DEALS, WIN_RATE
-from analysis.core.types import to_utc
+from analysis.core.types import WindowLike, as_window
 from analysis.engine.durations import seconds_between
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.journey import stage_position
@@ -94,7 +94,7 @@ class Velocity:
         ``avg_won_amount``, ``win_rate``, ``cycle_days``), the counts behind
         them (``won``, ``lost``), ``velocity_per_day`` with ``ci_low`` and
         ``ci_high``, and ``note`` (a message code where velocity is NaN).
-    start, end : pandas.Timestamp
+    window : Window or (start, end), optional
         The period ``[start, end)``.
     """
 
@@ -109,8 +109,7 @@ class Velocity:
 
 def sales_velocity(
     ws: Workspace,
-    start: str | pd.Timestamp,
-    end: str | pd.Timestamp,
+    window: WindowLike,
     *,
     by: str | list[str] | None = c.SEGMENT,
     qualified_stage: str = "qualification",
@@ -121,7 +120,7 @@ def sales_velocity(
     Parameters
     ----------
     ws : Workspace
-    start, end : str or Timestamp
+    window : Window or (start, end), optional
         The period; naive values are UTC.
     by : str or list of str or None
         Deal columns to group by.
@@ -160,7 +159,7 @@ def sales_velocity(
     The formula is the one sales-operations texts call "sales velocity" or
     "pipeline velocity"; e.g. Salesforce, "What is sales velocity?" (2023).
     """
-    start, end = to_utc(start), to_utc(end)
+    start, end = as_window(window, bounded=True).as_tuple()
     keys = as_keys(by)
     stats_ = _closed_stats(ws, start, end, keys)
     opens = _open_qualified(ws, end, keys, qualified_stage)

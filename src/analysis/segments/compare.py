@@ -20,8 +20,8 @@ from scipy.stats import t, ttest_ind_from_stats
 from statsmodels.duration.survfunc import survdiff
 
 from analysis.core import columns as c
-from analysis.core.types import Correction, check_correction
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import Correction, WindowLike, check_correction
+from analysis.engine.filters import deals_created_in
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     CAUSE,
@@ -220,8 +220,7 @@ def compare_segments(
     b: str = c.B2C,
     alpha: float = 0.05,
     *,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
     correction: Correction = "holm",
 ) -> SegmentComparison:
     """Compare two segments on win rate, cycle, deal size, decision makers and stage conversion.
@@ -232,7 +231,7 @@ def compare_segments(
     a, b : str
         Segments (values of ``deals.segment``).
     alpha : float
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window.
     correction : {"holm", "fdr_bh", "bonferroni", "none"}
         Multiple-testing adjustment across the stage-conversion rows
@@ -260,7 +259,7 @@ def compare_segments(
       decision makers: means with t intervals, Welch difference.
     """
     check_correction(correction)
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     scoped = ws.with_table(c.DEALS, deals.filter(deals[c.SEGMENT].isin([a, b])))
     rates = win_rates(scoped, by=c.SEGMENT, alpha=alpha).to_frame().set_index(c.SEGMENT)
 

@@ -19,14 +19,14 @@ from scipy.stats import hypergeom
 
 from analysis.core import columns as c
 from analysis.core.columns import DECIDED
-from analysis.core.types import Correction, check_correction
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import Correction, WindowLike, check_correction
+from analysis.engine.filters import deals_created_in
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import newcombe_interval
 from analysis.stats.rates import rate_with_interval
-from analysis.team.performance import ALL_REPS, PeriodArg, resolve_period
+from analysis.team.performance import ALL_REPS, bounded_window
 
 __all__ = ["CoachingFocus", "adjust_pvalues", "coaching_focus", "compare_to_team"]
 
@@ -152,7 +152,7 @@ def compare_to_team(
 
 def _downstream(ws: Workspace, start, end, stages: tuple[str, ...]) -> pd.DataFrame:
     """P(won | advanced from the stage) per team stage: product of later team conversions."""
-    team = stage_conversion(ws, start=start, end=end).to_frame().set_index(c.STAGE)
+    team = stage_conversion(ws, window=(start, end)).to_frame().set_index(c.STAGE)
     conv = team[c.CONVERSION].reindex(list(stages)).fillna(0.0).to_numpy()
     after = np.append(np.cumprod(conv[::-1])[::-1][1:], 1.0)
     return pd.DataFrame({c.STAGE: list(stages), DOWNSTREAM: after})
@@ -160,7 +160,7 @@ def _downstream(ws: Workspace, start, end, stages: tuple[str, ...]) -> pd.DataFr
 
 def coaching_focus(
     ws: Workspace,
-    period: PeriodArg = None,
+    window: WindowLike | None = None,
     alpha: float = 0.05,
     correction: Correction = "holm",
     *,
@@ -173,7 +173,7 @@ def coaching_focus(
     ws : Workspace
         Deals need ``owner_id``; ``reps.team`` defines teams (all reps form
         one team without it).
-    period : Window or (start, end), optional
+    window : Window or (start, end), optional
         Creation-date window; None uses every deal.
     alpha : float
     correction : {"holm", "fdr_bh", "bonferroni", "none"}
@@ -203,9 +203,9 @@ def coaching_focus(
     """
     if c.OWNER_ID not in ws.deals.columns:
         raise ValueError("Deals have no owner_id column, so reps cannot be compared.")
-    window = resolve_period(ws, period)
+    window = bounded_window(ws, window)
     start, end = window.as_tuple() if window else (None, None)
-    conv = stage_conversion(ws, by=c.OWNER_ID, start=start, end=end).to_frame()
+    conv = stage_conversion(ws, by=c.OWNER_ID, window=(start, end)).to_frame()
     counts = conv[[c.OWNER_ID, c.STAGE, c.N_ADVANCED, c.N_LOST]].copy()
     counts[c.OWNER_ID] = counts[c.OWNER_ID].astype(str)
     teams = _teams(ws)
@@ -213,7 +213,7 @@ def coaching_focus(
     table = compare_to_team(counts, alpha, correction, min_decided)
 
     table = table.merge(_downstream(ws, start, end, ws.pipeline.stages), on=c.STAGE, how="left")
-    rates = win_rates(ws, by=c.OWNER_ID, start=start, end=end).to_frame()
+    rates = win_rates(ws, by=c.OWNER_ID, window=(start, end)).to_frame()
     rates[c.OWNER_ID] = rates[c.OWNER_ID].astype(str)
     rates[c.TEAM] = rates[c.OWNER_ID].map(teams).fillna(ALL_REPS).astype(str)
     team_won = rates.groupby(c.TEAM)[[c.WON_AMOUNT, c.N_WON]].sum()
@@ -246,7 +246,7 @@ def _teams(ws: Workspace) -> pd.Series:
 def _quarters(ws: Workspace, window) -> float:
     if window is not None:
         return window.days / DAYS_PER_QUARTER
-    deals = deals_in_period(ws)
+    deals = deals_created_in(ws)
     span = ws.execute(deals.aggregate(lo=deals[c.CREATED_AT].min(), hi=deals[c.CREATED_AT].max()))
     lo, hi = span["lo"].iloc[0], span["hi"].iloc[0]
     if pd.isna(lo) or pd.isna(hi):

@@ -18,8 +18,8 @@ from statsmodels.stats.proportion import test_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
 from analysis.core import columns as c
-from analysis.core.types import Granularity, Window
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import Granularity, Window, WindowLike, as_window
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
@@ -78,7 +78,7 @@ class PeriodComparison:
         One row per (group, metric): ``metric, value_current, ci_low_current,
         ci_high_current, value_previous, ci_low_previous, ci_high_previous,
         change, difference, diff_ci_low, diff_ci_high, p_value, note``.
-    current, previous : Window
+    current, previous : Window or (start, end)
     alpha : float
     """
 
@@ -93,7 +93,7 @@ class PeriodComparison:
 
 
 def _window_stats(ws: Workspace, window: Window, alpha: float) -> dict:
-    deals = deals_in_period(ws, *window.as_tuple())
+    deals = deals_created_in(ws, window)
     scoped = ws.with_table(c.DEALS, deals)
     rates = win_rates(scoped, alpha=alpha).to_frame().iloc[0]
     won = deals.filter(deals[c.OUTCOME] == c.WON)
@@ -189,14 +189,14 @@ def _money_rows(a: dict, b: dict, alpha: float) -> list[dict]:
 
 
 def compare_periods(
-    ws: Workspace, current: Window, previous: Window, alpha: float = 0.05
+    ws: Workspace, current: WindowLike, previous: WindowLike, alpha: float = 0.05
 ) -> PeriodComparison:
     """Measures of deals created in ``current`` against those created in ``previous``.
 
     Parameters
     ----------
     ws : Workspace
-    current, previous : Window
+    current, previous : Window or (start, end)
         E.g. the last full quarter and :func:`period_before` (period over
         period) or :func:`year_before` (year over year) of it.
     alpha : float
@@ -221,6 +221,8 @@ def compare_periods(
       cohort with its interval; no interval is given for the change (note
       ``no_interval_for_change``).
     """
+    current = as_window(current, "current", bounded=True)
+    previous = as_window(previous, "previous", bounded=True)
     a, b = _window_stats(ws, current, alpha), _window_stats(ws, previous, alpha)
     rows = _deal_rows(a, b, alpha) + _money_rows(a, b, alpha)
     rows.append(_row(c.MEDIAN_CYCLE_DAYS, a["cycle"], b["cycle"], "difference",
@@ -235,8 +237,7 @@ def trend(
     by: str | None = None,
     alpha: float = 0.05,
     *,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> pd.DataFrame:
     """Win rate, volume, won revenue and median cycle per calendar month or quarter.
 
@@ -248,7 +249,7 @@ def trend(
     by : str, optional
         Deal column to split by (e.g. ``segment``).
     alpha : float
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window.
 
     Returns
@@ -270,11 +271,11 @@ def trend(
     if period not in PERIOD_TRUNCATE:
         raise ValueError(f"period must be 'month' or 'quarter', not {period!r}.")
     keys = [by] if by else []
-    rates = win_rates(ws, by=by, period=period, alpha=alpha, start=start, end=end).to_frame()
+    rates = win_rates(ws, by=by, period=period, alpha=alpha, window=window).to_frame()
     cols = [c.PERIOD, *keys, c.N_DEALS, c.N_WON, c.N_LOST, c.N_OPEN, c.OPEN_SHARE, c.WIN_RATE,
             c.CI_LOW, c.CI_HIGH, c.WON_AMOUNT, c.NOTE]  # fmt: skip
     table = rates[cols].copy()
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     deals = deals.mutate(**{c.PERIOD: deals[c.CREATED_AT].truncate(PERIOD_TRUNCATE[period])})
     cycle = time_to_close(ws.with_table(c.DEALS, deals), [c.PERIOD, *keys], alpha=alpha).to_frame()
     if len(cycle) and KM_MEDIAN_DAYS in cycle.columns:

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.types import Window, to_utc
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import Window, WindowLike, as_window, to_utc
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
@@ -39,14 +39,13 @@ from analysis.stats.shrinkage import (
     shrink_rates,
 )
 
-__all__ = ["RepScorecard", "rep_scorecard", "resolve_period", "win_rates_by_rep"]
+__all__ = ["RepScorecard", "rep_scorecard", "bounded_window", "win_rates_by_rep"]
 
 ShrinkToward = Literal["team", "all"]
 DAYS_PER_MONTH = 365.25 / 12
 POSITION_BELOW, POSITION_WITHIN, POSITION_ABOVE = "below", "within", "above"
 
 ALL_REPS = "all reps"  # team label when shrinking toward the whole team of reps
-PeriodArg = Window | tuple[str | pd.Timestamp | None, str | pd.Timestamp | None] | None
 
 
 @dataclass(frozen=True)
@@ -83,19 +82,19 @@ class RepScorecard:
         return self.table.copy()
 
 
-def resolve_period(ws: Workspace, period: PeriodArg) -> Window | None:
-    if period is None:
+def bounded_window(ws: Workspace, window: WindowLike | None) -> Window | None:
+    """``window`` with open sides closed by the data: its first creation date, its cut-off."""
+    window = as_window(window)
+    if window is None or window.as_tuple() == (None, None):
         return None
-    if isinstance(period, Window):
-        return period
-    start, end = period
-    if start is None and end is None:
-        return None
+    if window.start is not None and window.end is not None:
+        return window
+    start, end = window.as_tuple()
     cutoff = data_cutoff(ws)
     lo = to_utc(start) if start is not None else to_utc(ws.execute(ws.deals[c.CREATED_AT].min()))
     hi = to_utc(end) if end is not None else (cutoff + pd.Timedelta(days=1)).normalize()
     if hi <= lo:
-        raise ValueError(f"period end ({end}) must come after period start ({start}).")
+        raise ValueError(f"window end ({end}) must come after its start ({start}).")
     return Window(lo, hi)
 
 
@@ -147,7 +146,7 @@ def _tenure_months(table: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) 
 
 def rep_scorecard(
     ws: Workspace,
-    period: PeriodArg = None,
+    window: WindowLike | None = None,
     alpha: float = 0.05,
     *,
     shrink_toward: ShrinkToward = "team",
@@ -159,7 +158,7 @@ def rep_scorecard(
     ws : Workspace
         Deals need ``owner_id``; ``reps`` (name, team, hired_at) and
         ``activities`` are used when present.
-    period : Window or (start, end), optional
+    window : Window or (start, end), optional
         Creation-date window of the deals scored; None scores every deal.
     alpha : float
         1 - confidence level of intervals and funnel-plot limits.
@@ -195,8 +194,8 @@ def rep_scorecard(
         raise ValueError(f"shrink_toward must be 'team' or 'all', not {shrink_toward!r}.")
     if c.OWNER_ID not in ws.deals.columns:
         raise ValueError("Deals have no owner_id column, so reps cannot be scored.")
-    window = resolve_period(ws, period)
-    deals = deals_in_period(ws, *(window.as_tuple() if window else (None, None)))
+    window = bounded_window(ws, window)
+    deals = deals_created_in(ws, window)
     table = _rep_counts(ws, deals)
     table[c.OWNER_ID] = table[c.OWNER_ID].astype(str)
     reps = _reps(ws)
@@ -303,7 +302,7 @@ def _funnel_curves(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
 def win_rates_by_rep(
     ws: Workspace,
     attribute: str = c.REGION,
-    period: PeriodArg = None,
+    window: WindowLike | None = None,
     alpha: float = 0.05,
 ) -> WinRates:
     """Win rates of deals grouped by an attribute of their owner (region, team...).
@@ -314,7 +313,7 @@ def win_rates_by_rep(
         Needs ``reps`` with ``rep_id`` and ``attribute``, and deals with ``owner_id``.
     attribute : str
         Column of ``reps`` (e.g. ``region``: the rep's office, ``team``).
-    period : Window or (start, end), optional
+    window : Window or (start, end), optional
         Creation-date window.
     alpha : float
 
@@ -341,8 +340,6 @@ def win_rates_by_rep(
     deals = ws.deals.drop(attribute) if attribute in ws.deals.columns else ws.deals
     joined = deals.left_join(attr, deals[c.OWNER_ID].cast("string") == attr["_rep"])
     joined = joined.rename({attribute: "_attr"}).drop("_rep")
-    window = resolve_period(ws, period)
+    window = bounded_window(ws, window)
     start, end = window.as_tuple() if window else (None, None)
-    return win_rates(
-        ws.with_table(c.DEALS, joined), by=attribute, alpha=alpha, start=start, end=end
-    )
+    return win_rates(ws.with_table(c.DEALS, joined), by=attribute, alpha=alpha, window=(start, end))

@@ -17,14 +17,12 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 
 from analysis.core import columns as c
-from analysis.core.types import Window, check_correction, to_utc
+from analysis.core.types import WindowLike, as_window, check_correction
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
 
-__all__ = ["ShareChange", "WindowLike", "compare_head_to_head", "compare_loss_reasons"]
-
-WindowLike = Window | tuple[object, object]
+__all__ = ["ShareChange", "compare_head_to_head", "compare_loss_reasons"]
 
 
 @dataclass(frozen=True)
@@ -62,9 +60,9 @@ def _closed_in(ws: Workspace, window: WindowLike | None) -> ibis.Table:
     deals = ws.deals
     if window is None:
         return deals
-    start, end = window.as_tuple() if isinstance(window, Window) else window
+    start, end = as_window(window, bounded=True).as_tuple()
     closed = deals[c.CLOSED_AT]
-    return deals.filter((closed >= to_utc(start)) & (closed < to_utc(end)))
+    return deals.filter((closed >= start) & (closed < end))
 
 
 def _category_counts(ws: Workspace, window: WindowLike, category: str) -> pd.DataFrame:

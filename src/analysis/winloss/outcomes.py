@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.types import check_correction
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import WindowLike, check_correction
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
@@ -150,8 +150,7 @@ def loss_reason_pareto(
     *,
     by_stage_lost: bool = False,
     alpha: float = 0.05,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> LossReasonPareto:
     """Share of lost deals giving each loss reason, largest first, per group.
 
@@ -164,7 +163,7 @@ def loss_reason_pareto(
         Also split by the furthest open stage the deal entered (``stage_lost``).
     alpha : float
         1 - confidence level of the share intervals.
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
 
     Returns
@@ -181,7 +180,7 @@ def loss_reason_pareto(
     ``no_lost_deals``.
     """
     keys = as_keys(by)
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     lost = _lost_with_keys(ws, keys, by_stage_lost, deals)
     keys = [*keys, *([c.STAGE_LOST] if by_stage_lost else [])]
     reason = lost[c.LOSS_REASON]
@@ -254,8 +253,7 @@ def head_to_head(
     *,
     alpha: float = 0.05,
     correction: str = "fdr_bh",
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> HeadToHead:
     """Win rate of closed deals against each named competitor.
 
@@ -267,7 +265,7 @@ def head_to_head(
     alpha : float
     correction : {"holm", "fdr_bh", "bonferroni", "none"}
         Adjustment of the p-values across competitors and groups.
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window ``[start, end)``.
 
     Returns
@@ -291,7 +289,7 @@ def head_to_head(
     """
     check_correction(correction)
     keys = as_keys(by)
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, window)
     if c.COMPETITOR not in deals.columns:
         raise ValueError("The deals table has no competitor column; head-to-head needs one.")
     closed = deals.filter(deals[c.OUTCOME].isin([c.WON, c.LOST]) & deals[c.COMPETITOR].notnull())

@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.columns import P_ADJUSTED
-from analysis.core.types import Correction, WindowPair, check_correction, window_pair
+from analysis.core.types import Correction, WindowLike, as_window, check_correction
 from analysis.engine.journey import NEXT_STAGE
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
 from analysis.engine.workspace import Workspace
@@ -157,8 +157,8 @@ def _check(alpha: float, correction: str, horizon_quantile: float, horizon_days)
 
 def bottlenecks(
     ws: Workspace,
-    current: WindowPair,
-    baseline: WindowPair,
+    current: WindowLike,
+    baseline: WindowLike,
     by: str | list[str] | None = "segment",
     cohort: Cohort = "stage_entry",
     reach: Reach = "implied",
@@ -275,7 +275,8 @@ def bottlenecks(
     """
     check_options(reach, None, cohort)
     _check(alpha, correction, horizon_quantile, horizon_days)
-    cur, base = window_pair(current, "current"), window_pair(baseline, "baseline")
+    cur = as_window(current, "current", bounded=True).as_tuple()
+    base = as_window(baseline, "baseline", bounded=True).as_tuple()
     keys = group_keys(by)
     skeleton = stage_skeleton(ws, keys, None, pd.DataFrame())
     decisions = decision_rows(ws, reach, keys)

@@ -18,9 +18,9 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.columns import NOTE_NO_CLOSED_DEALS, NOTE_NO_WON_DEALS
-from analysis.core.types import WindowPair
+from analysis.core.types import WindowLike
 from analysis.engine.durations import null_timestamp, rounded_days
-from analysis.engine.filters import created_in
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
@@ -190,7 +190,7 @@ def time_to_close(
     alpha: float = 0.05,
     horizons: Sequence[float] = HORIZONS,
     *,
-    period: WindowPair | None = None,
+    window: WindowLike | None = None,
 ) -> TimeToClose:
     """Time from creation to close by Kaplan–Meier, with won and lost as competing outcomes.
 
@@ -203,7 +203,7 @@ def time_to_close(
         1 - confidence level of every interval.
     horizons : sequence of float
         Days at which to report the probability of being won (and lost).
-    period : (start, end), optional
+    window : Window or (start, end), optional
         Only deals created in ``[start, end)`` (naive times read as UTC); open
         deals are still censored at the data's cut-off.
 
@@ -232,7 +232,7 @@ def time_to_close(
     """
     keys = as_keys(by)
     cutoff = data_cutoff(ws)
-    deals = created_in(ws, period)
+    deals = deals_created_in(ws, window)
     outcome = deals[c.OUTCOME]
     cut = ibis.literal(cutoff) if not pd.isna(cutoff) else null_timestamp()
     closed_at = deals[c.CLOSED_AT] if c.CLOSED_AT in deals.columns else null_timestamp()

@@ -16,9 +16,9 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.types import WindowPair
+from analysis.core.types import WindowLike
 from analysis.engine.durations import null_timestamp, rounded_days
-from analysis.engine.filters import created_in
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import LEFT_AT, data_cutoff, stage_stays
 from analysis.engine.workspace import Workspace
@@ -80,7 +80,7 @@ def time_in_stage(
     by: str | Sequence[str] | None = None,
     alpha: float = 0.05,
     *,
-    period: WindowPair | None = None,
+    window: WindowLike | None = None,
 ) -> TimeInStage:
     """Median time in each open stage with its interval and quartiles (Kaplan–Meier).
 
@@ -92,7 +92,7 @@ def time_in_stage(
         Deal columns to group by (segment, source, owner_id, ...).
     alpha : float
         1 - confidence level of the median's interval.
-    period : (start, end), optional
+    window : Window or (start, end), optional
         Only deals created in ``[start, end)`` (naive times read as UTC); the
         cut-off stays the data's.
 
@@ -119,7 +119,7 @@ def time_in_stage(
     cutoff = data_cutoff(ws)
     stays = stage_stays(ws, [LEFT_AT])  # the one window column read here
     stays = stays.filter(stays[c.STAGE].isin(list(pipeline.stages)))
-    deals = created_in(ws, period)
+    deals = deals_created_in(ws, window)
     closed_at = deals[c.CLOSED_AT] if c.CLOSED_AT in deals.columns else null_timestamp()
     deal_cols = deals.select(c.DEAL_ID, *keys, _outcome=deals[c.OUTCOME], _closed_at=closed_at)
     j = stays.inner_join(deal_cols, c.DEAL_ID)

@@ -20,8 +20,8 @@ import pandas as pd
 from scipy.stats import chi2
 
 from analysis.core import columns as c
-from analysis.core.types import Granularity, to_utc
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import Granularity, WindowLike, as_window, to_utc
+from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
@@ -206,7 +206,7 @@ def _allocate_to_segments(ws: Workspace, spend: pd.DataFrame, period, start, end
         out = spend.copy()
         out[c.SEGMENT] = NOTE_UNALLOCATED  # nothing to split, or no channel on the deals
         return out
-    deals = deals_in_period(ws, start, end)
+    deals = deals_created_in(ws, (start, end))
     deals = deals.mutate(
         **{c.PERIOD: _period_of(deals[c.CREATED_AT], period), c.CHANNEL: deals[c.SOURCE]}
     )
@@ -230,8 +230,7 @@ def acquisition_cost(
     period: Granularity | None = "quarter",
     by: By | None = None,
     *,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
     paid_channels: Sequence[str] = PAID_CHANNELS,
     gross_margin: float = 0.7,
     contract_months: float = 12.0,
@@ -249,7 +248,7 @@ def acquisition_cost(
     by : {"channel", "segment"}, optional
         ``channel``: spend of the channel over customers whose lead source is
         it; ``segment``: spend allocated to segments (see Notes).
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Window ``[start, end)`` of spend periods and wins.
     paid_channels : sequence of str
         Channels whose spend is paid acquisition (``paid_cac``).
@@ -283,6 +282,8 @@ def acquisition_cost(
     if by not in (None, "channel", "segment"):
         raise ValueError(f"by must be 'channel', 'segment' or None, not {by!r}.")
     payback_months(1.0, 1.0, gross_margin, contract_months)  # validates both parameters
+    window = as_window(window)
+    start, end = window.as_tuple() if window else (None, None)
     spend = _spend(ws, period, start, end)
     paid = list(paid_channels)
     spend[c.CHANNEL] = spend[c.CHANNEL].astype(str)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.engine.filters import deals_in_period
+from analysis.core.types import WindowLike
+from analysis.engine.filters import deals_created_in
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,
@@ -29,8 +30,7 @@ NOTE_NO_SOURCE = "no_lead_source_column"
 
 def source_quality(
     ws: Workspace,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Conversion, cycle, revenue and cost per lead source: which channels bring real buyers.
@@ -38,7 +38,7 @@ def source_quality(
     Parameters
     ----------
     ws : Workspace
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Creation-date window of the deals (and spend window for CAC).
     alpha : float
 
@@ -62,7 +62,7 @@ def source_quality(
     """
     if c.SOURCE not in ws.deals.columns:
         return pd.DataFrame({c.SOURCE: [None], c.NOTE: [NOTE_NO_SOURCE]})
-    rates = win_rates(ws, by=c.SOURCE, start=start, end=end, alpha=alpha).to_frame()
+    rates = win_rates(ws, by=c.SOURCE, window=window, alpha=alpha).to_frame()
     table = rates[
         [c.SOURCE, c.N_DEALS, c.N_WON, c.N_LOST, c.N_OPEN, c.WIN_RATE, c.CI_LOW, c.CI_HIGH,
          c.WON_AMOUNT, c.NOTE]
@@ -70,7 +70,7 @@ def source_quality(
     table[c.WON_AMOUNT] = table[c.WON_AMOUNT].fillna(0.0).astype(float)
     table[REVENUE_PER_DEAL] = table[c.WON_AMOUNT] / table[c.N_DEALS]
     table[c.AVG_WON_DEAL] = table[c.WON_AMOUNT] / table[c.N_WON].where(table[c.N_WON] > 0)
-    scoped = ws.with_table(c.DEALS, deals_in_period(ws, start, end))
+    scoped = ws.with_table(c.DEALS, deals_created_in(ws, window))
     cycle = time_to_close(scoped, c.SOURCE, alpha=alpha).to_frame()
     if len(cycle) and KM_MEDIAN_DAYS in cycle.columns:
         cycle = cycle[[c.SOURCE, KM_MEDIAN_DAYS, KM_MEDIAN_CI_LOW, KM_MEDIAN_CI_HIGH]].rename(
@@ -79,7 +79,7 @@ def source_quality(
         )  # fmt: skip
         table = table.merge(cycle, on=c.SOURCE, how="left")
     if ws.has(c.SPEND):
-        cac = acquisition_cost(ws, None, "channel", start=start, end=end, alpha=alpha).to_frame()
+        cac = acquisition_cost(ws, None, "channel", window=window, alpha=alpha).to_frame()
         cac = cac[[c.CHANNEL, c.SPEND_TOTAL, c.NEW_CUSTOMERS, c.CAC]].rename(
             columns={c.CHANNEL: c.SOURCE}
         )

@@ -59,7 +59,8 @@ def pipeline_coverage(
     expr = (
         open_deals.group_by(keys).aggregate(**metrics) if keys else open_deals.aggregate(**metrics)
     )
-    table = ws.execute(expr)
+    # The engine returns groups in no fixed order (it varies between runs on several threads).
+    table = ws.execute(expr).sort_values(keys, kind="stable").reset_index(drop=True)
     table[c.OPEN_PIPELINE] = table[c.OPEN_PIPELINE].fillna(0.0).astype(float)
     if revenue_target is not None:
         table[c.REVENUE_TARGET] = float(revenue_target)

@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import ibis
-import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core import paths
 from analysis.core.errors import ConfigError
-from analysis.core.types import to_utc
+from analysis.core.types import WindowLike, as_window
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 from analysis.engine.workspace import Workspace
 from analysis.present.redaction import redact_expr
@@ -82,8 +81,7 @@ def coded_comments(
     ws: Workspace,
     themes: Mapping[str, str] | None = None,
     *,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> ibis.Table:
     """Comments joined to their deals, redacted, with one boolean column per theme.
 
@@ -96,10 +94,11 @@ def coded_comments(
     if not ws.has(c.FEEDBACK):
         raise ValueError("The workspace has no feedback table; there are no comments to code.")
     fb, deals = ws.feedback, ws.deals
-    if start is not None:
-        fb = fb.filter(fb[c.COLLECTED_AT] >= to_utc(start))
-    if end is not None:
-        fb = fb.filter(fb[c.COLLECTED_AT] < to_utc(end))
+    window = as_window(window)
+    if window is not None and window.start is not None:
+        fb = fb.filter(fb[c.COLLECTED_AT] >= window.start)
+    if window is not None and window.end is not None:
+        fb = fb.filter(fb[c.COLLECTED_AT] < window.end)
     keep = [col for col in (c.OUTCOME, c.SEGMENT, c.SOURCE) if col in deals.columns]
     d = deals.select(
         deals[c.DEAL_ID].name("_d"),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import WindowLike
 from analysis.engine.workspace import Workspace
 from analysis.winloss.feedback.coding import coded_comments
 
@@ -138,8 +139,7 @@ def distinguishing_phrases(
     top: int = 15,
     min_count: int = 5,
     bigrams: bool = True,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> DistinguishingPhrases:
     """The phrases most typical of comments in group ``a`` vs ``b`` (default won vs lost).
 
@@ -158,7 +158,7 @@ def distinguishing_phrases(
         Phrases used fewer times in both groups together are ignored.
     bigrams : bool
         Count word pairs (without stopwords) as well as single words.
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Window of ``collected_at``.
 
     Returns
@@ -171,7 +171,7 @@ def distinguishing_phrases(
     stopwords are dropped; the counts per side go to
     :func:`weighted_log_odds` with the pooled counts as informative prior.
     """
-    coded = coded_comments(ws, themes or {}, start=start, end=end)
+    coded = coded_comments(ws, themes or {}, window=window)
     if group not in coded.columns:
         raise ValueError(f"Cannot compare comments by {group!r}; it is not a comment column.")
     coded = coded.filter(coded[group].isin([a, b]))

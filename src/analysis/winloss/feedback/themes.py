@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import WindowLike
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
@@ -71,8 +72,7 @@ def theme_shares(
     *,
     period: str | None = None,
     alpha: float = 0.05,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
+    window: WindowLike | None = None,
 ) -> ThemeShares:
     """Share of comments that mention each theme, by outcome, segment, source or period.
 
@@ -87,7 +87,7 @@ def theme_shares(
     period : {"month", "quarter"}, optional
         Also split by period of ``collected_at``.
     alpha : float
-    start, end : str or Timestamp, optional
+    window : Window or (start, end), optional
         Window of ``collected_at``.
 
     Returns
@@ -104,7 +104,7 @@ def theme_shares(
     themes = themes if themes is not None else load_themes()
     if period is not None and period not in PERIOD_TRUNCATE:
         raise ValueError(f'period must be None, "month" or "quarter", not {period!r}.')
-    coded = coded_comments(ws, themes, start=start, end=end)
+    coded = coded_comments(ws, themes, window=window)
     keys = as_keys(by)
     missing = [k for k in keys if k not in coded.columns]
     if missing:
