@@ -231,7 +231,7 @@ def cluster_robust_fit(
     )
 
 
-def describe_design(
+def _describe_design(
     cells: pd.DataFrame,
     cluster: str,
     naive_p: float,
@@ -313,13 +313,13 @@ def apply_clusters(
     table.loc[rows, c.P_VALUE] = fit.p_value[order]
     table.loc[rows, c.METHOD] = METHOD_CLUSTER
     robust_p = float(np.nanmin(fit.p_value)) if np.isfinite(fit.p_value).any() else np.nan
-    design = describe_design(cells, cluster_label(cells), naive_p, robust_p, alpha)
+    design = _describe_design(cells, _cluster_label(cells), naive_p, robust_p, alpha)
     omnibus = (fit.omnibus_statistic, fit.omnibus_df, fit.omnibus_p_value)
     if len(treated) < 2:
         omnibus = (np.nan, np.nan, np.nan)
     return omnibus, design
 
 
-def cluster_label(cells: pd.DataFrame) -> str:
+def _cluster_label(cells: pd.DataFrame) -> str:
     """Name of the clusters for messages (the frame's ``attrs`` may carry it)."""
     return str(cells.attrs.get("label", "cluster"))

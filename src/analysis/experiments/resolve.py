@@ -97,7 +97,7 @@ def _design(ws: Workspace, experiment_id: str) -> pd.DataFrame:
     return design
 
 
-def default_conversion_stage(ws: Workspace, stage: str | None) -> str:
+def _default_conversion_stage(ws: Workspace, stage: str | None) -> str:
     """The stage after ``stage`` (won after the last open stage, or with no stage)."""
     pipeline = ws.pipeline
     if stage is None or stage not in pipeline.stages:
@@ -147,7 +147,7 @@ def experiment_units(
     stage = design["_stage"].iloc[0]
     stage = None if pd.isna(stage) else str(stage)
     pipeline = ws.pipeline
-    target = conversion_stage or default_conversion_stage(ws, stage)
+    target = conversion_stage or _default_conversion_stage(ws, stage)
     if target == pipeline.lost:
         raise ValueError("conversion_stage cannot be the lost stage.")
     target_order = pipeline.order(target)  # raises ValueError naming the stages

@@ -58,7 +58,7 @@ def _require(data: pd.DataFrame, column: str, role: str) -> None:
         )
 
 
-def binary_outcome(values: pd.Series) -> tuple[pd.Series, tuple]:
+def _binary_outcome(values: pd.Series) -> tuple[pd.Series, tuple]:
     """Outcome values as 0/1 floats (NaN where missing) and the values that are not binary.
 
     Accepts booleans, 0/1 numbers and the words yes/no, true/false, won/lost
@@ -113,7 +113,7 @@ def prepare_units(
     _require(data, converted, "converted")
     if cluster is not None:
         _require(data, cluster, "cluster")
-    outcome, bad = binary_outcome(data[converted])
+    outcome, bad = _binary_outcome(data[converted])
     frame = pd.DataFrame({c.VARIANT: data[variant], c.CONVERTED: outcome.to_numpy()})
     if cluster is not None:
         frame[c.CLUSTER] = data[cluster].to_numpy()

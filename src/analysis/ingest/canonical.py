@@ -140,7 +140,7 @@ def resolve_columns(
     return specs
 
 
-def map_distinct(s: pd.Series, fn: Callable[[str], str | None]) -> pd.Series:
+def _map_distinct(s: pd.Series, fn: Callable[[str], str | None]) -> pd.Series:
     """Apply ``fn`` once per distinct value (as stripped text); missing stays missing.
 
     Returns a ``str`` Series on the index of ``s``; ``fn`` returning None
@@ -153,7 +153,7 @@ def map_distinct(s: pd.Series, fn: Callable[[str], str | None]) -> pd.Series:
     return pd.Series(taken.to_pandas().array, index=s.index, dtype="str")
 
 
-def apply_values(s: pd.Series, values: Mapping[str, object], default: object) -> pd.Series:
+def _apply_values(s: pd.Series, values: Mapping[str, object], default: object) -> pd.Series:
     """Map source values through ``values`` (case and space-insensitive).
 
     Values not listed become ``default``, or pass through when it is None;
@@ -167,13 +167,13 @@ def apply_values(s: pd.Series, values: Mapping[str, object], default: object) ->
             return lookup[key]
         return text if default is None else str(default)
 
-    return map_distinct(s, one)
+    return _map_distinct(s, one)
 
 
-def normalise_categories(s: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+def _normalise_categories(s: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
     """Match values to ``allowed`` ignoring case and spaces; others kept as they are."""
     lookup = {normalise_label(v): v for v in allowed}
-    return map_distinct(s, lambda text: lookup.get(normalise_label(text), text))
+    return _map_distinct(s, lambda text: lookup.get(normalise_label(text), text))
 
 
 def normalise_stages(s: pd.Series, pipeline: Pipeline) -> pd.Series:
@@ -205,7 +205,7 @@ def _parse_column(
     if (table, name) in STAGE_COLUMNS:
         out = normalise_stages(out, pipeline)
     elif (table, name) in CATEGORIES:
-        out = normalise_categories(out, CATEGORIES[table, name])
+        out = _normalise_categories(out, CATEGORIES[table, name])
     out = out.astype(dtype)
     return out, parsed.bad.fillna(False).astype(bool), currency
 
@@ -251,7 +251,7 @@ def build_canonical(
         else:
             values = raw[spec.source]
         if spec.values is not None:
-            values = apply_values(values, spec.values, spec.default)
+            values = _apply_values(values, spec.values, spec.default)
         out, bad_mask, cur = _parse_column(table, name, values, tmap, pipeline)
         frame[name] = out
         bad[name] = bad_mask.to_numpy()

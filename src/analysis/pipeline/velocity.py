@@ -94,8 +94,8 @@ class Velocity:
         ``avg_won_amount``, ``win_rate``, ``cycle_days``), the counts behind
         them (``won``, ``lost``), ``velocity_per_day`` with ``ci_low`` and
         ``ci_high``, and ``note`` (a message code where velocity is NaN).
-    window : Window or (start, end), optional
-        The period ``[start, end)``.
+    start, end : Timestamp
+        The window ``[start, end)`` of closed deals (UTC).
     """
 
     table: pd.DataFrame
@@ -120,8 +120,9 @@ def sales_velocity(
     Parameters
     ----------
     ws : Workspace
-    window : Window or (start, end), optional
-        The period; naive values are UTC.
+    window : Window or (start, end)
+        Deals closed in ``[start, end)`` (naive values read as UTC); both sides
+        required.
     by : str or list of str or None
         Deal columns to group by.
     qualified_stage : str

@@ -55,7 +55,7 @@ class RunFindings:
         return "\n\n".join(parts)
 
 
-def default_run_dir() -> Path:
+def _default_run_dir() -> Path:
     """The last published run: ``reports/latest``."""
     return paths.REPORTS_DIR / "latest"
 
@@ -79,7 +79,7 @@ def collect_findings(
     -------
     RunFindings
     """
-    run_dir = Path(run_dir) if run_dir else default_run_dir()
+    run_dir = Path(run_dir) if run_dir else _default_run_dir()
     rows, missing = [], []
     folders = sorted(p for p in run_dir.iterdir() if p.is_dir()) if run_dir.is_dir() else []
     for folder in folders:

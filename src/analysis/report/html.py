@@ -112,7 +112,7 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     return tag == "img" and name == "src" and value.startswith("data:image/")
 
 
-def sanitize_fragment(fragment: str) -> str:
+def _sanitize_fragment(fragment: str) -> str:
     """Keep only safe elements and attributes in rendered notebook HTML.
 
     The last line of defence for leadership pages: whatever an output
@@ -150,7 +150,7 @@ def _markdown_outputs_as_text(nb) -> None:
                 data["text/markdown"] = text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def notebook_body_html(notebook_path: str | Path, *, redact: bool = True) -> str:
+def _notebook_body_html(notebook_path: str | Path, *, redact: bool = True) -> str:
     """Render an executed notebook's markdown and outputs (no code) as an HTML fragment.
 
     ``redact`` (default on) replaces e-mail addresses and phone numbers in
@@ -172,7 +172,7 @@ def notebook_body_html(notebook_path: str | Path, *, redact: bool = True) -> str
     # Parameter cells are code: hidden with the rest of the input. Drop the
     # papermill banner of injected parameters from the outputs too.
     body, _ = exporter.from_notebook_node(nb)
-    return sanitize_fragment(body)
+    return _sanitize_fragment(body)
 
 
 def notebook_to_html(
@@ -188,7 +188,7 @@ def notebook_to_html(
     """
     document = page(
         title,
-        notebook_body_html(notebook_path, redact=redact),
+        _notebook_body_html(notebook_path, redact=redact),
         meta=meta,
         footer=footer,
         heading=False,

@@ -264,7 +264,7 @@ def _checked(notebook: str, name: str, value: object, default: object) -> object
     return value
 
 
-def discover_notebooks(notebooks_dir: Path = paths.NOTEBOOKS_DIR) -> list[Path]:
+def _discover_notebooks(notebooks_dir: Path = paths.NOTEBOOKS_DIR) -> list[Path]:
     """Report notebooks in file-name order."""
     return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
 
@@ -311,7 +311,7 @@ def plan_run(
             f"{reserved[0]!r} is set by the runner; use --data-dir or --reports-dir instead.",
             column="-p",
         )
-    available = {p.stem: p for p in discover_notebooks(notebooks_dir)}
+    available = {p.stem: p for p in _discover_notebooks(notebooks_dir)}
     if report_config is None:
         entries = [NotebookEntry(name) for name in available]
         shared: Mapping[str, object] = {}

@@ -88,7 +88,7 @@ class ReportRun:
         return "\n".join(lines)
 
 
-def code_version() -> str:
+def _code_version() -> str:
     """``git describe`` of the project when it is a checkout, else the package version."""
     try:
         out = subprocess.run(
@@ -393,7 +393,7 @@ def run_report(
         "report config": str(report_config.path) if report_config else "none (notebook defaults)",
         "data": str(data_dir),
         "data manifest sha256": _manifest_hash(data_dir),
-        "code version": code_version(),
+        "code version": _code_version(),
     }
     log(
         f"run {run_id} started: {len(jobs)} notebook(s), {workers} worker(s), parameters "

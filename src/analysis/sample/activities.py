@@ -36,7 +36,7 @@ TOUCHES = {
 }
 
 
-def rep_variants(rng: np.random.Generator, roster: RepRoster) -> np.ndarray:
+def _rep_variants(rng: np.random.Generator, roster: RepRoster) -> np.ndarray:
     """Call-script variant of each rep (0 = A, 1 = B): half of every team each; of the
     teams with an odd size, a random half give the extra rep to B, so the arms balance."""
     variant = np.zeros(roster.rep_ids.size, dtype=np.int64)
@@ -63,7 +63,7 @@ class ExperimentAssignment:
     call_units : numpy array of bool
         Per decision visit: its calls use the call-script test's scripts.
     rep_variant : numpy array of int
-        Call-script variant of each rep (0 = A, 1 = B), from :func:`rep_variants`.
+        Call-script variant of each rep (0 = A, 1 = B), from :func:`_rep_variants`.
     """
 
     email_units: np.ndarray
@@ -78,7 +78,7 @@ def assign_experiments(
     (the email test's deal variants are drawn with the deals)."""
     stage_plan, timeline = context.stage_plan, context.timeline
     visits = draws.journeys.visits
-    rep_variant = rep_variants(rng, draws.roster)
+    rep_variant = _rep_variants(rng, draws.roster)
     email = (
         (visits["stage"] == stage_plan.email_stage)
         & (visits["start"] >= timeline.email_window[0])

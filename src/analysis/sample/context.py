@@ -129,7 +129,7 @@ class SampleContext:
         return self.pipeline.all_stages
 
 
-def cutoff_timestamp(cutoff: str | None) -> pd.Timestamp:
+def _cutoff_timestamp(cutoff: str | None) -> pd.Timestamp:
     """The export moment in UTC (microseconds); ``None`` means :data:`DEFAULT_CUTOFF`."""
     ts = pd.Timestamp(DEFAULT_CUTOFF if cutoff is None else cutoff)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
@@ -149,7 +149,7 @@ def make_context(
     plan = Plan() if plan is None else plan
     pipeline = load_stages().pipeline()
     resolved = stage_plan(plan, len(pipeline.stages))
-    end = cutoff_timestamp(cutoff)
+    end = _cutoff_timestamp(cutoff)
     origin = end - pd.Timedelta(days=plan.history_days)
 
     history = origin + pd.to_timedelta(np.arange(plan.history_days), unit="D")

@@ -48,7 +48,7 @@ class DealDraws:
     dm_reference: np.ndarray
 
 
-def creation_days(
+def _creation_days(
     rng: np.random.Generator, plan: Plan, weekday: np.ndarray, month: np.ndarray, is_b2b: np.ndarray
 ) -> np.ndarray:
     """Creation times: linear growth, weekly pattern and a December dip, business hours.
@@ -82,12 +82,12 @@ def creation_days(
 
 
 def draw_deals(rng: np.random.Generator, context: SampleContext, roster: RepRoster) -> DealDraws:
-    """Draw every per-deal attribute, in creation order (see :func:`creation_days`)."""
+    """Draw every per-deal attribute, in creation order (see :func:`_creation_days`)."""
     plan, n_deals = context.plan, context.n_deals
     seg_keys = list(plan.segments)
     b2b_index = seg_keys.index(c.B2B)
     segment = np.where(rng.random(n_deals) < plan.segments[c.B2B].share, b2b_index, 1 - b2b_index)
-    created = creation_days(
+    created = _creation_days(
         rng, plan, context.history_weekday, context.history_month, segment == b2b_index
     )
     order = np.argsort(created, kind="stable")

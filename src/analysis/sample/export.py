@@ -57,7 +57,7 @@ VALUE_LABELS: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
-def export_frames(
+def _export_frames(
     tables: Mapping[str, pd.DataFrame], pipeline: Pipeline, rep_names: Mapping[str, str]
 ) -> dict[str, pd.DataFrame]:
     """The export as data frames with CRM headers and labels."""
@@ -132,7 +132,7 @@ def write_sample(crm: SampleCRM, out_dir: str | os.PathLike, *, messy: bool = Fa
     out_dir = Path(out_dir)
     pipeline = load_stages().pipeline(crm.truth.get("generator", {}).get("pipeline"))
     rep_names = dict(zip(crm.tables[c.REPS][c.REP_ID], crm.tables[c.REPS][c.NAME], strict=True))
-    frames = export_frames(crm.tables, pipeline, rep_names)
+    frames = _export_frames(crm.tables, pipeline, rep_names)
     truth = dict(crm.truth)
     formats = {table: {"encoding": "utf-8", "sep": ","} for table in c.TABLES}
     if messy:

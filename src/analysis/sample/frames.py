@@ -73,7 +73,7 @@ def floats(values: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
     return pd.Series(out)
 
 
-def id_labels(prefix: str, count: int, width: int) -> pa.Array:
+def _id_labels(prefix: str, count: int, width: int) -> pa.Array:
     """Ids ``prefix + zero-padded 1..count`` as an Arrow string array."""
     numbers = pd.Series(np.arange(1, count + 1, dtype=np.int64)).astype("str")
     return pa.array((prefix + numbers.str.zfill(width)).to_numpy(dtype=object), type=pa.string())
@@ -86,7 +86,7 @@ def id_width(count: int) -> int:
 
 def deal_ids(n_deals: int) -> pa.Array:
     """Deal ids ``D000001`` ... in creation order."""
-    return id_labels("D", n_deals, id_width(n_deals))
+    return _id_labels("D", n_deals, id_width(n_deals))
 
 
 def categorical_draw(

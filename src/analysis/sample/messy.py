@@ -56,7 +56,7 @@ FORMATS = {
 }
 
 
-def format_times(ts: pd.Series, kinds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _format_times(ts: pd.Series, kinds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Text of UTC timestamps, each row in the format ``ALL_FORMATS[kinds[i]]``."""
     present = ts.notna().to_numpy()
     out = labels.iso_utc(ts).to_numpy(dtype=object).copy()
@@ -96,13 +96,13 @@ def _plain(naive: pd.Series) -> np.ndarray:
     return np.asarray(pc.cast(seconds, pa.string()).to_pylist(), dtype=object)
 
 
-def mixed_times(ts: pd.Series, rng: np.random.Generator, *, date_only: bool) -> np.ndarray:
+def _mixed_times(ts: pd.Series, rng: np.random.Generator, *, date_only: bool) -> np.ndarray:
     """Mixed formats: mostly ISO; date-only formats only when ``date_only``."""
     if date_only:
         kinds = rng.choice(len(ALL_FORMATS), size=len(ts), p=[0.55, 0.15, 0.0, 0.15, 0.15])
     else:
         kinds = rng.choice(len(FULL_FORMATS), size=len(ts), p=[0.6, 0.2, 0.2])
-    return format_times(ts, kinds, rng)
+    return _format_times(ts, kinds, rng)
 
 
 def money(values: pd.Series, symbol: str = "$") -> np.ndarray:
@@ -110,7 +110,7 @@ def money(values: pd.Series, symbol: str = "$") -> np.ndarray:
     return np.array([None if pd.isna(v) else f"{symbol}{v:,.2f}" for v in values], dtype=object)
 
 
-def euro(values: pd.Series) -> np.ndarray:
+def _euro(values: pd.Series) -> np.ndarray:
     """``1.200,50 €`` text."""
     return np.array(
         [f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") + " €" for v in values],
@@ -118,7 +118,7 @@ def euro(values: pd.Series) -> np.ndarray:
     )
 
 
-def add_noise(
+def _add_noise(
     values: pd.Series, rng: np.random.Generator, rate: float = NOISE_RATE
 ) -> tuple[np.ndarray, int]:
     """Case and whitespace noise on a share of the non-empty labels."""
@@ -133,7 +133,7 @@ def add_noise(
     return out, int(hit.sum())
 
 
-def mixed_booleans(values: pd.Series, rng: np.random.Generator) -> np.ndarray:
+def _mixed_booleans(values: pd.Series, rng: np.random.Generator) -> np.ndarray:
     """Yes/No labels rewritten in mixed boolean styles."""
     text = pd.Series(values, dtype="str")
     missing = text.isna().to_numpy()
@@ -161,8 +161,8 @@ def _messy_deals(
 ) -> tuple[pd.DataFrame, dict, dict]:
     h = labels.HEADERS[c.DEALS]
     df = df.copy()
-    df[h[c.CREATED_AT]] = mixed_times(deals[c.CREATED_AT], rng, date_only=True)
-    df[h[c.CLOSED_AT]] = mixed_times(deals[c.CLOSED_AT], rng, date_only=False)
+    df[h[c.CREATED_AT]] = _mixed_times(deals[c.CREATED_AT], rng, date_only=True)
+    df[h[c.CLOSED_AT]] = _mixed_times(deals[c.CLOSED_AT], rng, date_only=False)
     df[h[c.AMOUNT]] = money(deals[c.AMOUNT])
     orig = money(deals[c.AMOUNT_ORIGINAL])
     cur = deals[c.CURRENCY].to_numpy(dtype=object)
@@ -170,12 +170,12 @@ def _messy_deals(
     eur = cur == "EUR"
     orig[eur] = money(deals[c.AMOUNT_ORIGINAL][eur], "€")
     big = eur & (deals[c.AMOUNT_ORIGINAL].to_numpy() >= 1000)
-    orig[big] = euro(deals[c.AMOUNT_ORIGINAL][big])
+    orig[big] = _euro(deals[c.AMOUNT_ORIGINAL][big])
     df[h[c.AMOUNT_ORIGINAL]] = orig
     for col in (c.STAGE, c.OUTCOME, c.SEGMENT, c.SOURCE, c.REGION):
-        df[h[col]], noise[f"{c.DEALS}.{col}"] = add_noise(df[h[col]], rng)
+        df[h[col]], noise[f"{c.DEALS}.{col}"] = _add_noise(df[h[col]], rng)
     for col in (c.QUAL_BUDGET, c.QUAL_AUTHORITY, c.QUAL_NEED, c.QUAL_TIMELINE):
-        df[h[col]] = mixed_booleans(df[h[col]], rng)
+        df[h[col]] = _mixed_booleans(df[h[col]], rng)
 
     n = len(df)
     k = max(1, round(n * BAD_DEAL_RATE))
@@ -236,8 +236,8 @@ def _messy_events(
 ) -> tuple[pd.DataFrame, dict, dict]:
     h = labels.HEADERS[c.STAGE_EVENTS]
     df = df.copy()
-    df[h[c.ENTERED_AT]] = mixed_times(events[c.ENTERED_AT], rng, date_only=False)
-    df[h[c.STAGE]], noise[f"{c.STAGE_EVENTS}.{c.STAGE}"] = add_noise(df[h[c.STAGE]], rng)
+    df[h[c.ENTERED_AT]] = _mixed_times(events[c.ENTERED_AT], rng, date_only=False)
+    df[h[c.STAGE]], noise[f"{c.STAGE_EVENTS}.{c.STAGE}"] = _add_noise(df[h[c.STAGE]], rng)
     for label in UNKNOWN_STAGES:
         if pipeline.normalise(label) is not None:
             raise ValueError(f"Planted unknown stage {label!r} is an alias in the stage config.")
@@ -283,7 +283,7 @@ def messy_export(
     ):
         df = out[table].copy()
         header = labels.HEADERS[table][column]
-        df[header] = mixed_times(tables[table][column], rng, date_only=date_only)
+        df[header] = _mixed_times(tables[table][column], rng, date_only=date_only)
         out[table] = df
     for table, column in (
         (c.ACTIVITIES, c.ACTIVITY_TYPE),
@@ -292,10 +292,10 @@ def messy_export(
         (c.FEEDBACK, c.SOURCE),
     ):
         header = labels.HEADERS[table][column]
-        out[table][header], noise[f"{table}.{column}"] = add_noise(out[table][header], rng)
+        out[table][header], noise[f"{table}.{column}"] = _add_noise(out[table][header], rng)
     for column in (c.REPLIED, c.CONNECTED):
         header = labels.HEADERS[c.ACTIVITIES][column]
-        out[c.ACTIVITIES][header] = mixed_booleans(out[c.ACTIVITIES][header], rng)
+        out[c.ACTIVITIES][header] = _mixed_booleans(out[c.ACTIVITIES][header], rng)
     out[c.REPS][labels.HEADERS[c.REPS][c.QUOTA]] = money(tables[c.REPS][c.QUOTA])
     for column in (c.SALES_COST, c.MARKETING_COST):
         out[c.SPEND][labels.HEADERS[c.SPEND][column]] = money(tables[c.SPEND][column])

@@ -4,7 +4,7 @@
 (per reason and as a whole); :func:`compare_head_to_head` whether the win rate
 against each competitor did. Counts per category come from the engine; the
 tests (:mod:`analysis.stats.proportions`, ``scipy.stats.chi2_contingency``)
-run on the counts. Both are re-exported by :mod:`analysis.winloss.outcomes`.
+run on the counts.
 """
 
 from __future__ import annotations

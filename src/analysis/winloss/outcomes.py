@@ -1,12 +1,11 @@
 """Why deals are won and lost: win rates, loss-reason Pareto and head-to-head win rates.
 
-Win rates by count and by amount come from :func:`analysis.pipeline.funnel.win_rates`
-(re-exported here). This module adds the loss side: loss reasons as a Pareto
-by segment and by the stage where the deal was lost, and the win rate against
-each competitor. Row-level work (stage lost, grouped counts) runs in the
-engine; the tests run on the counts. Both compared between two windows live in
-:mod:`analysis.winloss.compare` and are re-exported here, as are the shared
-test helpers of :mod:`analysis.stats.proportions`.
+Win rates by count and by amount come from :func:`analysis.pipeline.funnel.win_rates`.
+This module adds the loss side: loss reasons as a Pareto by segment and by the
+stage where the deal was lost, and the win rate against each competitor.
+Row-level work (stage lost, grouped counts) runs in the engine; the tests
+(:mod:`analysis.stats.proportions`) run on the counts. Both compared between
+two windows live in :mod:`analysis.winloss.compare`.
 """
 
 from __future__ import annotations

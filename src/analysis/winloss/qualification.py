@@ -11,7 +11,7 @@ Three questions a team asks before tightening or loosening qualification:
   would have been disqualified against the share of deals and rep activities saved.
 
 The criteria live here; the scorecard and its what-if live in
-:mod:`analysis.winloss.scorecard` and are re-exported. Criteria and scores are
+:mod:`analysis.winloss.scorecard`. Criteria and scores are
 evaluated in the engine; only counts come back.
 """
 

@@ -145,7 +145,7 @@ def choose_horizons(
     return out[[*keys, c.STAGE, HORIZON_DAYS]]
 
 
-def horizon_counts(
+def _horizon_counts(
     ws: Workspace,
     rows: ibis.Table,
     keys: list[str],
@@ -184,8 +184,8 @@ def horizon_counts(
 def window_counts(
     ws: Workspace, rows: ibis.Table, keys: list[str], horizons: pd.DataFrame
 ) -> pd.DataFrame:
-    """:func:`horizon_counts` on every (groups, stage) of ``horizons``, zero-filled, with ``H``."""
-    counts = horizon_counts(ws, rows, keys, horizons)
+    """:func:`_horizon_counts` on every (groups, stage) of ``horizons``, zero-filled, with ``H``."""
+    counts = _horizon_counts(ws, rows, keys, horizons)
     out = horizons.merge(counts, on=[*keys, c.STAGE], how="left")
     for name in (c.N_ENTERED, N_FOLLOWED, c.N_ADVANCED, c.N_LOST, N_OPEN_AT_HORIZON):
         out[name] = out[name].fillna(0).astype("int64")

@@ -8,8 +8,7 @@ With a numeric feature the closed deals' rows are fetched and ``Logit`` is
 fitted to them. Separation, sparse levels, single-level features and
 collinear terms are detected first (:mod:`analysis.winloss.drivers.checks`) and
 reported as warnings and note codes, so the table never shows an odds ratio
-of 10^15. Banded features come from :mod:`analysis.winloss.drivers.bands`
-(:func:`driver_bands` is re-exported here).
+of 10^15. Banded features come from :mod:`analysis.winloss.drivers.bands`.
 """
 
 from __future__ import annotations

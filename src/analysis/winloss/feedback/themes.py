@@ -5,8 +5,7 @@ Comments are coded in the engine against a theme lexicon
 phone numbers redacted first); only counts per group and theme come back.
 The phrases that tell wins from losses (weighted log-odds with an informative
 Dirichlet prior, Monroe, Colaresi & Quinn 2008) live in
-:mod:`analysis.winloss.feedback.phrases`. Both are re-exported here, so this module is the one
-entry point for feedback analysis.
+:mod:`analysis.winloss.feedback.phrases`; :mod:`analysis.winloss` exports both.
 """
 
 from __future__ import annotations
