@@ -43,10 +43,10 @@ def test_cluster_fit_equals_per_unit_ols_with_cluster_errors():
     group = np.repeat(np.arange(12), n)
     x = sm.add_constant(np.repeat((arm == "B").astype(float), n))
     ref = sm.OLS(rows, x).fit(cov_type="cluster", cov_kwds={"groups": group}, use_t=True)
-    assert fit.diff[0] == pytest.approx(ref.params[1])
+    assert fit.difference[0] == pytest.approx(ref.params[1])
     big_n = n.sum()
     factor = np.sqrt(((big_n - 1) / (big_n - 2)) / ((12 - 1) / (12 - 2)))
-    se = (fit.ci_high[0] - fit.diff[0]) / (ref.conf_int()[1, 1] - ref.params[1])
+    se = (fit.ci_high[0] - fit.difference[0]) / (ref.conf_int()[1, 1] - ref.params[1])
     assert se == pytest.approx(1 / factor, rel=1e-6)
 
 
@@ -94,7 +94,7 @@ def test_compare_reports_clusters_icc_and_overstatement():
     assert design.n_clusters == 16 and design.icc > 0.05 and design.design_effect > 2
     assert design.overstated and "overstate certainty" in design.message
     assert design.message in result.messages
-    assert b[c.DIFF_CI_LOW] < b[c.DIFF] < b[c.DIFF_CI_HIGH]
+    assert b[c.DIFF_CI_LOW] < b[c.DIFFERENCE] < b[c.DIFF_CI_HIGH]
 
 
 def test_too_few_clusters_gives_a_note():

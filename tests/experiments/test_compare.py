@@ -44,7 +44,7 @@ def test_two_variants_match_statsmodels_ztest_and_newcombe():
     lo, hi = confint_proportions_2indep(45, 300, 30, 310, method="newcomb", compare="diff")
     assert (b[c.DIFF_CI_LOW], b[c.DIFF_CI_HIGH]) == pytest.approx((lo, hi), rel=1e-12)
     # Hand calculation: 45/300 - 30/310 and (45/300)/(30/310) - 1.
-    assert b[c.DIFF] == pytest.approx(45 / 300 - 30 / 310)
+    assert b[c.DIFFERENCE] == pytest.approx(45 / 300 - 30 / 310)
     assert b[c.LIFT] == pytest.approx((45 / 300) / (30 / 310) - 1)
     # statsmodels ratio interval (log-adjusted), shifted by -1.
     rlo, rhi = confint_proportions_2indep(45, 300, 30, 310, method="log-adjusted", compare="ratio")
@@ -62,7 +62,7 @@ def test_newcombe_published_example():
     # (b) 9/10 - 3/10 = 0.6000, interval 0.1705 to 0.8090.
     result = compare_conversion(units({"ctl": (48, 80), "new": (56, 70)}), control="ctl")
     new = row(result, "new")
-    assert new[c.DIFF] == pytest.approx(0.2000, abs=5e-5)
+    assert new[c.DIFFERENCE] == pytest.approx(0.2000, abs=5e-5)
     assert new[c.DIFF_CI_LOW] == pytest.approx(0.0524, abs=5e-5)
     assert new[c.DIFF_CI_HIGH] == pytest.approx(0.3339, abs=5e-5)
     b = row(compare_conversion(units({"A": (3, 10), "B": (9, 10)})), "B")
@@ -131,7 +131,7 @@ def test_text_outcomes_and_categorical_order():
     result = compare_conversion(data)
     # Categorical order makes B the control; rates from the counts above.
     assert result.control == "B"
-    assert row(result, "A")[c.DIFF] == pytest.approx(0.10 - 0.20)
+    assert row(result, "A")[c.DIFFERENCE] == pytest.approx(0.10 - 0.20)
 
 
 def test_aa_calibration_over_500_seeded_runs():
@@ -177,7 +177,7 @@ def test_all_or_no_conversions(x):
     b = row(result, "B")
     # Fisher's exact test of identical rows: p = 1 (scipy fisher_exact).
     assert b[c.METHOD] == "fisher" and b[c.P_VALUE] == pytest.approx(1.0)
-    assert b[c.DIFF] == 0
+    assert b[c.DIFFERENCE] == 0
 
 
 def test_unknown_control_is_a_clear_error():

@@ -50,7 +50,7 @@ def test_email_template_lift_is_detected_and_covered(planted):
     # Planted truth: expected_rate is the mean planted probability of the decided units.
     planted_diff = realised["B"]["expected_rate"] - realised["A"]["expected_rate"]
     planted_lift = realised["B"]["expected_rate"] / realised["A"]["expected_rate"] - 1
-    assert b[c.P_VALUE] < 0.05 and b[c.DIFF] > 0
+    assert b[c.P_VALUE] < 0.05 and b[c.DIFFERENCE] > 0
     assert b[c.DIFF_CI_LOW] <= planted_diff <= b[c.DIFF_CI_HIGH]
     assert b[c.LIFT_CI_LOW] <= planted_lift <= b[c.LIFT_CI_HIGH]
     assert result.design is None and b[c.METHOD] == "z"

@@ -56,11 +56,11 @@ def _deals() -> pd.DataFrame:
 
 def test_period_over_period_hand_values():
     ws = analysis.connect({c.DEALS: _deals()})
-    current, previous = _w("2026-01-01", "2026-01-11"), _w("2025-12-22", "2026-01-01")
-    table = compare_periods(ws, current, previous).to_frame().set_index(c.METRIC)
+    current, baseline = _w("2026-01-01", "2026-01-11"), _w("2025-12-22", "2026-01-01")
+    table = compare_periods(ws, current, baseline).to_frame().set_index(c.METRIC)
     win = table.loc[c.WIN_RATE]
     # 6/10 vs 3/10 (open deals are neither): difference 0.3.
-    assert (win["value_current"], win["value_previous"]) == pytest.approx((0.6, 0.3))
+    assert (win["value_current"], win["value_baseline"]) == pytest.approx((0.6, 0.3))
     assert win[c.DIFFERENCE] == pytest.approx(0.3)
     # Reference: statsmodels confint_proportions_2indep(6, 10, 3, 10, method="newcomb").
     ref = confint_proportions_2indep(6, 10, 3, 10, method="newcomb")
@@ -90,7 +90,7 @@ def test_year_over_year_on_the_sample_and_sentences():
     n_now = ((created >= current.start) & (created < current.end)).sum()
     n_then = ((created >= "2025-01-01") & (created < "2025-04-01")).sum()
     assert table.loc[DEALS_PER_DAY, "value_current"] == pytest.approx(n_now / current.days)
-    assert table.loc[DEALS_PER_DAY, "value_previous"] == pytest.approx(n_then / 90)
+    assert table.loc[DEALS_PER_DAY, "value_baseline"] == pytest.approx(n_then / 90)
     sentences = history_sentences(result, "Year over year")
     assert sentences and sentences[0].startswith("Year over year: deals created 2026-01-01")
 

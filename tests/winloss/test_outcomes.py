@@ -124,7 +124,7 @@ def test_same_window_compared_with_itself_shows_no_change(big):
     window = ("2025-07-01", "2026-01-01")
     result = winloss.compare_head_to_head(ws, window, window)
     table = result.to_frame()
-    assert np.allclose(table[c.DIFF], 0.0)  # identical counts: zero difference
+    assert np.allclose(table[c.DIFFERENCE], 0.0)  # identical counts: zero difference
     assert (table[c.P_VALUE] > 0.99).all()
 
 

@@ -129,7 +129,7 @@ def icc_anova(cells: pd.DataFrame) -> tuple[float, float]:
 class ClusterFit:
     """Cluster-robust differences of each variant against the control."""
 
-    diff: np.ndarray
+    difference: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
     statistic: np.ndarray
@@ -218,7 +218,7 @@ def cluster_robust_fit(
         lift_high.append(np.exp(log_ratio + half) - 1)
     wald = fit.wald_test(np.eye(len(params))[1:], use_f=True, scalar=True)
     return ClusterFit(
-        diff=diff,
+        difference=diff,
         ci_low=diff - q * se,
         ci_high=diff + q * se,
         statistic=t,
@@ -304,7 +304,7 @@ def apply_clusters(
     )
     rows = table.index[table[c.VARIANT].isin(treated)]
     order = [treated.index(v) for v in table.loc[rows, c.VARIANT]]
-    table.loc[rows, c.DIFF] = fit.diff[order]
+    table.loc[rows, c.DIFFERENCE] = fit.difference[order]
     table.loc[rows, c.DIFF_CI_LOW] = fit.ci_low[order]
     table.loc[rows, c.DIFF_CI_HIGH] = fit.ci_high[order]
     table.loc[rows, c.LIFT_CI_LOW] = fit.lift_ci_low[order]

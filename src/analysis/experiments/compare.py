@@ -47,7 +47,7 @@ METHOD_CLUSTER = clustered.METHOD_CLUSTER
 MIN_EXPECTED = 5.0
 TABLE_COLUMNS = (
     c.VARIANT, c.IS_CONTROL, c.N_UNITS, c.N_CONVERSIONS, c.RATE, c.RATE_CI_LOW,
-    c.RATE_CI_HIGH, c.DIFF, c.DIFF_CI_LOW, c.DIFF_CI_HIGH, c.LIFT, c.LIFT_CI_LOW,
+    c.RATE_CI_HIGH, c.DIFFERENCE, c.DIFF_CI_LOW, c.DIFF_CI_HIGH, c.LIFT, c.LIFT_CI_LOW,
     c.LIFT_CI_HIGH, c.STATISTIC, c.P_VALUE, c.P_ADJUSTED, c.METHOD, c.N_CLUSTERS, c.NOTE,
 )  # fmt: skip
 
@@ -157,7 +157,7 @@ def _unclustered(table: pd.DataFrame, control: str, method: str, alpha: float, a
             stat, pval = float(z), float(p)
         else:
             stat, pval = exact_test(x1, n1, x0, n0, alt, chosen)
-        table.at[i, c.DIFF] = x1 / n1 - x0 / n0
+        table.at[i, c.DIFFERENCE] = x1 / n1 - x0 / n0
         table.at[i, c.DIFF_CI_LOW], table.at[i, c.DIFF_CI_HIGH] = difference_interval(
             x1, n1, x0, n0, alpha
         )

@@ -28,12 +28,12 @@ def forest_plot(comparisons: pd.DataFrame) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    rows = comparisons[~comparisons[c.IS_CONTROL].astype(bool) & comparisons[c.DIFF].notna()]
+    rows = comparisons[~comparisons[c.IS_CONTROL].astype(bool) & comparisons[c.DIFFERENCE].notna()]
     labels = [f"{r.get(c.EXPERIMENT_ID, '')} {r[c.VARIANT]}".strip() for _, r in rows.iterrows()]
     sns.set_theme(style="whitegrid", palette=PALETTE)
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.6 * max(len(rows), 1)), layout="constrained")
     y = list(range(len(rows)))[::-1]
-    diff = rows[c.DIFF].to_numpy(float)
+    diff = rows[c.DIFFERENCE].to_numpy(float)
     err = [diff - rows[c.DIFF_CI_LOW].to_numpy(float), rows[c.DIFF_CI_HIGH].to_numpy(float) - diff]
     ax.errorbar(diff, y, xerr=err, fmt="o", capsize=4)
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)

@@ -213,7 +213,7 @@ def compare_amounts(
             c.N_UNITS: x.size,
             MEAN: x.mean() if x.size else np.nan,
             MEDIAN: np.median(x) if x.size else np.nan,
-            c.DIFF: np.nan,
+            c.DIFFERENCE: np.nan,
             c.DIFF_CI_LOW: np.nan,
             c.DIFF_CI_HIGH: np.nan,
             c.STATISTIC: np.nan,
@@ -229,7 +229,7 @@ def compare_amounts(
                 ci = welch.confidence_interval(1 - alpha)
                 row.update(
                     {
-                        c.DIFF: x.mean() - base.mean(),
+                        c.DIFFERENCE: x.mean() - base.mean(),
                         c.DIFF_CI_LOW: float(ci.low),
                         c.DIFF_CI_HIGH: float(ci.high),
                         c.STATISTIC: float(welch.statistic),

@@ -90,7 +90,7 @@ def _effect(row: pd.Series, ctrl: pd.Series, alpha: float) -> str:
     return (
         f"{row[c.VARIANT]} converts {format_rate(row[c.RATE], row[c.RATE_CI_LOW], row[c.RATE_CI_HIGH])}"
         f" against {format_rate(ctrl[c.RATE], ctrl[c.RATE_CI_LOW], ctrl[c.RATE_CI_HIGH])} for "
-        f"{ctrl[c.VARIANT]}: {_points(row[c.DIFF])} ({level} interval "
+        f"{ctrl[c.VARIANT]}: {_points(row[c.DIFFERENCE])} ({level} interval "
         f"{100 * row[c.DIFF_CI_LOW]:+.1f} to {100 * row[c.DIFF_CI_HIGH]:+.1f}; "
         f"p = {row[c.P_ADJUSTED]:.2g})"
     )
@@ -167,7 +167,7 @@ def experiment_verdict(
                 f"early look ({format_percent(info, 0)} of the planned {planned:,}) and it has "
                 f"not passed the O'Brien-Fleming boundary |z| >= {bound:.2f}.",
             )  # fmt: skip
-    if p < alpha and row[c.DIFF] > 0:
+    if p < alpha and row[c.DIFFERENCE] > 0:
         return Verdict(
             exp, SHIP, str(row[c.VARIANT]), None, sure,
             f"{name}ship {row[c.VARIANT]} ({sure}). {effect}.",

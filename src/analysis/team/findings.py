@@ -19,7 +19,16 @@ from analysis.present.formatting import (
 )
 from analysis.team.acquisition import PAID_CAC
 from analysis.team.coaching import CoachingFocus
-from analysis.team.history import DEALS_PER_DAY, PeriodComparison
+from analysis.team.history import (
+    CI_HIGH_BASELINE,
+    CI_HIGH_CURRENT,
+    CI_LOW_BASELINE,
+    CI_LOW_CURRENT,
+    DEALS_PER_DAY,
+    VALUE_BASELINE,
+    VALUE_CURRENT,
+    PeriodComparison,
+)
 from analysis.team.performance import POSITION_ABOVE, POSITION_BELOW, RepScorecard
 
 __all__ = [
@@ -126,15 +135,15 @@ def acquisition_sentences(
 def history_sentences(comparison: PeriodComparison, label: str) -> list[str]:
     """Win rate, volume and revenue of the current window against the earlier one."""
     t = comparison.table.set_index(c.METRIC)
-    cur, prev = comparison.current.label(), comparison.previous.label()
+    cur, prev = comparison.current.label(), comparison.baseline.label()
     out = []
     r = t.loc[c.WIN_RATE]
     if not is_missing(r[c.DIFFERENCE]):
         out.append(
             f"{label}: deals created {cur} win "
-            f"{format_rate(r['value_current'], r['ci_low_current'], r['ci_high_current'])} "
+            f"{format_rate(r[VALUE_CURRENT], r[CI_LOW_CURRENT], r[CI_HIGH_CURRENT])} "
             f"of those closed vs "
-            f"{format_rate(r['value_previous'], r['ci_low_previous'], r['ci_high_previous'])} "
+            f"{format_rate(r[VALUE_BASELINE], r[CI_LOW_BASELINE], r[CI_HIGH_BASELINE])} "
             f"for {prev} ({format_points(r[c.DIFFERENCE], r[c.DIFF_CI_LOW], r[c.DIFF_CI_HIGH])}, "
             f"{format_p_value(r[c.P_VALUE])})."
         )

@@ -40,11 +40,10 @@ __all__ = [
     "year_before",
 ]
 
-PREVIOUS = "previous"
-VALUE_CURRENT, VALUE_PREVIOUS = "value_current", "value_previous"
+VALUE_CURRENT, VALUE_BASELINE = "value_current", "value_baseline"
 CI_LOW_CURRENT, CI_HIGH_CURRENT = "ci_low_current", "ci_high_current"
-CI_LOW_PREVIOUS, CI_HIGH_PREVIOUS = "ci_low_previous", "ci_high_previous"
-CHANGE_KIND = "change"  # "difference" (current - previous) or "ratio" (current / previous)
+CI_LOW_BASELINE, CI_HIGH_BASELINE = "ci_low_baseline", "ci_high_baseline"
+CHANGE_KIND = "change"  # "difference" (current - baseline) or "ratio" (current / baseline)
 DEALS_PER_DAY = "deals_created_per_day"
 NOTE_NO_CHANGE_INTERVAL = "no_interval_for_change"
 NOTE_NO_DEALS_IN_WINDOW = "no_deals_in_a_window"
@@ -76,15 +75,15 @@ class PeriodComparison:
     ----------
     table : pandas.DataFrame
         One row per (group, metric): ``metric, value_current, ci_low_current,
-        ci_high_current, value_previous, ci_low_previous, ci_high_previous,
+        ci_high_current, value_baseline, ci_low_baseline, ci_high_baseline,
         change, difference, diff_ci_low, diff_ci_high, p_value, note``.
-    current, previous : Window or (start, end)
+    current, baseline : Window or (start, end)
     alpha : float
     """
 
     table: pd.DataFrame
     current: Window
-    previous: Window
+    baseline: Window
     alpha: float
 
     def to_frame(self) -> pd.DataFrame:
@@ -116,12 +115,12 @@ def _window_stats(ws: Workspace, window: Window, alpha: float) -> dict:
     }
 
 
-def _row(metric, cur, prev, kind, diff, low, high, p, note="") -> dict:
+def _row(metric, cur, base, kind, difference, low, high, p, note="") -> dict:
     return {
         c.METRIC: metric,
         VALUE_CURRENT: cur[0], CI_LOW_CURRENT: cur[1], CI_HIGH_CURRENT: cur[2],
-        VALUE_PREVIOUS: prev[0], CI_LOW_PREVIOUS: prev[1], CI_HIGH_PREVIOUS: prev[2],
-        CHANGE_KIND: kind, c.DIFFERENCE: diff, c.DIFF_CI_LOW: low, c.DIFF_CI_HIGH: high,
+        VALUE_BASELINE: base[0], CI_LOW_BASELINE: base[1], CI_HIGH_BASELINE: base[2],
+        CHANGE_KIND: kind, c.DIFFERENCE: difference, c.DIFF_CI_LOW: low, c.DIFF_CI_HIGH: high,
         c.P_VALUE: p, c.NOTE: note,
     }  # fmt: skip
 
@@ -189,14 +188,14 @@ def _money_rows(a: dict, b: dict, alpha: float) -> list[dict]:
 
 
 def compare_periods(
-    ws: Workspace, current: WindowLike, previous: WindowLike, alpha: float = 0.05
+    ws: Workspace, current: WindowLike, baseline: WindowLike, alpha: float = 0.05
 ) -> PeriodComparison:
-    """Measures of deals created in ``current`` against those created in ``previous``.
+    """Measures of deals created in ``current`` against those created in ``baseline``.
 
     Parameters
     ----------
     ws : Workspace
-    current, previous : Window or (start, end)
+    current, baseline : Window or (start, end)
         E.g. the last full quarter and :func:`period_before` (period over
         period) or :func:`year_before` (year over year) of it.
     alpha : float
@@ -222,13 +221,13 @@ def compare_periods(
       ``no_interval_for_change``).
     """
     current = as_window(current, "current", bounded=True)
-    previous = as_window(previous, "previous", bounded=True)
-    a, b = _window_stats(ws, current, alpha), _window_stats(ws, previous, alpha)
+    baseline = as_window(baseline, "baseline", bounded=True)
+    a, b = _window_stats(ws, current, alpha), _window_stats(ws, baseline, alpha)
     rows = _deal_rows(a, b, alpha) + _money_rows(a, b, alpha)
     rows.append(_row(c.MEDIAN_CYCLE_DAYS, a["cycle"], b["cycle"], "difference",
                      a["cycle"][0] - b["cycle"][0], np.nan, np.nan, np.nan,
                      NOTE_NO_CHANGE_INTERVAL))  # fmt: skip
-    return PeriodComparison(pd.DataFrame(rows), current, previous, alpha)
+    return PeriodComparison(pd.DataFrame(rows), current, baseline, alpha)
 
 
 def trend(

@@ -33,7 +33,7 @@ class ShareChange:
     ----------
     table : pandas.DataFrame
         One row per category (reason or competitor): ``n_baseline,
-        share_baseline, n_current, share_current, diff, diff_ci_low,
+        share_baseline, n_current, share_current, difference, diff_ci_low,
         diff_ci_high, p_value, p_adjusted, note``.
     category : str
         ``loss_reason`` or ``competitor``.
@@ -117,7 +117,7 @@ def _compare(
             c.SHARE_BASELINE: share0,
             c.N_CURRENT: (n1 if category != c.LOSS_REASON else x1).astype("int64"),
             c.SHARE_CURRENT: share1,
-            c.DIFF: diff,
+            c.DIFFERENCE: diff,
             c.DIFF_CI_LOW: low,
             c.DIFF_CI_HIGH: high,
             c.P_VALUE: p,

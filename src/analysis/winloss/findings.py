@@ -118,8 +118,8 @@ def head_to_head_sentence(table: pd.DataFrame, alpha: float = 0.05) -> list[str]
     worst = data.sort_values(c.WIN_RATE).iloc[0]
     rate = format_rate(worst[c.WIN_RATE], worst[c.CI_LOW], worst[c.CI_HIGH], 0)
     text = f"Against {_name(worst[c.COMPETITOR])} we win {rate} of {int(worst[c.N_CLOSED]):,} closed deals"
-    if _ok(worst.get(c.DIFF)):
-        gap, lo, hi = (100 * worst[k] for k in (c.DIFF, c.DIFF_CI_LOW, c.DIFF_CI_HIGH))
+    if _ok(worst.get(c.DIFFERENCE)):
+        gap, lo, hi = (100 * worst[k] for k in (c.DIFFERENCE, c.DIFF_CI_LOW, c.DIFF_CI_HIGH))
         side = "below" if gap < 0 else "above"
         signif = _ok(worst.get(c.P_ADJUSTED)) and worst[c.P_ADJUSTED] < alpha
         text += (

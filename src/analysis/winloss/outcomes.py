@@ -40,7 +40,7 @@ _PARETO_COLUMNS = (
     c.CUMULATIVE_SHARE, c.RANK, c.NOTE,
 )  # fmt: skip
 _H2H_COLUMNS = (
-    c.COMPETITOR, c.N_CLOSED, c.N_WON, c.WIN_RATE, c.CI_LOW, c.CI_HIGH, c.DIFF, c.DIFF_CI_LOW,
+    c.COMPETITOR, c.N_CLOSED, c.N_WON, c.WIN_RATE, c.CI_LOW, c.CI_HIGH, c.DIFFERENCE, c.DIFF_CI_LOW,
     c.DIFF_CI_HIGH, c.P_VALUE, c.P_ADJUSTED, c.NOTE,
 )  # fmt: skip
 
@@ -228,8 +228,8 @@ class HeadToHead:
     ----------
     table : pandas.DataFrame
         One row per (groups, competitor): ``closed, won, win_rate, ci_low,
-        ci_high, diff, diff_ci_low, diff_ci_high, p_value, p_adjusted, note``.
-        ``diff`` compares with the closed deals against every other named
+        ci_high, difference, diff_ci_low, diff_ci_high, p_value, p_adjusted, note``.
+        ``difference`` compares with the closed deals against every other named
         competitor in the group.
     by : tuple of str
     alpha : float
@@ -276,7 +276,7 @@ def head_to_head(
     Only closed deals with a competitor recorded are compared (a CRM records a
     competitor once it is known, usually mid-pipeline, so deals without one are
     not a fair baseline). For competitor ``k``: :math:`\\hat p_k = won_k /
-    closed_k` (Wilson interval); ``diff`` is :math:`\\hat p_k - \\hat p_{-k}`
+    closed_k` (Wilson interval); ``difference`` is :math:`\\hat p_k - \\hat p_{-k}`
     against all other competitors pooled, with Newcombe's hybrid score
     interval and the score test (:func:`analysis.stats.proportions.two_proportions`);
     p-values adjusted by :func:`analysis.stats.multitest.adjust_pvalues`.
@@ -318,7 +318,7 @@ def head_to_head(
     rate, low, high = rate_with_interval(x1, n1, alpha=alpha)
     table[c.WIN_RATE], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
     diff, dlow, dhigh, p = two_proportions(x1, n1, x0, n0, alpha)
-    table[c.DIFF], table[c.DIFF_CI_LOW], table[c.DIFF_CI_HIGH] = diff, dlow, dhigh
+    table[c.DIFFERENCE], table[c.DIFF_CI_LOW], table[c.DIFF_CI_HIGH] = diff, dlow, dhigh
     table[c.P_VALUE], table[c.P_ADJUSTED] = p, adjust_pvalues(p, correction)
     table[c.NOTE] = np.where(n0 == 0, "no_other_competitor", "")
     return HeadToHead(table.reset_index(drop=True), tuple(keys), alpha, correction)
