@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments.bayes import bayesian_conversion
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments import compare_conversion, icc_anova
 from analysis.experiments.clustered import cluster_robust_fit
 from analysis.stats.proportions import two_proportion_ztest

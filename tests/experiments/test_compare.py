@@ -13,8 +13,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from analysis.core import columns as c
 from analysis.core.errors import InputError
+from analysis.experiments import columns as c
 from analysis.experiments import compare_conversion
 from analysis.stats.proportions import exact_test, two_proportion_ztest
 

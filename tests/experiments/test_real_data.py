@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from analysis.core import columns as c
 from analysis.core import paths
+from analysis.experiments import columns as c
 from analysis.experiments import compare_conversion
 
 BANK = paths.SHARED_DATASETS_DIR / "uci_bank" / "bank-full.csv"

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.core import columns as c
 from analysis.core.errors import InputError
+from analysis.experiments import columns as c
 from analysis.experiments import compare_conversion, experiment_units, list_experiments
 from analysis.experiments.srm import sample_ratio_mismatch
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy import stats
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments.srm import sample_ratio_mismatch
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments.timing import SHARE_CONVERTED, compare_amounts, time_to_conversion
 
 

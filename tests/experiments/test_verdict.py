@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import analysis
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments import compare_conversion, plots, reading
 from analysis.experiments.power import power_analysis
 from analysis.experiments.srm import sample_ratio_mismatch

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.core import columns as c
 from analysis.sample import generate_sample
+from analysis.team import columns as c
 from analysis.team.acquisition import (
     PAID_CAC,
     acquisition_cost,

@@ -9,9 +9,9 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 import analysis
-from analysis.core import columns as c
 from analysis.core import paths
 from analysis.sample import generate_sample
+from analysis.team import columns as c
 from analysis.team.coaching import coaching_focus, compare_to_team
 from analysis.team.findings import coaching_sentences
 

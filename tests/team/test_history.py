@@ -8,9 +8,9 @@ import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 import analysis
-from analysis.core import columns as c
 from analysis.core.types import Window
 from analysis.sample import generate_sample
+from analysis.team import columns as c
 from analysis.team.findings import history_sentences
 from analysis.team.history import (
     DEALS_PER_DAY,

@@ -8,10 +8,10 @@ import pytest
 from scipy.stats import spearmanr
 
 import analysis
-from analysis.core import columns as c
 from analysis.core import paths
 from analysis.sample import generate_sample
 from analysis.stats.shrinkage import SHRUNK_RATE, fit_beta_prior, funnel_limits, shrink_rates
+from analysis.team import columns as c
 from analysis.team.performance import rep_scorecard, win_rates_by_rep
 
 MAVEN = paths.SHARED_DATASETS_DIR / "maven_crm"

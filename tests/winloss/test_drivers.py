@@ -17,10 +17,10 @@ import statsmodels.formula.api as smf
 from conftest import make_processed_folder
 
 import analysis
-from analysis.core import columns as c
 from analysis.core import paths
 from analysis.engine.reach import deal_stage_reach
 from analysis.sample import generate_sample
+from analysis.winloss import columns as c
 from analysis.winloss.drivers import model as drivers
 
 UCI = paths.SHARED_DATASETS_DIR / "uci_bank" / "bank-full.csv"

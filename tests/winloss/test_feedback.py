@@ -16,11 +16,11 @@ import pytest
 from conftest import make_processed_folder
 
 import analysis
-from analysis.core import columns as c
 from analysis.core.errors import ConfigError
 from analysis.present import redaction
 from analysis.present.tables import styled_table
 from analysis.sample import generate_sample
+from analysis.winloss import columns as c
 from analysis.winloss.feedback import themes as feedback
 
 DEALS, SEED = 8_000, 5

@@ -16,9 +16,9 @@ from scipy.stats import chi2_contingency
 
 import analysis
 from analysis import winloss
-from analysis.core import columns as c
 from analysis.core import paths
 from analysis.sample import generate_sample
+from analysis.winloss import columns as c
 
 BIG_DEALS, BIG_SEED = 20_000, 11
 MAVEN = paths.SHARED_DATASETS_DIR / "maven_crm"

@@ -16,7 +16,7 @@ from scipy.stats import mannwhitneyu
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 import analysis
-from analysis.core import columns as c
+from analysis.winloss import columns as c
 from analysis.winloss import qualification
 from analysis.winloss.drivers import model as drivers
 

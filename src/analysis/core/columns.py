@@ -2,7 +2,10 @@
 
 Every function refers to a column through these constants, never a string
 literal, so a renamed column changes in one place. ``docs/data-model.md``
-describes each one.
+describes each one. The result columns of one question live with it
+(``analysis.experiments.columns``, ``analysis.winloss.columns``,
+``analysis.team.columns``, ``analysis.segments.columns``); those several
+analyses share (and the engine's funnel flags) are at the end of this module.
 """
 
 from __future__ import annotations
@@ -185,164 +188,28 @@ NOTE_NO_DECIDED = "no_decided_deals"  # deals entered, but none advanced or was 
 NOTE_IMMATURE = "immature"  # the share still open at the stage exceeds the threshold
 NOTE_TOO_FEW_AMOUNTS = "too_few_closed_amounts"  # amount interval needs two closed amounts
 
-# --- experiments ----------------------------------------------------------------------
-# Per-unit table of analysis.experiments.resolve (one row per deal in the test).
-CONVERTED = "converted"  # 1 converted, 0 not (lost before converting); missing = undecided
+# --- result columns shared by several analyses -------------------------------------
+# Each question's own result columns live in its package (analysis.<question>.columns).
 DECIDED = "decided"  # converted, or closed without converting
-CLUSTER = "cluster"  # randomisation unit the deal belongs to (rep, account or the deal)
-STARTED_AT = "started_at"  # when the deal entered the test (entry into the treated stage)
-CONVERTED_AT = "converted_at"
 DAYS = "days"  # days from started_at to conversion, or to the data cutoff (censored)
-# Per-variant comparison tables.
 N_UNITS = "n"
-N_CONVERSIONS = "conversions"
-RATE = "rate"
-RATE_CI_LOW = "rate_ci_low"
-RATE_CI_HIGH = "rate_ci_high"
 DIFF_CI_LOW = "diff_ci_low"
 DIFF_CI_HIGH = "diff_ci_high"
 LIFT = "lift"
 LIFT_CI_LOW = "lift_ci_low"
 LIFT_CI_HIGH = "lift_ci_high"
-STATISTIC = "statistic"
 P_VALUE = "p_value"
 P_ADJUSTED = "p_adjusted"
-METHOD = "method"
-IS_CONTROL = "is_control"
-N_CLUSTERS = "clusters"
-# Message codes of experiment results.
-NOTE_SINGLE_VARIANT = "single_variant"
-NOTE_EMPTY_VARIANT = "empty_variant"
 NOTE_NO_VARIATION = "no_variation"  # all units converted, or none did
-NOTE_NON_BINARY = "non_binary_outcome"
-NOTE_BEFORE_PLANNED = "read_before_planned_size"
-NOTE_TOO_FEW_CLUSTERS = "too_few_clusters"
-NOTE_SRM = "sample_ratio_mismatch"
-NOTE_NO_UNITS = "no_units"
-
-# --- win/loss -------------------------------------------------------------------------
-# (also uses P_VALUE, P_ADJUSTED, LIFT, LIFT_CI_LOW/HIGH, DIFF, DIFF_CI_LOW/HIGH above)
-STAGE_LOST = "stage_lost"  # furthest open stage a lost deal entered
-LEAD_SOURCE = "lead_source"  # the deal's lead channel, beside feedback's own SOURCE
-OWNER_PREFIX = "owner_"  # rep attributes joined onto deals: owner_region, owner_team
-AMOUNT_BAND = "amount_band"
-CYCLE_BAND = "cycle_band"
-DM_BAND = "decision_makers_band"
-N_LOST_WITH_REASON = "lost_with_reason"
-SHARE = "share"
-SHARE_CI_LOW = "share_ci_low"
-SHARE_CI_HIGH = "share_ci_high"
-CUMULATIVE_SHARE = "cumulative_share"
 RANK = "rank"
-SHARE_BASELINE = "share_baseline"
-SHARE_CURRENT = "share_current"
-N_BASELINE = "n_baseline"
-N_CURRENT = "n_current"
-# Driver models (one row per term).
-TERM = "term"
-FEATURE = "feature"
-LEVEL = "level"
-REFERENCE_LEVEL = "reference"
-COEF = "coef"
-STD_ERR = "std_err"
-ODDS_RATIO = "odds_ratio"
-# Qualification criteria, scorecard and what-if.
-CRITERION = "criterion"
-N_MET = "met"
-SHARE_MET = "share_met"
-PRECISION = "precision"
-PRECISION_CI_LOW = "precision_ci_low"
-PRECISION_CI_HIGH = "precision_ci_high"
-RECALL = "recall"
-RECALL_CI_LOW = "recall_ci_low"
-RECALL_CI_HIGH = "recall_ci_high"
-WIN_RATE_NOT_MET = "win_rate_not_met"
-WIN_RATE_NOT_MET_CI_LOW = "win_rate_not_met_ci_low"
-WIN_RATE_NOT_MET_CI_HIGH = "win_rate_not_met_ci_high"
-LEAD_SCORE_BAND = "lead_score_band"
-N_KNOWN = "known"  # deals where the criterion could be evaluated
-AUC = "auc"
-CALIBRATION_ERROR = "calibration_error"
-POINTS = "points"
-SCORE = "score"
-THRESHOLD = "threshold"
-PREDICTED = "predicted"
-OBSERVED = "observed"
-WINS_DISQUALIFIED = "wins_disqualified_share"
-DEALS_SAVED = "deals_saved_share"
-ACTIVITIES_SAVED = "activities_saved_share"
 N_ACTIVITIES = "activities"
-# Feedback themes and phrases.
-THEME = "theme"
-PHRASE = "phrase"
-N_COMMENTS = "comments"
-N_MENTIONS = "mentions"
-LOG_ODDS = "log_odds"
-Z_SCORE = "z"
-# Message codes of win/loss results.
-NOTE_NO_LOST_DEALS = "no_lost_deals"
-NOTE_NO_STAGE_HISTORY = "no_stage_history"
-NOTE_SINGLE_LEVEL = "single_level"  # a feature with one level: dropped from the model
-NOTE_SEPARATION = "separation"  # a level with only wins or only losses
-NOTE_SPARSE_LEVEL = "sparse_level"  # fewer deals than min_level_deals
-NOTE_COLLINEAR = "collinear"  # term is a linear combination of others: dropped
-NOTE_ONE_OUTCOME = "one_outcome"  # only wins or only losses: no model
-NOTE_NO_COMMENTS = "no_comments"
-
-# --- performance ---
-# Rep scorecard (analysis.team.performance).
-TEAM_WIN_RATE = "team_win_rate"
-SHRUNK_WIN_RATE = "shrunk_win_rate"
 SHRUNK_CI_LOW = "shrunk_ci_low"
 SHRUNK_CI_HIGH = "shrunk_ci_high"
 SHRINKAGE_WEIGHT = "shrinkage_weight"
-TENURE_MONTHS = "tenure_months"
-REVENUE_PER_REP_MONTH = "revenue_per_rep_month"
-AVG_WON_DEAL = "avg_won_deal"
-MEDIAN_CYCLE_DAYS = "median_cycle_days"
-MEDIAN_CYCLE_CI_LOW = "median_cycle_ci_low"
-MEDIAN_CYCLE_CI_HIGH = "median_cycle_ci_high"
-# N_ACTIVITIES (defined above) is used here too.
-ACTIVITIES_PER_DEAL = "activities_per_deal"
-FUNNEL_POSITION = "funnel_position"
-LIMIT_LOW = "limit_low"
-LIMIT_HIGH = "limit_high"
-# Comparisons (coaching, segments, history).
-REP_CONVERSION = "rep_conversion"
-TEAM_CONVERSION = "team_conversion"
 DIFFERENCE = "difference"
-# DIFF_CI_LOW (defined above) is used here too.
-# DIFF_CI_HIGH (defined above) is used here too.
-# P_VALUE (defined above) is used here too.
-# P_ADJUSTED (defined above) is used here too.
-FLAGGED = "flagged"
-REVENUE_AT_STAKE = "revenue_at_stake_per_quarter"
 METRIC = "metric"
 VALUE_A = "value_a"
 VALUE_B = "value_b"
-CI_LOW_A = "ci_low_a"
-CI_HIGH_A = "ci_high_a"
-CI_LOW_B = "ci_low_b"
-CI_HIGH_B = "ci_high_b"
-# Acquisition cost (analysis.team.acquisition).
-NEW_CUSTOMERS = "new_customers"
-SPEND_TOTAL = "spend"
-CAC = "cac"
-CAC_CI_LOW = "cac_ci_low"
-CAC_CI_HIGH = "cac_ci_high"
-PAYBACK_MONTHS = "payback_months"
-OPEN_PIPELINE = "open_pipeline"
-REVENUE_TARGET = "revenue_target"
-COVERAGE = "coverage"
-# Message codes in NOTE columns.
-NOTE_NO_NEW_CUSTOMERS = "spend_but_no_new_customers"
-NOTE_NO_SPEND = "no_spend_rows"
-NOTE_NO_TENURE = "no_tenure"
-NOTE_NO_REP_VARIATION = "no_between_rep_variation"
-NOTE_TOO_FEW_DECIDED = "too_few_decided"
-
-
-# --- shared by several analyses -----------------------------------------------------
 CURRENT, BASELINE = "current", "baseline"  # the two windows of a period comparison
 COUNT = "count"  # rows (durations, table rows) counted in a grouped table
 NOTE_NO_WON_DEALS = "no_won_deals"  # a figure that needs won deals had none

@@ -16,7 +16,7 @@ the one import of notebook ``02_ab_tests``.
 
 from __future__ import annotations
 
-from analysis.core import columns
+from analysis.experiments import columns
 from analysis.experiments.bayes import (
     EXPECTED_LOSS,
     POSTERIOR_MEAN,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 
 POSTERIOR_MEAN = "posterior_mean"
 PROB_BEATS_CONTROL = "prob_beats_control"

@@ -15,7 +15,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 
 # A per-deal analysis "overstates certainty" when the design effect exceeds this.
 DESIGN_EFFECT_WARNING = 1.1

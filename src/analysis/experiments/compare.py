@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.core import columns as c
 from analysis.core.types import Correction, check_correction
 from analysis.engine.workspace import Workspace
 from analysis.experiments import clustered
+from analysis.experiments import columns as c
 from analysis.experiments.resolve import ExperimentUnits, experiment_units
 from analysis.experiments.units import (
     check_control,

@@ -10,7 +10,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments.timing import SHARE_CONVERTED
 from analysis.present.plot_style import PALETTE
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.types import Correction
 from analysis.engine.workspace import Workspace
+from analysis.experiments import columns as c
 from analysis.experiments.bayes import BayesianReading, bayesian_conversion
 from analysis.experiments.compare import ConversionComparison, compare_conversion
 from analysis.experiments.power import PowerAnalysis, power_analysis

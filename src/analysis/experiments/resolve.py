@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import stage_position
 from analysis.engine.workspace import Workspace
+from analysis.experiments import columns as c
 
 _UNIT_COLUMN = {c.UNIT_DEAL: c.DEAL_ID, c.UNIT_REP: c.OWNER_ID, c.UNIT_ACCOUNT: c.ACCOUNT_ID}
 SECONDS_PER_DAY = 86_400.0

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 
 # Conventional SRM threshold: flag only overwhelming evidence, since the check
 # runs on every test and a false alarm stops a healthy experiment.

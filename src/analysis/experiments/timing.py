@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments.resolve import ExperimentUnits
 from analysis.stats.survival import N_AT_RISK, fit_km
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.errors import InputError
+from analysis.experiments import columns as c
 
 _TRUE = {"1", "true", "yes", "y", "won", "converted", "t"}
 _FALSE = {"0", "false", "no", "n", "lost", "f"}

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from analysis.core import columns as c
+from analysis.experiments import columns as c
 from analysis.experiments.bayes import PROB_BEATS_CONTROL, BayesianReading
 from analysis.experiments.compare import ConversionComparison
 from analysis.experiments.power import PowerAnalysis

@@ -11,9 +11,9 @@ split by segment).
 
 from __future__ import annotations
 
-from analysis.core import columns
 from analysis.core.types import Window
 from analysis.engine.periods import resolve_windows
+from analysis.segments import columns
 from analysis.segments.compare import SegmentComparison, compare_segments
 from analysis.segments.decision_makers import DecisionMakerEffect, decision_maker_effect
 from analysis.segments.findings import segment_sentences

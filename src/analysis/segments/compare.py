@@ -19,7 +19,6 @@ import pandas as pd
 from scipy.stats import t, ttest_ind_from_stats
 from statsmodels.duration.survfunc import survdiff
 
-from analysis.core import columns as c
 from analysis.core.types import Correction, WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
 from analysis.engine.workspace import Workspace
@@ -35,6 +34,7 @@ from analysis.pipeline.cycle import (
 )
 from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.reference.benchmarks import METRIC_WIN_RATE
+from analysis.segments import columns as c
 from analysis.segments.decision_makers import (
     MEASURE_CYCLE,
     MEASURE_STAGE,

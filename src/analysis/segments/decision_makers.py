@@ -17,10 +17,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import t
 
-from analysis.core import columns as c
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
+from analysis.segments import columns as c
 
 __all__ = ["DecisionMakerEffect", "decision_maker_effect", "ols_from_sums"]
 

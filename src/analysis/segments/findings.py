@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.present.formatting import (
     format_money,
     format_p_value,
@@ -13,6 +12,7 @@ from analysis.present.formatting import (
     format_rate,
     is_missing,
 )
+from analysis.segments import columns as c
 from analysis.segments.compare import (
     MEASURE_CYCLE,
     MEASURE_STAGE,

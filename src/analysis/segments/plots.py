@@ -8,8 +8,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from analysis.core import columns as c
 from analysis.present.plot_style import PALETTE
+from analysis.segments import columns as c
 from analysis.segments.compare import METRIC_CONVERSION, METRIC_WIN_RATE, SegmentComparison
 
 

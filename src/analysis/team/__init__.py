@@ -11,10 +11,10 @@ pipeline coverage; :mod:`.history` period-over-period and trend comparisons.
 
 from __future__ import annotations
 
-from analysis.core import columns
 from analysis.core.types import Window
 from analysis.engine.periods import resolve_windows
 from analysis.pipeline.funnel import win_rates
+from analysis.team import columns
 from analysis.team.acquisition import (
     AcquisitionCost,
     acquisition_cost,

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import hypergeom
 
-from analysis.core import columns as c
 from analysis.core.columns import DECIDED
 from analysis.core.types import Correction, WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
@@ -26,6 +25,7 @@ from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import newcombe_interval
 from analysis.stats.rates import rate_with_interval
+from analysis.team import columns as c
 from analysis.team.performance import ALL_REPS, bounded_window
 
 __all__ = ["CoachingFocus", "adjust_pvalues", "coaching_focus", "compare_to_team"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.present.formatting import (
     format_money,
     format_p_value,
@@ -17,6 +16,7 @@ from analysis.present.formatting import (
     format_rate,
     is_missing,
 )
+from analysis.team import columns as c
 from analysis.team.acquisition import PAID_CAC
 from analysis.team.coaching import CoachingFocus
 from analysis.team.history import (

@@ -17,7 +17,6 @@ from scipy.stats import norm, t, ttest_ind_from_stats
 from statsmodels.stats.proportion import test_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
-from analysis.core import columns as c
 from analysis.core.types import Granularity, Window, WindowLike, as_window
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
@@ -31,6 +30,7 @@ from analysis.pipeline.cycle import (
 )
 from analysis.pipeline.funnel import win_rates
 from analysis.stats.proportions import newcombe_interval
+from analysis.team import columns as c
 
 __all__ = [
     "PeriodComparison",

@@ -17,7 +17,6 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.types import Window, WindowLike, as_window, to_utc
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
@@ -38,6 +37,7 @@ from analysis.stats.shrinkage import (
     funnel_limits,
     shrink_rates,
 )
+from analysis.team import columns as c
 
 __all__ = ["RepScorecard", "rep_scorecard", "bounded_window", "win_rates_by_rep"]
 

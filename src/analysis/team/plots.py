@@ -12,8 +12,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from analysis.core import columns as c
 from analysis.present.plot_style import PALETTE
+from analysis.team import columns as c
 from analysis.team.performance import RepScorecard
 
 __all__ = ["funnel_plot", "trend_chart"]

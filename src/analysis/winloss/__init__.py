@@ -11,9 +11,9 @@ Sub-packages :mod:`.drivers` (logistic win drivers) and :mod:`.feedback`
 
 from __future__ import annotations
 
-from analysis.core import columns
 from analysis.engine.periods import resolve_windows
 from analysis.pipeline.funnel import WinRates, win_rates
+from analysis.winloss import columns
 from analysis.winloss.compare import ShareChange, compare_head_to_head, compare_loss_reasons
 from analysis.winloss.drivers.bands import driver_bands
 from analysis.winloss.drivers.model import WinDrivers, win_drivers

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
 
-from analysis.core import columns as c
 from analysis.core.types import WindowLike, as_window, check_correction
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
+from analysis.winloss import columns as c
 
 __all__ = ["ShareChange", "compare_head_to_head", "compare_loss_reasons"]
 

@@ -11,10 +11,10 @@ import math
 
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.present.formatting import format_percent, format_rate
 from analysis.present.redaction import escape_markdown, redact
 from analysis.stats.rates import rate_with_interval
+from analysis.winloss import columns as c
 
 __all__ = [
     "decision_maker_sentence",

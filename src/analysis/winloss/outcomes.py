@@ -17,7 +17,6 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.types import WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by, as_keys
@@ -25,6 +24,7 @@ from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
+from analysis.winloss import columns as c
 
 __all__ = [
     "HeadToHead",

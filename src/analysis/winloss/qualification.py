@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from analysis.core import columns as c
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
+from analysis.winloss import columns as c
 from analysis.winloss.scorecard import CLOSED_OUTCOMES, Scorecard, build_scorecard
 
 __all__ = [

@@ -19,10 +19,10 @@ import pandas as pd
 from scipy.special import expit
 from scipy.stats import norm
 
-from analysis.core import columns as c
 from analysis.core.types import to_utc
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
+from analysis.winloss import columns as c
 from analysis.winloss.drivers.model import WinDrivers, win_drivers
 
 __all__ = ["Scorecard", "build_scorecard"]

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from analysis.core import columns as c
 from analysis.core.types import Granularity, WindowLike, as_window, to_utc
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
+from analysis.team import columns as c
 
 __all__ = [
     "AcquisitionCost",

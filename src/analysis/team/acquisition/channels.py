@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.types import WindowLike
 from analysis.engine.filters import deals_created_in
 from analysis.engine.workspace import Workspace
@@ -20,6 +19,7 @@ from analysis.pipeline.cycle import (
     time_to_close,
 )
 from analysis.pipeline.funnel import win_rates
+from analysis.team import columns as c
 from analysis.team.acquisition.cac import acquisition_cost
 
 __all__ = ["REVENUE_PER_DEAL", "source_quality"]

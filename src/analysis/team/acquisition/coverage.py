@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
+from analysis.team import columns as c
 
 __all__ = ["MEETS_TARGET", "PIPELINE_GAP", "pipeline_coverage"]
 

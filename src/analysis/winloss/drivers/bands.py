@@ -13,8 +13,8 @@ from collections.abc import Callable
 import ibis
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.engine.workspace import Workspace
+from analysis.winloss import columns as c
 
 __all__ = ["CYCLE_BANDS", "DM_BANDS", "DataLike", "driver_bands", "resolve_data"]
 

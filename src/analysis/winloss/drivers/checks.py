@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
+from analysis.winloss import columns as c
 
 __all__ = ["flag_divergent", "independent_columns", "level_checks"]
 

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.core.types import check_correction
+from analysis.winloss import columns as c
 from analysis.winloss.drivers.bands import DataLike, driver_bands, resolve_data
 from analysis.winloss.drivers.checks import (
     CELL_N,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.stats.multitest import adjust_pvalues
+from analysis.winloss import columns as c
 from analysis.winloss.drivers.checks import CELL_N, CELL_WON
 
 __all__ = ["term_table"]

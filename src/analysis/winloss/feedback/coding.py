@@ -16,13 +16,13 @@ from pathlib import Path
 
 import ibis
 
-from analysis.core import columns as c
 from analysis.core import paths
 from analysis.core.errors import ConfigError
 from analysis.core.types import WindowLike, as_window
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 from analysis.engine.workspace import Workspace
 from analysis.present.redaction import redact_expr
+from analysis.winloss import columns as c
 
 __all__ = ["coded_comments", "load_themes"]
 

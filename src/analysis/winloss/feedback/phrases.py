@@ -15,9 +15,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.types import WindowLike
 from analysis.engine.workspace import Workspace
+from analysis.winloss import columns as c
 from analysis.winloss.feedback.coding import coded_comments
 
 __all__ = ["STOPWORDS", "DistinguishingPhrases", "distinguishing_phrases", "weighted_log_odds"]

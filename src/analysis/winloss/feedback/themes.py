@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.core import columns as c
 from analysis.core.types import WindowLike
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.reach import PERIOD_TRUNCATE
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
+from analysis.winloss import columns as c
 from analysis.winloss.feedback.coding import coded_comments, load_themes
 from analysis.winloss.feedback.phrases import (
     DistinguishingPhrases,
