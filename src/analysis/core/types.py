@@ -20,6 +20,7 @@ def to_utc(value: str | pd.Timestamp) -> pd.Timestamp:
 
 
 TimeLike = str | pd.Timestamp  # a date or time; naive values are read as UTC
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)

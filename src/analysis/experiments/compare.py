@@ -42,7 +42,6 @@ Method = Literal["auto", "z", "fisher", "boschloo"]
 METHOD_Z = "z"
 METHOD_FISHER = "fisher"
 METHOD_BOSCHLOO = "boschloo"
-METHOD_CLUSTER = clustered.METHOD_CLUSTER
 # "auto" switches from the z-test to Fisher's exact test below this expected count.
 MIN_EXPECTED = 5.0
 TABLE_COLUMNS = (

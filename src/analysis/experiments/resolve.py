@@ -16,13 +16,13 @@ import ibis
 import pandas as pd
 
 from analysis.core.errors import InputError
+from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import stage_position
 from analysis.engine.workspace import Workspace
 from analysis.experiments import columns as c
 
 _UNIT_COLUMN = {c.UNIT_DEAL: c.DEAL_ID, c.UNIT_REP: c.OWNER_ID, c.UNIT_ACCOUNT: c.ACCOUNT_ID}
-SECONDS_PER_DAY = 86_400.0
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from analysis.experiments.resolve import ExperimentUnits
 from analysis.stats.survival import N_AT_RISK, fit_km
 
 SHARE_CONVERTED = "share_converted"
-HORIZONS = (30, 60, 90)
+CONVERSION_HORIZONS = (30, 60, 90)
 MEAN, MEDIAN = "mean", "median"
 P_WELCH, P_MANN_WHITNEY = "p_welch", "p_mann_whitney"
 NOTE_TOO_FEW_VALUES = "too_few_values"
@@ -71,7 +71,7 @@ def _frame(units: ExperimentUnits | pd.DataFrame) -> pd.DataFrame:
 def time_to_conversion(
     units: ExperimentUnits | pd.DataFrame,
     alpha: float = 0.05,
-    horizons: tuple[int, ...] = HORIZONS,
+    horizons: tuple[int, ...] = CONVERSION_HORIZONS,
 ) -> TimeToConversion:
     """Kaplan-Meier share converted by day, per variant, and the log-rank test.
 

@@ -204,10 +204,3 @@ def experiment_verdict(
         exp, STOP, str(row[c.VARIANT]), None, "not sure",
         f"{name}stop: no clear difference at the planned size. {effect}.",
     )  # fmt: skip
-
-
-def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """One row per experiment."""
-    if not verdicts:
-        return pd.DataFrame(columns=list(Verdict.__dataclass_fields__))
-    return pd.concat([v.to_frame() for v in verdicts], ignore_index=True)

@@ -15,17 +15,18 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.core import schema
+from analysis.core.schema import (  # the codes schema checks raise, listed here with the rest
+    BAD_OUTCOME,
+    BAD_VALUE,
+    CLOSED_BEFORE_CREATED,
+    DUPLICATE_ID,
+    MISSING_REQUIRED,
+    NEGATIVE_AMOUNT,
+    UNKNOWN_STAGE,
+)
 
 MALFORMED_ROW = "malformed_row"
-MISSING_REQUIRED = schema.MISSING_REQUIRED
 UNPARSEABLE_DATE = "unparseable_date"
-BAD_VALUE = schema.BAD_VALUE
-BAD_OUTCOME = schema.BAD_OUTCOME
-UNKNOWN_STAGE = schema.UNKNOWN_STAGE
-NEGATIVE_AMOUNT = schema.NEGATIVE_AMOUNT
-CLOSED_BEFORE_CREATED = schema.CLOSED_BEFORE_CREATED
-DUPLICATE_ID = schema.DUPLICATE_ID
 PARENT_QUARANTINED = "parent_quarantined"
 ORPHAN_EVENT = "orphan_event"
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-SECONDS_PER_DAY = 86_400
+from analysis.core.types import SECONDS_PER_DAY
+
 _US = 1_000_000
 
 

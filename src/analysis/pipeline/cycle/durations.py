@@ -57,7 +57,7 @@ NOTE_CI_NOT_ESTIMABLE = "median_ci_not_estimable"
 NOTE_BEYOND_FOLLOW_UP = "beyond_follow_up"
 
 
-HORIZONS = (30, 90, 180, 365)
+CLOSE_HORIZONS = (30, 90, 180, 365)
 CAUSE_OPEN, CAUSE_WON, CAUSE_LOST = 0, 1, 2
 
 
