@@ -18,14 +18,14 @@ from analysis.core.types import Correction, check_correction
 from analysis.engine.workspace import Workspace
 from analysis.experiments import clustered
 from analysis.experiments import columns as c
-from analysis.experiments.resolve import ExperimentUnits, experiment_units
-from analysis.experiments.units import (
+from analysis.experiments._units import (
     check_control,
     counts_by_cluster,
     counts_by_variant,
     degenerate_messages,
     prepare_units,
 )
+from analysis.experiments.resolve import ExperimentUnits, experiment_units
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import (
     Alternative,

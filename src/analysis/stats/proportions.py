@@ -1,7 +1,7 @@
 """Two independent proportions: difference and lift intervals, pooled z, score and exact tests.
 
 The one home of the two-proportion statistics of the workbench: stage
-conversion between windows (:mod:`analysis.pipeline.bottlenecks.compare`), rep against
+conversion between windows (:mod:`analysis.pipeline.bottlenecks._compare`), rep against
 team (:mod:`analysis.team.coaching`), segments (:mod:`analysis.segments.compare`),
 periods (:mod:`analysis.team.history`), head-to-head win rates
 (:mod:`analysis.winloss.outcomes`, :mod:`analysis.winloss.compare`) and A/B tests

@@ -15,11 +15,15 @@ from analysis.engine.periods import resolve_windows
 from analysis.pipeline.funnel import WinRates, win_rates
 from analysis.winloss import columns
 from analysis.winloss.compare import ShareChange, compare_head_to_head, compare_loss_reasons
-from analysis.winloss.drivers.bands import driver_bands
-from analysis.winloss.drivers.model import WinDrivers, win_drivers
-from analysis.winloss.feedback.coding import coded_comments, load_themes
-from analysis.winloss.feedback.phrases import DistinguishingPhrases, distinguishing_phrases
-from analysis.winloss.feedback.themes import ThemeShares, theme_shares
+from analysis.winloss.drivers import WinDrivers, driver_bands, win_drivers
+from analysis.winloss.feedback import (
+    DistinguishingPhrases,
+    ThemeShares,
+    coded_comments,
+    distinguishing_phrases,
+    load_themes,
+    theme_shares,
+)
 from analysis.winloss.findings import (
     decision_maker_sentence,
     driver_sentences,

@@ -6,7 +6,7 @@ follow-up horizon after stage entry (:mod:`analysis.pipeline.bottlenecks.horizon
 young window whose deals are still open is not read as a drop: the difference
 of the two conversions with its Newcombe interval, a two-proportion z-test
 whose p-values are adjusted across stages x groups
-(:mod:`analysis.pipeline.bottlenecks.compare`), the gap to a cited industry benchmark
+(:mod:`analysis.pipeline.bottlenecks._compare`), the gap to a cited industry benchmark
 and the won revenue per window the transition would add if it returned to its
 baseline rate (:mod:`analysis.pipeline.bottlenecks.impact`).
 """
@@ -24,7 +24,7 @@ from analysis.core.types import Correction, WindowLike, as_window, check_correct
 from analysis.engine.journey import NEXT_STAGE
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
 from analysis.engine.workspace import Workspace
-from analysis.pipeline.bottlenecks.compare import (
+from analysis.pipeline.bottlenecks._compare import (
     BASELINE,
     CURRENT,
     DECIDED,
@@ -34,7 +34,7 @@ from analysis.pipeline.bottlenecks.compare import (
     P_VALUE,
     compare_windows,
 )
-from analysis.pipeline.bottlenecks.compare import windowed as _col
+from analysis.pipeline.bottlenecks._compare import windowed as _col
 from analysis.pipeline.bottlenecks.horizon import (
     DEFAULT_HORIZON_QUANTILE,
     HORIZON_DAYS,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.columns import NOTE_NO_VARIATION, NOTE_NO_WON_DEALS, P_ADJUSTED, RANK
-from analysis.pipeline.bottlenecks.compare import (
+from analysis.pipeline.bottlenecks._compare import (
     BASELINE,
     CURRENT,
     DECIDED,

@@ -6,7 +6,7 @@ likelihood is the same as the row-level one, so the estimates and intervals
 equal a row-level ``Logit`` at any data size while only the cells come back.
 With a numeric feature the closed deals' rows are fetched and ``Logit`` is
 fitted to them. Separation, sparse levels, single-level features and
-collinear terms are detected first (:mod:`analysis.winloss.drivers.checks`) and
+collinear terms are detected first (:mod:`analysis.winloss.drivers._checks`) and
 reported as warnings and note codes, so the table never shows an odds ratio
 of 10^15. Banded features come from :mod:`analysis.winloss.drivers.bands`.
 """
@@ -25,8 +25,7 @@ import statsmodels.api as sm
 from analysis.core.errors import InputError
 from analysis.core.types import check_correction
 from analysis.winloss import columns as c
-from analysis.winloss.drivers.bands import DataLike, driver_bands, resolve_data
-from analysis.winloss.drivers.checks import (
+from analysis.winloss.drivers._checks import (
     CELL_N,
     CELL_WON,
     INTERCEPT,
@@ -34,7 +33,8 @@ from analysis.winloss.drivers.checks import (
     independent_columns,
     level_checks,
 )
-from analysis.winloss.drivers.terms import term_table
+from analysis.winloss.drivers._terms import term_table
+from analysis.winloss.drivers.bands import DataLike, driver_bands, resolve_data
 
 __all__ = ["WinDrivers", "design_matrix", "driver_bands", "win_drivers"]
 

@@ -3,7 +3,7 @@
 Turns a fitted ``statsmodels`` binomial model and its cells into the table of
 :class:`analysis.winloss.drivers.model.WinDrivers`: reference levels with odds ratio 1,
 estimated levels with :math:`e^{\\hat\\beta}` and interval, and levels that
-could not be estimated with the note code from :mod:`analysis.winloss.drivers.checks`.
+could not be estimated with the note code from :mod:`analysis.winloss.drivers._checks`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.stats.multitest import adjust_pvalues
 from analysis.winloss import columns as c
-from analysis.winloss.drivers.checks import CELL_N, CELL_WON
+from analysis.winloss.drivers._checks import CELL_N, CELL_WON
 
 __all__ = ["term_table"]
 
