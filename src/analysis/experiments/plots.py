@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from analysis.experiments import columns as c
 from analysis.experiments.timing import SHARE_CONVERTED
-from analysis.present.plot_style import PALETTE
+from analysis.present.plot_style import PALETTE, error_bars
 
 
 def forest_plot(comparisons: pd.DataFrame) -> Figure:
@@ -34,7 +34,7 @@ def forest_plot(comparisons: pd.DataFrame) -> Figure:
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.6 * max(len(rows), 1)), layout="constrained")
     y = list(range(len(rows)))[::-1]
     diff = rows[c.DIFFERENCE].to_numpy(float)
-    err = [diff - rows[c.DIFF_CI_LOW].to_numpy(float), rows[c.DIFF_CI_HIGH].to_numpy(float) - diff]
+    err = error_bars(diff, rows[c.DIFF_CI_LOW], rows[c.DIFF_CI_HIGH])
     ax.errorbar(diff, y, xerr=err, fmt="o", capsize=4)
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(y, labels)

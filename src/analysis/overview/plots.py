@@ -7,7 +7,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis.core import columns as c
-from analysis.present.plot_style import PALETTE, new_figure
+from analysis.present.plot_style import PALETTE, error_bars, new_figure
 
 
 def deal_mix_chart(mix: pd.DataFrame, stage_order: list[str] | tuple[str, ...]) -> Figure:
@@ -86,10 +86,7 @@ def win_rate_chart(outcomes: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
     ax.errorbar(
         outcomes[c.WIN_RATE],
         list(y),
-        xerr=[
-            outcomes[c.WIN_RATE] - outcomes[c.CI_LOW],
-            outcomes[c.CI_HIGH] - outcomes[c.WIN_RATE],
-        ],
+        xerr=error_bars(outcomes[c.WIN_RATE], outcomes[c.CI_LOW], outcomes[c.CI_HIGH]),
         fmt="o",
         capsize=4,
     )

@@ -21,7 +21,7 @@ from analysis.present.formatting import (
     is_missing,
 )
 from analysis.present.outputs import read_summary, write_outputs
-from analysis.present.plot_style import PALETTE, new_figure, points_with_intervals
+from analysis.present.plot_style import PALETTE, error_bars, new_figure, points_with_intervals
 from analysis.present.redaction import escape_html, escape_markdown, redact, redact_expr
 from analysis.present.tables import RATE_COLUMNS, styled_table
 
@@ -29,6 +29,7 @@ __all__ = [
     "PALETTE",
     "RATE_COLUMNS",
     "as_markdown_list",
+    "error_bars",
     "escape_html",
     "escape_markdown",
     "format_count",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -14,6 +15,18 @@ def new_figure(width: float = 8.0, height: float = 4.0) -> tuple[Figure, plt.Axe
     sns.set_theme(style="whitegrid", palette=PALETTE)
     fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
     return fig, ax
+
+
+def error_bars(value, low, high) -> np.ndarray:
+    """``[value - low, high - value]`` for matplotlib's ``xerr``/``yerr``, never negative.
+
+    An interval bound can sit a rounding error inside its estimate (a Wilson
+    upper bound of 0.9999999999999999 at a rate of 1), which matplotlib
+    rejects; such a bar has length 0. Missing bounds stay NaN (no bar).
+    """
+    value, low, high = (np.asarray(v, dtype=float) for v in (value, low, high))
+    with np.errstate(invalid="ignore"):
+        return np.vstack([np.clip(value - low, 0, None), np.clip(high - value, 0, None)])
 
 
 def points_with_intervals(
@@ -30,7 +43,7 @@ def points_with_intervals(
         ax.errorbar(
             pos,
             part[y],
-            yerr=[part[y] - part[low], part[high] - part[y]],
+            yerr=error_bars(part[y], part[low], part[high]),
             fmt="o",
             capsize=3,
             color=colour,

@@ -8,7 +8,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from analysis.present.plot_style import PALETTE
+from analysis.present.plot_style import PALETTE, error_bars
 from analysis.segments import columns as c
 from analysis.segments.compare import METRIC_CONVERSION, METRIC_WIN_RATE, SegmentComparison
 
@@ -30,7 +30,7 @@ def segment_chart(comparison: SegmentComparison) -> Figure:
         strict=True,
     ):
         y = rows[v].to_numpy(dtype=float)
-        err = np.vstack([y - rows[lo].to_numpy(dtype=float), rows[hi].to_numpy(dtype=float) - y])
+        err = error_bars(y, rows[lo], rows[hi])
         ax.errorbar(x + offset, y, yerr=err, fmt="o", capsize=3, label=seg)
     ax.set_xticks(x, labels, rotation=20)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))

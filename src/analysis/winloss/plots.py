@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-from analysis.present.plot_style import new_figure
+from analysis.present.plot_style import error_bars, new_figure
 from analysis.present.redaction import redact
 from analysis.winloss import columns as c
 
@@ -43,7 +43,7 @@ def odds_ratio_forest(terms: pd.DataFrame, title: str = "Win drivers") -> Figure
     y = np.arange(len(shown))
     ax.errorbar(
         shown[c.ODDS_RATIO], y,
-        xerr=[shown[c.ODDS_RATIO] - shown[c.CI_LOW], shown[c.CI_HIGH] - shown[c.ODDS_RATIO]],
+        xerr=error_bars(shown[c.ODDS_RATIO], shown[c.CI_LOW], shown[c.CI_HIGH]),
         fmt="o", capsize=3,
     )  # fmt: skip
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
@@ -85,7 +85,7 @@ def pareto_chart(pareto: pd.DataFrame, group: str | None = None) -> Figure:
     for ax, g in zip(axes, groups, strict=True):
         part = data if g is None else data[data[group] == g]
         x = np.arange(len(part))
-        err = [part[c.SHARE] - part[c.CI_LOW], part[c.CI_HIGH] - part[c.SHARE]]
+        err = error_bars(part[c.SHARE], part[c.CI_LOW], part[c.CI_HIGH])
         ax.bar(x, part[c.SHARE], yerr=err, capsize=3, color="#4c72b0")
         ax.plot(x, part[c.CUMULATIVE_SHARE], marker="o", color="#dd8452", label="cumulative")
         ax.set_xticks(x, [_label(r) for r in part[c.LOSS_REASON]], rotation=40, ha="right")
@@ -111,7 +111,7 @@ def theme_share_chart(shares: pd.DataFrame, by: str = c.OUTCOME) -> Figure:
     for i, g in enumerate(groups):
         part = shares if g is None else shares[shares[by] == g]
         part = part.set_index(c.THEME).reindex(themes)
-        err = [part[c.SHARE] - part[c.CI_LOW], part[c.CI_HIGH] - part[c.SHARE]]
+        err = error_bars(part[c.SHARE], part[c.CI_LOW], part[c.CI_HIGH])
         ax.bar(x - 0.4 + width * (i + 0.5), part[c.SHARE], width, yerr=err, capsize=2,
                label=None if g is None else _label(g))  # fmt: skip
     ax.set_xticks(x, [_label(t) for t in themes], rotation=30, ha="right")
