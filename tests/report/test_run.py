@@ -49,6 +49,22 @@ def test_two_workers_run_notebooks_side_by_side(sleepy, tmp_path):
     assert len(started) == 2 and max(started) < min(finished)
 
 
+def test_kernel_chatter_goes_to_the_run_log_not_stderr(tmp_path, capfd):
+    # Whatever a kernel process writes to its own stderr (ipykernel's transport
+    # warning, interrupt notices, a C library's message) is for the run log;
+    # the command's stderr reaches cron's mail and carries only what must be fixed.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(
+        folder, "noisy", "x = 1", "import os\nos.write(2, b'chatter from the kernel\\n')"
+    )
+    run = _run(folder, tmp_path / "r", "quiet")
+    assert run.ok, run.summary()
+    err = capfd.readouterr().err
+    assert "chatter from the kernel" not in err and "IPKernelApp" not in err
+    assert "chatter from the kernel" in (tmp_path / "r" / "quiet" / RUN_LOG).read_text()
+
+
 def test_code_in_a_string_parameter_is_not_executed(sleepy, tmp_path):
     run = _run(sleepy, tmp_path / "r", "inj", parameters={"label": INJECTION, "pause": "0"})
     assert run.ok, run.summary()

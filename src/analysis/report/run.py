@@ -122,7 +122,27 @@ class _RunLog:
             fh.write(f"{stamp} {message}\n")
 
 
-def _execute(job: NotebookJob, executed: Path, params: dict, progress: object) -> str:
+def _kernels_logging_to(log_path: Path) -> type:
+    """A kernel manager whose kernels write their stderr to ``log_path``.
+
+    Kernels print start-up and shutdown chatter ("running over TCP without
+    encryption", "KeyboardInterrupt caught in kernel") that nobody must act
+    on; in the run log it stays findable, and the command's stderr (cron's
+    mail) carries only what an operator must fix.
+    """
+    from jupyter_client.manager import KernelManager
+
+    class _RunLogKernelManager(KernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+            with log_path.open("ab") as stderr:  # the kernel keeps its own copy
+                await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": stderr})
+
+    return _RunLogKernelManager
+
+
+def _execute(
+    job: NotebookJob, executed: Path, params: dict, progress: object, log_path: Path
+) -> str:
     """Run one notebook with papermill; the error text, or "" when it succeeded."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -135,6 +155,7 @@ def _execute(job: NotebookJob, executed: Path, params: dict, progress: object) -
             kernel_name="python3",
             progress_bar=progress,
             cwd=str(job.path.parent),
+            kernel_manager_class=_kernels_logging_to(log_path),
         )
     except PapermillExecutionError as exc:
         return f"{exc.ename}: {exc.evalue}"
@@ -162,7 +183,7 @@ def _run_one(
     bar = {"desc": job.name, "position": position, "leave": True} if progress else False
     start = time.perf_counter()
     log(f"{job.name}: started")
-    error = _execute(job, executed, params, bar)
+    error = _execute(job, executed, params, bar, log.path)
     seconds = time.perf_counter() - start
     title = notebook_title(job.path)
     html_path = out_dir / f"{job.name}.html"
