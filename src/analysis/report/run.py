@@ -306,6 +306,15 @@ def _as_of(report_config: ReportConfig | None, data_dir: Path):
         # The day the data ends counts as complete (exports are taken during
         # it), as in the notebooks' own default windows (periods.last_full_quarter).
         cutoff = data_cutoff(analysis.connect(data_dir))
+        if pd.isna(cutoff):
+            raise InputError(
+                "the data has no dates (no created, closed or stage-entry times), so the "
+                "report's relative periods (such as last_full_quarter) have no cut-off to "
+                "count back from; give the notebooks explicit period parameters (-p "
+                "period_start=... -p period_end=...), set 'as_of: today' in the report config, "
+                "or run with --config none.",
+                file=data_dir,
+            )
         return (cutoff + pd.Timedelta(days=1)).normalize()
 
     return moment
