@@ -133,3 +133,23 @@ def test_bad_input_gives_a_clear_message(sample):
     no_owner = analysis.connect({c.DEALS: ws.execute(ws.deals).drop(columns=[c.OWNER_ID])})
     with pytest.raises(ValueError, match="owner_id"):
         coaching_focus(no_owner)
+
+
+def test_deals_without_an_owner_are_left_out_and_counted_not_a_rep_called_nan(sample):
+    # Issue 13: with most owners missing, the executive summary read "Rep nan loses
+    # at prospecting". Unowned deals are now left out of the rep comparison and
+    # counted; the findings say how many.
+    crm, _ = sample
+    deals = crm.tables[c.DEALS].copy()
+    rng = np.random.default_rng(13)
+    missing = rng.random(len(deals)) < 0.6
+    deals.loc[missing, c.OWNER_ID] = None
+    ws = analysis.connect({**crm.tables, c.DEALS: deals})
+    result = coaching_focus(ws)
+    owners = set(result.to_frame()[c.OWNER_ID])
+    assert not owners & {"nan", "None", "<NA>"}
+    assert owners <= set(deals.loc[~missing, c.OWNER_ID].astype(str))
+    assert result.n_unassigned == int(missing.sum())  # every unowned deal, no window given
+    sentences = coaching_sentences(result)
+    assert f"{int(missing.sum()):,} deals without an owner are left out" in sentences[-1]
+    assert not any("Rep nan" in s or "Rep None" in s for s in sentences)

@@ -51,12 +51,16 @@ class CoachingFocus:
     correction : str
     quarters : float
         Length of the analysed window in quarters (revenue is per quarter).
+    n_unassigned : int
+        Deals in the window without an owner: left out, since a rate over
+        nobody in particular is not a finding about a rep.
     """
 
     table: pd.DataFrame
     alpha: float
     correction: str
     quarters: float
+    n_unassigned: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """The matrix in long form (a copy)."""
@@ -205,6 +209,10 @@ def coaching_focus(
         raise ValueError("Deals have no owner_id column, so reps cannot be compared.")
     window = bounded_window(ws, window)
     start, end = window.as_tuple() if window else (None, None)
+    # Deals without an owner are nobody's: left out (and counted), never a rep called "nan".
+    unowned = deals_created_in(ws, window)
+    n_unassigned = int(ws.execute(unowned.filter(unowned[c.OWNER_ID].isnull()).count()))
+    ws = ws.with_table(c.DEALS, ws.deals.filter(ws.deals[c.OWNER_ID].notnull()))
     conv = stage_conversion(ws, by=c.OWNER_ID, window=(start, end)).to_frame()
     counts = conv[[c.OWNER_ID, c.STAGE, c.N_ADVANCED, c.N_LOST]].copy()
     counts[c.OWNER_ID] = counts[c.OWNER_ID].astype(str)
@@ -233,7 +241,7 @@ def coaching_focus(
     table = table[order].sort_values(
         [c.FLAGGED, c.REVENUE_AT_STAKE], ascending=[False, False], kind="stable"
     )
-    return CoachingFocus(table.reset_index(drop=True), alpha, correction, quarters)
+    return CoachingFocus(table.reset_index(drop=True), alpha, correction, quarters, n_unassigned)
 
 
 def _teams(ws: Workspace) -> pd.Series:

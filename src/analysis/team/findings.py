@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.present.formatting import (
+    format_count,
     format_money,
     format_p_value,
     format_percent,
@@ -45,11 +46,18 @@ def coaching_sentences(focus: CoachingFocus, names: dict | None = None, top: int
     ``"Rep R01 loses at presentation: 48.4% [36.6–60.4] vs team 80.9%; ≈ $47k/quarter."``
     """
     flagged = focus.flagged().head(top)
+    unassigned = (
+        [
+            f"{format_count(focus.n_unassigned)} deals without an owner are left out of the rep comparison."
+        ]
+        if focus.n_unassigned
+        else []
+    )
     if flagged.empty:
         return [
             "No rep converts significantly below their team at any stage after "
             f"{focus.correction} adjustment (alpha {focus.alpha:g})."
-        ]
+        ] + unassigned
     out = []
     for _, r in flagged.iterrows():
         who = (names or {}).get(r[c.OWNER_ID], r[c.OWNER_ID])
@@ -61,7 +69,7 @@ def coaching_sentences(focus: CoachingFocus, names: dict | None = None, top: int
             f"{format_percent(r[c.TEAM_CONVERSION], 0)}{tail} "
             f"(adjusted {format_p_value(r[c.P_ADJUSTED])})."
         )
-    return out
+    return out + unassigned
 
 
 def scorecard_sentences(scorecard: RepScorecard) -> list[str]:
