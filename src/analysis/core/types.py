@@ -40,7 +40,7 @@ class Window:
         """Length of the window in days (NaN when a side is open)."""
         if self.start is None or self.end is None:
             return float("nan")
-        return (self.end - self.start).total_seconds() / 86_400
+        return (self.end - self.start).total_seconds() / SECONDS_PER_DAY
 
     def label(self) -> str:
         """``'2026-04-01 to 2026-06-30'`` (the last day inclusive); open sides say so."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
+from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.workspace import Workspace
 
 RESOLUTION_DAYS = 0.01  # durations are rounded to 0.01 day (14.4 minutes) in the engine
@@ -37,7 +38,7 @@ def rounded_days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Valu
     """Days from start to end, rounded to RESOLUTION_DAYS, in the engine."""
     seconds = seconds_between(ws, start, end)
     steps = 1.0 / RESOLUTION_DAYS
-    return ((seconds / (86400.0 / steps)).round() / steps).cast("float64")
+    return ((seconds / (SECONDS_PER_DAY / steps)).round() / steps).cast("float64")
 
 
 def null_timestamp() -> ibis.Value:

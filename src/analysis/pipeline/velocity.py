@@ -18,7 +18,7 @@ from scipy import stats
 
 from analysis.core import columns as c
 from analysis.core.columns import NOTE_NO_WON_DEALS, WIN_RATE
-from analysis.core.types import WindowLike, as_window
+from analysis.core.types import SECONDS_PER_DAY, WindowLike, as_window
 from analysis.engine.durations import seconds_between
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.journey import stage_position
@@ -31,7 +31,6 @@ CYCLE_DAYS = "cycle_days"
 VELOCITY = "velocity_per_day"
 LEVERS = (OPEN_QUALIFIED, AVG_WON_AMOUNT, WIN_RATE, CYCLE_DAYS)
 NOTE_NO_OPEN_QUALIFIED = "no_open_qualified_deals"
-_SECONDS_PER_DAY = 86_400.0
 
 
 def _open_qualified(ws: Workspace, end: pd.Timestamp, keys: list[str], stage: str) -> pd.DataFrame:
@@ -56,7 +55,7 @@ def _closed_stats(
     deals = ws.deals
     closed = deals.filter((deals[c.CLOSED_AT] >= start) & (deals[c.CLOSED_AT] < end))
     won = closed[c.OUTCOME] == c.WON
-    days = seconds_between(ws, closed[c.CREATED_AT], closed[c.CLOSED_AT]) / _SECONDS_PER_DAY
+    days = seconds_between(ws, closed[c.CREATED_AT], closed[c.CLOSED_AT]) / SECONDS_PER_DAY
     amount = closed[c.AMOUNT]
     expr = aggregate_by(
         closed,

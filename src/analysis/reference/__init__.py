@@ -2,8 +2,9 @@
 
 Benchmarks are read from ``config/benchmarks.yaml`` (:func:`load_benchmarks`);
 :func:`compare_to_benchmarks` sets our measures beside every matching figure
-and says where the definitions differ. :mod:`.measures` turns the team and
-segment results into the measures it reads.
+and says where the definitions differ. :mod:`.measures` turns a win-rate
+table into the measures it reads (``analysis.segments.segment_measures`` does
+the same for a segment comparison).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from analysis.reference.benchmarks import (
     load_benchmarks,
     same_definition,
 )
-from analysis.reference.measures import segment_measures, win_rate_measures
+from analysis.reference.measures import win_rate_measures
 
 __all__ = [
     "COMPARISON",
@@ -27,6 +28,5 @@ __all__ = [
     "compare_to_benchmarks",
     "load_benchmarks",
     "same_definition",
-    "segment_measures",
     "win_rate_measures",
 ]

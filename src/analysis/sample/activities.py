@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import SECONDS_PER_DAY
 from analysis.sample.context import SampleContext
 from analysis.sample.draws import SampleDraws
 from analysis.sample.params import Plan
@@ -219,7 +220,7 @@ def experiment_truth(
         }
 
     def day(x: float) -> str:
-        return (context.origin + np.timedelta64(int(round(x * 86_400)), "s")).isoformat()
+        return (context.origin + np.timedelta64(int(round(x * SECONDS_PER_DAY)), "s")).isoformat()
 
     return {
         plan.email_experiment_id: {

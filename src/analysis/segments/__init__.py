@@ -17,6 +17,7 @@ from analysis.segments import columns
 from analysis.segments.compare import SegmentComparison, compare_segments
 from analysis.segments.decision_makers import DecisionMakerEffect, decision_maker_effect
 from analysis.segments.findings import segment_sentences
+from analysis.segments.measures import segment_measures
 from analysis.segments.plots import segment_chart
 from analysis.team.acquisition import acquisition_cost, pipeline_coverage
 from analysis.team.findings import acquisition_sentences
@@ -35,6 +36,7 @@ __all__ = [
     "pipeline_coverage",
     "resolve_windows",
     "segment_chart",
+    "segment_measures",
     "segment_sentences",
     "trend",
     "trend_chart",

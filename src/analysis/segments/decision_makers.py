@@ -17,6 +17,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import t
 
+from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
@@ -185,7 +186,7 @@ def decision_maker_effect(
         & d[c.CLOSED_AT].notnull()
         & (d[c.CREATED_AT] <= ibis.literal(cutoff - pd.Timedelta(days=mature_days)))
     )
-    days = (won[c.CLOSED_AT].epoch_seconds() - won[c.CREATED_AT].epoch_seconds()) / 86_400
+    days = (won[c.CLOSED_AT].epoch_seconds() - won[c.CREATED_AT].epoch_seconds()) / SECONDS_PER_DAY
     won = won.mutate(_y=ibis.greatest(days, 1e-3).log())
     sums = ws.execute(
         won.group_by(keys).aggregate(

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.stats import hypergeom
 
 from analysis.core.columns import DECIDED
-from analysis.core.types import Correction, WindowLike, check_correction
+from analysis.core.types import SECONDS_PER_DAY, Correction, Window, WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
@@ -154,9 +154,9 @@ def compare_to_team(
     return table
 
 
-def _downstream(ws: Workspace, start, end, stages: tuple[str, ...]) -> pd.DataFrame:
+def _downstream(ws: Workspace, window: Window | None, stages: tuple[str, ...]) -> pd.DataFrame:
     """P(won | advanced from the stage) per team stage: product of later team conversions."""
-    team = stage_conversion(ws, window=(start, end)).to_frame().set_index(c.STAGE)
+    team = stage_conversion(ws, window=window).to_frame().set_index(c.STAGE)
     conv = team[c.CONVERSION].reindex(list(stages)).fillna(0.0).to_numpy()
     after = np.append(np.cumprod(conv[::-1])[::-1][1:], 1.0)
     return pd.DataFrame({c.STAGE: list(stages), DOWNSTREAM: after})
@@ -208,20 +208,19 @@ def coaching_focus(
     if c.OWNER_ID not in ws.deals.columns:
         raise ValueError("Deals have no owner_id column, so reps cannot be compared.")
     window = bounded_window(ws, window)
-    start, end = window.as_tuple() if window else (None, None)
     # Deals without an owner are nobody's: left out (and counted), never a rep called "nan".
     unowned = deals_created_in(ws, window)
     n_unassigned = int(ws.execute(unowned.filter(unowned[c.OWNER_ID].isnull()).count()))
     ws = ws.with_table(c.DEALS, ws.deals.filter(ws.deals[c.OWNER_ID].notnull()))
-    conv = stage_conversion(ws, by=c.OWNER_ID, window=(start, end)).to_frame()
+    conv = stage_conversion(ws, by=c.OWNER_ID, window=window).to_frame()
     counts = conv[[c.OWNER_ID, c.STAGE, c.N_ADVANCED, c.N_LOST]].copy()
     counts[c.OWNER_ID] = counts[c.OWNER_ID].astype(str)
     teams = _teams(ws)
     counts[c.TEAM] = counts[c.OWNER_ID].map(teams).fillna(ALL_REPS).astype(str)
     table = compare_to_team(counts, alpha, correction, min_decided)
 
-    table = table.merge(_downstream(ws, start, end, ws.pipeline.stages), on=c.STAGE, how="left")
-    rates = win_rates(ws, by=c.OWNER_ID, window=(start, end)).to_frame()
+    table = table.merge(_downstream(ws, window, ws.pipeline.stages), on=c.STAGE, how="left")
+    rates = win_rates(ws, by=c.OWNER_ID, window=window).to_frame()
     rates[c.OWNER_ID] = rates[c.OWNER_ID].astype(str)
     rates[c.TEAM] = rates[c.OWNER_ID].map(teams).fillna(ALL_REPS).astype(str)
     team_won = rates.groupby(c.TEAM)[[c.WON_AMOUNT, c.N_WON]].sum()
@@ -259,5 +258,5 @@ def _quarters(ws: Workspace, window) -> float:
     lo, hi = span["lo"].iloc[0], span["hi"].iloc[0]
     if pd.isna(lo) or pd.isna(hi):
         return np.nan
-    days = (pd.Timestamp(hi) - pd.Timestamp(lo)).total_seconds() / 86_400
+    days = (pd.Timestamp(hi) - pd.Timestamp(lo)).total_seconds() / SECONDS_PER_DAY
     return max(days, 1.0) / DAYS_PER_QUARTER

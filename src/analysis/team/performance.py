@@ -17,7 +17,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analysis.core.types import Window, WindowLike, as_window, to_utc
+from analysis.core.types import SECONDS_PER_DAY, Window, WindowLike, as_window, to_utc
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import data_cutoff
@@ -140,7 +140,7 @@ def _tenure_months(table: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) 
         hired = pd.Series(pd.NaT, index=table.index, dtype="datetime64[us, UTC]")
     first = series_to_utc(table["_first_created"])
     began = hired.fillna(first).clip(lower=start)
-    days = (end - began).dt.total_seconds() / 86_400
+    days = (end - began).dt.total_seconds() / SECONDS_PER_DAY
     return (days / DAYS_PER_MONTH).clip(lower=0)
 
 
@@ -340,6 +340,6 @@ def win_rates_by_rep(
     deals = ws.deals.drop(attribute) if attribute in ws.deals.columns else ws.deals
     joined = deals.left_join(attr, deals[c.OWNER_ID].cast("string") == attr["_rep"])
     joined = joined.rename({attribute: "_attr"}).drop("_rep")
-    window = bounded_window(ws, window)
-    start, end = window.as_tuple() if window else (None, None)
-    return win_rates(ws.with_table(c.DEALS, joined), by=attribute, alpha=alpha, window=(start, end))
+    return win_rates(
+        ws.with_table(c.DEALS, joined), by=attribute, alpha=alpha, window=bounded_window(ws, window)
+    )

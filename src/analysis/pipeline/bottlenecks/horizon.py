@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.durations import seconds_between
 from analysis.engine.journey import data_cutoff
 from analysis.engine.reach import LOST_AT, NEXT_ENTERED_AT, WON_AT, reach_rows
@@ -36,7 +37,7 @@ DEFAULT_HORIZON_QUANTILE = 0.9
 
 
 def _days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
-    return (seconds_between(ws, start, end) / 86_400.0).cast("float64")
+    return (seconds_between(ws, start, end) / SECONDS_PER_DAY).cast("float64")
 
 
 def decision_rows(ws: Workspace, reach: str, keys: list[str]) -> ibis.Table:

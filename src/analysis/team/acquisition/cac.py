@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from analysis.core.types import Granularity, WindowLike, as_window, to_utc
+from analysis.core.types import Granularity, Window, WindowLike, as_window, to_utc
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.reach import PERIOD_TRUNCATE
@@ -200,13 +200,15 @@ def _spend(ws: Workspace, period, start, end) -> pd.DataFrame:
     return ws.execute(expr)
 
 
-def _allocate_to_segments(ws: Workspace, spend: pd.DataFrame, period, start, end) -> pd.DataFrame:
+def _allocate_to_segments(
+    ws: Workspace, spend: pd.DataFrame, period, window: Window | None
+) -> pd.DataFrame:
     """Split each (period, channel) spend over segments by their share of deals created there."""
     if spend.empty or c.SOURCE not in ws.deals.columns:
         out = spend.copy()
         out[c.SEGMENT] = NOTE_UNALLOCATED  # nothing to split, or no channel on the deals
         return out
-    deals = deals_created_in(ws, (start, end))
+    deals = deals_created_in(ws, window)
     deals = deals.mutate(
         **{c.PERIOD: _period_of(deals[c.CREATED_AT], period), c.CHANNEL: deals[c.SOURCE]}
     )
@@ -293,7 +295,7 @@ def acquisition_cost(
     customers = customers.rename(columns={c.SOURCE: c.CHANNEL})
     customers["_paid"] = customers[c.CHANNEL].isin(paid)
     if by == "segment":
-        spend = _allocate_to_segments(ws, spend, period, start, end)
+        spend = _allocate_to_segments(ws, spend, period, window)
     keys = [c.PERIOD, *([group] if group else [])]
     spend[PAID_SPEND] = spend[c.SALES_COST].where(spend["_paid"], 0.0) + spend[
         c.MARKETING_COST

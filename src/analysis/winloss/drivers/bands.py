@@ -13,6 +13,7 @@ from collections.abc import Callable
 import ibis
 import pandas as pd
 
+from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.workspace import Workspace
 from analysis.winloss import columns as c
 
@@ -52,7 +53,9 @@ def driver_bands(data: DataLike, amount_quantiles: int = 4) -> ibis.Table:
         if column in table.columns:
             new[band] = _quantile_band(table, column, amount_quantiles, execute)
     if c.CLOSED_AT in table.columns and c.CREATED_AT in table.columns:
-        days = (table[c.CLOSED_AT].epoch_seconds() - table[c.CREATED_AT].epoch_seconds()) / 86_400
+        days = (
+            table[c.CLOSED_AT].epoch_seconds() - table[c.CREATED_AT].epoch_seconds()
+        ) / SECONDS_PER_DAY
         new[c.CYCLE_BAND] = _band(days, CYCLE_BANDS)
     if c.N_DECISION_MAKERS in table.columns:
         new[c.DM_BAND] = _band(table[c.N_DECISION_MAKERS], DM_BANDS, inclusive_high=True)
