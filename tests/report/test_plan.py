@@ -178,10 +178,9 @@ def test_relative_periods_from_the_data_match_the_notebooks_default(processed_fo
     )
 
 
-def test_data_without_dates_stops_the_report_with_exit_2_and_a_message(tmp_path, capsys):
-    # A win/loss export with no dates at all: relative periods have no cut-off to
-    # count back from. The contract is exit 2 and a sentence, before any notebook
-    # runs (it was an AttributeError traceback on NaT, exit 1).
+def test_data_without_deals_stops_the_report_with_exit_2_and_a_message(tmp_path, capsys):
+    # Nothing to report on: the contract is exit 2 and a sentence before any
+    # notebook runs. (Data without dates runs: see tests/test_report_matrix.py.)
     from analysis.cli import main
     from analysis.core import columns as c
 
@@ -189,17 +188,16 @@ def test_data_without_dates_stops_the_report_with_exit_2_and_a_message(tmp_path,
     data.mkdir()
     deals = pd.DataFrame(
         {
-            c.DEAL_ID: ["d1", "d2", "d3"],
-            c.OUTCOME: [c.WON, c.LOST, c.OPEN],
-            c.SEGMENT: [c.B2B, c.B2C, c.B2B],
-            c.AMOUNT: [100.0, 50.0, 75.0],
-            c.CREATED_AT: pd.Series([pd.NaT] * 3, dtype="datetime64[us, UTC]"),
-            c.CLOSED_AT: pd.Series([pd.NaT] * 3, dtype="datetime64[us, UTC]"),
+            c.DEAL_ID: pd.Series([], dtype="string"),
+            c.OUTCOME: pd.Series([], dtype="string"),
+            c.SEGMENT: pd.Series([], dtype="string"),
+            c.AMOUNT: pd.Series([], dtype="float64"),
+            c.CREATED_AT: pd.Series([], dtype="datetime64[us, UTC]"),
         }
     )
     deals.to_parquet(data / f"{c.DEALS}.parquet")
     code = main(["report", "--data-dir", str(data), "--reports-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2
-    assert "no dates" in err and "--config none" in err and "Traceback" not in err
+    assert "no rows" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())

@@ -54,3 +54,32 @@ class InputError(ValueError):
 
 class ConfigError(InputError):
     """A configuration file (stages, column map, reports) is invalid."""
+
+
+class MissingInput(InputError):
+    """An analysis cannot run because the data lacks a table, a column or the rows it needs.
+
+    Report pages catch it and print :attr:`sentence` in place of the section,
+    so the run goes on; called directly, it is an ``InputError`` like any other.
+
+    Parameters
+    ----------
+    analysis : str
+        The analysis that cannot run ("Time in stage").
+    lacking : str
+        What is missing, in words ("the stage_events table", "any closed deal").
+    supply : str
+        How to supply it.
+    """
+
+    def __init__(self, analysis: str, lacking: str, supply: str = "") -> None:
+        self.analysis = analysis
+        self.lacking = lacking
+        self.supply = supply
+        super().__init__(self.sentence)
+
+    @property
+    def sentence(self) -> str:
+        """One sentence for the page: what could not be computed, why, how to fix it."""
+        text = f"{self.analysis} is not computed: the data lacks {self.lacking}."
+        return f"{text} {self.supply}" if self.supply else text

@@ -25,6 +25,8 @@ SAMPLE_DIR = RAW_DIR / "sample"
 PROCESSED_DIR = DATA_DIR / "processed"
 QUARANTINE_DIRNAME = "quarantine"
 MANIFEST_FILENAME = "manifest.json"
+# The stage config an ingest used, copied beside its tables so every reader uses it.
+STAGES_COPY_FILENAME = "stages.yaml"
 
 NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
 REPORTS_DIR = Path(os.environ.get("SALES_WORKBENCH_REPORTS", PROJ_ROOT / "reports"))

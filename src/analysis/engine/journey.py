@@ -14,6 +14,7 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.engine.shapes import STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 
 # Columns of the stays table (in addition to deal_id, stage, entered_at).
@@ -60,6 +61,7 @@ def stage_stays(ws: Workspace, columns: Sequence[str] = STAY_COLUMNS) -> ibis.Ta
     ``next_stage`` has a lower ``stage_order``; a re-entry is a stage that
     appears more than once for a deal.
     """
+    STAGE_HISTORY.check(ws)
     ev = ws.stage_events
     ev = ev.mutate(**{STAGE_ORDER: stage_position(ws, ev[c.STAGE])})
     window = ibis.window(
@@ -130,6 +132,7 @@ def deal_stage_pivot(
     stages rows pick their stage's column from it instead of joining a
     per-(deal, stage) table.
     """
+    STAGE_HISTORY.check(ws)
     pipeline = ws.pipeline
     stages = list(pipeline.stages)
     n_open = len(stages)

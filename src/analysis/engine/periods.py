@@ -64,7 +64,8 @@ def resolve_windows(
     Returns
     -------
     (Window, Window)
-        Current and baseline.
+        Current and baseline; both open (all dates) when the data has no date
+        at all and no window is given.
 
     Raises
     ------
@@ -72,6 +73,10 @@ def resolve_windows(
         When a window is empty (its end is not after its start).
     """
     cutoff = data_cutoff(ws)
+    if pd.isna(cutoff) and period_start is None and period_end is None:
+        # Data without any date: no period to compare. Both windows are open;
+        # the analyses that compare periods need dates and say so (their Shape).
+        return Window(None, None), Window(None, None)
     current = _window(period_start, period_end, "period", cutoff)
     if current is None:
         current = last_full_quarter(cutoff)

@@ -32,6 +32,7 @@ from analysis.engine.journey import (
     WON_AT,
     deal_stage_pivot,
 )
+from analysis.engine.shapes import STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 
 Reach = Literal["implied", "observed"]
@@ -197,11 +198,7 @@ def reach_rows(
     :data:`NEXT_ENTERED_AT` (the implied entry time of the next open stage,
     null at the last one), :data:`WON_AT` and :data:`LOST_AT`.
     """
-    if not ws.has(c.STAGE_EVENTS):
-        raise ValueError(
-            "The workspace has no stage_events table; ingest derives one from a current "
-            "stage column, so re-ingest the source with its stage column mapped."
-        )
+    STAGE_HISTORY.check(ws)
     stages = list(ws.pipeline.stages)
     n_open = len(stages)
     per_deal = deal_stage_pivot(

@@ -110,7 +110,7 @@ class Workspace:
         return self.backend.execute(expr)
 
 
-def _from_folder(folder: Path, stages: StageConfig) -> Workspace:
+def _from_folder(folder: Path, stages: StageConfig | None) -> Workspace:
     if not folder.is_dir():
         raise InputError(
             "no processed data folder here. Run `make ingest` (sample data) or "
@@ -123,6 +123,10 @@ def _from_folder(folder: Path, stages: StageConfig) -> Workspace:
             "the processed folder has no deals.parquet; run `sales-workbench ingest` first.",
             file=folder,
         )
+    if stages is None:
+        # The pipeline the data was ingested with, not whatever config/ holds now.
+        copied = folder / paths.STAGES_COPY_FILENAME
+        stages = load_stages(copied if copied.exists() else None)
     backend = ibis.duckdb.connect()
     tables = {name: backend.read_parquet(path, table_name=name) for name, path in files.items()}
     has_manifest = (folder / paths.MANIFEST_FILENAME).exists()
@@ -160,7 +164,8 @@ def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None
         an ibis backend connection uses its tables named after the canonical
         tables, so Spark or a warehouse works without changing metric code.
     stages : StageConfig, optional
-        Stage configuration; defaults to ``config/stages.yaml``.
+        Stage configuration; defaults to the copy an ingest keeps in the
+        processed folder (``stages.yaml``), else ``config/stages.yaml``.
 
     Returns
     -------
@@ -171,11 +176,11 @@ def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None
     InputError
         When the folder or connection holds no deals table.
     """
-    stages = stages if stages is not None else load_stages()
     if source is None:
         return _from_folder(paths.PROCESSED_DIR, stages)
     if isinstance(source, str | Path):
         return _from_folder(Path(source), stages)
+    stages = stages if stages is not None else load_stages()
     if isinstance(source, ibis.BaseBackend):
         return _from_backend(source, stages)
     if isinstance(source, Mapping):

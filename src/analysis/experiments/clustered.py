@@ -188,6 +188,22 @@ def cluster_robust_fit(
     design = np.column_stack(
         [np.ones(len(cells))] + [(cells[c.VARIANT] == v).to_numpy(float) for v in treated]
     )
+    if np.ptp(rate) == 0:
+        # Every unit had the same outcome: the differences are exactly zero and the
+        # sandwich covariance is zero, so there is no test and no interval.
+        nan = np.full(len(treated), np.nan)
+        return ClusterFit(
+            difference=np.zeros(len(treated)),
+            ci_low=nan,
+            ci_high=nan,
+            statistic=nan,
+            p_value=nan,
+            lift_ci_low=nan,
+            lift_ci_high=nan,
+            omnibus_statistic=np.nan,
+            omnibus_df=np.nan,
+            omnibus_p_value=np.nan,
+        )
     groups = pd.factorize(cells[c.CLUSTER])[0]
     fit = sm.WLS(rate, design, weights=n).fit(
         cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
@@ -247,7 +263,13 @@ def _describe_design(
         (np.isfinite(deff) and deff > DESIGN_EFFECT_WARNING)
         or (naive_p < alpha and not clustered_p < alpha)
     )
-    if overstated:
+    if not np.isfinite(icc):
+        message = (
+            f"Deals are clustered in {g} {cluster} units; the within-cluster correlation "
+            "cannot be estimated (every deal had the same outcome, or too few clusters), "
+            "so no cluster-robust test is possible."
+        )
+    elif overstated:
         eff = n_total / deff if np.isfinite(deff) and deff > 0 else np.nan
         message = (
             f"Deals are clustered in {g} {cluster} units (ICC {icc:.3f}, design effect "

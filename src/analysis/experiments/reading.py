@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.core.errors import MissingInput
 from analysis.core.types import Correction
+from analysis.engine.shapes import ASSIGNMENTS
 from analysis.engine.workspace import Workspace
 from analysis.experiments import columns as c
 from analysis.experiments.bayes import BayesianReading, bayesian_conversion
@@ -217,3 +219,11 @@ def experiment_id_list(value: str | list[str] | tuple[str, ...] | None, ws: Work
         cleaned = value.strip().strip("[]")
         return [v.strip().strip("'\"") for v in cleaned.split(",") if v.strip().strip("'\"")]
     return [str(v) for v in value]
+
+
+def no_experiments_sentence(ws: Workspace) -> str:
+    """Why a page reads no experiment: no assignments table, or one that lists none."""
+    lacking = ASSIGNMENTS.missing(ws)
+    if lacking:
+        return MissingInput("Experiments", " and ".join(lacking), ASSIGNMENTS.supply).sentence
+    return "The assignments table lists no experiment, so there is nothing to read."

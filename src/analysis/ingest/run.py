@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.errors import ConfigError, InputError
+from analysis.core.paths import STAGES_COPY_FILENAME, STAGES_FILE
 from analysis.core.stages import Pipeline, StageConfig, load_stages
 from analysis.ingest import read
 from analysis.ingest.canonical import build_canonical, resolve_columns
@@ -196,6 +197,7 @@ def ingest(
     derived: dict[str, dict] = {}
     deals_index: DealIndex | None = None
     with OutputStage(out_dir) as stage:
+        stage.copy_file(Path(stages_path or STAGES_FILE), STAGES_COPY_FILENAME)
         for table in (t for t in c.TABLES if t in paths):
             tmap = cmap.tables[table]
             raw = _read(table, paths[table], tmap)

@@ -35,7 +35,7 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     c.SPEND: (c.PERIOD, c.CHANNEL),
     c.FEEDBACK: (c.DEAL_ID, c.COLLECTED_AT),
 }
-_OURS = {paths.MANIFEST_FILENAME, paths.QUARANTINE_DIRNAME}
+_OURS = {paths.MANIFEST_FILENAME, paths.QUARANTINE_DIRNAME, paths.STAGES_COPY_FILENAME}
 
 
 def _is_within(path: Path, parent: Path) -> bool:
@@ -194,6 +194,10 @@ class OutputStage:
             qdir = self.tmp / paths.QUARANTINE_DIRNAME
             qdir.mkdir(exist_ok=True)
             _write_parquet(frame, qdir / f"{name}.parquet")
+
+    def copy_file(self, source: Path, name: str) -> None:
+        """Copy ``source`` into the output folder as ``name`` (e.g. the stage config used)."""
+        shutil.copyfile(source, self.tmp / name)
 
     def commit(self, manifest: dict) -> Path:
         """Write the manifest and move the folder into place; return ``out``."""

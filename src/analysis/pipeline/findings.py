@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.formatting import format_money, format_percent, format_rate
+from analysis.present.formatting import format_days, format_money, format_percent, format_rate
 
 
 def _stage_step(stage: str, stages: tuple[str, ...]) -> str:
@@ -14,12 +14,19 @@ def _stage_step(stage: str, stages: tuple[str, ...]) -> str:
     return f"{stage} → {nxt}"
 
 
+def _rows(frame: pd.DataFrame | None, group: str, name: object) -> pd.DataFrame:
+    """The rows of ``name``; empty for a skipped result (None)."""
+    if frame is None or group not in frame:
+        return pd.DataFrame()
+    return frame[frame[group] == name]
+
+
 def funnel_findings(
-    conversion: pd.DataFrame,
-    time_to_close: pd.DataFrame,
-    horizons: pd.DataFrame,
-    velocity: pd.DataFrame,
-    velocity_change: pd.DataFrame,
+    conversion: pd.DataFrame | None,
+    time_to_close: pd.DataFrame | None,
+    horizons: pd.DataFrame | None,
+    velocity: pd.DataFrame | None,
+    velocity_change: pd.DataFrame | None,
     stages: tuple[str, ...],
     window: str,
     group: str = c.SEGMENT,
@@ -28,11 +35,11 @@ def funnel_findings(
 
     Parameters
     ----------
-    conversion : pandas.DataFrame
+    conversion : pandas.DataFrame or None
         :func:`analysis.pipeline.funnel.stage_conversion` frame for the whole data.
-    time_to_close, horizons : pandas.DataFrame
+    time_to_close, horizons : pandas.DataFrame or None
         :func:`analysis.pipeline.cycle.time_to_close` table and horizons.
-    velocity, velocity_change : pandas.DataFrame
+    velocity, velocity_change : pandas.DataFrame or None
         :func:`analysis.pipeline.velocity.sales_velocity` of the current window and
         :func:`analysis.pipeline.velocity.decompose_velocity_change` against the baseline.
     stages : tuple of str
@@ -41,13 +48,22 @@ def funnel_findings(
         Label of the current window, e.g. ``"2026-04-01 to 2026-06-30"``.
     group : str
         The grouping column shared by the frames.
+
+    Notes
+    -----
+    A result the page skipped (None: the data lacked its inputs) gives no
+    sentence here; the page says why where its section would be.
     """
     from analysis.pipeline import cycle
     from analysis.pipeline import velocity as v
 
+    frames = (conversion, time_to_close, horizons, velocity)
+    names = dict.fromkeys(n for f in frames if f is not None and group in f for n in f[group])
     sentences = []
-    for name in dict.fromkeys(conversion[group]):
-        conv = conversion[(conversion[group] == name) & conversion[c.CONVERSION].notna()]
+    for name in names:
+        conv = _rows(conversion, group, name)
+        if not conv.empty:
+            conv = conv[conv[c.CONVERSION].notna()]
         if not conv.empty:
             weakest = conv.loc[conv[c.CONVERSION].idxmin()]
             first = conv.iloc[0]
@@ -58,21 +74,24 @@ def funnel_findings(
                 f"{format_rate(first[c.CUMULATIVE_CONVERSION], first[c.CUMULATIVE_CI_LOW], first[c.CUMULATIVE_CI_HIGH])} "
                 "are eventually won."
             )
-        close = time_to_close[time_to_close[group] == name]
-        year = horizons[(horizons[group] == name) & (horizons[cycle.HORIZON_DAYS] == 365)]
+        close = _rows(time_to_close, group, name)
+        year = _rows(horizons, group, name)
+        if not year.empty:
+            year = year[year[cycle.HORIZON_DAYS] == 365]
         if not close.empty and not year.empty:
             row, p = close.iloc[0], year.iloc[0]
             sentences.append(
                 f"{name} deals that are won take {row[cycle.WON_ONLY_MEDIAN_DAYS]:.0f} days "
                 f"(median; the won-only mean CRMs report is {row[cycle.WON_ONLY_MEAN_DAYS]:.0f}). "
                 f"Counting open deals as still running, half of all {name} deals close, won or "
-                f"lost, within {row[cycle.KM_MEDIAN_DAYS]:.1f} days "
-                f"[{row[cycle.KM_MEDIAN_CI_LOW]:.1f}–{row[cycle.KM_MEDIAN_CI_HIGH]:.1f}], and "
+                "lost, within "
+                f"{format_days(row[cycle.KM_MEDIAN_DAYS], row[cycle.KM_MEDIAN_CI_LOW], row[cycle.KM_MEDIAN_CI_HIGH])}"
+                ", and "
                 f"{format_rate(p[cycle.P_WON], p[cycle.P_WON_CI_LOW], p[cycle.P_WON_CI_HIGH])} "
                 "are won within a year."
             )
-        vel = velocity[velocity[group] == name]
-        change = velocity_change[velocity_change[group] == name]
+        vel = _rows(velocity, group, name)
+        change = _rows(velocity_change, group, name)
         if not vel.empty and pd.notna(vel.iloc[0][v.VELOCITY]):
             row = vel.iloc[0]
             text = (
@@ -92,7 +111,9 @@ def funnel_findings(
     return sentences
 
 
-def bottleneck_sentences(ranking: pd.DataFrame, window: str, group: str = c.SEGMENT) -> list[str]:
+def bottleneck_sentences(
+    ranking: pd.DataFrame | None, window: str, group: str = c.SEGMENT
+) -> list[str]:
     """One sentence per group on its top-ranked stage transition.
 
     Parameters
@@ -106,6 +127,8 @@ def bottleneck_sentences(ranking: pd.DataFrame, window: str, group: str = c.SEGM
     """
     from analysis.pipeline.bottlenecks import find as b
 
+    if ranking is None:
+        return []
     sentences = []
     for name in dict.fromkeys(ranking[group]):
         rows = ranking[(ranking[group] == name) & ranking[b.SIGNIFICANT_DROP].fillna(False)]

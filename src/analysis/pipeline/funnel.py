@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from analysis.core import columns as c
+from analysis.core.shape import Shape
 from analysis.core.types import Granularity, WindowLike
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by
@@ -31,6 +32,7 @@ from analysis.engine.reach import (
     reach_rows,
     stage_accounting,
 )
+from analysis.engine.shapes import CREATED_DATES
 from analysis.engine.workspace import Workspace
 from analysis.overview.summary import outcome_summary
 from analysis.stats.rates import rate_with_interval
@@ -300,6 +302,9 @@ def win_rates(
     Cochran, W. G. (1977). Sampling Techniques, 3rd ed., section 6.4 (ratio estimator).
     """
     check_options(c.REACH_IMPLIED, period, c.COHORT_CREATED)
+    if period is not None:
+        CREATED_DATES.check(ws)
+    Shape("Win rates", needs={c.DEALS: tuple(group_keys(by))}).check(ws)
     keys = group_keys(by)
     work, all_keys = ws, list(keys)
     if period is not None:

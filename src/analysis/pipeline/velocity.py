@@ -22,6 +22,7 @@ from analysis.core.types import SECONDS_PER_DAY, WindowLike, as_window
 from analysis.engine.durations import seconds_between
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.journey import stage_position
+from analysis.engine.shapes import CLOSE_DATES
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
 
@@ -111,7 +112,7 @@ def sales_velocity(
     window: WindowLike,
     *,
     by: str | list[str] | None = c.SEGMENT,
-    qualified_stage: str = "qualification",
+    qualified_stage: str | None = None,
     alpha: float = 0.05,
 ) -> Velocity:
     """Sales velocity per group for the period ``[start, end)``.
@@ -124,9 +125,11 @@ def sales_velocity(
         required.
     by : str or list of str or None
         Deal columns to group by.
-    qualified_stage : str
+    qualified_stage : str, optional
         An open deal counts as a qualified opportunity once it has reached
-        this stage (or a later one) by the period end.
+        this stage (or a later one) by the period end; default the pipeline's
+        second open stage (``qualification`` in the default pipeline), or its
+        only one.
     alpha : float
         1 - confidence level.
 
@@ -159,8 +162,11 @@ def sales_velocity(
     The formula is the one sales-operations texts call "sales velocity" or
     "pipeline velocity"; e.g. Salesforce, "What is sales velocity?" (2023).
     """
+    CLOSE_DATES.check(ws)
     start, end = as_window(window, bounded=True).as_tuple()
     keys = as_keys(by)
+    if qualified_stage is None:
+        qualified_stage = ws.pipeline.stages[min(1, len(ws.pipeline.stages) - 1)]
     stats_ = _closed_stats(ws, start, end, keys)
     opens = _open_qualified(ws, end, keys, qualified_stage)
     table = (

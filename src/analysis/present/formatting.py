@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 
 def format_percent(value: float, digits: int = 1) -> str:
     """``0.6315 -> '63.2%'``; NaN becomes ``'n/a'``."""
@@ -14,11 +16,23 @@ def format_percent(value: float, digits: int = 1) -> str:
 
 def format_rate(rate: float, ci_low: float, ci_high: float, digits: int = 1) -> str:
     """A rate with its interval: ``'63.2% [62.0–64.3]'``."""
-    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+    if is_missing(rate):
         return "n/a (no closed deals)"
+    if is_missing(ci_low) or is_missing(ci_high):
+        return f"{format_percent(rate, digits)} (no interval: too few deals)"
     lo = f"{100 * ci_low:.{digits}f}"
     hi = f"{100 * ci_high:.{digits}f}"
     return f"{format_percent(rate, digits)} [{lo}–{hi}]"
+
+
+def format_days(days: float, ci_low: float, ci_high: float, digits: int = 1) -> str:
+    """Days with their interval: ``'79.8 days [63.3–106.4]'``; a missing bound says so."""
+    if is_missing(days):
+        return "n/a"
+    text = f"{days:.{digits}f} days"
+    if is_missing(ci_low) or is_missing(ci_high):
+        return f"{text} (no interval: too few deals)"
+    return f"{text} [{ci_low:.{digits}f}–{ci_high:.{digits}f}]"
 
 
 def format_count(value: float) -> str:
@@ -43,8 +57,13 @@ def as_markdown_list(sentences: list[str]) -> str:
 
 
 def is_missing(value) -> bool:
-    """True for None and NaN (a figure that could not be computed)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """True for None, NaN and pandas' NA (a figure that could not be computed)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return math.isnan(value)
+    except TypeError:
+        return False
 
 
 def format_p_value(p: float) -> str:
@@ -56,4 +75,6 @@ def format_p_value(p: float) -> str:
 
 def format_points(difference: float, low: float, high: float) -> str:
     """``-0.032, -0.05, -0.013 -> '-3.2 points [-5.0 to -1.3]'``."""
+    if is_missing(low) or is_missing(high):
+        return f"{100 * difference:+.1f} points (no interval)"
     return f"{100 * difference:+.1f} points [{100 * low:+.1f} to {100 * high:+.1f}]"

@@ -19,7 +19,12 @@ SUMMARY_FILENAME = "summary.json"
 
 
 def _jsonable(value: object) -> object:
-    """Convert numpy/pandas scalars and NaN to plain JSON values (NaN -> null)."""
+    """Convert numpy/pandas scalars and NaN to plain JSON values (NaN -> null).
+
+    A DataFrame becomes its list of records.
+    """
+    if isinstance(value, pd.DataFrame):
+        return _jsonable(value.to_dict("records"))
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -37,7 +42,7 @@ def _jsonable(value: object) -> object:
 
 def write_outputs(
     output_dir: str | Path | None,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame | None],
     summary: Mapping[str, object],
 ) -> list[Path]:
     """Write each table as ``<name>.csv`` and the summary as ``summary.json``.
@@ -47,11 +52,13 @@ def write_outputs(
     output_dir : path or None
         Destination folder (created if needed). ``None`` or ``""`` writes
         nothing, so a notebook opened interactively leaves no files behind.
-    tables : mapping of name to DataFrame
-        Key tables of the notebook.
+    tables : mapping of name to DataFrame or None
+        Key tables of the notebook; None (a section the page skipped for want
+        of data) writes no file, so a stale CSV is never mistaken for a result.
     summary : mapping
         Headline findings and key figures; must be JSON-serialisable after
-        numpy scalars and NaN (-> null) are converted.
+        numpy scalars and NaN (-> null) are converted. DataFrames are written
+        as lists of records, None (a skipped result) as null.
 
     Returns
     -------
@@ -64,6 +71,8 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in tables.items():
+        if frame is None:
+            continue
         path = out / f"{name}.csv"
         atomic_write_text(path, frame.to_csv(index=False))
         written.append(path)

@@ -293,7 +293,8 @@ def plan_run(
     as_of : Timestamp, callable or None
         The moment relative periods count back from, or a function giving it
         (called only when a selected notebook has relative periods, so that
-        names are checked before any data is opened).
+        names are checked before any data is opened). None (data without any
+        date) leaves those periods at the notebook's defaults.
 
     Returns
     -------
@@ -350,7 +351,7 @@ def plan_run(
                     )
             moment = as_of() if callable(as_of) else as_of
             if moment is None or pd.isna(moment):
-                raise InputError("relative periods need data with dates or as_of: today.")
+                continue  # data without dates: the notebook's own windows, which it reports empty
             params[f"{prefix}_start"], params[f"{prefix}_end"] = relative_window(period, moment)
         for key, value in entry.parameters.items():
             if key not in declared:

@@ -289,10 +289,22 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
     return removed
 
 
+def _check_has_deals(data_dir: Path) -> None:
+    """Stop before any notebook runs when there is nothing to report on."""
+    n_deals = int(analysis.connect(data_dir).deals.count().execute())
+    if n_deals == 0:
+        raise InputError(
+            "the deals table has no rows, so there is nothing to report on; check the "
+            "export and the ingest quarantine (manifest.json lists what was set aside).",
+            file=data_dir,
+        )
+
+
 def _as_of(report_config: ReportConfig | None, data_dir: Path):
     """A function giving the moment relative periods count back from.
 
     The plan calls it only for notebooks with relative periods, and only once.
+    It gives None for data without any date.
     """
 
     @functools.cache
@@ -307,14 +319,9 @@ def _as_of(report_config: ReportConfig | None, data_dir: Path):
         # it), as in the notebooks' own default windows (periods.last_full_quarter).
         cutoff = data_cutoff(analysis.connect(data_dir))
         if pd.isna(cutoff):
-            raise InputError(
-                "the data has no dates (no created, closed or stage-entry times), so the "
-                "report's relative periods (such as last_full_quarter) have no cut-off to "
-                "count back from; give the notebooks explicit period parameters (-p "
-                "period_start=... -p period_end=...), set 'as_of: today' in the report config, "
-                "or run with --config none.",
-                file=data_dir,
-            )
+            # No dates at all: the notebooks keep their own (empty) windows and
+            # say on their pages which time-based sections they skipped.
+            return None
         return (cutoff + pd.Timedelta(days=1)).normalize()
 
     return moment
@@ -398,6 +405,7 @@ def run_report(
     overrides = {
         k: parse_cli_value(v) if isinstance(v, str) else v for k, v in (parameters or {}).items()
     }
+    _check_has_deals(data_dir)
     jobs = plan_run(
         report_config, notebooks, overrides, Path(notebooks_dir), _as_of(report_config, data_dir)
     )

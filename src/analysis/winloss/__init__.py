@@ -14,8 +14,20 @@ from __future__ import annotations
 from analysis.engine.periods import resolve_windows
 from analysis.pipeline.funnel import WinRates, win_rates
 from analysis.winloss import columns
-from analysis.winloss.compare import ShareChange, compare_head_to_head, compare_loss_reasons
-from analysis.winloss.drivers import WinDrivers, driver_bands, win_drivers
+from analysis.winloss.compare import (
+    CHANGE_PERCENT,
+    ShareChange,
+    compare_head_to_head,
+    compare_loss_reasons,
+)
+from analysis.winloss.drivers import (
+    DEFAULT_FEATURES,
+    DriverFeatures,
+    WinDrivers,
+    driver_bands,
+    driver_features,
+    win_drivers,
+)
 from analysis.winloss.feedback import (
     DistinguishingPhrases,
     ThemeShares,
@@ -59,6 +71,7 @@ __all__ = [
     "build_scorecard",
     "coded_comments",
     "columns",
+    "CHANGE_PERCENT",
     "compare_head_to_head",
     "compare_loss_reasons",
     "criteria_table",
@@ -82,6 +95,9 @@ __all__ = [
     "theme_share_chart",
     "theme_shares",
     "win_drivers",
+    "DEFAULT_FEATURES",
+    "DriverFeatures",
+    "driver_features",
     "win_rate_sentences",
     "win_rates",
     "with_owner_attributes",

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 
 from analysis.core.types import WindowLike, as_window, check_correction
+from analysis.engine.shapes import CLOSE_DATES, COMPETITORS, LOSS_REASONS
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
@@ -55,6 +56,10 @@ class ShareChange:
         return self.table.copy()
 
 
+# Columns of a ShareChange table shown as percentages.
+CHANGE_PERCENT = (c.SHARE_BASELINE, c.SHARE_CURRENT, c.DIFFERENCE, c.DIFF_CI_LOW, c.DIFF_CI_HIGH)
+
+
 def _closed_in(ws: Workspace, window: WindowLike | None) -> ibis.Table:
     """Deals closed in ``[start, end)`` of the window (all deals for None)."""
     deals = ws.deals
@@ -86,8 +91,8 @@ def _compare(
     correction: str,
 ) -> ShareChange:
     check_correction(correction)
-    if category not in ws.deals.columns:
-        raise ValueError(f"The deals table has no {category} column to compare between windows.")
+    (LOSS_REASONS if category == c.LOSS_REASON else COMPETITORS).check(ws)
+    CLOSE_DATES.check(ws)
     now = _category_counts(ws, current, category)
     base = _category_counts(ws, baseline, category)
     cats = sorted(set(now.index) | set(base.index))

@@ -20,6 +20,7 @@ import pandas as pd
 from analysis.core.types import WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by, as_keys
+from analysis.engine.shapes import COMPETITORS, LOSS_REASONS
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
@@ -178,6 +179,7 @@ def loss_reason_pareto(
     is the Pareto curve. Groups without lost deals get one row with note
     ``no_lost_deals``.
     """
+    LOSS_REASONS.check(ws)
     keys = as_keys(by)
     deals = deals_created_in(ws, window)
     lost = _lost_with_keys(ws, keys, by_stage_lost, deals)
@@ -286,6 +288,7 @@ def head_to_head(
     Newcombe, R. G. (1998). Interval estimation for the difference between
     independent proportions. Statistics in Medicine 17, 873-890.
     """
+    COMPETITORS.check(ws)
     check_correction(correction)
     keys = as_keys(by)
     deals = deals_created_in(ws, window)

@@ -77,6 +77,14 @@ class Scorecard:
         """The points table as a DataFrame (a copy)."""
         return self.points.copy()
 
+    def summary(self) -> dict[str, object]:
+        """Validation figures, for ``summary.json``."""
+        names = ("auc", "auc_ci_low", "auc_ci_high", "calibration_error", "split_at")
+        return {name: getattr(self, name) for name in names} | {
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+        }
+
 
 def _auc(scores: pd.DataFrame, alpha: float) -> tuple[float, float, float]:
     """AUC from won/lost counts per score (ties count one half), Hanley-McNeil interval."""
@@ -262,17 +270,15 @@ def _score_counts(
         acts = ws.activities.group_by(c.DEAL_ID).aggregate(_a=lambda t: t.count())
         acts = acts.select(acts[c.DEAL_ID].name("_d"), "_a")
         scored = scored.left_join(acts, scored[c.DEAL_ID] == acts["_d"]).drop("_d")
-        n_act = scored["_a"].fill_null(0)
-    else:
-        n_act = ibis.literal(0)
-    expr = scored.group_by(c.SCORE).aggregate(
-        **{
-            c.N_DEALS: scored.count(),
-            c.N_WON: (scored[c.OUTCOME] == c.WON).cast("int64").sum(),
-            c.N_LOST: (scored[c.OUTCOME] == c.LOST).cast("int64").sum(),
-            c.N_ACTIVITIES: n_act.sum(),
-        }
-    )
-    out = ws.execute(expr)
-    out[c.N_ACTIVITIES] = out[c.N_ACTIVITIES].fillna(0).astype(float)
+    counts = {
+        c.N_DEALS: scored.count(),
+        c.N_WON: (scored[c.OUTCOME] == c.WON).cast("int64").sum(),
+        c.N_LOST: (scored[c.OUTCOME] == c.LOST).cast("int64").sum(),
+    }
+    if ws.has(c.ACTIVITIES):
+        counts[c.N_ACTIVITIES] = scored["_a"].fill_null(0).sum()
+    out = ws.execute(scored.group_by(c.SCORE).aggregate(**counts))
+    # Without an activities table the effort a cut-off saves is unknown, not zero.
+    out[c.N_ACTIVITIES] = out.get(c.N_ACTIVITIES, pd.Series(np.nan, index=out.index))
+    out[c.N_ACTIVITIES] = out[c.N_ACTIVITIES].astype(float)
     return out.sort_values(c.SCORE).reset_index(drop=True)

@@ -23,6 +23,7 @@ from analysis.core.columns import P_ADJUSTED
 from analysis.core.types import Correction, WindowLike, as_window, check_correction
 from analysis.engine.journey import NEXT_STAGE
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
+from analysis.engine.shapes import CREATED_DATES, STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.bottlenecks._compare import (
     BASELINE,
@@ -273,6 +274,8 @@ def bottlenecks(
     Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery
     rate. JRSS B 57(1), 289-300.
     """
+    STAGE_HISTORY.check(ws)
+    CREATED_DATES.check(ws)
     check_options(reach, None, cohort)
     _check(alpha, correction, horizon_quantile, horizon_days)
     cur = as_window(current, "current", bounded=True).as_tuple()

@@ -23,6 +23,7 @@ from analysis.engine.durations import null_timestamp, rounded_days
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import data_cutoff
+from analysis.engine.shapes import CLOSE_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle.durations import (
     CAUSE,
@@ -230,6 +231,7 @@ def time_to_close(
     ones — so it understates the cycle while many deals are in flight.
     ``closed_only_*`` average won and lost deals (same bias).
     """
+    CLOSE_DATES.check(ws)
     keys = as_keys(by)
     cutoff = data_cutoff(ws)
     deals = deals_created_in(ws, window)

@@ -80,6 +80,10 @@ class WinDrivers:
         """The term table as a DataFrame (a copy)."""
         return self.table.copy()
 
+    def summary(self) -> dict[str, object]:
+        """How the model was fitted, for ``summary.json``."""
+        return {"method": self.method, "n_deals": self.n_deals, "warnings": list(self.warnings)}
+
 
 def _is_categorical(dtype: object) -> bool:
     return not (dtype.is_numeric() and not dtype.is_boolean())

@@ -20,6 +20,7 @@ from analysis.core import paths
 from analysis.core.errors import ConfigError
 from analysis.core.types import WindowLike, as_window
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
+from analysis.engine.shapes import FEEDBACK
 from analysis.engine.workspace import Workspace
 from analysis.present.redaction import redact_expr
 from analysis.winloss import columns as c
@@ -91,8 +92,7 @@ def coded_comments(
     dropped; ``start``/``end`` bound ``collected_at``.
     """
     themes = themes if themes is not None else load_themes()
-    if not ws.has(c.FEEDBACK):
-        raise ValueError("The workspace has no feedback table; there are no comments to code.")
+    FEEDBACK.check(ws)
     fb, deals = ws.feedback, ws.deals
     window = as_window(window)
     if window is not None and window.start is not None:

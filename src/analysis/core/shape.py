@@ -1,0 +1,125 @@
+"""What an analysis reads: the tables and columns it needs and those it uses when present.
+
+Real exports rarely have every table and column of the data model. Each
+analysis declares its :class:`Shape` once, beside its code; the analysis
+checks it on entry (:meth:`Shape.check`), the report pages turn a failed
+check into one sentence saying what is missing and how to supply it, and
+``docs/data-needs.md`` is generated from the same declarations
+(``python -m analysis.core.shape``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from analysis.core.errors import MissingInput
+
+if TYPE_CHECKING:
+    from analysis.engine.workspace import Workspace
+
+
+def _frozen(spec: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({table: tuple(cols) for table, cols in spec.items()})
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The data one analysis reads.
+
+    Attributes
+    ----------
+    analysis : str
+        What the analysis is called on the page ("Time in stage").
+    needs : mapping of table to column names
+        Tables that must exist, each with these columns holding at least one value.
+    uses : mapping of table to column names
+        Read when present; the analysis runs without them and says what it left out.
+    supply : str
+        How a user supplies what ``needs`` names when it is missing.
+    """
+
+    analysis: str
+    needs: Mapping[str, tuple[str, ...]]
+    uses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    supply: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needs", _frozen(self.needs))
+        object.__setattr__(self, "uses", _frozen(self.uses))
+
+    def missing(self, ws: Workspace) -> tuple[str, ...]:
+        """What of ``needs`` the workspace lacks, in words ("the stage_events table").
+
+        A column that exists but holds no value at all counts as missing: an
+        export that has the header and nothing under it supplies nothing.
+        """
+        lacking: list[str] = []
+        for table, cols in self.needs.items():
+            if not ws.has(table):
+                lacking.append(f"the {table} table")
+                continue
+            lacking += [f"{table}.{col}" for col in empty_columns(ws, table, cols)]
+        return tuple(lacking)
+
+    def present(self, ws: Workspace) -> dict[str, tuple[str, ...]]:
+        """The ``uses`` columns the workspace has with at least one value, by table."""
+        found = {}
+        for table, cols in self.uses.items():
+            if ws.has(table):
+                empty = set(empty_columns(ws, table, cols))
+                found[table] = tuple(col for col in cols if col not in empty)
+        return found
+
+    def check(self, ws: Workspace) -> None:
+        """Raise :class:`MissingInput` naming what is missing and how to supply it."""
+        lacking = self.missing(ws)
+        if lacking:
+            raise MissingInput(self.analysis, _listed(lacking), self.supply)
+
+
+def empty_columns(ws: Workspace, table: str, cols: Iterable[str]) -> list[str]:
+    """Columns of ``cols`` that the table lacks, or that hold no value in any of its rows.
+
+    A table without rows lacks nothing: there is no row to miss a value, and
+    the analyses report an empty input in their own words.
+    """
+    t = ws.tables[table]
+    cols = list(cols)
+    absent = [col for col in cols if col not in t.columns]
+    present = [col for col in cols if col in t.columns]
+    if not present:
+        return absent
+    counts = ws.execute(
+        t.aggregate([t.count().name("_rows"), *[t[col].count().name(col) for col in present]])
+    )
+    if int(counts["_rows"].iloc[0]) == 0:
+        return absent
+    return absent + [col for col in present if int(counts[col].iloc[0]) == 0]
+
+
+def _listed(items: Iterable[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def data_needs_markdown(shapes: Iterable[Shape]) -> str:
+    """A Markdown table of every analysis's needs, for ``docs/data-needs.md``."""
+
+    def cells(spec: Mapping[str, tuple[str, ...]]) -> str:
+        parts = [f"`{t}`" + (f" ({', '.join(cols)})" if cols else "") for t, cols in spec.items()]
+        return "; ".join(parts) or "–"
+
+    lines = [
+        "| analysis | needs | uses when present | how to supply what is missing |",
+        "|---|---|---|---|",
+    ]
+    for shape in shapes:
+        lines.append(
+            f"| {shape.analysis} | {cells(shape.needs)} | {cells(shape.uses)} | {shape.supply} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""The data needs many analyses share, declared once (see :mod:`analysis.core.shape`).
+
+Question packages build their own shapes from these and check them on
+entry; ``docs/data-needs.md`` lists every one. The ``supply`` sentences name
+the fields the big CRMs export, so a user knows what to map.
+"""
+
+from __future__ import annotations
+
+from analysis.core import columns as c
+from analysis.core.shape import Shape
+
+STAGE_HISTORY = Shape(
+    "Stage analysis",
+    needs={c.STAGE_EVENTS: (c.DEAL_ID, c.STAGE)},
+    uses={c.STAGE_EVENTS: (c.ENTERED_AT,)},
+    supply=(
+        "Export the stage history (Salesforce OpportunityHistory, HubSpot deal stage "
+        "history, Pipedrive deal updates) as stage_events, or map the deals' current "
+        "stage so that ingest derives the stages each deal passed."
+    ),
+)
+
+CREATED_DATES = Shape(
+    "Time-based analysis",
+    needs={c.DEALS: (c.CREATED_AT,)},
+    supply=(
+        "Map the deals' creation date (Salesforce CreatedDate, HubSpot createdate, "
+        "Pipedrive add_time) to created_at."
+    ),
+)
+
+CLOSE_DATES = Shape(
+    "Time to close",
+    needs={c.DEALS: (c.CREATED_AT, c.CLOSED_AT)},
+    supply=(
+        "Map the deals' creation and close dates (Salesforce CreatedDate and CloseDate, "
+        "HubSpot createdate and closedate, Pipedrive add_time and won_time/lost_time)."
+    ),
+)
+
+OWNERS = Shape(
+    "Rep comparison",
+    needs={c.DEALS: (c.OWNER_ID,)},
+    uses={c.REPS: (c.REP_ID, c.NAME, c.TEAM, c.REGION, c.HIRED_AT, c.QUOTA)},
+    supply="Map the deal owner (Salesforce OwnerId, HubSpot hubspot_owner_id, Pipedrive user_id).",
+)
+
+ASSIGNMENTS = Shape(
+    "Experiments",
+    needs={c.ASSIGNMENTS: (c.EXPERIMENT_ID, c.UNIT_ID, c.UNIT_TYPE, c.VARIANT)},
+    uses={c.ASSIGNMENTS: (c.ASSIGNED_AT, c.STAGE), c.ACTIVITIES: (c.REP_ID,)},
+    supply=(
+        "Export which deal, account or rep got which variant of each test (an "
+        "assignments table: experiment_id, unit_id, unit_type, variant)."
+    ),
+)
+
+FEEDBACK = Shape(
+    "Feedback themes",
+    needs={c.FEEDBACK: (c.DEAL_ID, c.TEXT)},
+    uses={c.FEEDBACK: (c.SOURCE, c.COLLECTED_AT, c.RATING)},
+    supply="Export win/loss interview notes or survey comments as a feedback table.",
+)
+
+SPEND = Shape(
+    "Acquisition cost",
+    needs={c.SPEND: (c.PERIOD, c.CHANNEL, c.SALES_COST, c.MARKETING_COST)},
+    uses={c.DEALS: (c.SOURCE,)},
+    supply="Supply sales and marketing cost per period and channel as a spend table.",
+)
+
+LOSS_REASONS = Shape(
+    "Loss reasons",
+    needs={c.DEALS: (c.LOSS_REASON,)},
+    uses={c.DEALS: (c.COMPETITOR,)},
+    supply="Map the loss reason (Salesforce Loss_Reason__c, HubSpot closed_lost_reason).",
+)
+
+COMPETITORS = Shape(
+    "Head-to-head",
+    needs={c.DEALS: (c.COMPETITOR,)},
+    supply="Map the competitor field of your CRM to competitor.",
+)
