@@ -23,14 +23,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import IPython.display  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import nbformat  # noqa: E402
-import pandas as pd  # noqa: E402
+import IPython.display
+import matplotlib.pyplot as plt
+import nbformat
+import pandas as pd
 
-from analysis.core import paths  # noqa: E402
-from analysis.report import plan  # noqa: E402
-from analysis.report.run import _as_of  # noqa: E402
+from analysis.core import paths
+from analysis.report import plan
+from analysis.report.run import _as_of
 
 # What must never reach a reader where a name or a number belongs.
 MISSING_MARKERS = re.compile(r"(?<![\w/.])(nan|NaN|<NA>|None|NaT|inf|-inf)(?![\w/])")

@@ -97,3 +97,14 @@ def _window(start: str | None, end: str | None, name: str, cutoff: pd.Timestamp)
     if window.end <= window.start:
         raise ValueError(f"{name}_end ({end}) must come after {name}_start ({start}).")
     return window
+
+
+def spanning(current: Window, baseline: Window) -> Window:
+    """The window from the earlier start of the two to the current window's end.
+
+    An open side stays open: with data without dates both windows are open
+    and so is their span.
+    """
+    starts = (current.start, baseline.start)
+    start = None if None in starts else min(starts)
+    return Window(start, current.end)

@@ -11,6 +11,7 @@ never turned into a note.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -89,3 +90,14 @@ def section_title(analysis: Callable) -> str:
 def frame_of(result: object) -> pd.DataFrame | None:
     """``result.to_frame()``, or None for a result the page skipped."""
     return None if result is None else result.to_frame()
+
+
+def no_sentence_for_skipped(sentences: Callable[..., list[str]]) -> Callable[..., list[str]]:
+    """Decorate a findings function: a skipped result (None first argument) gives no
+    sentence, since the page already says why it is missing."""
+
+    @functools.wraps(sentences)
+    def wrapper(result, *args, **kwargs):
+        return [] if result is None else sentences(result, *args, **kwargs)
+
+    return wrapper

@@ -15,6 +15,7 @@ from analysis.reference.benchmarks import (
     Benchmark,
     Benchmarks,
     compare_to_benchmarks,
+    comparison_sentences,
     load_benchmarks,
     same_definition,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Benchmark",
     "Benchmarks",
     "compare_to_benchmarks",
+    "comparison_sentences",
     "load_benchmarks",
     "same_definition",
     "win_rate_measures",

@@ -346,3 +346,16 @@ def compare_to_benchmarks(measures: pd.DataFrame, benchmarks: Benchmarks) -> pd.
         if col not in out.columns:
             out[col] = np.nan
     return out
+
+
+def comparison_sentences(table: pd.DataFrame | None, comparable_only: bool = False) -> list[str]:
+    """The comparison sentences of :func:`compare_to_benchmarks`, each once.
+
+    ``comparable_only`` keeps rows without a note (a benchmark was found and
+    its definition matches); None (a table the page skipped) gives none.
+    """
+    if table is None:
+        return []
+    if comparable_only:
+        table = table[table[c.NOTE] == ""]
+    return table[COMPARISON].drop_duplicates().tolist()

@@ -12,7 +12,7 @@ split by segment).
 from __future__ import annotations
 
 from analysis.core.types import Window
-from analysis.engine.periods import resolve_windows
+from analysis.engine.periods import resolve_windows, spanning
 from analysis.segments import columns
 from analysis.segments.compare import SegmentComparison, compare_segments
 from analysis.segments.decision_makers import DecisionMakerEffect, decision_maker_effect
@@ -35,6 +35,7 @@ __all__ = [
     "decision_maker_effect",
     "pipeline_coverage",
     "resolve_windows",
+    "spanning",
     "segment_chart",
     "segment_measures",
     "segment_sentences",

@@ -21,6 +21,7 @@ from statsmodels.duration.survfunc import survdiff
 
 from analysis.core.types import Correction, WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
+from analysis.engine.shapes import CLOSE_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     CAUSE,
@@ -271,7 +272,8 @@ def compare_segments(
 
     (ra, xa, na), (rb, xb, nb) = rate(a), rate(b)
     rows = [_rate_row(METRIC_WIN_RATE, "", ra, rb, xa, na, xb, nb, alpha)]
-    rows.append(_cycle_row(ws, deals, a, b, alpha))
+    if not CLOSE_DATES.missing(ws):  # without close dates the table has no cycle row
+        rows.append(_cycle_row(ws, deals, a, b, alpha))
     rows += _mean_rows(ws, deals, a, b, alpha)
     stage_rows = []
     has_events = ws.has(c.STAGE_EVENTS)

@@ -9,6 +9,7 @@ per-count sufficient statistics from the engine (:func:`ols_from_sums`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import ibis
@@ -16,9 +17,11 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import t
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.journey import data_cutoff
+from analysis.engine.shapes import CLOSE_DATES, STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.segments import columns as c
@@ -111,17 +114,39 @@ def _stage_effect(conv: pd.DataFrame, stages: list[str], alpha: float) -> dict:
     d = conv[conv[c.STAGE].isin(stages) & ((conv[c.N_ADVANCED] + conv[c.N_LOST]) > 0)]
     out = {SLOPE: np.nan, "std_err": np.nan, SLOPE_CI_LOW: np.nan, SLOPE_CI_HIGH: np.nan,
            c.P_VALUE: np.nan, "n": int((d[c.N_ADVANCED] + d[c.N_LOST]).sum())}  # fmt: skip
-    if d[c.N_DECISION_MAKERS].nunique() < 2:
-        return out
+    if d[c.N_DECISION_MAKERS].nunique() < 2 or not (d[c.N_ADVANCED].sum() and d[c.N_LOST].sum()):
+        return out  # one count of decision makers, or no variation in the outcome
     exog = pd.get_dummies(d[c.STAGE], dtype=float)
     exog[c.N_DECISION_MAKERS] = d[c.N_DECISION_MAKERS].astype(float)
     endog = d[[c.N_ADVANCED, c.N_LOST]].astype(float)
-    fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PerfectSeparationWarning)
+        fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit()
+    if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
+        return out  # a stage where every deal advanced (or none did): the slope is not identified
     low, high = fit.conf_int(alpha=alpha).loc[c.N_DECISION_MAKERS]
     out.update({SLOPE: fit.params[c.N_DECISION_MAKERS], "std_err": fit.bse[c.N_DECISION_MAKERS],
                 SLOPE_CI_LOW: low, SLOPE_CI_HIGH: high,
                 c.P_VALUE: fit.pvalues[c.N_DECISION_MAKERS]})  # fmt: skip
     return out
+
+
+def _log_cycle_sums(
+    ws: Workspace, d: ibis.Table, keys: list[str], cutoff: pd.Timestamp, mature_days: float
+) -> pd.DataFrame:
+    """Count, sum and sum of squares of log days to win, per segment and decision makers."""
+    won = d.filter(
+        (d[c.OUTCOME] == c.WON)
+        & d[c.CLOSED_AT].notnull()
+        & (d[c.CREATED_AT] <= ibis.literal(cutoff - pd.Timedelta(days=mature_days)))
+    )
+    days = (won[c.CLOSED_AT].epoch_seconds() - won[c.CREATED_AT].epoch_seconds()) / SECONDS_PER_DAY
+    won = won.mutate(_y=ibis.greatest(days, 1e-3).log())
+    return ws.execute(
+        won.group_by(keys).aggregate(
+            n=won.count(), sum_y=won["_y"].sum(), sum_y2=(won["_y"] * won["_y"]).sum()
+        )
+    ).rename(columns={c.N_DECISION_MAKERS: "x"})
 
 
 def decision_maker_effect(
@@ -178,23 +203,20 @@ def decision_maker_effect(
     keys = [c.SEGMENT, c.N_DECISION_MAKERS]
     with_dm = ws.with_table(c.DEALS, deals.filter(deals[c.N_DECISION_MAKERS].notnull()))
     by_count = win_rates(with_dm, by=keys, alpha=alpha).to_frame()
-    conv = stage_conversion(with_dm, by=keys, alpha=alpha).to_frame()
-    cutoff = data_cutoff(ws)
-    d = with_dm.deals
-    won = d.filter(
-        (d[c.OUTCOME] == c.WON)
-        & d[c.CLOSED_AT].notnull()
-        & (d[c.CREATED_AT] <= ibis.literal(cutoff - pd.Timedelta(days=mature_days)))
-    )
-    days = (won[c.CLOSED_AT].epoch_seconds() - won[c.CREATED_AT].epoch_seconds()) / SECONDS_PER_DAY
-    won = won.mutate(_y=ibis.greatest(days, 1e-3).log())
-    sums = ws.execute(
-        won.group_by(keys).aggregate(
-            n=won.count(), sum_y=won["_y"].sum(), sum_y2=(won["_y"] * won["_y"]).sum()
+    # Each effect needs its own inputs; without them its rows say too_few_deals.
+    if STAGE_HISTORY.missing(ws):
+        conv = pd.DataFrame(
+            columns=[c.SEGMENT, c.STAGE, c.N_DECISION_MAKERS, c.N_ADVANCED, c.N_LOST]
         )
-    ).rename(columns={c.N_DECISION_MAKERS: "x"})
+    else:
+        conv = stage_conversion(with_dm, by=keys, alpha=alpha).to_frame()
+    segments = set(by_count[c.SEGMENT].dropna()) | set(conv[c.SEGMENT].dropna())
+    if CLOSE_DATES.missing(ws):
+        sums = pd.DataFrame(columns=[c.SEGMENT, "x", "n", "sum_y", "sum_y2"])
+    else:
+        sums = _log_cycle_sums(ws, with_dm.deals, keys, data_cutoff(ws), mature_days)
     rows = []
-    for seg in sorted(set(conv[c.SEGMENT].dropna())):
+    for seg in sorted(segments):
         stage_fit = _stage_effect(
             conv[conv[c.SEGMENT] == seg], stages[stages.index(first) :], alpha
         )

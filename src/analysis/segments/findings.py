@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.present.formatting import (
+    format_days,
     format_money,
     format_p_value,
     format_points,
     format_rate,
     is_missing,
 )
+from analysis.present.page import no_sentence_for_skipped
 from analysis.segments import columns as c
 from analysis.segments.compare import (
     MEASURE_CYCLE,
@@ -28,6 +30,7 @@ from analysis.segments.compare import (
 )
 
 
+@no_sentence_for_skipped
 def segment_sentences(
     comparison: SegmentComparison, effect: DecisionMakerEffect | None = None
 ) -> list[str]:
@@ -46,17 +49,23 @@ def segment_sentences(
     if METRIC_WIN_RATE in t.index:
         r = t.loc[METRIC_WIN_RATE]
         r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
-        out.append(
-            f"{a} wins {format_rate(r[c.VALUE_A], r[c.CI_LOW_A], r[c.CI_HIGH_A])} of closed "
-            f"deals, {b} {format_rate(r[c.VALUE_B], r[c.CI_LOW_B], r[c.CI_HIGH_B])} "
-            f"({format_points(r[c.DIFFERENCE], r[c.DIFF_CI_LOW], r[c.DIFF_CI_HIGH])}, {format_p_value(r[c.P_VALUE])})."
-        )
+        if is_missing(r[c.VALUE_A]) or is_missing(r[c.VALUE_B]):
+            out.append(
+                f"Win rates cannot be compared: {a} has {int(r['n_a']):,} and {b} "
+                f"{int(r['n_b']):,} closed deals."
+            )
+        else:
+            out.append(
+                f"{a} wins {format_rate(r[c.VALUE_A], r[c.CI_LOW_A], r[c.CI_HIGH_A])} of closed "
+                f"deals, {b} {format_rate(r[c.VALUE_B], r[c.CI_LOW_B], r[c.CI_HIGH_B])} "
+                f"({format_points(r[c.DIFFERENCE], r[c.DIFF_CI_LOW], r[c.DIFF_CI_HIGH])}, {format_p_value(r[c.P_VALUE])})."
+            )
     if METRIC_CYCLE in t.index:
         r = t.loc[METRIC_CYCLE]
         out.append(
             f"Median time to close (open deals counted as still running): {a} "
-            f"{r[c.VALUE_A]:.1f} days [{r[c.CI_LOW_A]:.1f}–{r[c.CI_HIGH_A]:.1f}], {b} "
-            f"{r[c.VALUE_B]:.1f} days [{r[c.CI_LOW_B]:.1f}–{r[c.CI_HIGH_B]:.1f}] "
+            f"{format_days(r[c.VALUE_A], r[c.CI_LOW_A], r[c.CI_HIGH_A])}, {b} "
+            f"{format_days(r[c.VALUE_B], r[c.CI_LOW_B], r[c.CI_HIGH_B])} "
             f"(log-rank {format_p_value(r[c.P_VALUE])})."
         )
     if METRIC_SIZE in t.index:

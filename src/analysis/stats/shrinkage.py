@@ -105,7 +105,7 @@ def fit_beta_prior(
     sums = frame.groupby("group", sort=True)[["x", "n"]].sum()
     group_rate = sums["x"] / sums["n"].where(sums["n"] > 0)
     used = frame[frame["n"] > 0].copy()
-    used["p"] = used["group"].map(group_rate)
+    used["p"] = used["group"].map(group_rate).astype(float)  # float even when no unit is used
     var = used["p"] * (1 - used["p"])
     used = used[var > 0]
     if used.empty:

@@ -204,7 +204,8 @@ def loglog_interval(
     """
     f = np.asarray(estimate, dtype=float)
     z = norm.ppf(1 - alpha / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A huge s (F near 1) sends the exponent to inf: the bounds go to 0 and 1, as they should.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         s = z * np.sqrt(np.asarray(variance, dtype=float)) / (f * np.abs(np.log(f)))
         ok = (f > 0) & (f < 1) & np.isfinite(s)
         low = np.where(ok, f ** np.exp(s), np.nan)

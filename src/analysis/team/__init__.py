@@ -12,7 +12,7 @@ pipeline coverage; :mod:`.history` period-over-period and trend comparisons.
 from __future__ import annotations
 
 from analysis.core.types import Window
-from analysis.engine.periods import resolve_windows
+from analysis.engine.periods import resolve_windows, spanning
 from analysis.pipeline.funnel import win_rates
 from analysis.team import columns
 from analysis.team.acquisition import (
@@ -58,6 +58,7 @@ __all__ = [
     "pipeline_coverage",
     "rep_scorecard",
     "resolve_windows",
+    "spanning",
     "scorecard_sentences",
     "segment_cac",
     "source_quality",

@@ -17,6 +17,7 @@ from analysis.present.formatting import (
     format_rate,
     is_missing,
 )
+from analysis.present.page import no_sentence_for_skipped
 from analysis.team import columns as c
 from analysis.team.acquisition import PAID_CAC
 from analysis.team.coaching import CoachingFocus
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 
+@no_sentence_for_skipped
 def coaching_sentences(focus: CoachingFocus, names: dict | None = None, top: int = 3) -> list[str]:
     """One sentence per flagged (rep, stage), largest revenue at stake first.
 
@@ -72,6 +74,7 @@ def coaching_sentences(focus: CoachingFocus, names: dict | None = None, top: int
     return out + unassigned
 
 
+@no_sentence_for_skipped
 def scorecard_sentences(scorecard: RepScorecard) -> list[str]:
     """Who lies outside the funnel-plot limits, and how much shrinkage mattered."""
     t = scorecard.table
@@ -103,14 +106,19 @@ def scorecard_sentences(scorecard: RepScorecard) -> list[str]:
 
 
 def acquisition_sentences(
-    total: pd.DataFrame, coverage: pd.DataFrame, gross_margin: float, target: float
+    total: pd.DataFrame | None, coverage: pd.DataFrame | None, gross_margin: float, target: float
 ) -> list[str]:
     """Blended and paid CAC with payback, and pipeline coverage against the target.
 
     ``total`` is :func:`analysis.team.acquisition.acquisition_cost` with ``period=None``
     (one sentence per row; per segment with ``by="segment"``).
     """
-    out = [] if len(total) else ["No spend and no new customer in the window: no acquisition cost."]
+    # None: a result the page skipped, which says why; it gives no sentence here.
+    out = []
+    if total is not None and not len(total):
+        out.append("No spend and no new customer in the window: no acquisition cost.")
+    total = pd.DataFrame() if total is None else total
+    coverage = pd.DataFrame() if coverage is None else coverage
     for _, r in total.iterrows():
         scope = f" ({r[c.SEGMENT]})" if c.SEGMENT in total.columns else ""
         if is_missing(r[c.CAC]):
@@ -140,6 +148,7 @@ def acquisition_sentences(
     return out
 
 
+@no_sentence_for_skipped
 def history_sentences(comparison: PeriodComparison, label: str) -> list[str]:
     """Win rate, volume and revenue of the current window against the earlier one."""
     t = comparison.table.set_index(c.METRIC)

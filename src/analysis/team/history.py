@@ -21,6 +21,7 @@ from analysis.core.types import Granularity, Window, WindowLike, as_window
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.reach import PERIOD_TRUNCATE
+from analysis.engine.shapes import CLOSE_DATES, CREATED_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,
@@ -56,6 +57,8 @@ def period_before(window: Window) -> Window:
     (the quarter before a quarter), others by their length in time.
     """
     start, end = window.start, window.end
+    if start is None or end is None:
+        return Window(None, None)  # an open window has no "before"; compare_periods says so
     if start.day == 1 and end.day == 1 and start == start.normalize() and end == end.normalize():
         months = (end.year - start.year) * 12 + end.month - start.month
         return Window(start - pd.DateOffset(months=months), start)
@@ -63,7 +66,9 @@ def period_before(window: Window) -> Window:
 
 
 def year_before(window: Window) -> Window:
-    """The same calendar window one year earlier."""
+    """The same calendar window one year earlier (open for an open window)."""
+    if window.start is None or window.end is None:
+        return Window(None, None)
     return Window(window.start - pd.DateOffset(years=1), window.end - pd.DateOffset(years=1))
 
 
@@ -220,6 +225,7 @@ def compare_periods(
       cohort with its interval; no interval is given for the change (note
       ``no_interval_for_change``).
     """
+    CREATED_DATES.check(ws)
     current = as_window(current, "current", bounded=True)
     baseline = as_window(baseline, "baseline", bounded=True)
     a, b = _window_stats(ws, current, alpha), _window_stats(ws, baseline, alpha)
@@ -276,7 +282,14 @@ def trend(
     table = rates[cols].copy()
     deals = deals_created_in(ws, window)
     deals = deals.mutate(**{c.PERIOD: deals[c.CREATED_AT].truncate(PERIOD_TRUNCATE[period])})
-    cycle = time_to_close(ws.with_table(c.DEALS, deals), [c.PERIOD, *keys], alpha=alpha).to_frame()
+    scoped = ws.with_table(c.DEALS, deals)
+    # Without close dates the trend keeps its win rates and leaves the cycle empty.
+    no_dates = bool(CLOSE_DATES.missing(scoped))
+    cycle = (
+        pd.DataFrame()
+        if no_dates
+        else time_to_close(scoped, [c.PERIOD, *keys], alpha=alpha).to_frame()
+    )
     if len(cycle) and KM_MEDIAN_DAYS in cycle.columns:
         cycle[c.PERIOD] = series_to_utc(cycle[c.PERIOD])
         cycle = cycle[[c.PERIOD, *keys, KM_MEDIAN_DAYS, KM_MEDIAN_CI_LOW, KM_MEDIAN_CI_HIGH]]

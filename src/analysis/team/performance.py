@@ -21,6 +21,7 @@ from analysis.core.types import SECONDS_PER_DAY, Window, WindowLike, as_window, 
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import data_cutoff
+from analysis.engine.shapes import CLOSE_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,
@@ -230,7 +231,11 @@ def rep_scorecard(
     table[c.AVG_WON_DEAL] = table[c.WON_AMOUNT] / won.where(won > 0)
 
     scoped = ws.with_table(c.DEALS, deals)
-    cycle = time_to_close(scoped, c.OWNER_ID, alpha=alpha).to_frame()
+    # Without close dates the cycle columns stay empty; the rest of the scorecard stands.
+    no_dates = bool(CLOSE_DATES.missing(scoped))
+    cycle = (
+        pd.DataFrame() if no_dates else time_to_close(scoped, c.OWNER_ID, alpha=alpha).to_frame()
+    )
     cycle = cycle.rename(
         columns={KM_MEDIAN_DAYS: c.MEDIAN_CYCLE_DAYS, KM_MEDIAN_CI_LOW: c.MEDIAN_CYCLE_CI_LOW,
                  KM_MEDIAN_CI_HIGH: c.MEDIAN_CYCLE_CI_HIGH}

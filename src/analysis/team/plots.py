@@ -66,6 +66,12 @@ def trend_chart(trend: pd.DataFrame, value: str = c.WIN_RATE, by: str | None = c
         c.WIN_RATE: (c.CI_LOW, c.CI_HIGH),
         c.MEDIAN_CYCLE_DAYS: (c.MEDIAN_CYCLE_CI_LOW, c.MEDIAN_CYCLE_CI_HIGH),
     }
+    label = value.replace("_", " ")
+    if value not in trend or trend[value].isna().all():
+        # Say so on the chart rather than draw empty axes (e.g. no close dates: no cycle).
+        ax.text(0.5, 0.5, f"No {label} to show in this data.", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
     groups = trend.groupby(by, sort=True) if by and by in trend else [("all", trend)]
     for i, (name, g) in enumerate(groups):
         x = pd.to_datetime(g[c.PERIOD])
@@ -75,6 +81,6 @@ def trend_chart(trend: pd.DataFrame, value: str = c.WIN_RATE, by: str | None = c
             ax.fill_between(x, g[lo].astype(float), g[hi].astype(float), color=f"C{i}", alpha=0.2)
     if value == c.WIN_RATE:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel(value.replace("_", " "))
+    ax.set_ylabel(label)
     ax.legend(title=by if by else None)
     return fig

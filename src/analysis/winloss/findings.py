@@ -7,13 +7,12 @@ CRM shows as text. Numbers are never typed: each comes from a result table.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 
 import pandas as pd
 
 from analysis.present.formatting import format_percent, format_rate
+from analysis.present.page import no_sentence_for_skipped
 from analysis.present.redaction import escape_markdown, redact
 from analysis.stats.rates import rate_with_interval
 from analysis.winloss import columns as c
@@ -38,22 +37,12 @@ def _name(value: object) -> str:
     return str(redact(str(value)))
 
 
-def _none_when_skipped(sentences: Callable[..., list[str]]) -> Callable[..., list[str]]:
-    """No sentence from a result the page skipped (None first argument): the page says why."""
-
-    @functools.wraps(sentences)
-    def wrapper(result, *args, **kwargs):
-        return [] if result is None else sentences(result, *args, **kwargs)
-
-    return wrapper
-
-
 def findings_markdown(sentences: list[str]) -> str:
     """Sentences as a Markdown bullet list, each escaped (HTML, Markdown, URL schemes)."""
     return "\n".join(f"- {escape_markdown(s)}" for s in sentences)
 
 
-@_none_when_skipped
+@no_sentence_for_skipped
 def win_rate_sentences(rates: pd.DataFrame, group: str = c.SEGMENT) -> list[str]:
     """Win rate by count and by amount per group, from :func:`analysis.pipeline.funnel.win_rates`."""
     out = []
@@ -73,7 +62,7 @@ def win_rate_sentences(rates: pd.DataFrame, group: str = c.SEGMENT) -> list[str]
     return out
 
 
-@_none_when_skipped
+@no_sentence_for_skipped
 def decision_maker_sentence(
     rates: pd.DataFrame, band: str = c.DM_BAND, level: str = "5+", alpha: float = 0.05
 ) -> list[str]:
@@ -98,7 +87,7 @@ def decision_maker_sentence(
     ]
 
 
-@_none_when_skipped
+@no_sentence_for_skipped
 def loss_reason_sentences(pareto: pd.DataFrame, group: str | None = c.SEGMENT) -> list[str]:
     """The leading loss reason(s) per group, from :func:`analysis.winloss.outcomes.loss_reason_pareto`."""
     data = pareto[pareto[c.LOSS_REASON].notna()] if c.LOSS_REASON in pareto else pareto.iloc[:0]
@@ -125,7 +114,7 @@ def loss_reason_sentences(pareto: pd.DataFrame, group: str | None = c.SEGMENT) -
     return out
 
 
-@_none_when_skipped
+@no_sentence_for_skipped
 def head_to_head_sentence(table: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     """The competitor we lose to most, and whether that differs from the others."""
     data = table[table[c.WIN_RATE].notna()] if c.WIN_RATE in table else table.iloc[:0]
@@ -146,7 +135,7 @@ def head_to_head_sentence(table: pd.DataFrame, alpha: float = 0.05) -> list[str]
     return [text + "."]
 
 
-@_none_when_skipped
+@no_sentence_for_skipped
 def driver_sentences(terms: pd.DataFrame, alpha: float = 0.05, top: int = 3) -> list[str]:
     """The strongest significant drivers, from :meth:`analysis.winloss.drivers.model.WinDrivers.to_frame`."""
     if terms.empty or c.P_ADJUSTED not in terms:
@@ -169,7 +158,7 @@ def driver_sentences(terms: pd.DataFrame, alpha: float = 0.05, top: int = 3) -> 
     return out
 
 
-@_none_when_skipped
+@no_sentence_for_skipped
 def scorecard_sentence(scorecard, max_wins_lost: float = 0.1) -> list[str]:
     """AUC out of time and the threshold that saves most deals losing at most ``max_wins_lost`` of wins."""
     if not _ok(scorecard.auc):
@@ -196,7 +185,7 @@ def scorecard_sentence(scorecard, max_wins_lost: float = 0.1) -> list[str]:
     return [text]
 
 
-@_none_when_skipped
+@no_sentence_for_skipped
 def theme_sentences(shares: pd.DataFrame, phrases: pd.DataFrame | None = None) -> list[str]:
     """The most mentioned theme per outcome, and the most distinguishing phrases."""
     out = []
