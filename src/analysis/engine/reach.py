@@ -314,7 +314,10 @@ def grouped_counts(
     on = [*keys, *([c.PERIOD] if period is not None else []), c.STAGE]
     if period is not None:
         skeleton[c.PERIOD] = skeleton[c.PERIOD].astype(counted[c.PERIOD].dtype)
-    table = skeleton.merge(counted, on=on, how="outer")
+    if counted.empty:  # nothing counted (pandas cannot merge two empty Arrow string keys)
+        table = skeleton.assign(**dict.fromkeys(counts, 0))
+    else:
+        table = skeleton.merge(counted, on=on, how="outer")
     for name in counts:
         table[name] = table[name].fillna(0).astype("int64")
     order = {s: i for i, s in enumerate(ws.pipeline.stages)}

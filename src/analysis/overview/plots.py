@@ -7,7 +7,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis.core import columns as c
-from analysis.present.plot_style import PALETTE, error_bars, new_figure
+from analysis.present.plot_style import PALETTE, error_bars, new_figure, nothing_to_plot
 
 
 def deal_mix_chart(mix: pd.DataFrame, stage_order: list[str] | tuple[str, ...]) -> Figure:
@@ -62,6 +62,9 @@ def monthly_deals_chart(monthly: pd.DataFrame, by: str = c.SEGMENT) -> Figure:
     matplotlib.figure.Figure
     """
     fig, ax = new_figure()
+    ax.set_title("New deals per month")
+    if nothing_to_plot(ax, monthly.dropna(subset=[c.MONTH]), "No creation dates in the data."):
+        return fig
     sns.lineplot(data=monthly, x=c.MONTH, y=c.N_DEALS, hue=by, marker="o", ax=ax)
     ax.set(xlabel="Month created", ylabel="Deals created", title="New deals per month")
     return fig

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.present.formatting import format_days, format_money, format_percent, format_rate
+from analysis.core.columns import COUNT
+from analysis.pipeline.cycle.close import TimeToClose
+from analysis.present.formatting import (
+    format_days,
+    format_money,
+    format_percent,
+    format_rate,
+    is_missing,
+)
 
 
 def _stage_step(stage: str, stages: tuple[str, ...]) -> str:
@@ -23,8 +31,7 @@ def _rows(frame: pd.DataFrame | None, group: str, name: object) -> pd.DataFrame:
 
 def funnel_findings(
     conversion: pd.DataFrame | None,
-    time_to_close: pd.DataFrame | None,
-    horizons: pd.DataFrame | None,
+    close_time: TimeToClose | None,
     velocity: pd.DataFrame | None,
     velocity_change: pd.DataFrame | None,
     stages: tuple[str, ...],
@@ -37,8 +44,8 @@ def funnel_findings(
     ----------
     conversion : pandas.DataFrame or None
         :func:`analysis.pipeline.funnel.stage_conversion` frame for the whole data.
-    time_to_close, horizons : pandas.DataFrame or None
-        :func:`analysis.pipeline.cycle.time_to_close` table and horizons.
+    close_time : TimeToClose or None
+        :func:`analysis.pipeline.cycle.time_to_close` of the whole data.
     velocity, velocity_change : pandas.DataFrame or None
         :func:`analysis.pipeline.velocity.sales_velocity` of the current window and
         :func:`analysis.pipeline.velocity.decompose_velocity_change` against the baseline.
@@ -57,6 +64,8 @@ def funnel_findings(
     from analysis.pipeline import cycle
     from analysis.pipeline import velocity as v
 
+    time_to_close = None if close_time is None else close_time.table
+    horizons = None if close_time is None else close_time.horizons
     frames = (conversion, time_to_close, horizons, velocity)
     names = dict.fromkeys(n for f in frames if f is not None and group in f for n in f[group])
     sentences = []
@@ -80,16 +89,29 @@ def funnel_findings(
             year = year[year[cycle.HORIZON_DAYS] == 365]
         if not close.empty and not year.empty:
             row, p = close.iloc[0], year.iloc[0]
-            sentences.append(
-                f"{name} deals that are won take {row[cycle.WON_ONLY_MEDIAN_DAYS]:.0f} days "
-                f"(median; the won-only mean CRMs report is {row[cycle.WON_ONLY_MEAN_DAYS]:.0f}). "
-                f"Counting open deals as still running, half of all {name} deals close, won or "
-                "lost, within "
-                f"{format_days(row[cycle.KM_MEDIAN_DAYS], row[cycle.KM_MEDIAN_CI_LOW], row[cycle.KM_MEDIAN_CI_HIGH])}"
-                ", and "
-                f"{format_rate(p[cycle.P_WON], p[cycle.P_WON_CI_LOW], p[cycle.P_WON_CI_HIGH])} "
-                "are won within a year."
-            )
+            text = ""
+            if not is_missing(row[cycle.WON_ONLY_MEDIAN_DAYS]):
+                text = (
+                    f"{name} deals that are won take {row[cycle.WON_ONLY_MEDIAN_DAYS]:.0f} days "
+                    f"(median; the won-only mean CRMs report is "
+                    f"{row[cycle.WON_ONLY_MEAN_DAYS]:.0f}). "
+                )
+            if is_missing(row[cycle.KM_MEDIAN_DAYS]):
+                text += (
+                    f"Fewer than half of all {name} deals have closed, so the median time to "
+                    f"close is not known yet; {format_rate(p[cycle.P_WON], p[cycle.P_WON_CI_LOW], p[cycle.P_WON_CI_HIGH])} "
+                    "are won within a year."
+                )
+            else:
+                text += (
+                    f"Counting open deals as still running, half of all {name} deals close, won "
+                    "or lost, within "
+                    f"{format_days(row[cycle.KM_MEDIAN_DAYS], row[cycle.KM_MEDIAN_CI_LOW], row[cycle.KM_MEDIAN_CI_HIGH])}"
+                    ", and "
+                    f"{format_rate(p[cycle.P_WON], p[cycle.P_WON_CI_LOW], p[cycle.P_WON_CI_HIGH])} "
+                    "are won within a year."
+                )
+            sentences.append(text)
         vel = _rows(velocity, group, name)
         change = _rows(velocity_change, group, name)
         if not vel.empty and pd.notna(vel.iloc[0][v.VELOCITY]):
@@ -108,7 +130,28 @@ def funnel_findings(
                     f"mostly through {lever}"
                 )
             sentences.append(text + ".")
-    return sentences
+    return sentences + undated_close_sentences(close_time)
+
+
+def undated_close_sentences(close_time: TimeToClose | None) -> list[str]:
+    """What the times to close rest on when closed deals lack a close date.
+
+    A CRM that dates only its wins makes every time to close, and the share
+    won within a horizon, lean towards wins; the page must say so.
+    """
+    if close_time is None or not (close_time.n_won_undated + close_time.n_lost_undated):
+        return []
+    won, lost = close_time.n_won_undated, close_time.n_lost_undated
+    kept = int(close_time.durations[COUNT].sum())
+    text = (
+        f"{won + lost:,} closed deals have no close date ({won:,} won, {lost:,} lost) and are "
+        f"left out of the times to close, which rest on the other {kept:,} deals"
+    )
+    if won == 0:
+        text += "; as only lost deals lack dates, the share won is overstated"
+    elif lost == 0:
+        text += "; as only won deals lack dates, the share won is understated"
+    return [text + "."]
 
 
 def bottleneck_sentences(

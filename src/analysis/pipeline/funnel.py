@@ -195,7 +195,7 @@ def stage_conversion(
     table[c.CONVERSION], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
     group_cols = [*keys, *([c.PERIOD] if period else [])]
     z = norm.ppf(1 - alpha / 2)
-    if group_cols:
+    if group_cols and len(table):
         parts = [
             cumulative_conversion(g[c.CONVERSION], decided.loc[g.index], z)
             for _, g in table.groupby(group_cols, sort=False, dropna=False)

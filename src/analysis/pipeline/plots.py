@@ -8,7 +8,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis.core import columns as c
-from analysis.present.plot_style import PALETTE, new_figure, points_with_intervals
+from analysis.present.plot_style import PALETTE, new_figure, nothing_to_plot, points_with_intervals
 
 
 def stage_conversion_chart(conversion: pd.DataFrame, by: str | None = c.SEGMENT) -> Figure:
@@ -53,6 +53,9 @@ def time_in_stage_chart(table: pd.DataFrame, by: str | None = c.SEGMENT) -> Figu
     """
     fig, ax = new_figure()
     shown = table.dropna(subset=["median_days", "median_ci_low", "median_ci_high"])
+    ax.set_title("Time in stage (Kaplan–Meier, 95% intervals)")
+    if nothing_to_plot(ax, shown, "No stage has a median with an interval yet: too few stays."):
+        return fig
     points_with_intervals(ax, shown, c.STAGE, "median_days", "median_ci_low", "median_ci_high", by)
     ax.set_yscale("log")
     ax.set(
@@ -77,11 +80,13 @@ def time_to_close_chart(curves: pd.DataFrame, by: str | None = c.SEGMENT) -> Fig
     -------
     matplotlib.figure.Figure
     """
-    groups = list(dict.fromkeys(curves[by])) if by and by in curves else [None]
+    groups = (list(dict.fromkeys(curves[by])) if by and by in curves else []) or [None]
     sns.set_theme(style="whitegrid", palette=PALETTE)
     fig, axes = plt.subplots(
         1, len(groups), figsize=(5 * len(groups), 3.8), layout="constrained", squeeze=False
     )
+    if nothing_to_plot(axes[0][0], curves, "No deal has a creation date to count from."):
+        return fig
     for ax, group in zip(axes[0], groups, strict=True):
         part = curves if group is None else curves[curves[by] == group]
         for column, label in (("cif_won", "won"), ("cif_lost", "lost"), ("survival", "still open")):

@@ -24,7 +24,13 @@ from analysis.present.formatting import (
 )
 from analysis.present.outputs import read_summary, write_outputs
 from analysis.present.page import Page, frame_of
-from analysis.present.plot_style import PALETTE, error_bars, new_figure, points_with_intervals
+from analysis.present.plot_style import (
+    PALETTE,
+    error_bars,
+    new_figure,
+    nothing_to_plot,
+    points_with_intervals,
+)
 from analysis.present.redaction import escape_html, escape_markdown, redact, redact_expr
 from analysis.present.tables import RATE_COLUMNS, styled_table
 
@@ -46,6 +52,7 @@ __all__ = [
     "frame_of",
     "is_missing",
     "new_figure",
+    "nothing_to_plot",
     "points_with_intervals",
     "read_summary",
     "redact",

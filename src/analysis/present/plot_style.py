@@ -52,3 +52,16 @@ def points_with_intervals(
     ax.set_xticks(range(len(order)), order, rotation=30)
     if groups != [None]:
         ax.legend(title=hue)
+
+
+def nothing_to_plot(ax: plt.Axes, frame: pd.DataFrame, note: str) -> bool:
+    """Write ``note`` on empty axes and hide them when ``frame`` has no row to draw.
+
+    A chart without data must say why on the page, not show bare 0–1 axes.
+    Returns True when the caller should stop drawing.
+    """
+    if len(frame):
+        return False
+    ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True, transform=ax.transAxes)
+    ax.set_axis_off()
+    return True

@@ -405,10 +405,10 @@ def run_report(
     overrides = {
         k: parse_cli_value(v) if isinstance(v, str) else v for k, v in (parameters or {}).items()
     }
-    _check_has_deals(data_dir)
     jobs = plan_run(
         report_config, notebooks, overrides, Path(notebooks_dir), _as_of(report_config, data_dir)
     )
+    _check_has_deals(data_dir)
     redact = report_config.redact_contacts if report_config else True
     started = dt.datetime.now(dt.UTC)
     run_id = run_id or started.strftime("%Y%m%dT%H%M%SZ")

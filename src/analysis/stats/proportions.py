@@ -184,9 +184,12 @@ def score_test(
     p = np.full(x1.shape, np.nan)
     flat_p, (fx1, fn1, fx2, fn2) = p.reshape(-1), (a.reshape(-1) for a in (x1, n1, x2, n2))
     for i in np.flatnonzero(_varies(x1, n1, x2, n2)):
-        flat_p[i] = test_proportions_2indep(
-            fx1[i], fn1[i], fx2[i], fn2[i], method="score", compare="diff"
-        ).pvalue
+        # statsmodels also forms the ratio and odds ratio, which divide by zero when
+        # one group has no success; the score test of the difference is unaffected.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            flat_p[i] = test_proportions_2indep(
+                fx1[i], fn1[i], fx2[i], fn2[i], method="score", compare="diff"
+            ).pvalue
     return p
 
 

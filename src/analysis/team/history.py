@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import norm, t, ttest_ind_from_stats
-from statsmodels.stats.proportion import test_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
 from analysis.core.types import Granularity, Window, WindowLike, as_window
@@ -30,7 +29,7 @@ from analysis.pipeline.cycle import (
     time_to_close,
 )
 from analysis.pipeline.funnel import win_rates
-from analysis.stats.proportions import newcombe_interval
+from analysis.stats.proportions import newcombe_interval, score_test
 from analysis.team import columns as c
 
 __all__ = [
@@ -150,7 +149,7 @@ def _deal_rows(a: dict, b: dict, alpha: float) -> list[dict]:
         low, high = (
             float(v) for v in newcombe_interval(a["won"], a["closed"], b["won"], b["closed"], alpha)
         )
-        p = test_proportions_2indep(a["won"], a["closed"], b["won"], b["closed"]).pvalue
+        p = float(score_test(a["won"], a["closed"], b["won"], b["closed"]))
         rows.append(_row(c.WIN_RATE, a["rate"], b["rate"], "difference",
                          a["rate"][0] - b["rate"][0], low, high, p))  # fmt: skip
     else:

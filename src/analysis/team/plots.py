@@ -12,7 +12,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from analysis.present.plot_style import PALETTE
+from analysis.present.plot_style import PALETTE, nothing_to_plot
 from analysis.team import columns as c
 from analysis.team.performance import RepScorecard
 
@@ -33,6 +33,9 @@ def funnel_plot(scorecard: RepScorecard) -> Figure:
         1, max(len(teams), 1), figsize=(4.2 * max(len(teams), 1), 4.0),
         sharey=True, layout="constrained", squeeze=False,
     )  # fmt: skip
+    closed = table[table[c.N_CLOSED] > 0]
+    if nothing_to_plot(axes[0][0], closed, "No rep has a closed deal in the window."):
+        return fig
     for ax, team in zip(axes[0], teams, strict=False):
         curve = curves[curves[c.TEAM] == team]
         reps = table[(table[c.TEAM] == team) & (table[c.N_CLOSED] > 0)]
@@ -67,10 +70,8 @@ def trend_chart(trend: pd.DataFrame, value: str = c.WIN_RATE, by: str | None = c
         c.MEDIAN_CYCLE_DAYS: (c.MEDIAN_CYCLE_CI_LOW, c.MEDIAN_CYCLE_CI_HIGH),
     }
     label = value.replace("_", " ")
-    if value not in trend or trend[value].isna().all():
-        # Say so on the chart rather than draw empty axes (e.g. no close dates: no cycle).
-        ax.text(0.5, 0.5, f"No {label} to show in this data.", ha="center", va="center")
-        ax.set_axis_off()
+    shown = trend.dropna(subset=[value]) if value in trend else trend.iloc[0:0]
+    if nothing_to_plot(ax, shown, f"No {label} to show in this data."):  # e.g. no close dates
         return fig
     groups = trend.groupby(by, sort=True) if by and by in trend else [("all", trend)]
     for i, (name, g) in enumerate(groups):

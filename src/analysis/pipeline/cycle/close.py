@@ -23,7 +23,7 @@ from analysis.engine.durations import null_timestamp, rounded_days
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import data_cutoff
-from analysis.engine.shapes import CLOSE_DATES
+from analysis.engine.shapes import CREATED_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle.durations import (
     CAUSE,
@@ -92,6 +92,10 @@ class TimeToClose:
     n_excluded : int
         Deals left out: no ``created_at``, a closed deal without
         ``closed_at``, or a negative duration.
+    n_won_undated, n_lost_undated : int
+        Won and lost deals among them that lack a date. When one outcome
+        lacks dates more often (a CRM that dates only wins), every figure here
+        leans towards the other; the findings say so.
     """
 
     table: pd.DataFrame
@@ -102,6 +106,8 @@ class TimeToClose:
     alpha: float
     cutoff: pd.Timestamp
     n_excluded: int
+    n_won_undated: int = 0
+    n_lost_undated: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """The per-group summary as a DataFrame (a copy)."""
@@ -231,7 +237,7 @@ def time_to_close(
     ones — so it understates the cycle while many deals are in flight.
     ``closed_only_*`` average won and lost deals (same bias).
     """
-    CLOSE_DATES.check(ws)
+    CREATED_DATES.check(ws)
     keys = as_keys(by)
     cutoff = data_cutoff(ws)
     deals = deals_created_in(ws, window)
@@ -241,7 +247,9 @@ def time_to_close(
     end = ibis.ifelse(outcome == c.OPEN, cut, closed_at)
     cause = outcome.cases((c.WON, CAUSE_WON), (c.LOST, CAUSE_LOST), else_=CAUSE_OPEN)
     d = deals.mutate(**{DAYS: rounded_days(ws, deals[c.CREATED_AT], end), CAUSE: cause})
-    table, n_excluded = drop_unusable(aggregate_durations(ws, d, keys, CAUSE))
+    durations = aggregate_durations(ws, d, keys, CAUSE)
+    undated = durations[durations[DAYS].isna()].groupby(CAUSE)[COUNT].sum()
+    table, n_excluded = drop_unusable(durations)
 
     rows, curves, hzs = [], [], []
     for group, part in iter_groups(table, keys):
@@ -272,4 +280,6 @@ def time_to_close(
         alpha=alpha,
         cutoff=cutoff,
         n_excluded=n_excluded,
+        n_won_undated=int(undated.get(CAUSE_WON, 0)),
+        n_lost_undated=int(undated.get(CAUSE_LOST, 0)),
     )
