@@ -68,6 +68,15 @@ def _few_owners(t: Tables) -> Tables:
     return {**t, c.DEALS: deals}
 
 
+def _missing_labels(t: Tables) -> Tables:
+    # Exports leave optional labels blank: no segment, source, loss reason or competitor.
+    deals = t[c.DEALS].copy()
+    rng = np.random.default_rng(1)
+    for col in (c.SEGMENT, c.SOURCE, c.LOSS_REASON, c.COMPETITOR, c.REGION):
+        deals.loc[rng.random(len(deals)) < 0.3, col] = pd.NA
+    return {**t, c.DEALS: deals}
+
+
 def _one_currency_not_usd(t: Tables) -> Tables:
     deals = t[c.DEALS].copy()
     deals[c.CURRENCY] = "EUR"
@@ -143,6 +152,7 @@ SHAPES: dict[str, Callable[[Tables], Tables]] = {
     "no_timestamps": _no_timestamps,
     "lost_without_close_dates": _lost_without_close_dates,
     "few_owners": _few_owners,
+    "missing_labels": _missing_labels,
     "one_currency_not_usd": _one_currency_not_usd,
     "currencies_without_rates": _currencies_without_rates,
     "custom_stages": _custom_stages,

@@ -16,6 +16,7 @@ import contextlib
 import io
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,3 +144,19 @@ def report_pages(data_dir: Path, output_root: Path) -> dict[str, Page]:
 def frames_of(folder: Path) -> dict[str, pd.DataFrame]:
     """The canonical tables of a processed folder, by name."""
     return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+
+
+def pages_by_case(tables: dict[str, pd.DataFrame], tmp_path_factory) -> Callable:
+    """A function giving ``(pages, output folder)`` of a data shape, run once per shape."""
+    from data_shapes import write_shape
+
+    cache: dict[str, tuple[dict[str, Page], Path]] = {}
+
+    def get(case: str) -> tuple[dict[str, Page], Path]:
+        if case not in cache:
+            root = tmp_path_factory.mktemp(case)
+            folder = write_shape(case, tables, root / "processed")
+            cache[case] = (report_pages(folder, root / "out"), root / "out")
+        return cache[case]
+
+    return get

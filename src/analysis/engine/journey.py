@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.engine.shapes import STAGE_HISTORY
+from analysis.engine.needs import STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 
 # Columns of the stays table (in addition to deal_id, stage, entered_at).

@@ -32,7 +32,7 @@ from analysis.engine.journey import (
     WON_AT,
     deal_stage_pivot,
 )
-from analysis.engine.shapes import STAGE_HISTORY
+from analysis.engine.needs import STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 
 Reach = Literal["implied", "observed"]

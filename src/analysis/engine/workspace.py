@@ -21,6 +21,7 @@ from analysis.core import columns as c
 from analysis.core import paths
 from analysis.core.errors import InputError
 from analysis.core.stages import Pipeline, StageConfig, load_stages
+from analysis.engine.money import Money, comparable_amounts, read_money
 from analysis.ingest.manifest import read_manifest
 
 WorkspaceSource = str | Path | Mapping[str, pd.DataFrame] | ibis.BaseBackend | None
@@ -42,6 +43,9 @@ class Workspace:
         Human-readable description of where the data came from.
     manifest : dict or None
         The ingest manifest, when the source is a processed folder.
+    money : Money
+        The currency of ``deals.amount`` and whether amounts can be added up
+        (:mod:`analysis.engine.money`); when they cannot, ``amount`` is null.
 
     Examples
     --------
@@ -54,6 +58,7 @@ class Workspace:
     stages: StageConfig
     source: str
     manifest: dict | None = field(default=None, repr=False)
+    money: Money = field(default=Money(None), repr=False)
 
     def __getattr__(self, name: str) -> ibis.Table:
         # Only reached for names that are not dataclass fields.
@@ -152,6 +157,39 @@ def _from_backend(backend: ibis.BaseBackend, stages: StageConfig) -> Workspace:
     return Workspace(backend, tables, stages, f"{backend.name} connection")
 
 
+def _with_labels(ws: Workspace) -> Workspace:
+    """Blank labels become the explicit group ``unknown`` (loss reasons: of lost deals).
+
+    A missing segment, source or reason is a fact about the export, not a
+    value; results show it as a group called unknown rather than "nan".
+    """
+    deals = ws.deals
+    fills = {
+        col: deals[col].fill_null(c.UNKNOWN)
+        for col in c.LABEL_COLUMNS
+        if col in deals.columns and deals[col].type().is_string()
+    }
+    if c.LOSS_REASON in deals.columns and deals[c.LOSS_REASON].type().is_string():
+        lost = deals[c.OUTCOME] == c.LOST
+        reason = deals[c.LOSS_REASON]
+        fills[c.LOSS_REASON] = ibis.ifelse(lost & reason.isnull(), c.UNKNOWN, reason)
+    if not fills:
+        return ws
+    return replace(ws, tables=MappingProxyType({**ws.tables, c.DEALS: deals.mutate(**fills)}))
+
+
+def _with_money(ws: Workspace) -> Workspace:
+    """Read the amounts' currency; set amounts aside when they cannot be added up."""
+    if c.AMOUNT not in ws.deals.columns:
+        return _with_labels(ws)
+    reporting = (ws.manifest or {}).get("reporting_currency")
+    money = read_money(ws.deals, ws.execute, reporting)
+    deals = comparable_amounts(ws.deals, money)
+    return _with_labels(
+        replace(ws, money=money, tables=MappingProxyType({**ws.tables, c.DEALS: deals}))
+    )
+
+
 def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None) -> Workspace:
     """Open the canonical tables of a data source as a :class:`Workspace`.
 
@@ -177,14 +215,14 @@ def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None
         When the folder or connection holds no deals table.
     """
     if source is None:
-        return _from_folder(paths.PROCESSED_DIR, stages)
+        return _with_money(_from_folder(paths.PROCESSED_DIR, stages))
     if isinstance(source, str | Path):
-        return _from_folder(Path(source), stages)
+        return _with_money(_from_folder(Path(source), stages))
     stages = stages if stages is not None else load_stages()
     if isinstance(source, ibis.BaseBackend):
-        return _from_backend(source, stages)
+        return _with_money(_from_backend(source, stages))
     if isinstance(source, Mapping):
-        return _from_frames(source, stages)
+        return _with_money(_from_frames(source, stages))
     raise TypeError(
         "connect() takes a processed folder path, a dict of DataFrames or an ibis backend, "
         f"not {type(source).__name__}."

@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.core.errors import MissingInput
 from analysis.core.types import Correction
-from analysis.engine.shapes import ASSIGNMENTS
+from analysis.engine.needs import ASSIGNMENTS
 from analysis.engine.workspace import Workspace
 from analysis.experiments import columns as c
 from analysis.experiments.bayes import BayesianReading, bayesian_conversion

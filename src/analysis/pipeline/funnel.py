@@ -15,10 +15,10 @@ import pandas as pd
 from scipy.stats import norm
 
 from analysis.core import columns as c
-from analysis.core.shape import Shape
 from analysis.core.types import Granularity, WindowLike
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by
+from analysis.engine.needs import CREATED_DATES
 from analysis.engine.reach import (
     PERIOD_TRUNCATE,
     Cohort,
@@ -32,7 +32,7 @@ from analysis.engine.reach import (
     reach_rows,
     stage_accounting,
 )
-from analysis.engine.shapes import CREATED_DATES
+from analysis.engine.shape import Shape
 from analysis.engine.workspace import Workspace
 from analysis.overview.summary import outcome_summary
 from analysis.stats.rates import rate_with_interval

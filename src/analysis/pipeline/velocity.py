@@ -22,7 +22,7 @@ from analysis.core.types import SECONDS_PER_DAY, WindowLike, as_window
 from analysis.engine.durations import seconds_between
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.journey import stage_position
-from analysis.engine.shapes import CLOSE_DATES
+from analysis.engine.needs import CLOSE_DATES
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
 

@@ -40,8 +40,22 @@ def format_count(value: float) -> str:
     return f"{int(value):,}"
 
 
-def format_money(value: float, currency: str = "$") -> str:
-    """Compact money: ``10005534 -> '$10.0M'``, ``2360.9 -> '$2,361'``."""
+# The symbol money is printed with on the current page: set once per page from the
+# data's currency (present.Page), so every findings function prints the same unit.
+_money_symbol = ["$"]
+
+
+def set_money_symbol(symbol: str) -> None:
+    """Print money with ``symbol`` from now on ('€', 'MXN ', '' for no known currency)."""
+    _money_symbol[0] = symbol
+
+
+def format_money(value: float, currency: str | None = None) -> str:
+    """Compact money: ``10005534 -> '$10.0M'``, ``2360.9 -> '$2,361'``.
+
+    ``currency`` is the symbol to print; default the page's (:func:`set_money_symbol`).
+    """
+    currency = _money_symbol[0] if currency is None else currency
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if abs(value) >= 1e6:

@@ -1,7 +1,7 @@
 """A report page that says what it could not compute instead of failing.
 
 Notebooks compute each result through :meth:`Page.compute`. When the data
-lacks what an analysis needs (its :class:`analysis.core.shape.Shape` check
+lacks what an analysis needs (its :class:`analysis.engine.shape.Shape` check
 fails, or it finds no rows to work on), the analysis raises
 :class:`analysis.core.errors.MissingInput`; the page keeps the sentence, the
 result is None, and the section that would show it prints the sentence in its
@@ -19,6 +19,9 @@ import IPython.display
 import pandas as pd
 
 from analysis.core.errors import MissingInput
+from analysis.engine.journey import data_cutoff
+from analysis.engine.workspace import Workspace
+from analysis.present.formatting import set_money_symbol
 from analysis.present.redaction import escape_markdown
 
 T = TypeVar("T")
@@ -35,8 +38,15 @@ class Page:
     ...     pipeline.time_in_stage_chart(stage_time.to_frame())
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ws: Workspace | None = None) -> None:
         self.skipped: dict[str, str] = {}
+        self.data_notes: list[str] = []
+        self.header = ""
+        if ws is not None:
+            # Money on this page is printed in the data's own currency.
+            set_money_symbol(ws.money.symbol)
+            self.data_notes += [ws.money.note] if ws.money.note else []
+            self.header = data_line(ws)
 
     def compute(
         self, analysis: Callable[..., T], *args, section: str | None = None, **kwargs
@@ -78,8 +88,21 @@ class Page:
         return False
 
     def notes(self) -> list[str]:
-        """One sentence per analysis the page skipped, for its findings and summary.json."""
-        return list(self.skipped.values())
+        """What the page could not compute and why, for its findings and summary.json."""
+        return self.data_notes + list(self.skipped.values())
+
+
+def data_line(ws: Workspace) -> str:
+    """What a page rests on: deals, the data's cut-off and its currency, in one sentence.
+
+    The cut-off is the latest time in the data (open deals count as open up to
+    it); every page states it so a reader knows how fresh the figures are.
+    """
+    n_deals = int(ws.execute(ws.deals.count()))
+    cutoff = data_cutoff(ws)
+    when = "no dates" if pd.isna(cutoff) else f"data up to {cutoff:%Y-%m-%d} (cut-off)"
+    money = f"; amounts in {ws.money.currency}" if ws.money.currency else ""
+    return f"{n_deals:,} deals, {when}{money}."
 
 
 def section_title(analysis: Callable) -> str:

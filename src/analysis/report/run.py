@@ -290,8 +290,15 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
 
 
 def _check_has_deals(data_dir: Path) -> None:
-    """Stop before any notebook runs when there is nothing to report on."""
-    n_deals = int(analysis.connect(data_dir).deals.count().execute())
+    """Stop before any notebook runs when the deals table is there but empty.
+
+    A folder without processed data is left to the notebooks, which say so.
+    """
+    try:
+        ws = analysis.connect(data_dir)
+    except InputError:
+        return
+    n_deals = int(ws.execute(ws.deals.count()))
     if n_deals == 0:
         raise InputError(
             "the deals table has no rows, so there is nothing to report on; check the "

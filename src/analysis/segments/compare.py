@@ -21,7 +21,7 @@ from statsmodels.duration.survfunc import survdiff
 
 from analysis.core.types import Correction, WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
-from analysis.engine.shapes import CLOSE_DATES
+from analysis.engine.needs import CLOSE_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     CAUSE,

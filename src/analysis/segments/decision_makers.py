@@ -21,7 +21,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.journey import data_cutoff
-from analysis.engine.shapes import CLOSE_DATES, STAGE_HISTORY
+from analysis.engine.needs import CLOSE_DATES, STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.segments import columns as c

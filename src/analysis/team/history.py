@@ -19,8 +19,8 @@ from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 from analysis.core.types import Granularity, Window, WindowLike, as_window
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
+from analysis.engine.needs import CLOSE_DATES, CREATED_DATES
 from analysis.engine.reach import PERIOD_TRUNCATE
-from analysis.engine.shapes import CLOSE_DATES, CREATED_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,

@@ -21,7 +21,7 @@ from analysis.core.types import SECONDS_PER_DAY, Window, WindowLike, as_window, 
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import data_cutoff
-from analysis.engine.shapes import CLOSE_DATES
+from analysis.engine.needs import CLOSE_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,

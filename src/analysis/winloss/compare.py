@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 
 from analysis.core.types import WindowLike, as_window, check_correction
-from analysis.engine.shapes import CLOSE_DATES, COMPETITORS, LOSS_REASONS
+from analysis.engine.needs import CLOSE_DATES, COMPETITORS, LOSS_REASONS
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions

@@ -20,7 +20,7 @@ import pandas as pd
 from analysis.core.types import WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by, as_keys
-from analysis.engine.shapes import COMPETITORS, LOSS_REASONS
+from analysis.engine.needs import COMPETITORS, LOSS_REASONS
 from analysis.engine.workspace import Workspace
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions

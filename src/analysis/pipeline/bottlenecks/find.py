@@ -22,8 +22,8 @@ from analysis.core import columns as c
 from analysis.core.columns import P_ADJUSTED
 from analysis.core.types import Correction, WindowLike, as_window, check_correction
 from analysis.engine.journey import NEXT_STAGE
+from analysis.engine.needs import CREATED_DATES, STAGE_HISTORY
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
-from analysis.engine.shapes import CREATED_DATES, STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.bottlenecks._compare import (
     BASELINE,

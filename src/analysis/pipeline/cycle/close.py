@@ -23,7 +23,7 @@ from analysis.engine.durations import null_timestamp, rounded_days
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import data_cutoff
-from analysis.engine.shapes import CREATED_DATES
+from analysis.engine.needs import CREATED_DATES
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle.durations import (
     CAUSE,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analysis.core.errors import InputError
-from analysis.core.shape import empty_columns
+from analysis.engine.shape import empty_columns
 from analysis.engine.workspace import Workspace
 from analysis.winloss import columns as c
 

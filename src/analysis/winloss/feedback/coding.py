@@ -20,7 +20,7 @@ from analysis.core import paths
 from analysis.core.errors import ConfigError
 from analysis.core.types import WindowLike, as_window
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
-from analysis.engine.shapes import FEEDBACK
+from analysis.engine.needs import FEEDBACK
 from analysis.engine.workspace import Workspace
 from analysis.present.redaction import redact_expr
 from analysis.winloss import columns as c

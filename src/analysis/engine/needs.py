@@ -1,4 +1,4 @@
-"""The data needs many analyses share, declared once (see :mod:`analysis.core.shape`).
+"""The data needs many analyses share, declared once (see :mod:`analysis.engine.shape`).
 
 Question packages build their own shapes from these and check them on
 entry; ``docs/data-needs.md`` lists every one. The ``supply`` sentences name
@@ -8,7 +8,7 @@ the fields the big CRMs export, so a user knows what to map.
 from __future__ import annotations
 
 from analysis.core import columns as c
-from analysis.core.shape import Shape
+from analysis.engine.shape import Shape
 
 STAGE_HISTORY = Shape(
     "Stage analysis",
@@ -58,8 +58,8 @@ ASSIGNMENTS = Shape(
 
 FEEDBACK = Shape(
     "Feedback themes",
-    needs={c.FEEDBACK: (c.DEAL_ID, c.TEXT)},
-    uses={c.FEEDBACK: (c.SOURCE, c.COLLECTED_AT, c.RATING)},
+    needs={c.FEEDBACK: (c.DEAL_ID,)},
+    uses={c.FEEDBACK: (c.TEXT, c.SOURCE, c.COLLECTED_AT, c.RATING)},
     supply="Export win/loss interview notes or survey comments as a feedback table.",
 )
 
@@ -75,10 +75,12 @@ LOSS_REASONS = Shape(
     needs={c.DEALS: (c.LOSS_REASON,)},
     uses={c.DEALS: (c.COMPETITOR,)},
     supply="Map the loss reason (Salesforce Loss_Reason__c, HubSpot closed_lost_reason).",
+    empty_is_missing=False,
 )
 
 COMPETITORS = Shape(
     "Head-to-head",
     needs={c.DEALS: (c.COMPETITOR,)},
     supply="Map the competitor field of your CRM to competitor.",
+    empty_is_missing=False,
 )

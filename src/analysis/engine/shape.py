@@ -5,7 +5,7 @@ analysis declares its :class:`Shape` once, beside its code; the analysis
 checks it on entry (:meth:`Shape.check`), the report pages turn a failed
 check into one sentence saying what is missing and how to supply it, and
 ``docs/data-needs.md`` is generated from the same declarations
-(``python -m analysis.core.shape``).
+(``python -m analysis.engine.shape``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from analysis.core.errors import MissingInput
-
-if TYPE_CHECKING:
-    from analysis.engine.workspace import Workspace
+from analysis.engine.workspace import Workspace
 
 
 def _frozen(spec: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
@@ -39,12 +36,17 @@ class Shape:
         Read when present; the analysis runs without them and says what it left out.
     supply : str
         How a user supplies what ``needs`` names when it is missing.
+    empty_is_missing : bool
+        Whether a needed column without any value counts as missing (default).
+        False for labels that only some rows carry (a loss reason exists only
+        for lost deals): the analysis reports their absence in its own rows.
     """
 
     analysis: str
     needs: Mapping[str, tuple[str, ...]]
     uses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     supply: str = ""
+    empty_is_missing: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", _frozen(self.needs))
@@ -61,7 +63,11 @@ class Shape:
             if not ws.has(table):
                 lacking.append(f"the {table} table")
                 continue
-            lacking += [f"{table}.{col}" for col in empty_columns(ws, table, cols)]
+            if self.empty_is_missing:
+                lacking += [f"{table}.{col}" for col in empty_columns(ws, table, cols)]
+            else:
+                have = ws.tables[table].columns
+                lacking += [f"{table}.{col}" for col in cols if col not in have]
         return tuple(lacking)
 
     def present(self, ws: Workspace) -> dict[str, tuple[str, ...]]:

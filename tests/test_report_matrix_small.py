@@ -1,0 +1,64 @@
+"""The report matrix on small and degenerate shapes (see test_report_matrix.py).
+
+Deals only, no dates, one deal, no closed deal, every deal won: each notebook
+runs, and a section whose inputs are missing says what is missing instead.
+"""
+
+from __future__ import annotations
+
+import pytest
+from notebook_pages import pages_by_case
+from test_report_matrix import N_DEALS, SEED, check_pages, text_of
+
+from analysis.sample import generate_sample
+
+CASES = ["deals_only", "no_timestamps", "one_deal", "no_closed_deal", "all_won"]
+
+
+@pytest.fixture(scope="module")
+def sample_tables():
+    return generate_sample(N_DEALS, seed=SEED).tables
+
+
+@pytest.fixture(scope="module")
+def pages(sample_tables, tmp_path_factory):
+    return pages_by_case(sample_tables, tmp_path_factory)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_page_runs_clean(pages, case):
+    check_pages(pages(case), case)
+
+
+def test_deals_only_pages_name_what_is_missing(pages):
+    pages_, out = pages("deals_only")
+    pipeline_page = text_of(pages_["01_pipeline_bottlenecks"])
+    assert "Stage conversion is not computed: the data lacks the stage_events table" in (
+        pipeline_page
+    )
+    assert "OpportunityHistory" in pipeline_page  # how to supply it
+    assert "Experiments is not computed: the data lacks the assignments table" in text_of(
+        pages_["02_ab_tests"]
+    )
+    assert "Feedback themes" not in text_of(pages_["03_win_loss"]) or "not computed" in text_of(
+        pages_["03_win_loss"]
+    )
+
+
+def test_skipped_sections_are_listed_in_summary_json(pages):
+    from analysis.present import read_summary
+
+    _, out = pages("deals_only")
+    summary = read_summary(out / "01_pipeline_bottlenecks")
+    assert any("stage_events" in note for note in summary["not_computed"])
+    assert summary["stage_conversion"] is None  # a skipped table is null, never a stale one
+    assert not (out / "01_pipeline_bottlenecks" / "stage_conversion.csv").exists()
+
+
+def test_data_without_dates_skips_time_sections_and_keeps_the_rest(pages):
+    pages_, out = pages("no_timestamps")
+    text = text_of(pages_["01_pipeline_bottlenecks"])
+    assert "Sales velocity is not computed" in text
+    winloss = text_of(pages_["03_win_loss"])
+    assert "Compare loss reasons is not computed" in winloss
+    assert "deals win" in winloss  # win rates still stand
