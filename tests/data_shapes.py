@@ -112,6 +112,19 @@ def _custom_stages(t: Tables) -> Tables:
     return out
 
 
+def _unrecorded_stages(t: Tables) -> Tables:
+    # A CRM whose process has no discovery or presentation step: no deal ever records them.
+    gone = {"discovery": "qualification", "presentation": "qualification"}
+    out = dict(t)
+    events = t[c.STAGE_EVENTS]
+    out[c.STAGE_EVENTS] = events[~events[c.STAGE].isin(list(gone))].reset_index(drop=True)
+    for name in (c.DEALS, c.ASSIGNMENTS):
+        frame = t[name].copy()
+        frame[c.STAGE] = frame[c.STAGE].replace(gone)
+        out[name] = frame
+    return out
+
+
 def _one_deal(t: Tables) -> Tables:
     deals = t[c.DEALS]
     keep = deals[deals[c.OUTCOME] == "won"].head(1)
@@ -156,6 +169,7 @@ SHAPES: dict[str, Callable[[Tables], Tables]] = {
     "one_currency_not_usd": _one_currency_not_usd,
     "currencies_without_rates": _currencies_without_rates,
     "custom_stages": _custom_stages,
+    "unrecorded_stages": _unrecorded_stages,
     "one_deal": _one_deal,
     "no_closed_deal": _no_closed_deal,
     "all_won": _all_won,

@@ -12,6 +12,7 @@ test_report_matrix_small.py, so that pytest-xdist runs the two halves side by si
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from data_shapes import SHAPES
 from notebook_pages import pages_by_case
@@ -28,6 +29,7 @@ CASES = [
     "one_currency_not_usd",
     "currencies_without_rates",
     "custom_stages",
+    "unrecorded_stages",
 ]
 
 
@@ -83,3 +85,13 @@ def test_pipeline_given_at_ingest_is_the_one_used(pages):
     pages_, out = pages("custom_stages")
     text = text_of(pages_["01_pipeline_bottlenecks"])
     assert "calificación" in text and "qualification" not in text
+
+
+def test_stages_the_data_never_records_are_not_implied(pages):
+    # Provenance: the shape removes every discovery and presentation entry. Implied
+    # reach used to show them at 100% and rank them as bottlenecks (issue 13).
+    pages_, out = pages("unrecorded_stages")
+    text = text_of(pages_["01_pipeline_bottlenecks"])
+    assert "never records the stages discovery, presentation" in text
+    conversion = pd.read_csv(out / "01_pipeline_bottlenecks" / "stage_conversion.csv")
+    assert not set(conversion["stage"]) & {"discovery", "presentation"}

@@ -96,7 +96,7 @@ B2B = "B2B"
 B2C = "B2C"
 # A label the export left blank is its own, explicit group, never a name called "nan".
 UNKNOWN = "unknown"
-# Deal labels that group results; blanks read as UNKNOWN (loss_reason: for lost deals only).
+# Deal labels that group results; blanks read as UNKNOWN.
 LABEL_COLUMNS = (SEGMENT, SOURCE, REGION, PRODUCT)
 SEGMENTS = (B2B, B2C)
 

@@ -11,7 +11,7 @@ from analysis.core import columns as c
 from analysis.engine.shape import Shape
 
 STAGE_HISTORY = Shape(
-    "Stage analysis",
+    "Stage analyses (conversion, time in stage, bottlenecks, coaching)",
     needs={c.STAGE_EVENTS: (c.DEAL_ID, c.STAGE)},
     uses={c.STAGE_EVENTS: (c.ENTERED_AT,)},
     supply=(
@@ -22,7 +22,7 @@ STAGE_HISTORY = Shape(
 )
 
 CREATED_DATES = Shape(
-    "Time-based analysis",
+    "Time-based analyses (time to close, trends, period comparisons)",
     needs={c.DEALS: (c.CREATED_AT,)},
     supply=(
         "Map the deals' creation date (Salesforce CreatedDate, HubSpot createdate, "
@@ -31,7 +31,7 @@ CREATED_DATES = Shape(
 )
 
 CLOSE_DATES = Shape(
-    "Time to close",
+    "Close-date analyses (sales velocity, loss reasons and competitors between periods)",
     needs={c.DEALS: (c.CREATED_AT, c.CLOSED_AT)},
     supply=(
         "Map the deals' creation and close dates (Salesforce CreatedDate and CloseDate, "
@@ -83,4 +83,17 @@ COMPETITORS = Shape(
     needs={c.DEALS: (c.COMPETITOR,)},
     supply="Map the competitor field of your CRM to competitor.",
     empty_is_missing=False,
+)
+
+# Every shared need, in the order docs/data-needs.md lists them.
+ALL = (
+    STAGE_HISTORY,
+    CREATED_DATES,
+    CLOSE_DATES,
+    OWNERS,
+    ASSIGNMENTS,
+    FEEDBACK,
+    SPEND,
+    LOSS_REASONS,
+    COMPETITORS,
 )

@@ -103,7 +103,8 @@ def empty_columns(ws: Workspace, table: str, cols: Iterable[str]) -> list[str]:
     )
     if int(counts["_rows"].iloc[0]) == 0:
         return absent
-    return absent + [col for col in present if int(counts[col].iloc[0]) == 0]
+    blank = {col for col in present if int(counts[col].iloc[0]) == 0}
+    return [col for col in cols if col in absent or col in blank]  # in the order asked
 
 
 def _listed(items: Iterable[str]) -> str:
@@ -111,6 +112,24 @@ def _listed(items: Iterable[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+DOC_INTRO = """# What each analysis needs from your export
+
+Generated from the declarations in `src/analysis/engine/needs.py` by
+`python -m analysis.engine.shape > docs/data-needs.md`; do not edit by hand.
+
+Every report page runs on whatever your export has. A section whose inputs
+are missing is replaced by one sentence saying what is missing and how to
+supply it, and the page's `summary.json` lists it under `not_computed`. A
+needed column counts as missing when the export has it but leaves every row
+blank (except loss reasons and competitors, which only some deals carry).
+Blank segments, sources, regions and products are shown as a group called
+`unknown`; lost deals without a loss reason are left out of the reason shares. Amounts in several currencies without
+exchange rates are set aside: counts and rates stand, money figures are not
+computed.
+
+"""
 
 
 def data_needs_markdown(shapes: Iterable[Shape]) -> str:
@@ -121,6 +140,8 @@ def data_needs_markdown(shapes: Iterable[Shape]) -> str:
         return "; ".join(parts) or "–"
 
     lines = [
+        DOC_INTRO.rstrip("\n"),
+        "",
         "| analysis | needs | uses when present | how to supply what is missing |",
         "|---|---|---|---|",
     ]
@@ -129,3 +150,9 @@ def data_needs_markdown(shapes: Iterable[Shape]) -> str:
             f"| {shape.analysis} | {cells(shape.needs)} | {cells(shape.uses)} | {shape.supply} |"
         )
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    from analysis.engine.needs import ALL
+
+    print(data_needs_markdown(ALL), end="")

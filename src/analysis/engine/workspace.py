@@ -46,6 +46,11 @@ class Workspace:
     money : Money
         The currency of ``deals.amount`` and whether amounts can be added up
         (:mod:`analysis.engine.money`); when they cannot, ``amount`` is null.
+    unrecorded_stages : tuple of str
+        Open stages of the configured pipeline that the data never records
+        (no deal's current stage, no stage event other than one ingest
+        derived); they are left out of :attr:`pipeline`, so implied reach
+        never shows a stage nobody entered as passed by everyone.
 
     Examples
     --------
@@ -59,6 +64,7 @@ class Workspace:
     source: str
     manifest: dict | None = field(default=None, repr=False)
     money: Money = field(default=Money(None), repr=False)
+    unrecorded_stages: tuple[str, ...] = ()
 
     def __getattr__(self, name: str) -> ibis.Table:
         # Only reached for names that are not dataclass fields.
@@ -158,10 +164,11 @@ def _from_backend(backend: ibis.BaseBackend, stages: StageConfig) -> Workspace:
 
 
 def _with_labels(ws: Workspace) -> Workspace:
-    """Blank labels become the explicit group ``unknown`` (loss reasons: of lost deals).
+    """Blank labels become the explicit group ``unknown``.
 
-    A missing segment, source or reason is a fact about the export, not a
-    value; results show it as a group called unknown rather than "nan".
+    A missing segment, source or region is a fact about the export, not a
+    value; results show it as a group called unknown rather than "nan". (Lost
+    deals without a loss reason are left out of the reason shares and counted.)
     """
     deals = ws.deals
     fills = {
@@ -169,17 +176,34 @@ def _with_labels(ws: Workspace) -> Workspace:
         for col in c.LABEL_COLUMNS
         if col in deals.columns and deals[col].type().is_string()
     }
-    if c.LOSS_REASON in deals.columns and deals[c.LOSS_REASON].type().is_string():
-        lost = deals[c.OUTCOME] == c.LOST
-        reason = deals[c.LOSS_REASON]
-        fills[c.LOSS_REASON] = ibis.ifelse(lost & reason.isnull(), c.UNKNOWN, reason)
     if not fills:
         return ws
     return replace(ws, tables=MappingProxyType({**ws.tables, c.DEALS: deals.mutate(**fills)}))
 
 
+def _with_recorded_stages(ws: Workspace) -> Workspace:
+    """Leave out of the pipeline the open stages the data never records."""
+    if not ws.has(c.STAGE_EVENTS):
+        return ws
+    ev = ws.stage_events
+    if c.DERIVED in ev.columns:
+        ev = ev.filter(ev[c.DERIVED].isnull() | ~ev[c.DERIVED])
+    seen = set(ws.execute(ev.select(c.STAGE).distinct())[c.STAGE].dropna())
+    if c.STAGE in ws.deals.columns:
+        seen |= set(ws.execute(ws.deals.select(c.STAGE).distinct())[c.STAGE].dropna())
+    pipeline = ws.pipeline
+    recorded = tuple(s for s in pipeline.stages if s in seen)
+    if not recorded or len(recorded) == len(pipeline.stages):
+        return ws
+    narrowed = replace(pipeline, stages=recorded)
+    pipelines = MappingProxyType({**ws.stages.pipelines, pipeline.name: narrowed})
+    unrecorded = tuple(s for s in pipeline.stages if s not in seen)
+    return replace(ws, stages=replace(ws.stages, pipelines=pipelines), unrecorded_stages=unrecorded)
+
+
 def _with_money(ws: Workspace) -> Workspace:
     """Read the amounts' currency; set amounts aside when they cannot be added up."""
+    ws = _with_recorded_stages(ws)
     if c.AMOUNT not in ws.deals.columns:
         return _with_labels(ws)
     reporting = (ws.manifest or {}).get("reporting_currency")

@@ -114,7 +114,18 @@ def funnel_findings(
             sentences.append(text)
         vel = _rows(velocity, group, name)
         change = _rows(velocity_change, group, name)
-        if not vel.empty and pd.notna(vel.iloc[0][v.VELOCITY]):
+        if not vel.empty and vel.iloc[0][v.VELOCITY] == 0:
+            # Zero is a finding only with its reason: nothing open, or nothing won.
+            row = vel.iloc[0]
+            why = []
+            if row[v.OPEN_QUALIFIED] == 0:
+                why.append("no qualified deal was open at its end")
+            if row[c.N_WON] == 0:
+                why.append("no deal was won in it")
+            sentences.append(
+                f"{name} sales velocity {window} is zero because {' and '.join(why) or 'a lever is zero'}."
+            )
+        elif not vel.empty and pd.notna(vel.iloc[0][v.VELOCITY]):
             row = vel.iloc[0]
             text = (
                 f"{name} sales velocity {window}: {format_money(row[v.VELOCITY])} per day "

@@ -46,6 +46,11 @@ class Page:
             # Money on this page is printed in the data's own currency.
             set_money_symbol(ws.money.symbol)
             self.data_notes += [ws.money.note] if ws.money.note else []
+            if ws.unrecorded_stages:
+                self.data_notes.append(
+                    f"The data never records the stages {', '.join(ws.unrecorded_stages)}, so "
+                    "they are left out of the funnel rather than shown as passed by every deal."
+                )
             self.header = data_line(ws)
 
     def compute(

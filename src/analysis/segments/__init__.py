@@ -19,6 +19,7 @@ from analysis.segments.decision_makers import DecisionMakerEffect, decision_make
 from analysis.segments.findings import segment_sentences
 from analysis.segments.measures import segment_measures
 from analysis.segments.plots import segment_chart
+from analysis.segments.table import readable_comparison
 from analysis.team.acquisition import acquisition_cost, pipeline_coverage
 from analysis.team.findings import acquisition_sentences
 from analysis.team.history import trend
@@ -37,6 +38,7 @@ __all__ = [
     "resolve_windows",
     "spanning",
     "segment_chart",
+    "readable_comparison",
     "segment_measures",
     "segment_sentences",
     "trend",

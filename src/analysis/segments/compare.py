@@ -49,6 +49,7 @@ from analysis.segments.decision_makers import (
     decision_maker_effect,
     ols_from_sums,
 )
+from analysis.stats.means import positive_mean_interval
 from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import newcombe_interval, score_test
 
@@ -118,13 +119,23 @@ def _moments(ws: Workspace, deals: ibis.Table, segments, value: ibis.Value, wher
     return ws.execute(expr).set_index(c.SEGMENT)
 
 
-def _mean_ci(n: float, s: float, ss: float, alpha: float) -> tuple[float, float, float, float]:
-    """Mean, its t interval and the sample SD from n, sum and sum of squares."""
+def _mean_ci(
+    n: float, s: float, ss: float, alpha: float, positive: bool = False
+) -> tuple[float, float, float, float]:
+    """Mean, its t interval and the sample SD from n, sum and sum of squares.
+
+    ``positive`` (money) builds the interval on the log scale, so it never
+    starts below zero (:func:`analysis.stats.means.positive_mean_interval`).
+    """
     if n < 2:
         return (s / n if n else np.nan), np.nan, np.nan, np.nan
     mean = s / n
     sd = np.sqrt(max(ss - n * mean**2, 0.0) / (n - 1))
-    half = t.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n)
+    q = t.ppf(1 - alpha / 2, n - 1)
+    if positive:
+        low, high = positive_mean_interval(mean, sd / np.sqrt(n), q)
+        return mean, float(low), float(high), sd
+    half = q * sd / np.sqrt(n)
     return mean, mean - half, mean + half, sd
 
 
@@ -155,7 +166,7 @@ def _mean_rows(ws, deals, a, b, alpha) -> list[dict]:
                 n, s, ss = (float(m.loc[seg, k]) for k in ("_n", "_s", "_ss"))
             else:
                 n, s, ss = 0.0, 0.0, 0.0
-            stats[seg] = (n, *_mean_ci(n, s, ss, alpha))
+            stats[seg] = (n, *_mean_ci(n, s, ss, alpha, positive=metric == METRIC_WON_DEAL))
         (na, ma, la, ha, sa), (nb, mb, lb, hb, sb) = stats[a], stats[b]
         ok = na >= 2 and nb >= 2
         d_lo, d_hi, p = _welch(ma, sa, na, mb, sb, nb, alpha) if ok else (np.nan,) * 3

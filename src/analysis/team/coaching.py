@@ -20,6 +20,7 @@ from scipy.stats import hypergeom
 from analysis.core.columns import DECIDED
 from analysis.core.types import SECONDS_PER_DAY, Correction, Window, WindowLike, check_correction
 from analysis.engine.filters import deals_created_in
+from analysis.engine.needs import OWNERS
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.stats.multitest import adjust_pvalues
@@ -205,8 +206,7 @@ def coaching_focus(
     date when no window is given). Positive differences have no revenue at
     stake.
     """
-    if c.OWNER_ID not in ws.deals.columns:
-        raise ValueError("Deals have no owner_id column, so reps cannot be compared.")
+    OWNERS.check(ws)
     window = bounded_window(ws, window)
     # Deals without an owner are nobody's: left out (and counted), never a rep called "nan".
     unowned = deals_created_in(ws, window)

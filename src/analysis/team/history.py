@@ -29,6 +29,7 @@ from analysis.pipeline.cycle import (
     time_to_close,
 )
 from analysis.pipeline.funnel import win_rates
+from analysis.stats.means import positive_mean_interval
 from analysis.stats.proportions import newcombe_interval, score_test
 from analysis.team import columns as c
 
@@ -165,8 +166,9 @@ def _money_rows(a: dict, b: dict, alpha: float) -> list[dict]:
     se_a, se_b = np.sqrt(a["ss_amt"]) / a["days"], np.sqrt(b["ss_amt"]) / b["days"]
     se = np.hypot(se_a, se_b)
     p = 2 * norm.sf(abs(ya - yb) / se) if se > 0 else np.nan
-    rows = [_row("won_amount_per_day", (ya, ya - z * se_a, ya + z * se_a),
-                 (yb, yb - z * se_b, yb + z * se_b), "difference", ya - yb,
+    # Money is positive: each window's interval is built on the log scale.
+    (la, lb), (ha, hb) = positive_mean_interval([ya, yb], [se_a, se_b], z)
+    rows = [_row("won_amount_per_day", (ya, la, ha), (yb, lb, hb), "difference", ya - yb,
                  ya - yb - z * se, ya - yb + z * se, p)]  # fmt: skip
     # Average won deal: Welch.
     stats = []
@@ -174,15 +176,16 @@ def _money_rows(a: dict, b: dict, alpha: float) -> list[dict]:
         n, s, ss = w["n_amt"], w["s_amt"], w["ss_amt"]
         mean = s / n if n else np.nan
         sd = np.sqrt(max(ss - n * mean**2, 0.0) / (n - 1)) if n >= 2 else np.nan
-        half = t.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n) if n >= 2 else np.nan
-        stats.append((mean, sd, n, half))
-    (ma, sa, na, ha), (mb, sb, nb, hb) = stats
+        q = t.ppf(1 - alpha / 2, n - 1) if n >= 2 else np.nan
+        low, high = positive_mean_interval(mean, sd / np.sqrt(n) if n else np.nan, q)
+        stats.append((mean, sd, n, (float(low), float(high))))
+    (ma, sa, na, ia), (mb, sb, nb, ib) = stats
     if na >= 2 and nb >= 2:
         se = np.sqrt(sa**2 / na + sb**2 / nb)
         df = se**4 / ((sa**2 / na) ** 2 / (na - 1) + (sb**2 / nb) ** 2 / (nb - 1))
         half = t.ppf(1 - alpha / 2, df) * se
         p = ttest_ind_from_stats(ma, sa, na, mb, sb, nb, equal_var=False).pvalue
-        rows.append(_row(c.AVG_WON_DEAL, (ma, ma - ha, ma + ha), (mb, mb - hb, mb + hb),
+        rows.append(_row(c.AVG_WON_DEAL, (ma, *ia), (mb, *ib),
                          "difference", ma - mb, ma - mb - half, ma - mb + half, p))  # fmt: skip
     else:
         rows.append(_row(c.AVG_WON_DEAL, (ma, np.nan, np.nan), (mb, np.nan, np.nan),

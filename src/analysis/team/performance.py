@@ -21,7 +21,7 @@ from analysis.core.types import SECONDS_PER_DAY, Window, WindowLike, as_window, 
 from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import series_to_utc
 from analysis.engine.journey import data_cutoff
-from analysis.engine.needs import CLOSE_DATES
+from analysis.engine.needs import CLOSE_DATES, OWNERS
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle import (
     KM_MEDIAN_CI_HIGH,
@@ -193,8 +193,7 @@ def rep_scorecard(
     """
     if shrink_toward not in ("team", "all"):
         raise ValueError(f"shrink_toward must be 'team' or 'all', not {shrink_toward!r}.")
-    if c.OWNER_ID not in ws.deals.columns:
-        raise ValueError("Deals have no owner_id column, so reps cannot be scored.")
+    OWNERS.check(ws)
     window = bounded_window(ws, window)
     deals = deals_created_in(ws, window)
     table = _rep_counts(ws, deals)
