@@ -6,6 +6,8 @@ runs, and a section whose inputs are missing says what is missing instead.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from notebook_pages import pages_by_case
 from test_report_matrix import N_DEALS, SEED, check_pages, text_of
@@ -62,3 +64,30 @@ def test_data_without_dates_skips_time_sections_and_keeps_the_rest(pages):
     winloss = text_of(pages_["03_win_loss"])
     assert "Compare loss reasons is not computed" in winloss
     assert "deals win" in winloss  # win rates still stand
+
+
+def test_the_real_report_command_runs_a_deals_only_export(sample_tables, tmp_path, capsys):
+    # The runner itself (papermill kernels, HTML, index), not the in-process pages:
+    # every notebook succeeds and no page shows a traceback or a missing value.
+    from data_shapes import write_shape
+    from notebook_pages import MISSING_MARKERS, _visible
+
+    from analysis.cli import main
+
+    folder = write_shape("deals_only", sample_tables, tmp_path / "processed")
+    reports = tmp_path / "reports"
+    argv = ["report", "--data-dir", str(folder), "--reports-dir", str(reports), "--run-id", "r"]
+    assert main([*argv, "--workers", "2"]) == 0
+    assert capsys.readouterr().err.strip() == ""  # nothing an operator must act on
+    pages = sorted((reports / "r").glob("*/*.html"))
+    assert len(pages) == 7
+    for html_page in pages:
+        text = _visible(html_page.read_text(encoding="utf-8"))
+        assert "Traceback" not in text and not re.search(r"\w+Warning:", text), html_page.name
+        assert not MISSING_MARKERS.findall(text), (html_page.name, MISSING_MARKERS.findall(text))
+    pipeline = _visible(
+        (reports / "r" / "01_pipeline_bottlenecks" / "01_pipeline_bottlenecks.html").read_text(
+            encoding="utf-8"
+        )
+    )
+    assert "Stage conversion is not computed" in pipeline

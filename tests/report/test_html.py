@@ -122,3 +122,24 @@ def test_index_headlines_and_errors_are_redacted(tmp_path):
     page = index_html("run", [result], {"run id": "run"})
     assert "jane.doe@example.com" not in page and "7946 0958" not in page
     assert "Lead: Call Jane" in page  # emphasis markers dropped, text kept
+
+
+@pytest.mark.parametrize(
+    ("ename", "says"),
+    [
+        ("InputError", "This page stopped here because of the data: the deals have no 'x'"),
+        ("KeyError", "This page stopped here because of an error in the analysis (KeyError"),
+    ],
+)
+def test_a_failed_cell_shows_its_reason_in_words_not_a_traceback(tmp_path, ename, says):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("compute()")
+    message = "the deals have no 'x'"
+    trace = ["Traceback (most recent call last):", 'File "x.py", line 1', message]
+    cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=trace)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Failed"), cell]
+    path = tmp_path / "failed.ipynb"
+    nbformat.write(nb, path)
+    page = notebook_to_html(path, "Failed")
+    assert says in page.replace("&#x27;", "'")
+    assert "Traceback" not in page and "x.py" not in page

@@ -91,6 +91,39 @@ def _redact_outputs(nb) -> None:
                     data[mime] = redact("".join(text) if isinstance(text, list) else text)
 
 
+# Errors raised for unusable data (analysis.core.errors): their message is for the reader.
+_DATA_ERRORS = frozenset({"InputError", "ConfigError", "MissingInput"})
+
+
+def _errors_in_words(nb) -> None:
+    """Replace each failed cell's traceback by one sentence a reader can act on.
+
+    A page that stopped for a data reason says what is wrong with the data;
+    any other error says the page stopped and where the details are. No
+    traceback reaches a leadership page.
+    """
+    import nbformat
+
+    for cell in nb.cells:
+        outputs = cell.get("outputs", [])
+        for i, output in enumerate(outputs):
+            if output.get("output_type") != "error":
+                continue
+            name, message = output.get("ename", ""), str(output.get("evalue", ""))
+            if name in _DATA_ERRORS:
+                text = f"This page stopped here because of the data: {message}"
+            else:
+                text = (
+                    f"This page stopped here because of an error in the analysis ({name}: "
+                    f"{message}). The run log and the executed notebook kept beside this "
+                    "page have the details."
+                )
+            outputs[i] = nbformat.v4.new_output(
+                "display_data",
+                data={"text/html": f'<p class="page-error"><strong>{html.escape(text)}</strong></p>'},
+            )
+
+
 # What a report page may contain: text structure, tables and embedded images.
 _SAFE_TAGS = frozenset(
     "a abbr b blockquote br caption code div em h1 h2 h3 h4 h5 h6 hr i img li ol p pre "
@@ -163,6 +196,7 @@ def _notebook_body_html(notebook_path: str | Path, *, redact: bool = True) -> st
     if redact:
         _redact_outputs(nb)
     _markdown_outputs_as_text(nb)
+    _errors_in_words(nb)
     exporter = HTMLExporter(
         template_name="basic",
         exclude_input=True,
