@@ -120,7 +120,9 @@ def _errors_in_words(nb) -> None:
                 )
             outputs[i] = nbformat.v4.new_output(
                 "display_data",
-                data={"text/html": f'<p class="page-error"><strong>{html.escape(text)}</strong></p>'},
+                data={
+                    "text/html": f'<p class="page-error"><strong>{html.escape(text)}</strong></p>'
+                },
             )
 
 
