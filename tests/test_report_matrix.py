@@ -48,9 +48,12 @@ def check_pages(pages_of_case, case):
     assert set(pages) >= {"00_data_overview", "01_pipeline_bottlenecks", "03_win_loss"}
     problems = {name: page.problems() for name, page in pages.items()}
     assert not any(problems.values()), f"{case}: {problems}"
-    for name in pages:
+    for name, page in pages.items():
         if name != "00_executive_summary":
             assert read_summary(out / name) is not None, f"{case}: {name} wrote no summary.json"
+        # Every page, the summary too, says what data it rests on and how fresh it is.
+        text = text_of(page)
+        assert "(cut-off)" in text or "no dates" in text, f"{case}: {name} states no cut-off"
     return pages, out
 
 

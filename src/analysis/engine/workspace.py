@@ -47,10 +47,8 @@ class Workspace:
         The currency of ``deals.amount`` and whether amounts can be added up
         (:mod:`analysis.engine.money`); when they cannot, ``amount`` is null.
     unrecorded_stages : tuple of str
-        Open stages of the configured pipeline that the data never records
-        (no deal's current stage, no stage event other than one ingest
-        derived); they are left out of :attr:`pipeline`, so implied reach
-        never shows a stage nobody entered as passed by everyone.
+        Open stages of the configured pipeline that the data never records,
+        left out of :attr:`pipeline` by :meth:`without_unrecorded_stages`.
 
     Examples
     --------
@@ -115,6 +113,35 @@ class Workspace:
                 f"Deals have no column {column!r}; they have {', '.join(deals.columns)}."
             )
         return self.with_table(c.DEALS, deals.filter(deals[column].isin(list(values))))
+
+    def without_unrecorded_stages(self) -> Workspace:
+        """A copy whose pipeline leaves out the open stages the data never records.
+
+        A stage is recorded when some deal's current stage is it, or some stage
+        event (other than one ingest derived) enters it. Implied reach counts a
+        deal that reached a later stage as having passed every earlier one, so
+        a stage that the export's process does not have would show as passed
+        by every deal, at 100% conversion. Report pages use this copy and say
+        which stages they left out (:attr:`unrecorded_stages`).
+        """
+        if not self.has(c.STAGE_EVENTS):
+            return self
+        ev = self.stage_events
+        if c.DERIVED in ev.columns:
+            ev = ev.filter(ev[c.DERIVED].isnull() | ~ev[c.DERIVED])
+        seen = set(self.execute(ev.select(c.STAGE).distinct())[c.STAGE].dropna())
+        if c.STAGE in self.deals.columns:
+            seen |= set(self.execute(self.deals.select(c.STAGE).distinct())[c.STAGE].dropna())
+        pipeline = self.pipeline
+        recorded = tuple(s for s in pipeline.stages if s in seen)
+        if not recorded or len(recorded) == len(pipeline.stages):
+            return self
+        narrowed = replace(pipeline, stages=recorded)
+        pipelines = MappingProxyType({**self.stages.pipelines, pipeline.name: narrowed})
+        unrecorded = tuple(s for s in pipeline.stages if s not in seen)
+        return replace(
+            self, stages=replace(self.stages, pipelines=pipelines), unrecorded_stages=unrecorded
+        )
 
     def execute(self, expr: ibis.Expr) -> pd.DataFrame:
         """Run an expression on the workspace's backend and return pandas."""
@@ -181,29 +208,8 @@ def _with_labels(ws: Workspace) -> Workspace:
     return replace(ws, tables=MappingProxyType({**ws.tables, c.DEALS: deals.mutate(**fills)}))
 
 
-def _with_recorded_stages(ws: Workspace) -> Workspace:
-    """Leave out of the pipeline the open stages the data never records."""
-    if not ws.has(c.STAGE_EVENTS):
-        return ws
-    ev = ws.stage_events
-    if c.DERIVED in ev.columns:
-        ev = ev.filter(ev[c.DERIVED].isnull() | ~ev[c.DERIVED])
-    seen = set(ws.execute(ev.select(c.STAGE).distinct())[c.STAGE].dropna())
-    if c.STAGE in ws.deals.columns:
-        seen |= set(ws.execute(ws.deals.select(c.STAGE).distinct())[c.STAGE].dropna())
-    pipeline = ws.pipeline
-    recorded = tuple(s for s in pipeline.stages if s in seen)
-    if not recorded or len(recorded) == len(pipeline.stages):
-        return ws
-    narrowed = replace(pipeline, stages=recorded)
-    pipelines = MappingProxyType({**ws.stages.pipelines, pipeline.name: narrowed})
-    unrecorded = tuple(s for s in pipeline.stages if s not in seen)
-    return replace(ws, stages=replace(ws.stages, pipelines=pipelines), unrecorded_stages=unrecorded)
-
-
 def _with_money(ws: Workspace) -> Workspace:
     """Read the amounts' currency; set amounts aside when they cannot be added up."""
-    ws = _with_recorded_stages(ws)
     if c.AMOUNT not in ws.deals.columns:
         return _with_labels(ws)
     reporting = (ws.manifest or {}).get("reporting_currency")

@@ -32,11 +32,15 @@ class RunFindings:
         ``notebook, title, rank, finding``; rank 1 is each report's lead.
     missing : tuple of str
         Reports of the run that left no summary (failed, or not run yet).
+    data : str
+        What the reports rest on (deals, the data's cut-off, currency), as
+        their pages state it; "" when no report says.
     """
 
     run_dir: Path
     findings: pd.DataFrame
     missing: tuple[str, ...]
+    data: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The findings table."""
@@ -46,7 +50,7 @@ class RunFindings:
         """One section per report with its findings as bullets."""
         if self.findings.empty:
             return f"No report of this run has findings yet ({self.run_dir})."
-        parts = []
+        parts = [f"*{self.data}*"] if self.data else []
         for (_, title), group in self.findings.groupby([NOTEBOOK, TITLE], sort=False):
             bullets = "\n".join(f"- {text}" for text in group[FINDING])
             parts.append(f"### {title}\n\n{bullets}")
@@ -80,7 +84,7 @@ def collect_findings(
     RunFindings
     """
     run_dir = Path(run_dir) if run_dir else _default_run_dir()
-    rows, missing = [], []
+    rows, missing, data = [], [], ""
     folders = sorted(p for p in run_dir.iterdir() if p.is_dir()) if run_dir.is_dir() else []
     for folder in folders:
         if folder.name in exclude:
@@ -91,9 +95,10 @@ def collect_findings(
             continue
         if summary.get("is_run_summary"):
             continue
+        data = data or str(summary.get("data") or "")
         executed = folder / f"{folder.name}.ipynb"
         title = notebook_title(executed) if executed.exists() else folder.name
         for rank, text in enumerate((summary.get("headline") or [])[:per_report], start=1):
             rows.append({NOTEBOOK: folder.name, TITLE: title, RANK: rank, FINDING: str(text)})
     frame = pd.DataFrame(rows, columns=[NOTEBOOK, TITLE, RANK, FINDING])
-    return RunFindings(run_dir, frame, tuple(missing))
+    return RunFindings(run_dir, frame, tuple(missing), data)
