@@ -131,6 +131,16 @@ def test_keep_prunes_old_runs_but_never_latest(sleepy, tmp_path):
     assert not (reports / "never").exists()
 
 
+def test_a_relative_reports_dir_works_with_two_workers(sleepy, tmp_path, monkeypatch):
+    # papermill changes the working directory while a notebook runs; with two
+    # workers a relative reports folder pointed elsewhere and the run crashed
+    # (found running `report --reports-dir s11/reports` on the 3000-deal sample).
+    monkeypatch.chdir(tmp_path)
+    run = _run(sleepy, "relative/reports", "rel", workers=2)
+    assert run.ok, run.summary()
+    assert (tmp_path / "relative" / "reports" / "rel" / "index.html").exists()
+
+
 def test_a_relative_data_dir_reaches_the_kernel_as_absolute(tmp_path, monkeypatch):
     # Kernels run in the notebooks folder, so a relative path would point elsewhere.
     folder = tmp_path / "notebooks"

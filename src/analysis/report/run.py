@@ -259,7 +259,8 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
     """
     if keep < 1:
         raise InputError("--keep must be at least 1.", column="--keep")
-    reports_dir = Path(reports_dir)
+    # Absolute: papermill changes the working directory while a notebook runs.
+    reports_dir = Path(reports_dir).resolve()
     link = reports_dir / LATEST
     current = link.resolve() if link.is_symlink() else None
     runs = sorted(
@@ -401,7 +402,8 @@ def run_report(
     RunInterrupted
         On SIGTERM; the partial run is deleted and ``latest`` is unchanged.
     """
-    reports_dir = Path(reports_dir)
+    # Absolute: papermill changes the working directory while a notebook runs.
+    reports_dir = Path(reports_dir).resolve()
     # Absolute: notebooks run with their own folder as working directory.
     data_dir = (Path(data_dir) if data_dir is not None else paths.PROCESSED_DIR).resolve()
     if workers < 1:
