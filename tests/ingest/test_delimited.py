@@ -269,6 +269,18 @@ def test_binary_file_named_csv_is_not_text(tmp_path, content):
         assert "Excel workbook" in str(info.value) and ".xlsx suffix" in str(info.value)
 
 
+def test_a_stray_nul_in_a_rich_text_field_does_not_reject_the_file(tmp_path):
+    # Issue 12: one NUL byte in an unmapped rich-text column rejected a whole
+    # Salesforce export. Every row must come in; the column is ignored.
+    rows = [f'{row},"plain note"' for row in DEALS_ROWS]
+    rows[1] = f'{DEALS_ROWS[1]},"pasted\x00<b>rich</b> text"'
+    write_csv(tmp_path / "raw", "deals.csv", DEALS_HEADER + ",notes", rows)
+    result = ingest(tmp_path / "raw", tmp_path / "out")
+    # Provenance: DEALS_ROWS has four deals, none of them bad.
+    assert result.manifest["tables"][c.DEALS]["rows_clean"] == len(DEALS_ROWS) == 4
+    assert "notes" in result.manifest["ignored_columns"][c.DEALS]
+
+
 def test_control_bytes_without_nul_are_not_text(tmp_path):
     # printable text with a control byte every few characters (no NUL, decodes as UTF-8)
     data = b"a,b\n" + b"x\x01y\x02,\x03z\n" * 200

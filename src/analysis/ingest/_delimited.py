@@ -154,8 +154,10 @@ def _check_text(data: bytes, body: bytes, path: Path) -> None:
     if kind is not None:
         raise InputError(f"the file is not a text (CSV) file: it looks like {kind}.", file=path)
     sample = body[:_SAMPLE_BYTES].decode("utf-8", errors="replace")
+    # Binary files (and UTF-16 text) are full of NUL and control bytes; a CRM's
+    # rich-text field may carry a stray one, which must not reject the file.
     controls = len(_CONTROL.findall(sample))
-    if b"\x00" in body or controls > max(8, len(sample) // 20):
+    if controls > max(8, len(sample) // 20):
         raise InputError(
             "the file is not a text (CSV) file: it holds NUL or control bytes, as binary "
             "files do. Export the table again as CSV (if it is UTF-16 text, pass its encoding).",
