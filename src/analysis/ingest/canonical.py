@@ -63,6 +63,9 @@ class CanonicalTable:
         Source columns no entry of the map uses.
     currency_filled : int
         Rows whose ``currency`` was filled from the symbol of their amount.
+    closes_at_end_of_day : int
+        Deals whose date-only close date fell on their creation day, read as
+        the end of that day (:func:`same_day_closes_at_end_of_day`).
     """
 
     table: str
@@ -72,6 +75,7 @@ class CanonicalTable:
     source_file: str = ""
     ignored_columns: tuple[str, ...] = ()
     currency_filled: int = 0
+    closes_at_end_of_day: int = 0
 
     @property
     def flags(self) -> dict[str, np.ndarray]:
@@ -210,6 +214,39 @@ def _parse_column(
     return out, parsed.bad.fillna(False).astype(bool), currency
 
 
+def same_day_closes_at_end_of_day(deals: pd.DataFrame, timezone: str) -> tuple[pd.DataFrame, int]:
+    """Read a date-only close date on the creation day as the end of that day.
+
+    CRMs export the close as a date (Salesforce ``CloseDate``: 00:00) and the
+    creation as a time, so a deal created at 15:00 and won the same day looks
+    closed 15 hours before it was created. Such a close (local midnight, same
+    local day as the creation, before it) is moved to the last microsecond of
+    that day; a close on an earlier day stays as it is and is quarantined as
+    ``closed_before_created``.
+
+    Returns
+    -------
+    (deals, n_moved)
+    """
+    if c.CLOSED_AT not in deals or c.CREATED_AT not in deals:
+        return deals, 0
+    closed = deals[c.CLOSED_AT].dt.tz_convert(timezone)
+    created = deals[c.CREATED_AT].dt.tz_convert(timezone)
+    same_day = (
+        closed.notna()
+        & created.notna()
+        & (closed < created)
+        & (closed == closed.dt.normalize())
+        & (closed.dt.normalize() == created.dt.normalize())
+    )
+    n_moved = int(same_day.sum())
+    if n_moved:
+        deals = deals.copy()
+        end = closed[same_day] + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+        deals.loc[same_day, c.CLOSED_AT] = end.dt.tz_convert("UTC")
+    return deals, n_moved
+
+
 def build_canonical(
     table: str,
     raw: pd.DataFrame,
@@ -265,6 +302,9 @@ def build_canonical(
             frame[c.CURRENCY] = currency
     order = [k for k in dtypes if k in frame]
     canon = pd.DataFrame({k: frame[k] for k in order}, index=raw.index)
+    end_of_day = 0
+    if table == c.DEALS:
+        canon, end_of_day = same_day_closes_at_end_of_day(canon, tmap.options.timezone)
     used = {s.source for s in specs.values() if s.source is not None}
     ignored = tuple(str(col) for col in raw.columns if col not in used)
     return CanonicalTable(
@@ -275,4 +315,5 @@ def build_canonical(
         source_file=Path(source_file).name,
         ignored_columns=ignored,
         currency_filled=filled,
+        closes_at_end_of_day=end_of_day,
     )

@@ -213,6 +213,12 @@ def ingest(
                 deals_index = DealIndex.from_deals(canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID])
                 positions = deals_index.lookup(parts.clean[c.DEAL_ID])
                 notes += _deal_notes(parts.clean, tmap.allow_null, canon.currency_filled)
+                if canon.closes_at_end_of_day:
+                    notes.append(
+                        f"{canon.closes_at_end_of_day} deals closed on the day they were created "
+                        "have a date-only close date; it is read as the end of that day (not "
+                        "quarantined as closed_before_created)."
+                    )
                 if tmap.derive is not None and c.STAGE_EVENTS not in paths:
                     events = derive_stage_events(
                         parts.clean,
