@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 import pytest
 
@@ -55,6 +56,22 @@ def test_stays_carry_next_stage_and_time_in_pipeline_order_on_ties():
 
 def test_data_cutoff_is_the_latest_timestamp():
     assert journey.data_cutoff(_workspace()) == _t("2025-02-01")
+
+
+def test_an_open_deal_s_expected_close_is_not_the_cut_off():
+    # Issue 12: a Salesforce export carries CloseDate on open opportunities (the
+    # expected close, months ahead); the cut-off came from it, so open deals
+    # counted as running months longer than they had. Hand-built: deal B is open
+    # with a close date in June; the latest real time stays 1 February.
+    ws = _workspace()
+    deals = ws.deals.mutate(
+        **{
+            c.CLOSED_AT: (ws.deals[c.OUTCOME] == c.OPEN).ifelse(
+                ibis.literal(_t("2025-06-30")), ws.deals[c.CLOSED_AT]
+            )
+        }
+    )
+    assert journey.data_cutoff(ws.with_table(c.DEALS, deals)) == _t("2025-02-01")
 
 
 def test_stays_with_only_some_window_columns_agree_with_all():

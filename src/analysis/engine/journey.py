@@ -87,13 +87,17 @@ def stage_stays(ws: Workspace, columns: Sequence[str] = STAY_COLUMNS) -> ibis.Ta
 def data_cutoff(ws: Workspace) -> pd.Timestamp:
     """The time the data runs to: the latest timestamp among deals and stage events.
 
-    Open deals and ongoing stays are censored here. Reports may pass an
-    explicit export time instead when the source records one.
+    Open deals and ongoing stays are censored here. The close dates of open
+    deals (expected closes) do not count. Reports may pass an explicit export
+    time instead when the source records one.
     """
     deals = ws.deals
     candidates = [deals[c.CREATED_AT].max()]
     if c.CLOSED_AT in deals.columns:
-        candidates.append(deals[c.CLOSED_AT].max())
+        # An open deal's close date is an expectation (Salesforce exports CloseDate for
+        # open opportunities), often months ahead: it says nothing about the export.
+        closed = deals.filter(deals[c.OUTCOME] != c.OPEN)
+        candidates.append(closed[c.CLOSED_AT].max())
     if ws.has(c.STAGE_EVENTS):
         candidates.append(ws.stage_events[c.ENTERED_AT].max())
     values = [ws.execute(expr) for expr in candidates]
