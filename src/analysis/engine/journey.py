@@ -33,6 +33,12 @@ def stage_position(ws: Workspace, stage: ibis.Value) -> ibis.Value:
     return stage.cases(*cases, else_=-1)
 
 
+def _stage_events(ws: Workspace) -> ibis.Table:
+    """The stage events, after checking the data has them (one check per reader)."""
+    STAGE_HISTORY.check(ws)
+    return ws.stage_events
+
+
 def stage_stays(ws: Workspace, columns: Sequence[str] = STAY_COLUMNS) -> ibis.Table:
     """Every stage entry with the stage entered next and when.
 
@@ -61,8 +67,7 @@ def stage_stays(ws: Workspace, columns: Sequence[str] = STAY_COLUMNS) -> ibis.Ta
     ``next_stage`` has a lower ``stage_order``; a re-entry is a stage that
     appears more than once for a deal.
     """
-    STAGE_HISTORY.check(ws)
-    ev = ws.stage_events
+    ev = _stage_events(ws)
     ev = ev.mutate(**{STAGE_ORDER: stage_position(ws, ev[c.STAGE])})
     window = ibis.window(
         group_by=ev[c.DEAL_ID],
@@ -136,11 +141,10 @@ def deal_stage_pivot(
     stages rows pick their stage's column from it instead of joining a
     per-(deal, stage) table.
     """
-    STAGE_HISTORY.check(ws)
     pipeline = ws.pipeline
     stages = list(pipeline.stages)
     n_open = len(stages)
-    stays = stage_stays(ws, [NEXT_STAGE, IS_LAST]) if moves else ws.stage_events
+    stays = stage_stays(ws, [NEXT_STAGE, IS_LAST]) if moves else _stage_events(ws)
     # Every filter below compares this integer: string comparisons in the many filtered
     # aggregates cost seconds at scale.
     positions = list(zip([*stages, pipeline.won], range(n_open + 1), strict=True))

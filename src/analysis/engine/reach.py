@@ -32,7 +32,6 @@ from analysis.engine.journey import (
     WON_AT,
     deal_stage_pivot,
 )
-from analysis.engine.needs import STAGE_HISTORY
 from analysis.engine.workspace import Workspace
 
 Reach = Literal["implied", "observed"]
@@ -198,10 +197,9 @@ def reach_rows(
     :data:`NEXT_ENTERED_AT` (the implied entry time of the next open stage,
     null at the last one), :data:`WON_AT` and :data:`LOST_AT`.
     """
-    STAGE_HISTORY.check(ws)
     stages = list(ws.pipeline.stages)
     n_open = len(stages)
-    per_deal = deal_stage_pivot(
+    per_deal = deal_stage_pivot(  # raises MissingInput without stage history
         ws, later_entries=implied_entry_times or decision_times,
         terminal_entries=decision_times, moves=moves,
     )  # fmt: skip

@@ -203,21 +203,21 @@ def _with_labels(ws: Workspace) -> Workspace:
         for col in c.LABEL_COLUMNS
         if col in deals.columns and deals[col].type().is_string()
     }
-    if not fills:
-        return ws
-    return replace(ws, tables=MappingProxyType({**ws.tables, c.DEALS: deals.mutate(**fills)}))
+    return ws.with_table(c.DEALS, deals.mutate(**fills)) if fills else ws
 
 
 def _with_money(ws: Workspace) -> Workspace:
     """Read the amounts' currency; set amounts aside when they cannot be added up."""
     if c.AMOUNT not in ws.deals.columns:
-        return _with_labels(ws)
+        return ws
     reporting = (ws.manifest or {}).get("reporting_currency")
     money = read_money(ws.deals, ws.execute, reporting)
-    deals = comparable_amounts(ws.deals, money)
-    return _with_labels(
-        replace(ws, money=money, tables=MappingProxyType({**ws.tables, c.DEALS: deals}))
-    )
+    return replace(ws, money=money).with_table(c.DEALS, comparable_amounts(ws.deals, money))
+
+
+def _prepared(ws: Workspace) -> Workspace:
+    """What every source gets on opening: its money read, its blank labels named."""
+    return _with_labels(_with_money(ws))
 
 
 def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None) -> Workspace:
@@ -245,14 +245,14 @@ def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None
         When the folder or connection holds no deals table.
     """
     if source is None:
-        return _with_money(_from_folder(paths.PROCESSED_DIR, stages))
+        return _prepared(_from_folder(paths.PROCESSED_DIR, stages))
     if isinstance(source, str | Path):
-        return _with_money(_from_folder(Path(source), stages))
+        return _prepared(_from_folder(Path(source), stages))
     stages = stages if stages is not None else load_stages()
     if isinstance(source, ibis.BaseBackend):
-        return _with_money(_from_backend(source, stages))
+        return _prepared(_from_backend(source, stages))
     if isinstance(source, Mapping):
-        return _with_money(_from_frames(source, stages))
+        return _prepared(_from_frames(source, stages))
     raise TypeError(
         "connect() takes a processed folder path, a dict of DataFrames or an ibis backend, "
         f"not {type(source).__name__}."
