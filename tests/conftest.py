@@ -40,3 +40,24 @@ def make_processed_folder(folder: Path, n_deals: int = 1500, seed: int = 7) -> P
 @pytest.fixture(scope="session")
 def processed_folder(tmp_path_factory) -> Path:
     return make_processed_folder(tmp_path_factory.mktemp("processed"))
+
+
+# The report matrix (tests/test_report_matrix*.py): the sample it shapes, and the
+# pages of each shape. Module scope, so each of the two files (run side by side
+# by pytest-xdist) builds its own cache of the cases it runs.
+MATRIX_DEALS, MATRIX_SEED = 300, 3
+
+
+@pytest.fixture(scope="module")
+def matrix_tables():
+    from analysis.sample import generate_sample
+
+    return generate_sample(MATRIX_DEALS, seed=MATRIX_SEED).tables
+
+
+@pytest.fixture(scope="module")
+def shaped_pages(matrix_tables, tmp_path_factory):
+    """``shaped_pages(case)``: the pages and output folder of one data shape, run once."""
+    from notebook_pages import pages_by_case
+
+    return pages_by_case(matrix_tables, tmp_path_factory)

@@ -45,7 +45,6 @@ class Page:
     texts: list[str] = field(default_factory=list)  # Markdown, HTML tables, printed text
     warnings: list[str] = field(default_factory=list)
     empty_charts: list[str] = field(default_factory=list)
-    n_charts: int = 0
 
     def problems(self) -> list[str]:
         """Everything on the page a reader should never see."""
@@ -112,7 +111,6 @@ def run_page(notebook: Path, parameters: dict) -> Page:
                 shown.clear()
                 for number in plt.get_fignums():
                     fig = plt.figure(number)
-                    page.n_charts += 1
                     if _chart_is_empty(fig):
                         page.empty_charts.append(fig.get_axes()[0].get_title() or "untitled")
                 plt.close("all")
@@ -143,11 +141,6 @@ def report_pages(data_dir: Path, output_root: Path) -> dict[str, Page]:
         params = job.with_paths(data_dir, out, output_root)
         pages[job.name] = run_page(job.path, params)
     return pages
-
-
-def frames_of(folder: Path) -> dict[str, pd.DataFrame]:
-    """The canonical tables of a processed folder, by name."""
-    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
 
 
 def pages_by_case(tables: dict[str, pd.DataFrame], tmp_path_factory) -> Callable:

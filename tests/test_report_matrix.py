@@ -15,12 +15,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from data_shapes import SHAPES
-from notebook_pages import pages_by_case
 
 from analysis.present import read_summary
-from analysis.sample import generate_sample
 
-N_DEALS, SEED = 300, 3
 CASES = [
     "full_sample",
     "lost_without_close_dates",
@@ -31,16 +28,6 @@ CASES = [
     "custom_stages",
     "unrecorded_stages",
 ]
-
-
-@pytest.fixture(scope="module")
-def sample_tables():
-    return generate_sample(N_DEALS, seed=SEED).tables
-
-
-@pytest.fixture(scope="module")
-def pages(sample_tables, tmp_path_factory):
-    return pages_by_case(sample_tables, tmp_path_factory)
 
 
 def check_pages(pages_of_case, case):
@@ -62,8 +49,8 @@ def text_of(page) -> str:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_every_page_runs_clean(pages, case):
-    check_pages(pages(case), case)
+def test_every_page_runs_clean(shaped_pages, case):
+    check_pages(shaped_pages(case), case)
 
 
 def test_cases_cover_every_shape_once():
@@ -72,28 +59,28 @@ def test_cases_cover_every_shape_once():
     assert sorted(CASES + SMALL) == sorted(SHAPES)
 
 
-def test_lost_deals_without_close_dates_are_counted_and_the_bias_named(pages):
+def test_lost_deals_without_close_dates_are_counted_and_the_bias_named(shaped_pages):
     # Provenance: the shape blanks closed_at of every lost deal, so the pipeline
     # page must say how many are left out of the times to close and which way
     # that leans (issue 13: "99.5% are won within a year" when lost deals had no date).
-    pages_, _ = pages("lost_without_close_dates")
+    pages_, _ = shaped_pages("lost_without_close_dates")
     text = text_of(pages_["01_pipeline_bottlenecks"])
     assert "closed deals have no close date (0 won" in text
     assert "the share won is overstated" in text
 
 
-def test_pipeline_given_at_ingest_is_the_one_used(pages):
+def test_pipeline_given_at_ingest_is_the_one_used(shaped_pages):
     # The custom-stages folder carries its own stages.yaml (Spanish stage names);
     # the funnel must show those stages, not the default pipeline's.
-    pages_, out = pages("custom_stages")
+    pages_, out = shaped_pages("custom_stages")
     text = text_of(pages_["01_pipeline_bottlenecks"])
     assert "calificación" in text and "qualification" not in text
 
 
-def test_stages_the_data_never_records_are_not_implied(pages):
+def test_stages_the_data_never_records_are_not_implied(shaped_pages):
     # Provenance: the shape removes every discovery and presentation entry. Implied
     # reach used to show them at 100% and rank them as bottlenecks (issue 13).
-    pages_, out = pages("unrecorded_stages")
+    pages_, out = shaped_pages("unrecorded_stages")
     text = text_of(pages_["01_pipeline_bottlenecks"])
     assert "never records the stages discovery, presentation" in text
     conversion = pd.read_csv(out / "01_pipeline_bottlenecks" / "stage_conversion.csv")

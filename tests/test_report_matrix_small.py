@@ -9,31 +9,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from notebook_pages import pages_by_case
-from test_report_matrix import N_DEALS, SEED, check_pages, text_of
-
-from analysis.sample import generate_sample
+from test_report_matrix import check_pages, text_of
 
 CASES = ["deals_only", "no_timestamps", "one_deal", "no_closed_deal", "all_won"]
 
 
-@pytest.fixture(scope="module")
-def sample_tables():
-    return generate_sample(N_DEALS, seed=SEED).tables
-
-
-@pytest.fixture(scope="module")
-def pages(sample_tables, tmp_path_factory):
-    return pages_by_case(sample_tables, tmp_path_factory)
-
-
 @pytest.mark.parametrize("case", CASES)
-def test_every_page_runs_clean(pages, case):
-    check_pages(pages(case), case)
+def test_every_page_runs_clean(shaped_pages, case):
+    check_pages(shaped_pages(case), case)
 
 
-def test_deals_only_pages_name_what_is_missing(pages):
-    pages_, out = pages("deals_only")
+def test_deals_only_pages_name_what_is_missing(shaped_pages):
+    pages_, out = shaped_pages("deals_only")
     pipeline_page = text_of(pages_["01_pipeline_bottlenecks"])
     assert "Stage conversion is not computed: the data lacks the stage_events table" in (
         pipeline_page
@@ -47,18 +34,18 @@ def test_deals_only_pages_name_what_is_missing(pages):
     )
 
 
-def test_skipped_sections_are_listed_in_summary_json(pages):
+def test_skipped_sections_are_listed_in_summary_json(shaped_pages):
     from analysis.present import read_summary
 
-    _, out = pages("deals_only")
+    _, out = shaped_pages("deals_only")
     summary = read_summary(out / "01_pipeline_bottlenecks")
     assert any("stage_events" in note for note in summary["not_computed"])
     assert summary["stage_conversion"] is None  # a skipped table is null, never a stale one
     assert not (out / "01_pipeline_bottlenecks" / "stage_conversion.csv").exists()
 
 
-def test_data_without_dates_skips_time_sections_and_keeps_the_rest(pages):
-    pages_, out = pages("no_timestamps")
+def test_data_without_dates_skips_time_sections_and_keeps_the_rest(shaped_pages):
+    pages_, out = shaped_pages("no_timestamps")
     text = text_of(pages_["01_pipeline_bottlenecks"])
     assert "Sales velocity is not computed" in text
     winloss = text_of(pages_["03_win_loss"])
@@ -66,7 +53,7 @@ def test_data_without_dates_skips_time_sections_and_keeps_the_rest(pages):
     assert "deals win" in winloss  # win rates still stand
 
 
-def test_the_real_report_command_runs_a_deals_only_export(sample_tables, tmp_path, capsys):
+def test_the_real_report_command_runs_a_deals_only_export(matrix_tables, tmp_path, capsys):
     # The runner itself (papermill kernels, HTML, index), not the in-process pages:
     # every notebook succeeds and no page shows a traceback or a missing value.
     from data_shapes import write_shape
@@ -74,7 +61,7 @@ def test_the_real_report_command_runs_a_deals_only_export(sample_tables, tmp_pat
 
     from analysis.cli import main
 
-    folder = write_shape("deals_only", sample_tables, tmp_path / "processed")
+    folder = write_shape("deals_only", matrix_tables, tmp_path / "processed")
     reports = tmp_path / "reports"
     argv = ["report", "--data-dir", str(folder), "--reports-dir", str(reports), "--run-id", "r"]
     assert main([*argv, "--workers", "2"]) == 0

@@ -63,11 +63,6 @@ def test_labels_only_some_rows_carry_are_missing_only_when_absent():
     assert needs.COMPETITORS.missing(analysis.connect({c.DEALS: DEALS})) == ("deals.competitor",)
 
 
-def test_present_lists_the_optional_columns_with_values():
-    shape = Shape("x", needs={}, uses={c.DEALS: (c.AMOUNT, c.CLOSED_AT, c.REGION)})
-    assert shape.present(analysis.connect({c.DEALS: DEALS})) == {c.DEALS: (c.AMOUNT,)}
-
-
 def test_docs_data_needs_is_generated_from_the_declarations():
     # docs/data-needs.md must be the output of `python -m analysis.engine.shape`.
     generated = subprocess.run(

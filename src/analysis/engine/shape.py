@@ -70,15 +70,6 @@ class Shape:
                 lacking += [f"{table}.{col}" for col in cols if col not in have]
         return tuple(lacking)
 
-    def present(self, ws: Workspace) -> dict[str, tuple[str, ...]]:
-        """The ``uses`` columns the workspace has with at least one value, by table."""
-        found = {}
-        for table, cols in self.uses.items():
-            if ws.has(table):
-                empty = set(empty_columns(ws, table, cols))
-                found[table] = tuple(col for col in cols if col not in empty)
-        return found
-
     def check(self, ws: Workspace) -> None:
         """Raise :class:`MissingInput` naming what is missing and how to supply it."""
         lacking = self.missing(ws)
