@@ -21,7 +21,9 @@ from analysis.present import redaction
 from analysis.present.tables import styled_table
 from analysis.sample import generate_sample
 from analysis.winloss import columns as c
-from analysis.winloss.feedback import themes as feedback
+from analysis.winloss.feedback.coding import coded_comments, load_themes
+from analysis.winloss.feedback.phrases import distinguishing_phrases, weighted_log_odds
+from analysis.winloss.feedback.themes import theme_shares
 
 DEALS, SEED = 8_000, 5
 
@@ -40,13 +42,13 @@ def _comments(folder) -> pd.DataFrame:
 
 def test_default_lexicon_loads_every_planted_theme(sample):
     _, truth, _ = sample
-    themes = feedback.load_themes()
+    themes = load_themes()
     assert set(truth["feedback"]["themes"]) <= set(themes)
 
 
 def test_theme_counts_equal_direct_count_of_theme_names(sample):
     ws, truth, folder = sample
-    shares = feedback.theme_shares(ws).to_frame().set_index([c.OUTCOME, c.THEME])
+    shares = theme_shares(ws).to_frame().set_index([c.OUTCOME, c.THEME])
     comments = _comments(folder)
     for (outcome, theme), row in shares.iterrows():
         part = comments[comments[c.OUTCOME] == outcome]
@@ -59,7 +61,7 @@ def test_theme_counts_equal_direct_count_of_theme_names(sample):
 def test_planted_theme_shares_of_won_comments_are_covered(sample):
     ws, truth, _ = sample
     themes = truth["feedback"]["themes"]
-    shares = feedback.theme_shares(ws, alpha=0.05 / len(themes)).to_frame()
+    shares = theme_shares(ws, alpha=0.05 / len(themes)).to_frame()
     won = shares[shares[c.OUTCOME] == c.WON].set_index(c.THEME)
     w = truth["feedback"]["theme_weights_by_outcome"][c.WON]
     q = truth["feedback"]["second_theme_prob"]
@@ -77,19 +79,19 @@ def test_planted_theme_shares_of_won_comments_are_covered(sample):
 
 def test_shares_by_segment_source_and_period(sample):
     ws, _, _ = sample
-    table = feedback.theme_shares(ws, by=[c.SEGMENT, c.LEAD_SOURCE, c.SOURCE], period="quarter")
+    table = theme_shares(ws, by=[c.SEGMENT, c.LEAD_SOURCE, c.SOURCE], period="quarter")
     frame = table.to_frame()
     assert {c.SEGMENT, c.LEAD_SOURCE, c.SOURCE, c.PERIOD} <= set(frame.columns)
     assert frame[c.SHARE].between(0, 1).all()
     with pytest.raises(ValueError, match="Cannot split comments"):
-        feedback.theme_shares(ws, by="nope")
+        theme_shares(ws, by="nope")
 
 
 def test_weighted_log_odds_hand_example():
     a = pd.Series({"price": 10, "support": 2})
     b = pd.Series({"price": 4, "support": 8})
     prior = pd.Series({"price": 1.0, "support": 1.0})
-    out = feedback.weighted_log_odds(a, b, prior)
+    out = weighted_log_odds(a, b, prior)
     # Hand calculation, Monroe et al. (2008) eq. 16 with n_a = n_b = 12, alpha_0 = 2:
     # price:   log(11 / (12 + 2 - 10 - 1)) - log(5 / (12 + 2 - 4 - 1)) = log(11/3) - log(5/9)
     # support: log(3 / (12 + 2 - 2 - 1))  - log(9 / (12 + 2 - 8 - 1)) = log(3/11) - log(9/5)
@@ -104,7 +106,7 @@ def test_weighted_log_odds_hand_example():
 
 def test_distinguishing_phrases_separate_won_from_lost(sample):
     ws, _, _ = sample
-    table = feedback.distinguishing_phrases(ws, top=10).to_frame()
+    table = distinguishing_phrases(ws, top=10).to_frame()
     won_side = set(table[table[c.Z_SCORE] > 0][c.PHRASE])
     lost_side = set(table[table[c.Z_SCORE] < 0][c.PHRASE])
     # Planted: "ease of use" and "support" dominate won comments (weights 0.30, 0.25),
@@ -118,7 +120,7 @@ def test_planted_pii_is_redacted_everywhere(sample, tmp_path):
     ws, truth, folder = sample
     raw = _comments(folder)[c.TEXT]
     assert raw.str.contains("@example.com").sum() == truth["feedback_realised"]["pii"]["email"]
-    coded = ws.execute(feedback.coded_comments(ws))
+    coded = ws.execute(coded_comments(ws))
     # Planted PII counts (truth["feedback_realised"]["pii"]) become tokens; none survives.
     assert (
         coded[c.TEXT].str.contains(re.escape(redaction.EMAIL_TOKEN)).sum()
@@ -129,7 +131,7 @@ def test_planted_pii_is_redacted_everywhere(sample, tmp_path):
         == (truth["feedback_realised"]["pii"]["phone"])
     )
     assert not coded[c.TEXT].str.contains("@example.com|555 0", regex=True).any()
-    phrases = feedback.distinguishing_phrases(ws, top=500, min_count=1).to_frame()
+    phrases = distinguishing_phrases(ws, top=500, min_count=1).to_frame()
     assert not phrases[c.PHRASE].str.contains("example|jane|doe|0123|555", regex=True).any()
 
 
@@ -148,7 +150,7 @@ def test_hostile_comment_renders_as_text_and_pii_never_shown():
          c.COLLECTED_AT: pd.Timestamp("2025-01-01", tz="UTC"), c.RATING: 3.0}
     )  # fmt: skip
     ws = analysis.connect({c.DEALS: deals, c.FEEDBACK: fb})
-    coded = ws.execute(feedback.coded_comments(ws))
+    coded = ws.execute(coded_comments(ws))
     html = styled_table(coded[[c.TEXT, c.OUTCOME]], percent=()).to_html()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<img" not in html and "&lt;img" in html
@@ -157,7 +159,7 @@ def test_hostile_comment_renders_as_text_and_pii_never_shown():
     assert "<script>" not in markdown and "<img" not in markdown
     assert "javascript:" not in markdown and "](" not in markdown
     assert "eve@evil.example" not in markdown and "0958" not in markdown
-    shares = feedback.theme_shares(ws).to_frame().set_index([c.OUTCOME, c.THEME])
+    shares = theme_shares(ws).to_frame().set_index([c.OUTCOME, c.THEME])
     assert shares.loc[(c.LOST, "price"), c.N_MENTIONS] == 1  # "expensive" is price talk
 
 
@@ -168,11 +170,11 @@ def test_empty_text_and_no_comments_give_messages(sample):
     fb = pd.DataFrame({c.DEAL_ID: ["D1"], c.SOURCE: ["rep"], c.TEXT: [None],
                        c.COLLECTED_AT: pd.Timestamp("2025-01-01", tz="UTC"), c.RATING: np.nan})  # fmt: skip
     tiny = analysis.connect({c.DEALS: deals, c.FEEDBACK: fb})
-    shares = feedback.theme_shares(tiny).to_frame()
+    shares = theme_shares(tiny).to_frame()
     assert (shares[c.N_MENTIONS] == 0).all() and (shares[c.SHARE] == 0).all()
-    phrases = feedback.distinguishing_phrases(tiny)
+    phrases = distinguishing_phrases(tiny)
     assert phrases.to_frame().empty and "No comments" in phrases.warnings[0]
-    none = feedback.theme_shares(ws, window=("1990-01-01", "1990-02-01")).to_frame()
+    none = theme_shares(ws, window=("1990-01-01", "1990-02-01")).to_frame()
     assert (none[c.NOTE] == c.NOTE_NO_COMMENTS).all()
 
 
@@ -180,7 +182,7 @@ def test_bad_lexicon_is_a_config_error(tmp_path):
     path = tmp_path / "themes.yaml"
     path.write_text("themes:\n  price:\n    wrods: [price]\n")
     with pytest.raises(ConfigError, match="unknown key 'wrods'"):
-        feedback.load_themes(path)
+        load_themes(path)
     path.write_text("themes:\n  price:\n    patterns: ['(unclosed']\n")
     with pytest.raises(ConfigError, match="does not compile"):
-        feedback.load_themes(path)
+        load_themes(path)

@@ -19,22 +19,22 @@ import ibis
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.columns import P_ADJUSTED
-from analysis.core.types import Correction, WindowLike, as_window, check_correction
-from analysis.engine.journey import NEXT_STAGE
-from analysis.engine.needs import CREATED_DATES, STAGE_HISTORY
-from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
-from analysis.engine.workspace import Workspace
-from analysis.pipeline.bottlenecks._compare import (
+from analysis.core.columns import (
     BASELINE,
     CURRENT,
     DECIDED,
     DIFF_CI_HIGH,
     DIFF_CI_LOW,
     DIFFERENCE,
+    P_ADJUSTED,
     P_VALUE,
-    compare_windows,
 )
+from analysis.core.types import Correction, WindowLike, as_window, check_correction
+from analysis.engine.journey import NEXT_STAGE
+from analysis.engine.needs import CREATED_DATES, STAGE_HISTORY
+from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
+from analysis.engine.workspace import Workspace
+from analysis.pipeline.bottlenecks._compare import compare_windows
 from analysis.pipeline.bottlenecks._compare import windowed as _col
 from analysis.pipeline.bottlenecks.horizon import (
     DEFAULT_HORIZON_QUANTILE,

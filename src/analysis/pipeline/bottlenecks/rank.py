@@ -12,15 +12,18 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.columns import NOTE_NO_VARIATION, NOTE_NO_WON_DEALS, P_ADJUSTED, RANK
-from analysis.pipeline.bottlenecks._compare import (
+from analysis.core.columns import (
     BASELINE,
     CURRENT,
     DECIDED,
     DIFFERENCE,
+    NOTE_NO_VARIATION,
+    NOTE_NO_WON_DEALS,
+    P_ADJUSTED,
     P_VALUE,
-    windowed,
+    RANK,
 )
+from analysis.pipeline.bottlenecks._compare import windowed
 from analysis.pipeline.bottlenecks.horizon import HORIZON_DAYS, N_FOLLOWED
 from analysis.pipeline.bottlenecks.impact import AVG_WON_AMOUNT, DOWNSTREAM_WIN
 

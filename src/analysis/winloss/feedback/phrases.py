@@ -3,7 +3,7 @@
 Words and word pairs (without stopwords) are counted per group in the engine
 from the redacted comments of :func:`analysis.winloss.feedback.coding.coded_comments`
 and ranked by the weighted log-odds ratio with an informative Dirichlet prior
-(Monroe, Colaresi & Quinn 2008). Re-exported by :mod:`analysis.winloss.feedback.themes`.
+(Monroe, Colaresi & Quinn 2008).
 """
 
 from __future__ import annotations

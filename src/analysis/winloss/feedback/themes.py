@@ -23,21 +23,8 @@ from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
 from analysis.winloss import columns as c
 from analysis.winloss.feedback.coding import coded_comments, load_themes
-from analysis.winloss.feedback.phrases import (
-    DistinguishingPhrases,
-    distinguishing_phrases,
-    weighted_log_odds,
-)
 
-__all__ = [
-    "DistinguishingPhrases",
-    "ThemeShares",
-    "coded_comments",
-    "distinguishing_phrases",
-    "load_themes",
-    "theme_shares",
-    "weighted_log_odds",
-]
+__all__ = ["ThemeShares", "theme_shares"]
 
 
 @dataclass(frozen=True)
