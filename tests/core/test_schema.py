@@ -63,6 +63,8 @@ def valid_frame(table: str, unit: str = "us") -> pd.DataFrame:
             c.AMOUNT: [1200.0, 0.0, np.nan],
             c.SEGMENT: ["B2B", "B2C", "B2B"],
             c.CLOSED_AT: [T0 + 10 * DAY, T0 + DAY, pd.NaT],  # D2: closed same day it was created
+            c.EXPECTED_CLOSE_AT: [pd.NaT, pd.NaT, T0 + 30 * DAY],
+            c.BACKDATED: [False, False, None],
             c.CURRENCY: ["EUR", None, "USD"],
             c.AMOUNT_ORIGINAL: [1100.0, 0.0, None],
             c.PIPELINE: ["default", None, "default"],
@@ -382,7 +384,7 @@ def test_deals_optional_columns() -> None:
     # currency + amount_original, the current stage, and the qualification fields
     # spelled out (columns.QUALIFICATION_FIELDS).
     assert s.optional_columns(c.DEALS) == (
-        "closed_at", "currency", "amount_original", "pipeline", "stage", "source",
+        "closed_at", "expected_close_at", "backdated", "currency", "amount_original", "pipeline", "stage", "source",
         "owner_id", "account_id", "product", "region", "n_decision_makers",
         "loss_reason", "competitor", *c.QUALIFICATION_FIELDS,
     )  # fmt: skip

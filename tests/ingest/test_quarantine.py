@@ -148,7 +148,8 @@ def test_every_reason_code_is_exercised(messy):
     seen = set()
     for info in result.manifest["tables"].values():
         seen |= set(info["quarantine_reasons"])
-    assert seen == set(REASON_PRIORITY)
+    # The CRM adapters' own reasons are exercised by the vendor round trips (tests/ingest/vendors).
+    assert seen == set(REASON_PRIORITY) - r.FROM_CRM_ADAPTERS
 
 
 def test_summary_names_top_reasons(messy):

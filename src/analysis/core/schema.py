@@ -66,6 +66,8 @@ def _deals(stage_checks: tuple[pa.Check, ...]) -> dict[str, _Spec]:
         c.AMOUNT: (FLOAT, True, True, (_non_negative(),), False),
         c.SEGMENT: (STRING, True, False, (_one_of(c.SEGMENTS),), False),
         c.CLOSED_AT: (TIMESTAMP, False, True, (), False),
+        c.EXPECTED_CLOSE_AT: (TIMESTAMP, False, True, (), False),
+        c.BACKDATED: (BOOL, False, True, (), False),
         c.CURRENCY: (STRING, False, True, (), False),
         c.AMOUNT_ORIGINAL: (FLOAT, False, True, (_non_negative(),), False),
         c.PIPELINE: (STRING, False, True, (), False),

@@ -18,6 +18,7 @@ from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
+import yaml
 
 from analysis.core import paths
 from analysis.core.errors import ConfigError
@@ -255,3 +256,26 @@ def load_stages(path: str | Path | None = None) -> StageConfig:
     return StageConfig(
         pipelines=MappingProxyType(pipelines), default=default, sha256=sha256_file(path)
     )
+
+
+def stages_yaml(config: StageConfig, header: str = "") -> str:
+    """The YAML text of a stage configuration, readable by :func:`load_stages`.
+
+    Ingest writes it beside the processed data when the pipeline comes from
+    the export itself (a CRM's own stage list), so every later reader uses
+    the pipeline the data was checked against.
+    """
+    doc = {
+        "default_pipeline": config.default,
+        "pipelines": {
+            name: {
+                "stages": list(p.stages),
+                "won": p.won,
+                "lost": p.lost,
+                "aliases": dict(p.aliases),
+            }
+            for name, p in config.pipelines.items()
+        },
+    }
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    return comment + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)

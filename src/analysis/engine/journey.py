@@ -93,9 +93,13 @@ def data_cutoff(ws: Workspace) -> pd.Timestamp:
     """The time the data runs to: the latest timestamp among deals and stage events.
 
     Open deals and ongoing stays are censored here. The close dates of open
-    deals (expected closes) do not count. Reports may pass an explicit export
-    time instead when the source records one.
+    deals (expected closes) do not count. When ingest recorded the export's
+    own time (``as_of`` in the manifest: a CRM's last-modified stamps or
+    ``--as-of``), that is the cut-off.
     """
+    recorded = (ws.manifest or {}).get("as_of")
+    if recorded:
+        return pd.Timestamp(recorded).tz_convert("UTC")
     deals = ws.deals
     candidates = [deals[c.CREATED_AT].max()]
     if c.CLOSED_AT in deals.columns:

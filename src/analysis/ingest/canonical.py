@@ -66,6 +66,11 @@ class CanonicalTable:
     closes_at_end_of_day : int
         Deals whose date-only close date fell on their creation day, read as
         the end of that day (:func:`same_day_closes_at_end_of_day`).
+    expected_closes : int
+        Open deals whose exported close date became ``expected_close_at``.
+    backdated : int
+        Deals closed before they were created, kept and flagged
+        (:func:`flag_backdated`).
     """
 
     table: str
@@ -76,6 +81,8 @@ class CanonicalTable:
     ignored_columns: tuple[str, ...] = ()
     currency_filled: int = 0
     closes_at_end_of_day: int = 0
+    expected_closes: int = 0
+    backdated: int = 0
 
     @property
     def flags(self) -> dict[str, np.ndarray]:
@@ -247,6 +254,56 @@ def same_day_closes_at_end_of_day(deals: pd.DataFrame, timezone: str) -> tuple[p
     return deals, n_moved
 
 
+def open_deals_expected_close(deals: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """An open deal's close date is when it is expected to close, not a close.
+
+    Salesforce exports ``CloseDate`` on open opportunities as the expected
+    close, often months after the export; read as ``closed_at`` it would end
+    the deal's cycle in the future. It moves to ``expected_close_at`` (unless
+    the export maps that column itself) and ``closed_at`` is cleared.
+
+    Returns
+    -------
+    (deals, n_moved)
+    """
+    if c.CLOSED_AT not in deals or c.OUTCOME not in deals:
+        return deals, 0
+    moving = (deals[c.OUTCOME] == c.OPEN).fillna(False) & deals[c.CLOSED_AT].notna()
+    n_moved = int(moving.sum())
+    if not n_moved:
+        return deals, 0
+    deals = deals.copy()
+    if c.EXPECTED_CLOSE_AT not in deals:
+        deals[c.EXPECTED_CLOSE_AT] = pd.Series(pd.NaT, index=deals.index, dtype=schema.TIMESTAMP)
+    keep = deals[c.EXPECTED_CLOSE_AT].isna() & moving
+    deals.loc[keep, c.EXPECTED_CLOSE_AT] = deals.loc[keep, c.CLOSED_AT]
+    deals.loc[moving, c.CLOSED_AT] = pd.NaT
+    return deals[[k for k in schema.column_dtypes(c.DEALS) if k in deals]], n_moved
+
+
+def flag_backdated(deals: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Keep deals closed before they were created; flag them and drop the close time.
+
+    A deal logged in the CRM after it was already won or lost has a close
+    date before its creation. Its outcome and amount are facts; its cycle
+    is not measurable. It gets ``backdated = True`` and no ``closed_at``,
+    so outcomes and money count it and durations leave it out.
+
+    Returns
+    -------
+    (deals, n_flagged)
+    """
+    if c.CLOSED_AT not in deals or c.CREATED_AT not in deals:
+        return deals, 0
+    before = (deals[c.CLOSED_AT] < deals[c.CREATED_AT]).fillna(False)
+    n = int(before.sum())
+    deals = deals.copy()
+    deals[c.BACKDATED] = pd.array(before.to_numpy(dtype=bool), dtype="boolean")
+    if n:
+        deals.loc[before, c.CLOSED_AT] = pd.NaT
+    return deals[[k for k in schema.column_dtypes(c.DEALS) if k in deals]], n
+
+
 def build_canonical(
     table: str,
     raw: pd.DataFrame,
@@ -302,9 +359,12 @@ def build_canonical(
             frame[c.CURRENCY] = currency
     order = [k for k in dtypes if k in frame]
     canon = pd.DataFrame({k: frame[k] for k in order}, index=raw.index)
-    end_of_day = 0
+    end_of_day = expected = backdated = 0
     if table == c.DEALS:
         canon, end_of_day = same_day_closes_at_end_of_day(canon, tmap.options.timezone)
+        canon, expected = open_deals_expected_close(canon)
+        if tmap.options.backdated == "flag":
+            canon, backdated = flag_backdated(canon)
     used = {s.source for s in specs.values() if s.source is not None}
     ignored = tuple(str(col) for col in raw.columns if col not in used)
     return CanonicalTable(
@@ -316,4 +376,6 @@ def build_canonical(
         ignored_columns=ignored,
         currency_filled=filled,
         closes_at_end_of_day=end_of_day,
+        expected_closes=expected,
+        backdated=backdated,
     )

@@ -26,6 +26,7 @@ _TOP_KEYS = {"description", "pipeline", "options", "stage_aliases", "tables"}
 _TABLE_KEYS = {"file", "options", "columns", "derive_stage_events"}
 _COLUMN_KEYS = {"from", "constant", "values", "default", "allow_null"}
 _DERIVE_KEYS = {"from", "dates"}
+BACKDATED_CHOICES = ("quarantine", "flag")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class ReadOptions:
         Decimal separator of numbers and money (``"."`` or ``","``).
     encoding, delimiter : str or None
         Text file encoding and delimiter; None detects them.
+    backdated : {"quarantine", "flag"}
+        What happens to a deal closed (a day or more) before it was created:
+        quarantined as ``closed_before_created``, or kept with ``backdated``
+        set and no ``closed_at`` (outcome and amount count, durations skip
+        it). CRM adapters flag: there such deals were logged after the fact.
     """
 
     timezone: str = "UTC"
@@ -49,6 +55,7 @@ class ReadOptions:
     decimal: str = "."
     encoding: str | None = None
     delimiter: str | None = None
+    backdated: str = "quarantine"
 
 
 @dataclass(frozen=True)
@@ -214,6 +221,10 @@ _OPTION_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "delimiter": (
         lambda v: v is None or (isinstance(v, str) and len(v) == 1),
         'must be one character such as "," or ";" (quoted), or null to detect it.',
+    ),
+    "backdated": (
+        lambda v: v in BACKDATED_CHOICES,
+        "must be quarantine or flag.",
     ),
 }
 

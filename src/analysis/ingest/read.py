@@ -47,6 +47,7 @@ __all__ = [
     "detect_delimiter",
     "detect_encoding",
     "find_table_files",
+    "read_header",
     "read_table_file",
 ]
 
@@ -169,6 +170,28 @@ def read_table_file(
     frame.attrs[MALFORMED_ROWS] = sorted(malformed)
     frame.attrs[MALFORMED_LINES] = dict(sorted(malformed.items()))
     return frame
+
+
+def read_header(path: Path, sample_bytes: int = 65_536) -> list[str]:
+    """The column names of an export file, reading only its start (text, Parquet).
+
+    Used to tell which CRM an export comes from without reading it whole.
+    """
+    import csv
+    import io
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        _check_readable(path)
+        return [clean_header(n) for n in pq.read_schema(path).names]
+    if suffix not in TEXT_SUFFIXES:
+        return list(read_table_file(path).columns)
+    with _file_errors(path), path.open("rb") as fh:
+        data = fh.read(sample_bytes)
+    text = data.decode(detect_encoding(data), errors="replace").lstrip("\ufeff")
+    first = next(csv.reader(io.StringIO(text), delimiter=detect_delimiter(text)), [])
+    return [clean_header(h) for h in first]
 
 
 @contextmanager

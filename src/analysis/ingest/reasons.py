@@ -29,8 +29,14 @@ MALFORMED_ROW = "malformed_row"
 UNPARSEABLE_DATE = "unparseable_date"
 PARENT_QUARANTINED = "parent_quarantined"
 ORPHAN_EVENT = "orphan_event"
+DELETED_IN_SOURCE = "deleted_in_source"
+NOT_A_STAGE_CHANGE = "not_a_stage_change"
+OUT_OF_SCOPE = "out_of_scope"
 
 PRIORITY: tuple[str, ...] = (
+    DELETED_IN_SOURCE,  # deleted or archived in the CRM (IsDeleted), exported all the same
+    NOT_A_STAGE_CHANGE,  # a CRM history row that changed another field, not the stage
+    OUT_OF_SCOPE,  # a CRM row of another kind (a task on an account, a to-do that is no call)
     MALFORMED_ROW,  # more or fewer fields than the header (read.MALFORMED_ROWS)
     MISSING_REQUIRED,  # a required value is empty in the source
     UNPARSEABLE_DATE,  # a timestamp is present but unreadable
@@ -44,6 +50,9 @@ PRIORITY: tuple[str, ...] = (
     ORPHAN_EVENT,  # the row's deal is not in the export's deals at all
 )
 """Reason codes in the order that decides a row's primary reason."""
+
+FROM_CRM_ADAPTERS = frozenset({DELETED_IN_SOURCE, NOT_A_STAGE_CHANGE, OUT_OF_SCOPE})
+"""Reasons only the CRM adapters give (``analysis.ingest.vendors``): what the CRM itself says."""
 
 
 def primary_reason(flags: Mapping[str, np.ndarray], n_rows: int) -> pd.Series:

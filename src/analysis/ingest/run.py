@@ -9,8 +9,8 @@ the row goes to the quarantine with a reason code, and the manifest counts it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -20,11 +20,13 @@ import pandas as pd
 from analysis.core import columns as c
 from analysis.core.errors import ConfigError, InputError
 from analysis.core.paths import STAGES_COPY_FILENAME, STAGES_FILE
-from analysis.core.stages import Pipeline, StageConfig, load_stages
-from analysis.ingest import read
+from analysis.core.stages import Pipeline, StageConfig, load_stages, stages_yaml
+from analysis.ingest import read, vendors
 from analysis.ingest.canonical import build_canonical, resolve_columns
 from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, load_column_map
 from analysis.ingest.derive import derive_stage_events
+from analysis.ingest.fx import read_rates_file
+from analysis.ingest.hygiene import strip_control_characters
 from analysis.ingest.manifest import (
     IngestResult,
     derived_entry,
@@ -40,6 +42,7 @@ from analysis.ingest.validate import (
     split,
     table_flags,
 )
+from analysis.ingest.vendors import ExportFiles, VendorExport, VendorOptions
 from analysis.ingest.write import OutputStage, check_out_dir, sort_table
 
 
@@ -120,7 +123,8 @@ def _deal_notes(
     notes = []
     closed = deals[c.OUTCOME].isin([c.WON, c.LOST])
     if c.CLOSED_AT in deals:
-        no_date = int((closed & deals[c.CLOSED_AT].isna()).sum())
+        backdated = deals[c.BACKDATED].fillna(False) if c.BACKDATED in deals else False
+        no_date = int((closed & deals[c.CLOSED_AT].isna() & ~backdated).sum())
         open_dated = int((~closed & deals[c.CLOSED_AT].notna()).sum())
     else:
         no_date, open_dated = int(closed.sum()), 0
@@ -144,26 +148,145 @@ def _with_derived_flag(table: str, clean: pd.DataFrame) -> pd.DataFrame:
     return clean
 
 
+@dataclass(frozen=True)
+class _Source:
+    """Where each table's rows come from: files under a column map, or a CRM adapter."""
+
+    cmap: ColumnMap
+    stage_config: StageConfig
+    stages_text: str | None
+    loaders: Mapping[str, Callable[[], tuple[pd.DataFrame, Path, Mapping[str, np.ndarray]]]]
+    inputs: list[dict]
+    ignored_files: list[str]
+    export: VendorExport | None = None
+
+
+def _from_map(source: Path, files, map_path, stages_path) -> _Source:
+    stage_config = load_stages(stages_path)
+    user_map = load_column_map(map_path) if map_path is not None else None
+    cmap, paths, ignored = _plan(files, user_map, source)
+
+    def loader(table: str):
+        return lambda: (_read(table, paths[table], cmap.tables[table]), paths[table], {})
+
+    return _Source(
+        cmap=cmap,
+        stage_config=stage_config,
+        stages_text=Path(stages_path or STAGES_FILE).read_text(encoding="utf-8"),
+        loaders={t: loader(t) for t in paths},
+        inputs=[input_entry(t, p) for t, p in paths.items()],
+        ignored_files=ignored,
+    )
+
+
+def _from_vendor(vendor: str, source: Path, files, stages_path, options: VendorOptions) -> _Source:
+    if vendor not in vendors.ADAPTERS:
+        raise InputError(
+            f"unknown source {vendor!r} for --from; known: {', '.join(vendors.ADAPTERS)}.",
+            column="--from",
+        )
+    export = vendors.adapt(vendor, ExportFiles(source, files), options)
+    stage_config = load_stages(stages_path) if stages_path is not None else export.stages
+    tables = {t: export.tables[t] for t in c.TABLES if t in export.tables}
+
+    def loader(table: str):
+        at = tables[table]
+        return lambda: (_checked(at), at.file, at.flags)
+
+    header = (
+        f"Pipeline read from the {vendor} export in {source} by sales-workbench ingest.\n"
+        "Rename stages or add aliases here, then ingest again with --stages this file."
+    )
+    return _Source(
+        cmap=ColumnMap(tables=MappingProxyType({t: at.tmap for t, at in tables.items()})),
+        stage_config=stage_config,
+        stages_text=None if stages_path is not None else stages_yaml(stage_config, header),
+        loaders={t: loader(t) for t in tables},
+        inputs=[input_entry(obj, p) for obj, p in export.inputs.items()],
+        ignored_files=list(export.ignored_files),
+        export=export,
+    )
+
+
+def _checked(at) -> pd.DataFrame:
+    resolve_columns(at.table, at.raw.columns, at.tmap, at.file)
+    if at.table == c.DEALS and len(at.raw) == 0:
+        raise InputError(
+            "the deals file has a header but no data rows; export them again.", file=at.file
+        )
+    return at.raw
+
+
+def _no_known_export(source: Path, files: Mapping[str, Path]) -> InputError:
+    found = []
+    for path in files.values():
+        try:
+            header = read.read_header(path)
+        except InputError:
+            header = ["(unreadable)"]
+        found.append(
+            f"{path.name} ({', '.join(map(str, header[:12]))}{', ...' if len(header) > 12 else ''})"
+        )
+    return InputError(
+        "this folder is not an export the workbench knows, and no --map was given. Files "
+        f"found: {'; '.join(found) or 'none'}. Ways forward: name the CRM with --from "
+        f"({', '.join(vendors.ADAPTERS)}); write a column map (docs/column-maps.md) and pass "
+        "--map; or name the files and columns after the canonical tables (docs/data-model.md).",
+        file=source,
+    )
+
+
+def _choose(source: Path, files, map_path, vendor) -> str | None:
+    if vendor is not None or map_path is not None:
+        return vendor
+    if files and all(stem in c.TABLES for stem in files):
+        return None
+    found = vendors.detect(ExportFiles(source, files))
+    if found is None and not any(stem in c.TABLES for stem in files):
+        raise _no_known_export(source, files)
+    return found
+
+
 def ingest(
     source: str | Path,
     out: str | Path,
     *,
     map_path: str | Path | None = None,
     stages_path: str | Path | None = None,
+    vendor: str | None = None,
+    timezone: str | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    fx_rates: str | Path | None = None,
+    reporting_currency: str | None = None,
 ) -> IngestResult:
     """Validate a CRM export and write canonical Parquet, quarantine and manifest.
 
     Parameters
     ----------
     source : str or Path
-        Folder with one file per table (``deals`` is mandatory).
+        Folder of export files: a CRM's own export (``vendor``, detected
+        when neither ``vendor`` nor ``map_path`` is given), files under a
+        column map, or one file per canonical table (``deals`` mandatory).
     out : str or Path
         Output folder, replaced atomically (never inside ``data/raw``).
     map_path : str or Path, optional
-        Column map (``docs/column-maps.md``); without one, files and columns
-        carry canonical names.
+        Column map (``docs/column-maps.md``).
     stages_path : str or Path, optional
-        Stage config; defaults to ``config/stages.yaml``.
+        Stage config; defaults to the CRM's own stages for a vendor export,
+        else ``config/stages.yaml``. It is copied beside the output.
+    vendor : {"salesforce", ...}, optional
+        The CRM the export comes from (``analysis.ingest.vendors.ADAPTERS``).
+    timezone : str, optional
+        Zone of a vendor export's times without offset and of its date-only
+        fields (default UTC).
+    as_of : str or Timestamp, optional
+        The export's time (cut-off); by default a vendor export's latest
+        last-modified stamp. Recorded in the manifest as ``as_of``.
+    fx_rates : str or Path, optional
+        Exchange-rate file (``currency, rate[, valid_from, valid_to]``) for a
+        vendor export; else the export's own rates, if any.
+    reporting_currency : str, optional
+        Currency amounts are converted into; by default the rates' base.
 
     Returns
     -------
@@ -173,36 +296,52 @@ def ingest(
     ------
     InputError
         On structural problems (unreadable or empty file, missing required
-        column, unknown table, no deals, a map that names a missing file or
-        column); nothing is written then.
+        column, unknown table, no deals, a folder that matches no known
+        export, a map that names a missing file or column); nothing is
+        written then.
 
     Notes
     -----
     Tables are processed one at a time, deals first (the others are checked
     against the clean deals), and each is written to the staging folder as
-    soon as it is done, so memory holds one table at a time.
+    soon as it is done.
     """
     source = Path(source)
     out_dir = check_out_dir(out, source)
-    stage_config = load_stages(stages_path)
-    user_map = load_column_map(map_path) if map_path is not None else None
-    cmap, paths, ignored_files = _plan(read.find_table_files(source), user_map, source)
+    files = read.find_table_files(source)
+    vendor = _choose(source, files, map_path, vendor)
+    as_of = None if as_of is None else _timestamp(as_of)
+    if vendor is not None:
+        rates = read_rates_file(fx_rates, base=reporting_currency) if fx_rates else None
+        options = VendorOptions(timezone or "UTC", as_of, rates, reporting_currency)
+        src = _from_vendor(vendor, source, files, stages_path, options)
+    else:
+        src = _from_map(source, files, map_path, stages_path)
+    cmap, stage_config = src.cmap, src.stage_config
     pipeline = _pipeline(stage_config, cmap)
     stage_order = {s: pipeline.order(s) for s in pipeline.all_stages}
-    inputs = [input_entry(t, p) for t, p in paths.items()]
 
     counts: dict[str, dict] = {}
     ignored_columns: dict[str, list[str]] = {}
-    notes: list[str] = []
+    notes: list[str] = list(src.export.notes) if src.export else []
+    flagged: dict[str, int] = {}
+    stripped: dict[str, int] = dict(src.export.stripped) if src.export else {}
     derived: dict[str, dict] = {}
     deals_index: DealIndex | None = None
     with OutputStage(out_dir) as stage:
-        stage.copy_file(Path(stages_path or STAGES_FILE), STAGES_COPY_FILENAME)
-        for table in (t for t in c.TABLES if t in paths):
+        if src.stages_text is None:
+            stage.copy_file(Path(stages_path or STAGES_FILE), STAGES_COPY_FILENAME)
+        else:
+            stage.write_text(src.stages_text, STAGES_COPY_FILENAME)
+        for table in (t for t in c.TABLES if t in src.loaders):
             tmap = cmap.tables[table]
-            raw = _read(table, paths[table], tmap)
-            canon = build_canonical(table, raw, tmap, pipeline, source_file=paths[table])
+            raw, path, source_flags = src.loaders[table]()
+            if src.export is None:
+                raw, found = strip_control_characters(raw)
+                stripped.update({f"{path.name}.{k}": n for k, n in found.items()})
+            canon = build_canonical(table, raw, tmap, pipeline, source_file=path)
             flags = table_flags(canon, pipeline, tmap.allow_null)
+            merge_flags(flags, source_flags)
             positions = None
             link = DEAL_LINKS.get(table)
             if deals_index is not None and link in canon.frame:
@@ -213,20 +352,16 @@ def ingest(
                 deals_index = DealIndex.from_deals(canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID])
                 positions = deals_index.lookup(parts.clean[c.DEAL_ID])
                 notes += _deal_notes(parts.clean, tmap.allow_null, canon.currency_filled)
-                if canon.closes_at_end_of_day:
-                    notes.append(
-                        f"{canon.closes_at_end_of_day} deals closed on the day they were created "
-                        "have a date-only close date; it is read as the end of that day (not "
-                        "quarantined as closed_before_created)."
-                    )
-                if tmap.derive is not None and c.STAGE_EVENTS not in paths:
+                notes += _date_notes(canon, parts.clean)
+                flagged = _flag_counts(parts.clean, canon)
+                if tmap.derive is not None and c.STAGE_EVENTS not in src.loaders:
                     events = derive_stage_events(
                         parts.clean,
                         raw.iloc[parts.clean_rows],
                         tmap.derive,
                         pipeline,
                         options=tmap.options,
-                        file=paths[table],
+                        file=path,
                     )
                     codes = deals_index.lookup(events.frame[c.DEAL_ID])
                     frame = sort_table(c.STAGE_EVENTS, events.frame, stage_order, deal_codes=codes)
@@ -248,24 +383,82 @@ def ingest(
             counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
             ignored_columns[table] = list(canon.ignored_columns)
             del raw, canon, parts, clean, flags, positions
-        if c.STAGE_EVENTS not in counts and c.STAGE_EVENTS not in derived:
+        if c.STAGE_EVENTS not in counts and c.STAGE_EVENTS not in derived and src.export is None:
             notes.append(
                 "no stage_events file and no derive_stage_events in the column map: no "
                 "stage_events table was written; stage-based metrics are unavailable."
             )
+        export = src.export
+        if as_of is None and export is not None:
+            as_of = export.as_of
         manifest = {
             "created_at": now_utc(),
             "source": str(source.resolve()),
+            "vendor": vendor,
             "map": None if cmap.path is None else str(Path(cmap.path).resolve()),
             "map_sha256": cmap.sha256,
-            "stage_config_sha256": stage_config.sha256,
+            "stage_config_sha256": stage_config.sha256 or None,
             "pipeline": pipeline.name,
-            "inputs": inputs,
-            "ignored_files": ignored_files,
+            "timezone": timezone or ("UTC" if vendor else None),
+            "as_of": None if as_of is None else _iso(as_of),
+            "reporting_currency": export.reporting_currency if export else reporting_currency,
+            "inputs": src.inputs,
+            "ignored_files": src.ignored_files,
             "ignored_columns": ignored_columns,
             "tables": {t: counts[t] for t in c.TABLES if t in counts},
             "derived": derived,
+            "flags": flagged,
+            "stripped_characters": stripped,
             "notes": notes,
         }
         stage.commit(manifest)
     return IngestResult(out_dir=out_dir, manifest=manifest)
+
+
+def _timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise InputError(
+            f"--as-of {value!r} is not a date or time; write it as 2026-06-30 or "
+            "2026-06-30T18:00:00Z.",
+            column="--as-of",
+        ) from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    return pd.Timestamp(stamp).tz_convert("UTC").isoformat().replace("+00:00", "Z")
+
+
+def _date_notes(canon, clean: pd.DataFrame) -> list[str]:
+    notes = []
+    if canon.closes_at_end_of_day:
+        notes.append(
+            f"{canon.closes_at_end_of_day} deals closed on the day they were created "
+            "have a date-only close date; it is read as the end of that day (not "
+            "quarantined as closed_before_created)."
+        )
+    if canon.expected_closes:
+        notes.append(
+            f"{canon.expected_closes:,} open deals have a close date: it is their expected "
+            "close (expected_close_at), not a close, and not part of the data's cut-off."
+        )
+    if canon.backdated:
+        n = int(clean[c.BACKDATED].fillna(False).sum()) if c.BACKDATED in clean else 0
+        notes.append(
+            f"{n:,} deals were closed before they were created (logged after the fact): kept "
+            "for outcomes and amounts, flagged backdated, and left out of durations."
+        )
+    return notes
+
+
+def _flag_counts(clean: pd.DataFrame, canon) -> dict[str, int]:
+    out = {}
+    if c.BACKDATED in clean:
+        out[c.BACKDATED] = int(clean[c.BACKDATED].fillna(False).sum())
+    if c.EXPECTED_CLOSE_AT in clean:
+        out[c.EXPECTED_CLOSE_AT] = int(clean[c.EXPECTED_CLOSE_AT].notna().sum())
+    if canon.closes_at_end_of_day:
+        out["closes_at_end_of_day"] = canon.closes_at_end_of_day
+    return out

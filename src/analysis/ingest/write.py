@@ -199,6 +199,10 @@ class OutputStage:
         """Copy ``source`` into the output folder as ``name`` (e.g. the stage config used)."""
         shutil.copyfile(source, self.tmp / name)
 
+    def write_text(self, text: str, name: str) -> None:
+        """Write ``text`` into the output folder as ``name`` (e.g. a stage config read from the export)."""
+        (self.tmp / name).write_text(text, encoding="utf-8")
+
     def commit(self, manifest: dict) -> Path:
         """Write the manifest and move the folder into place; return ``out``."""
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"

@@ -1,0 +1,216 @@
+"""Exchange rates: convert deal amounts into one reporting currency at ingest.
+
+A rate says how many units of a currency buy one unit of the rates' base
+currency (Salesforce's ``CurrencyType.ConversionRate`` against the corporate
+currency, or the ``rate`` column of an ``--fx-rates`` file). A rate may hold
+for a period (``valid_from`` inclusive, ``valid_to`` exclusive, as
+Salesforce's ``DatedConversionRate`` with ``StartDate``/``NextStartDate``)
+or always (both bounds empty). A period's rate wins over an undated one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.core.errors import InputError
+from analysis.ingest import parse
+
+CURRENCY, RATE, VALID_FROM, VALID_TO = "currency", "rate", "valid_from", "valid_to"
+RATE_COLUMNS = (CURRENCY, RATE, VALID_FROM, VALID_TO)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Exchange rates against one base currency.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``currency`` (ISO code, upper case), ``rate`` (units per base unit,
+        > 0), ``valid_from`` and ``valid_to`` (UTC timestamps; missing when
+        the rate is not limited in time).
+    base : str or None
+        The currency whose rate is 1 by definition, when known.
+    source : str
+        Where the rates came from, for the manifest.
+    """
+
+    table: pd.DataFrame
+    base: str | None
+    source: str
+
+    @property
+    def currencies(self) -> frozenset[str]:
+        """Every currency with a rate, the base included."""
+        found = set(self.table[CURRENCY])
+        return frozenset(found | ({self.base} if self.base else set()))
+
+    def rate_at(self, currency: str, at: pd.Series) -> np.ndarray:
+        """The rate of ``currency`` at each moment of ``at`` (NaN where none holds).
+
+        A moment that is missing takes the undated rate, else the latest period's.
+        """
+        if currency == self.base:
+            return np.ones(len(at))
+        rows = self.table[self.table[CURRENCY] == currency]
+        out = np.full(len(at), np.nan)
+        undated = rows[rows[VALID_FROM].isna() & rows[VALID_TO].isna()]
+        if len(undated):
+            out[:] = float(undated[RATE].iloc[-1])
+        dated = rows[rows[VALID_FROM].notna() | rows[VALID_TO].notna()].sort_values(
+            VALID_FROM, na_position="first"
+        )
+        moments = pd.to_datetime(at, utc=True)
+        for start, end, rate in zip(dated[VALID_FROM], dated[VALID_TO], dated[RATE], strict=True):
+            inside = moments.notna().to_numpy()
+            if pd.notna(start):
+                inside &= (moments >= start).fillna(False).to_numpy()
+            if pd.notna(end):
+                inside &= (moments < end).fillna(False).to_numpy()
+            out[inside] = float(rate)
+        if len(dated) and not len(undated):
+            out[moments.isna().to_numpy()] = float(dated[RATE].iloc[-1])
+        return out
+
+
+def rates_frame(
+    currency: pd.Series, rate: pd.Series, valid_from=None, valid_to=None
+) -> pd.DataFrame:
+    """A :attr:`Rates.table` from columns (bounds optional)."""
+    n = len(currency)
+    none = pd.Series(pd.NaT, index=currency.index, dtype="datetime64[us, UTC]")
+    return pd.DataFrame(
+        {
+            CURRENCY: currency.astype("str").str.strip().str.upper().to_numpy(),
+            RATE: pd.to_numeric(rate, errors="coerce").to_numpy(dtype=float),
+            VALID_FROM: (none if valid_from is None else valid_from).to_numpy(),
+            VALID_TO: (none if valid_to is None else valid_to).to_numpy(),
+        },
+        index=range(n),
+    )
+
+
+def check_rates(table: pd.DataFrame, file: Path, columns: dict[str, str]) -> None:
+    """Raise naming the file, column and row of the first unusable rate."""
+    bad = ~(table[RATE] > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            "an exchange rate must be a number above zero.",
+            file=file,
+            column=columns[RATE],
+            row=row + 1,
+        )
+    blank = table[CURRENCY].isin(["", "NAN", "NONE"])
+    if blank.any():
+        row = int(np.flatnonzero(blank.to_numpy())[0])
+        raise InputError(
+            "an exchange rate has no currency code.",
+            file=file,
+            column=columns[CURRENCY],
+            row=row + 1,
+        )
+
+
+def read_rates_file(path: str | Path, base: str | None = None) -> Rates:
+    """Read an ``--fx-rates`` file: ``currency, rate[, valid_from, valid_to]``.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV, XLSX or Parquet file with those columns (names matched ignoring
+        case); ``rate`` is units of the currency per unit of the base.
+    base : str, optional
+        The base currency; by default the one currency whose rate is 1.
+
+    Raises
+    ------
+    InputError
+        When the file lacks a column, a rate is not above zero or a date is
+        unreadable (naming file, column and row), or the base is unclear.
+    """
+    from analysis.ingest.read import read_table_file
+
+    path = Path(path)
+    raw = read_table_file(path)
+    headers = {str(h).strip().lower(): h for h in raw.columns}
+    for name in (CURRENCY, RATE):
+        if name not in headers:
+            raise InputError(
+                f"an exchange-rate file needs the columns currency and rate (and optionally "
+                f"valid_from, valid_to); columns found: {', '.join(map(str, raw.columns))}.",
+                file=path,
+                column=name,
+            )
+    bounds = {}
+    for name in (VALID_FROM, VALID_TO):
+        if name in headers:
+            parsed = parse.parse_timestamps(raw[headers[name]], timezone="UTC", dayfirst=False)
+            if parsed.bad.fillna(False).any():
+                row = int(np.flatnonzero(parsed.bad.fillna(False).to_numpy())[0])
+                raise InputError(
+                    "this date cannot be read.", file=path, column=headers[name], row=row + 1
+                )
+            bounds[name] = parsed.values.astype("datetime64[us, UTC]")
+    table = rates_frame(
+        raw[headers[CURRENCY]], raw[headers[RATE]], bounds.get(VALID_FROM), bounds.get(VALID_TO)
+    )
+    check_rates(table, path, {CURRENCY: headers[CURRENCY], RATE: headers[RATE]})
+    if base is None:
+        ones = sorted(set(table.loc[table[RATE] == 1.0, CURRENCY]))
+        if len(ones) != 1:
+            raise InputError(
+                "cannot tell the rates' base currency (the one whose rate is 1); give it with "
+                "--reporting-currency.",
+                file=path,
+                column=headers[RATE],
+            )
+        base = ones[0]
+    return Rates(table=table, base=base.upper(), source=path.name)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Amounts converted into the reporting currency.
+
+    Attributes
+    ----------
+    amount : pandas.Series
+        Converted amounts; missing where the amount or a rate is missing.
+    no_rate : dict of str to int
+        Currency without a rate at the deal's date to the number of deals.
+    """
+
+    amount: pd.Series
+    no_rate: dict[str, int]
+
+
+def convert(
+    amount: pd.Series, currency: pd.Series, at: pd.Series, rates: Rates, reporting: str
+) -> Conversion:
+    """Convert ``amount`` in ``currency`` at moment ``at`` into ``reporting``.
+
+    Notes
+    -----
+    With rates :math:`r_x` in units of currency :math:`x` per base unit,
+    :math:`a_{rep} = a_x \\cdot r_{rep} / r_x`, each rate taken at the deal's
+    moment (its close, or its creation while open).
+    """
+    values = pd.to_numeric(amount, errors="coerce").to_numpy(dtype=float)
+    codes = currency.astype("str").str.strip().str.upper()
+    out = np.full(len(values), np.nan)
+    no_rate: dict[str, int] = {}
+    target = rates.rate_at(reporting, at)
+    for code in sorted(set(codes.dropna())):
+        rows = (codes == code).fillna(False).to_numpy()
+        own = rates.rate_at(code, at[rows]) if code != reporting else target[rows]
+        converted = values[rows] * target[rows] / own
+        missing = np.isnan(own) | np.isnan(target[rows])
+        if missing.any():
+            no_rate[code] = int((missing & ~np.isnan(values[rows])).sum())
+        out[rows] = converted
+    return Conversion(amount=pd.Series(out, index=amount.index), no_rate=no_rate)

@@ -1,0 +1,347 @@
+"""What a CRM adapter hands to ingest, and the steps every adapter shares.
+
+An adapter reads a vendor's own export files and returns, per canonical
+table, the source rows (one frame row per file row, so the quarantine names
+the file's rows) with a few computed columns added, and a column map from
+canonical columns to those columns. Ingest then parses, validates,
+quarantines and writes exactly as for a hand-written map. Rows the adapter
+knows to set aside (deleted in the CRM, history rows that are not stage
+changes) carry a reason mask.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from analysis.core import columns as c
+from analysis.core.errors import InputError
+from analysis.core.stages import Pipeline, StageConfig, normalise_label
+from analysis.ingest.colmap import ColumnSpec, DeriveSpec, ReadOptions, TableMap
+from analysis.ingest.fx import Rates
+from analysis.ingest.hygiene import strip_control_characters
+from analysis.ingest.read import read_table_file
+
+COMPUTED = "workbench: "
+"""Prefix of columns an adapter adds to the source rows (never a vendor's name)."""
+
+
+@dataclass(frozen=True)
+class VendorOptions:
+    """What the user says about an export on the command line.
+
+    Attributes
+    ----------
+    timezone : str
+        Zone of the export's dates and times without an offset (a date-only
+        close is the end of that day there).
+    as_of : pandas.Timestamp or None
+        The export's time, when the user gives it; else taken from the
+        export's last-modified stamps.
+    rates : Rates or None
+        Exchange rates from ``--fx-rates``; an export's own rates otherwise.
+    reporting_currency : str or None
+        Currency to convert amounts into; by default the rates' base.
+    """
+
+    timezone: str = "UTC"
+    as_of: pd.Timestamp | None = None
+    rates: Rates | None = None
+    reporting_currency: str | None = None
+
+
+@dataclass(frozen=True)
+class AdaptedTable:
+    """One canonical table as an adapter read it.
+
+    Attributes
+    ----------
+    table : str
+        Canonical table name.
+    raw : pandas.DataFrame
+        The source rows, RangeIndex over the file's data rows, plus computed
+        columns (named with :data:`COMPUTED`).
+    tmap : TableMap
+        Canonical column to its source or computed column.
+    file : Path
+        The file the rows come from.
+    flags : Mapping[str, numpy.ndarray]
+        Reason code to a mask of rows to set aside.
+    """
+
+    table: str
+    raw: pd.DataFrame
+    tmap: TableMap
+    file: Path
+    flags: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VendorExport:
+    """A vendor's export, adapted.
+
+    Attributes
+    ----------
+    vendor : str
+    tables : Mapping[str, AdaptedTable]
+    stages : StageConfig
+        The pipeline(s) read from the export's own stage metadata or history.
+    inputs : Mapping[str, Path]
+        Every file used, by the vendor's object name.
+    ignored_files : tuple of str
+    as_of : pandas.Timestamp or None
+        The export's time (cut-off).
+    reporting_currency : str or None
+        The currency ``deals.amount`` is in after conversion (None: as exported).
+    notes : tuple of str
+    stripped : Mapping[str, int]
+        ``file.column`` to rows whose text lost control characters.
+    """
+
+    vendor: str
+    tables: Mapping[str, AdaptedTable]
+    stages: StageConfig
+    inputs: Mapping[str, Path]
+    ignored_files: tuple[str, ...] = ()
+    as_of: pd.Timestamp | None = None
+    reporting_currency: str | None = None
+    notes: tuple[str, ...] = ()
+    stripped: Mapping[str, int] = field(default_factory=dict)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+@dataclass
+class ExportFiles:
+    """The files of an export folder, found by object name ignoring case.
+
+    Vendors name files after objects (``Opportunity.csv``,
+    ``opportunity_history.csv``, ``OpportunityHistory-20260101.csv``); a
+    file matches an object when its stem, lower-cased without ``_``, ``-``
+    and spaces, starts with the object's name so written.
+    """
+
+    folder: Path
+    files: Mapping[str, Path]
+    used: dict[str, Path] = field(default_factory=dict)
+    stripped: dict[str, int] = field(default_factory=dict)
+
+    def find(self, *names: str) -> Path | None:
+        """The file of the first object name that matches (exact stems win)."""
+        keyed = {_key(stem): path for stem, path in self.files.items()}
+        for name in names:
+            if _key(name) in keyed:
+                return keyed[_key(name)]
+        for name in names:
+            for key, path in keyed.items():
+                if key.startswith(_key(name)) and not any(
+                    key.startswith(_key(other)) and len(other) > len(name) for other in names
+                ):
+                    return path
+        return None
+
+    def read(self, obj: str, *names: str, required: bool = False) -> pd.DataFrame | None:
+        """Read the file of object ``obj`` (also tried as ``names``), text cleaned."""
+        path = self.find(obj, *names)
+        if path is None:
+            if required:
+                raise InputError(
+                    f"this export has no {obj} file, which it needs; files found: "
+                    f"{', '.join(sorted(p.name for p in self.files.values())) or 'none'}.",
+                    file=self.folder / obj,
+                )
+            return None
+        frame, counts = strip_control_characters(read_table_file(path))
+        for column, n in counts.items():
+            self.stripped[f"{path.name}.{column}"] = n
+        self.used[obj] = path
+        return frame
+
+    def ignored(self) -> tuple[str, ...]:
+        """Names of the files no object used."""
+        used = set(self.used.values())
+        return tuple(sorted(p.name for p in self.files.values() if p not in used))
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+def column(frame: pd.DataFrame, *names: str) -> str | None:
+    """The frame's header matching one of ``names`` (ignoring case), else None."""
+    headers = {str(h).strip().lower(): h for h in frame.columns}
+    for name in names:
+        if name.lower() in headers:
+            return headers[name.lower()]
+    return None
+
+
+def truthy(values: pd.Series) -> pd.Series:
+    """Vendor booleans (``true``/``1``/``yes``, any case) as a boolean Series; blanks missing."""
+    text = values.astype("str").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(["true", "1", "yes", "y", "t"]).fillna(False)] = True
+    out[text.isin(["false", "0", "no", "n", "f"]).fillna(False)] = False
+    return out
+
+
+def as_timestamps(values: pd.Series, timezone: str) -> pd.Series:
+    """Parse vendor dates and times (ISO, with or without offset) to UTC."""
+    from analysis.ingest.parse import parse_timestamps
+
+    return parse_timestamps(values, timezone=timezone, dayfirst=False).values
+
+
+def end_of_local_day(dates: pd.Series, timezone: str) -> pd.Series:
+    """A date-only field as the last microsecond of that day in ``timezone``, as ISO text.
+
+    Unreadable values pass through unchanged, so ingest flags them.
+    """
+    text = values_text(dates)
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    date_only = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+    local = (parsed + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)).dt.tz_localize(
+        timezone, ambiguous="NaT", nonexistent="shift_forward"
+    )
+    iso = local.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return text.where(~date_only | iso.isna(), iso)
+
+
+def values_text(values: pd.Series) -> pd.Series:
+    """Values as stripped text (missing stays missing)."""
+    return values.astype("str").str.strip().where(values.notna())
+
+
+def latest(*stamps: pd.Series | None, timezone: str = "UTC") -> pd.Timestamp | None:
+    """The latest of several columns of timestamps (the export's time), or None."""
+    found = []
+    for s in stamps:
+        if s is None:
+            continue
+        parsed = as_timestamps(s, timezone)
+        if parsed.notna().any():
+            found.append(parsed.max())
+    return max(found) if found else None
+
+
+def table_map(
+    table: str,
+    file: Path,
+    columns: Mapping[str, str | ColumnSpec],
+    timezone: str,
+    *,
+    derive: DeriveSpec | None = None,
+) -> TableMap:
+    """A column map for one adapted table (backdated deals are flagged, not quarantined)."""
+    specs = {
+        k: v if isinstance(v, ColumnSpec) else ColumnSpec(source=v) for k, v in columns.items()
+    }
+    return TableMap(
+        table=table,
+        file=file.stem,
+        options=ReadOptions(timezone=timezone, backdated="flag"),
+        columns=MappingProxyType(specs),
+        derive=derive,
+    )
+
+
+# --- stages -----------------------------------------------------------------------
+
+WON, LOST = "won", "lost"
+
+
+def stage_slug(label: str) -> str:
+    """A stage name from a CRM label: case-folded words joined by ``_`` (any script)."""
+    slug = re.sub(r"\W+", "_", normalise_label(label)).strip("_")
+    return slug or "stage"
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """One stage as a CRM describes it."""
+
+    label: str
+    order: float
+    closed: bool
+    won: bool
+
+
+def pipeline_from_stages(
+    name: str, rows: Iterable[StageRow], extra_labels: Mapping[str, str] | None = None
+) -> Pipeline:
+    """A pipeline from a CRM's stage list: open stages in order, every closed label aliased.
+
+    Parameters
+    ----------
+    name : str
+        Pipeline name.
+    rows : iterable of StageRow
+        The stages: open ones become stages (named :func:`stage_slug` of the
+        label, the label kept as an alias), won ones alias ``won``, other
+        closed ones alias ``lost``.
+    extra_labels : Mapping[str, str], optional
+        Other labels (such as API names) to the label they stand for.
+    """
+    rows = sorted(rows, key=lambda r: (r.order, r.label))
+    stages: list[str] = []
+    aliases: dict[str, str] = {}
+    target_of: dict[str, str] = {}
+    for row in rows:
+        target = WON if row.won else LOST if row.closed else stage_slug(row.label)
+        if target not in (WON, LOST) and target not in stages:
+            if target in (WON, LOST):
+                target = f"{target}_{len(stages) + 1}"
+            stages.append(target)
+        target_of[normalise_label(row.label)] = target
+        _alias(aliases, row.label, target)
+    for label, means in (extra_labels or {}).items():
+        if normalise_label(means) in target_of:
+            _alias(aliases, label, target_of[normalise_label(means)])
+    if not stages:
+        raise InputError(f"the pipeline {name!r} of this export has no open stage.")
+    return Pipeline(
+        name=name, stages=tuple(stages), won=WON, lost=LOST, aliases=MappingProxyType(aliases)
+    )
+
+
+def _alias(aliases: dict[str, str], label: str, target: str) -> None:
+    norm = normalise_label(label)
+    if norm == normalise_label(target) or any(normalise_label(k) == norm for k in aliases):
+        return
+    aliases[str(label).strip()] = target
+
+
+def stage_rows_from_history(
+    events: pd.DataFrame, deal: str, stage: str, at: str, outcomes: Mapping[str, str]
+) -> list[StageRow]:
+    """Stage order learnt from the history when the export has no stage list.
+
+    Open stages are ordered by the median rank of their first entry among the
+    deals that entered them; a label that is the last of a won deal is won,
+    of a lost deal lost. ``outcomes`` maps deal to ``won``/``lost``/``open``.
+    """
+    ordered = events.sort_values([deal, at], kind="stable")
+    first = ordered.drop_duplicates([deal, stage])
+    rank = first.groupby(deal, sort=False).cumcount()
+    order = rank.groupby(first[stage]).median()
+    last = ordered.drop_duplicates(deal, keep="last").set_index(deal)[stage]
+    outcome = last.index.map(lambda d: outcomes.get(d, c.OPEN))
+    won = set(last[outcome == c.WON])
+    lost = set(last[outcome == c.LOST]) - won
+    return [
+        StageRow(label=str(label), order=float(pos), closed=label in won | lost, won=label in won)
+        for label, pos in order.items()
+    ]
+
+
+def stage_config(pipelines: Iterable[Pipeline]) -> StageConfig:
+    """A stage configuration of the given pipelines (the first is the default)."""
+    found = {p.name: p for p in pipelines}
+    return StageConfig(pipelines=MappingProxyType(found), default=next(iter(found)))
