@@ -43,6 +43,7 @@ from analysis.ingest.validate import (
     table_flags,
 )
 from analysis.ingest.vendors import ExportFiles, VendorExport, VendorOptions
+from analysis.ingest.vendors.adapted import combined_pipeline
 from analysis.ingest.write import OutputStage, check_out_dir, sort_table
 
 
@@ -236,10 +237,21 @@ def _no_known_export(source: Path, files: Mapping[str, Path]) -> InputError:
     )
 
 
+def _canonical_deals(files: Mapping[str, Path]) -> bool:
+    """Whether the deals file has the canonical required columns (else it may be a CRM's)."""
+    if c.DEALS not in files:
+        return True
+    try:
+        header = set(read.read_header(files[c.DEALS]))
+    except InputError:
+        return True  # reading it properly later gives the precise error
+    return {c.DEAL_ID, c.CREATED_AT, c.OUTCOME} <= header
+
+
 def _choose(source: Path, files, map_path, vendor) -> str | None:
     if vendor is not None or map_path is not None:
         return vendor
-    if files and all(stem in c.TABLES for stem in files):
+    if files and all(stem in c.TABLES for stem in files) and _canonical_deals(files):
         return None
     found = vendors.detect(ExportFiles(source, files))
     if found is None and not any(stem in c.TABLES for stem in files):
@@ -318,7 +330,11 @@ def ingest(
     else:
         src = _from_map(source, files, map_path, stages_path)
     cmap, stage_config = src.cmap, src.stage_config
-    pipeline = _pipeline(stage_config, cmap)
+    pipeline = (
+        combined_pipeline(stage_config)
+        if src.export is not None and len(stage_config.pipelines) > 1
+        else _pipeline(stage_config, cmap)
+    )
     stage_order = {s: pipeline.order(s) for s in pipeline.all_stages}
 
     counts: dict[str, dict] = {}
@@ -399,6 +415,7 @@ def ingest(
             "map_sha256": cmap.sha256,
             "stage_config_sha256": stage_config.sha256 or None,
             "pipeline": pipeline.name,
+            "pipelines": list(stage_config.pipelines),
             "timezone": timezone or ("UTC" if vendor else None),
             "as_of": None if as_of is None else _iso(as_of),
             "reporting_currency": export.reporting_currency if export else reporting_currency,

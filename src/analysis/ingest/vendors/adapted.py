@@ -345,3 +345,43 @@ def stage_config(pipelines: Iterable[Pipeline]) -> StageConfig:
     """A stage configuration of the given pipelines (the first is the default)."""
     found = {p.name: p for p in pipelines}
     return StageConfig(pipelines=MappingProxyType(found), default=next(iter(found)))
+
+
+def combined_pipeline(config: StageConfig) -> Pipeline:
+    """One pipeline holding every pipeline's stages, to read and check a multi-pipeline export.
+
+    Each deal keeps its own pipeline in ``deals.pipeline``; ingest checks
+    stage labels against all of them at once. Open stages keep the order of
+    the pipelines and of their stages; every pipeline's won and lost stage
+    must be ``won`` and ``lost`` (adapters name them so).
+
+    Raises
+    ------
+    InputError
+        When a label means different stages in two pipelines.
+    """
+    stages: list[str] = []
+    aliases: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}
+    for p in config.pipelines.values():
+        if (p.won, p.lost) != (WON, LOST):
+            raise InputError(f"pipeline {p.name!r} names its terminal stages {p.won!r}/{p.lost!r}.")
+        stages += [s for s in p.stages if s not in stages]
+        for label, target in p.aliases.items():
+            key = normalise_label(label)
+            if key in seen and seen[key][1] != target:
+                raise InputError(
+                    f"stage label {label!r} means {seen[key][1]!r} in pipeline {seen[key][0]!r} "
+                    f"and {target!r} in pipeline {p.name!r}; rename one of them in the CRM or "
+                    "give a stage config with --stages."
+                )
+            if key not in seen and key not in {normalise_label(s) for s in stages}:
+                seen[key] = (p.name, target)
+                aliases[label] = target
+    return Pipeline(
+        name="+".join(config.pipelines),
+        stages=tuple(stages),
+        won=WON,
+        lost=LOST,
+        aliases=MappingProxyType(aliases),
+    )
