@@ -43,7 +43,21 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.ingest import ingest
 
-    result = ingest(args.source, args.out, map_path=args.map, stages_path=args.stages)
+    result = ingest(
+        args.source,
+        args.out,
+        map_path=args.map,
+        stages_path=args.stages,
+        vendor=args.vendor,
+        timezone=args.timezone,
+        as_of=args.as_of,
+        fx_rates=args.fx_rates,
+        reporting_currency=args.reporting_currency,
+    )
+    vendor = result.manifest.get("vendor")
+    if vendor and args.vendor is None:
+        used = ", ".join(i["file"] for i in result.manifest["inputs"])
+        print(f"Detected a {vendor} export; read {used}.")
     print(result.summary())
     return EXIT_OK
 
@@ -92,6 +106,12 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def _vendors() -> tuple[str, ...]:
+    from analysis.ingest.vendors import ADAPTERS
+
+    return tuple(ADAPTERS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with a sub-parser per command."""
     parser = _Parser(
@@ -111,7 +131,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate a CRM export and write canonical Parquet")
     p.add_argument("--source", type=Path, default=paths.SAMPLE_DIR, help="folder of export files")
+    p.add_argument(
+        "--from",
+        dest="vendor",
+        choices=sorted(_vendors()),
+        default=None,
+        help="the CRM the export comes from (detected when neither --from nor --map is given)",
+    )
     p.add_argument("--map", type=Path, default=None, help="YAML column map (docs/column-maps.md)")
+    p.add_argument(
+        "--timezone",
+        default=None,
+        help="time zone of a CRM export's dates without offset (default UTC); a date-only "
+        "close date is the end of that day there",
+    )
+    p.add_argument(
+        "--as-of",
+        default=None,
+        help="the export's time, the cut-off for open deals (default: a CRM export's latest "
+        "last-modified stamp)",
+    )
+    p.add_argument(
+        "--fx-rates",
+        type=Path,
+        default=None,
+        help="exchange rates file: currency, rate (units per base unit)[, valid_from, valid_to]",
+    )
+    p.add_argument(
+        "--reporting-currency",
+        default=None,
+        help="currency to convert amounts into (default: the rates' base currency)",
+    )
     p.add_argument("--out", type=Path, default=paths.PROCESSED_DIR, help="processed data folder")
     p.add_argument(
         "--stages", type=Path, default=None, help="stage config (default config/stages.yaml)"

@@ -114,6 +114,46 @@ class Workspace:
             )
         return self.with_table(c.DEALS, deals.filter(deals[column].isin(list(values))))
 
+    @property
+    def other_pipelines(self) -> tuple[str, ...]:
+        """Pipelines of the stage configuration other than the one analysed."""
+        return tuple(p for p in self.stages.pipelines if p != self.stages.default)
+
+    def for_pipeline(self, name: str | None = None) -> Workspace:
+        """A copy restricted to the deals of one pipeline, analysed with that pipeline.
+
+        A CRM with several pipelines (a HubSpot or Pipedrive export) keeps each
+        deal's in ``deals.pipeline``; stages, conversion and time in stage only
+        make sense within one. Deals without a pipeline belong to the default
+        one. Stage events, activities and feedback follow their deals.
+
+        Raises
+        ------
+        InputError
+            When ``name`` is not a pipeline of the stage configuration.
+        """
+        config = self.stages
+        name = config.default if name is None else str(name)
+        if name not in config.pipelines:
+            raise InputError(
+                f"there is no pipeline {name!r}; this data has: {', '.join(config.pipelines)}.",
+                column="pipeline",
+            )
+        ws = replace(self, stages=replace(config, default=name))
+        deals = self.tables[c.DEALS]
+        if c.PIPELINE not in deals.columns or len(config.pipelines) < 2:
+            return ws
+        keep = deals[c.PIPELINE] == name
+        if name == config.default:
+            keep = keep | deals[c.PIPELINE].isnull()
+        deals = deals.filter(keep)
+        tables = {**self.tables, c.DEALS: deals}
+        for table in (c.STAGE_EVENTS, c.ACTIVITIES, c.FEEDBACK):
+            if table in tables:
+                t = tables[table]
+                tables[table] = t.filter(t[c.DEAL_ID].isin(deals[c.DEAL_ID]))
+        return replace(ws, tables=MappingProxyType(tables))
+
     def without_unrecorded_stages(self) -> Workspace:
         """A copy whose pipeline leaves out the open stages the data never records.
 
@@ -220,7 +260,12 @@ def _prepared(ws: Workspace) -> Workspace:
     return _with_labels(_with_money(ws))
 
 
-def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None) -> Workspace:
+def connect(
+    source: WorkspaceSource = None,
+    *,
+    stages: StageConfig | None = None,
+    pipeline: str | None = None,
+) -> Workspace:
     """Open the canonical tables of a data source as a :class:`Workspace`.
 
     Parameters
@@ -234,6 +279,10 @@ def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None
     stages : StageConfig, optional
         Stage configuration; defaults to the copy an ingest keeps in the
         processed folder (``stages.yaml``), else ``config/stages.yaml``.
+    pipeline : str, optional
+        With several pipelines, the one to analyse (default: the stage
+        configuration's default); the workspace holds that pipeline's deals
+        (:meth:`Workspace.for_pipeline`).
 
     Returns
     -------
@@ -245,14 +294,17 @@ def connect(source: WorkspaceSource = None, *, stages: StageConfig | None = None
         When the folder or connection holds no deals table.
     """
     if source is None:
-        return _prepared(_from_folder(paths.PROCESSED_DIR, stages))
-    if isinstance(source, str | Path):
-        return _prepared(_from_folder(Path(source), stages))
-    stages = stages if stages is not None else load_stages()
-    if isinstance(source, ibis.BaseBackend):
-        return _prepared(_from_backend(source, stages))
-    if isinstance(source, Mapping):
-        return _prepared(_from_frames(source, stages))
+        ws = _from_folder(paths.PROCESSED_DIR, stages)
+    elif isinstance(source, str | Path):
+        ws = _from_folder(Path(source), stages)
+    elif isinstance(source, ibis.BaseBackend):
+        ws = _from_backend(source, stages if stages is not None else load_stages())
+    elif isinstance(source, Mapping):
+        ws = _from_frames(source, stages if stages is not None else load_stages())
+    else:
+        ws = None
+    if ws is not None:
+        return _prepared(ws.for_pipeline(pipeline))
     raise TypeError(
         "connect() takes a processed folder path, a dict of DataFrames or an ibis backend, "
         f"not {type(source).__name__}."

@@ -184,7 +184,8 @@ def _mapping(value: object, where: str, path: Path) -> Mapping:
     return value
 
 
-def _known_zone(name: object) -> bool:
+def known_zone(name: object) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows."""
     if not isinstance(name, str) or not name.strip():
         return False
     try:
@@ -208,7 +209,7 @@ def _known_codec(name: object) -> bool:
 # loaded so that a bad option never reaches a reader or parser.
 _OPTION_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "timezone": (
-        _known_zone,
+        known_zone,
         "is not a known IANA time zone; use a name such as UTC, Europe/Berlin or America/New_York.",
     ),
     "dayfirst": (lambda v: isinstance(v, bool), "must be true or false."),

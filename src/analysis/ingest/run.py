@@ -23,9 +23,9 @@ from analysis.core.paths import STAGES_COPY_FILENAME, STAGES_FILE
 from analysis.core.stages import Pipeline, StageConfig, load_stages, stages_yaml
 from analysis.ingest import read, vendors
 from analysis.ingest.canonical import build_canonical, resolve_columns
-from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, load_column_map
+from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, known_zone, load_column_map
 from analysis.ingest.derive import derive_stage_events
-from analysis.ingest.fx import read_rates_file
+from analysis.ingest.fx import convert, read_rates_file
 from analysis.ingest.hygiene import strip_control_characters
 from analysis.ingest.manifest import (
     IngestResult,
@@ -320,15 +320,29 @@ def ingest(
     """
     source = Path(source)
     out_dir = check_out_dir(out, source)
+    if vendor is not None and map_path is not None:
+        raise InputError(
+            "give either --from (a CRM's own export) or --map (a column map), not both.",
+            column="--from",
+        )
+    if timezone is not None and not known_zone(timezone):
+        raise InputError(
+            f"--timezone {timezone!r} is not a known IANA time zone; use a name such as UTC, "
+            "Europe/Berlin or America/Bogota.",
+            column="--timezone",
+        )
     files = read.find_table_files(source)
     vendor = _choose(source, files, map_path, vendor)
     as_of = None if as_of is None else _timestamp(as_of)
+    rates = read_rates_file(fx_rates, base=reporting_currency) if fx_rates else None
     if vendor is not None:
-        rates = read_rates_file(fx_rates, base=reporting_currency) if fx_rates else None
         options = VendorOptions(timezone or "UTC", as_of, rates, reporting_currency)
         src = _from_vendor(vendor, source, files, stages_path, options)
     else:
         src = _from_map(source, files, map_path, stages_path)
+    reporting = src.export.reporting_currency if src.export else None
+    if src.export is None and rates is not None:
+        reporting = (reporting_currency or rates.base or "").upper() or None
     cmap, stage_config = src.cmap, src.stage_config
     pipeline = (
         combined_pipeline(stage_config)
@@ -356,6 +370,8 @@ def ingest(
                 raw, found = strip_control_characters(raw)
                 stripped.update({f"{path.name}.{k}": n for k, n in found.items()})
             canon = build_canonical(table, raw, tmap, pipeline, source_file=path)
+            if table == c.DEALS and src.export is None and rates is not None:
+                notes += _convert_deals(canon.frame, rates, reporting, path)
             flags = table_flags(canon, pipeline, tmap.allow_null)
             merge_flags(flags, source_flags)
             positions = None
@@ -418,7 +434,7 @@ def ingest(
             "pipelines": list(stage_config.pipelines),
             "timezone": timezone or ("UTC" if vendor else None),
             "as_of": None if as_of is None else _iso(as_of),
-            "reporting_currency": export.reporting_currency if export else reporting_currency,
+            "reporting_currency": reporting,
             "inputs": src.inputs,
             "ignored_files": src.ignored_files,
             "ignored_columns": ignored_columns,
@@ -430,6 +446,33 @@ def ingest(
         }
         stage.commit(manifest)
     return IngestResult(out_dir=out_dir, manifest=manifest)
+
+
+def _convert_deals(deals: pd.DataFrame, rates, reporting: str, path: Path) -> list[str]:
+    """Convert a mapped export's amounts with an ``--fx-rates`` file (in place)."""
+    if c.CURRENCY not in deals:
+        raise InputError(
+            "--fx-rates needs each deal's currency, and the column map gives none; map "
+            "deals.currency (and amount_original if amount is already converted).",
+            file=path,
+            column=c.CURRENCY,
+        )
+    if c.AMOUNT_ORIGINAL not in deals:
+        deals[c.AMOUNT_ORIGINAL] = deals[c.AMOUNT]
+    at = (
+        deals[c.CLOSED_AT].fillna(deals[c.CREATED_AT])
+        if c.CLOSED_AT in deals
+        else deals[c.CREATED_AT]
+    )
+    result = convert(
+        deals[c.AMOUNT_ORIGINAL], deals[c.CURRENCY].fillna(reporting), at, rates, reporting
+    )
+    deals[c.AMOUNT] = result.amount.astype("float64")
+    return [
+        f"{n:,} deals in {code} have no exchange rate to {reporting} at their date; their amount "
+        "is left empty (amount_original keeps it)."
+        for code, n in result.no_rate.items()
+    ]
 
 
 def _timestamp(value: str | pd.Timestamp) -> pd.Timestamp:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.ingest.reasons import (
+    DELETED_IN_SOURCE,
+    FROM_CRM_ADAPTERS,
+    NOT_A_STAGE_CHANGE,
+    OUT_OF_SCOPE,
+)
 from analysis.overview.summary import COUNT, TABLE
 from analysis.present.formatting import format_count, format_money, format_percent, format_rate
 
@@ -20,14 +26,39 @@ def data_quality_sentence(quarantine: pd.DataFrame) -> str:
         return f"All {format_count(rows_in)} input rows passed validation; none were quarantined."
     held_rows = quarantine[quarantine[COUNT] > 0]
     reasons = held_rows.groupby(c.REASON)[COUNT].sum().sort_values(ascending=False)
-    top = ", ".join(
-        f"{r.replace('_', ' ')} ({format_count(n)})" for r, n in reasons.head(3).items()
-    )
-    return (
-        f"{format_count(held)} of {format_count(rows_in)} input rows "
-        f"({format_percent(held / rows_in, 2)}) were quarantined rather than analysed; "
-        f"the main reasons: {top}. Every row is accounted for in the ingest manifest."
-    )
+    # What the CRM itself marks (deleted rows, history edits of other fields) is set
+    # aside as expected; only the rest is a problem with the export.
+    by_crm = reasons[reasons.index.isin(FROM_CRM_ADAPTERS)]
+    problems = reasons[~reasons.index.isin(FROM_CRM_ADAPTERS)]
+    parts = []
+    if len(by_crm):
+        listed = ", ".join(
+            f"{_CRM_REASON_WORDS.get(r, r.replace('_', ' '))} ({format_count(n)})"
+            for r, n in by_crm.items()
+        )
+        parts.append(
+            f"{format_count(int(by_crm.sum()))} CRM rows were set aside as the CRM marks them: {listed}."
+        )
+    if len(problems):
+        top = ", ".join(
+            f"{r.replace('_', ' ')} ({format_count(n)})" for r, n in problems.head(3).items()
+        )
+        bad = int(problems.sum())
+        parts.append(
+            f"{format_count(bad)} of {format_count(rows_in)} input rows "
+            f"({format_percent(bad / rows_in, 2)}) were quarantined rather than analysed; "
+            f"the main reasons: {top}."
+        )
+    else:
+        parts.append("No row failed validation.")
+    return " ".join(parts) + " Every row is accounted for in the ingest manifest."
+
+
+_CRM_REASON_WORDS = {
+    NOT_A_STAGE_CHANGE: "history rows that changed another field, not the stage",
+    DELETED_IN_SOURCE: "deleted in the CRM",
+    OUT_OF_SCOPE: "rows of another kind, such as tasks not on a deal",
+}
 
 
 def outcome_sentences(

@@ -107,7 +107,13 @@ def data_line(ws: Workspace) -> str:
     cutoff = data_cutoff(ws)
     when = "no dates" if pd.isna(cutoff) else f"data up to {cutoff:%Y-%m-%d} (cut-off)"
     money = f"; amounts in {ws.money.currency}" if ws.money.currency else ""
-    return f"{n_deals:,} deals, {when}{money}."
+    line = f"{n_deals:,} deals, {when}{money}."
+    if ws.other_pipelines:
+        line += (
+            f" Pipeline {ws.stages.default!r} only; the data also has "
+            f"{', '.join(map(repr, ws.other_pipelines))} (run with -p pipeline_name=NAME)."
+        )
+    return line
 
 
 def section_title(analysis: Callable) -> str:
