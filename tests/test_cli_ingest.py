@@ -235,3 +235,41 @@ def test_messages_name_the_file_by_its_full_path(tmp_path, capsys):
     write_csv(src, "leads.csv", "a", ["1"])
     code, captured = _run(capsys, src, tmp_path / "out")
     _assert_structural(code, captured, tmp_path / "out", f"In file {src / 'leads.csv'}:")
+
+
+def test_a_crm_export_is_detected_and_the_files_read_are_named(tmp_path, capsys):
+    from analysis.sample import generate_sample
+    from analysis.sample.crm_exports import write_salesforce
+
+    planted = write_salesforce(generate_sample(40, seed=2), tmp_path / "sf", seed=2)
+    code, captured = _run(capsys, planted.folder, tmp_path / "out", "--timezone", planted.timezone)
+    assert code == 0
+    assert "Detected a salesforce export; read " in captured.out
+    assert "Opportunity.csv" in captured.out and "OpportunityHistory.csv" in captured.out
+
+
+@pytest.mark.parametrize(
+    ("extra", "column", "match"),
+    [
+        (["--timezone", "Mars/Olympus"], "--timezone", "not a known IANA time zone"),
+        (["--as-of", "last tuesday"], "--as-of", "not a date or time"),
+        (["--from", "salesforce", "--map", "x.yaml"], "--from", "not both"),
+    ],
+)
+def test_bad_ingest_options_stop_with_exit_2_and_name_the_option(
+    tmp_path, capsys, extra, column, match
+):
+    src = clean_export(tmp_path / "src")
+    code, captured = _run(capsys, src, tmp_path / "out", *extra)
+    assert code == 2
+    assert match in captured.err and column in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_no_one_knows_lists_files_columns_and_ways_forward(tmp_path, capsys):
+    src = tmp_path / "src"
+    write_csv(src, "export_2026.csv", "Name,Value,When", ["a,1,2024-01-01"])
+    code, captured = _run(capsys, src, tmp_path / "out")
+    assert code == 2
+    assert "export_2026.csv (Name, Value, When)" in captured.err
+    assert "--from" in captured.err and "--map" in captured.err

@@ -114,3 +114,27 @@ def test_deals_where_takes_a_single_value_as_one_value(processed_folder):
     listed = ws.deals_where(c.SEGMENT, ["B2B"])
     n_one = one.execute(one.deals.count())
     assert n_one == listed.execute(listed.deals.count()) > 0
+
+
+def test_several_pipelines_are_analysed_one_at_a_time(frames):
+    from types import MappingProxyType
+
+    from analysis.core.stages import Pipeline, StageConfig
+
+    deals = frames[c.DEALS].assign(**{c.PIPELINE: ["new_business", "renewals", None]})
+    pipelines = {
+        name: Pipeline(name, ("prospecting", "proposal"), "won", "lost")
+        for name in ("new_business", "renewals")
+    }
+    config = StageConfig(MappingProxyType(pipelines), default="new_business")
+    tables = {**frames, c.DEALS: deals}
+    ws = analysis.connect(tables, stages=config)
+    # Default pipeline: D1 and the deal without a pipeline (D3); D1's events only.
+    assert sorted(ws.execute(ws.deals)[c.DEAL_ID]) == ["D1", "D3"]
+    assert set(ws.execute(ws.stage_events)[c.DEAL_ID]) == {"D1"}
+    assert ws.other_pipelines == ("renewals",)
+    renewals = analysis.connect(tables, stages=config, pipeline="renewals")
+    assert ws.execute(renewals.deals)[c.DEAL_ID].tolist() == ["D2"]
+    assert renewals.pipeline.name == "renewals"
+    with pytest.raises(InputError, match="no pipeline 'upsell'"):
+        analysis.connect(tables, stages=config, pipeline="upsell")

@@ -47,3 +47,22 @@ def test_overview_findings_mention_derived_history_and_open_deals():
     assert "won revenue $12k" in findings[0]
     assert "50.0% [20.0–80.0]" in findings[0]
     assert any("derived" in f for f in findings)
+
+
+def test_rows_the_crm_marks_are_told_apart_from_bad_rows():
+    quarantine = pd.DataFrame(
+        {
+            "table": ["deals", "stage_events", "stage_events"],
+            "rows_in": [103, 1300, 1300],
+            "rows_clean": [100, 1080, 1080],
+            "rows_quarantined": [3, 220, 220],
+            "reason": ["deleted_in_source", "not_a_stage_change", "orphan_event"],
+            "count": [3, 200, 20],
+        }
+    )
+    sentence = overview_findings.data_quality_sentence(quarantine)
+    # Hand count: 3 + 200 set aside as the CRM marks them; 20 of 1,403 rows (1.43%) bad.
+    assert sentence.startswith("203 CRM rows were set aside as the CRM marks them")
+    assert "deleted in the CRM (3)" in sentence
+    assert "20 of 1,403 input rows (1.43%) were quarantined" in sentence
+    assert "orphan event (20)" in sentence

@@ -66,7 +66,7 @@ class Rates:
         )
         moments = pd.to_datetime(at, utc=True)
         for start, end, rate in zip(dated[VALID_FROM], dated[VALID_TO], dated[RATE], strict=True):
-            inside = moments.notna().to_numpy()
+            inside = moments.notna().to_numpy().copy()
             if pd.notna(start):
                 inside &= (moments >= start).fillna(False).to_numpy()
             if pd.notna(end):

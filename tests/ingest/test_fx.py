@@ -1,0 +1,113 @@
+"""Exchange rates: reading a rates file and converting amounts (analysis.ingest.fx).
+
+Expected values are hand calculations from the rates written in each test:
+a rate is units of the currency per unit of the base, so an amount converts
+as amount * rate(reporting) / rate(currency).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from ingest_helpers import write_csv
+
+from analysis.core import columns as c
+from analysis.core.errors import InputError
+from analysis.ingest import ingest
+from analysis.ingest.fx import Rates, convert, rates_frame, read_rates_file
+
+
+def _at(*days: str) -> pd.Series:
+    return pd.Series(pd.to_datetime(list(days), utc=True))
+
+
+def test_undated_rates_convert_through_the_base():
+    rates = Rates(rates_frame(pd.Series(["EUR", "GBP"]), pd.Series([0.8, 0.5])), "USD", "t")
+    out = convert(
+        pd.Series([80.0, 50.0, 10.0]),
+        pd.Series(["EUR", "GBP", "USD"]),
+        _at("2024-01-01", "2024-01-01", "2024-01-01"),
+        rates,
+        "USD",
+    )
+    assert out.amount.tolist() == pytest.approx([100.0, 100.0, 10.0])  # 80/0.8, 50/0.5, 10
+    # Into EUR instead: 50 GBP = 100 USD = 80 EUR.
+    to_eur = convert(pd.Series([50.0]), pd.Series(["GBP"]), _at("2024-01-01"), rates, "EUR")
+    assert to_eur.amount.tolist() == pytest.approx([80.0])
+
+
+def test_a_dated_rate_holds_from_its_start_to_the_next_and_wins_over_the_undated_one():
+    table = pd.concat(
+        [
+            rates_frame(pd.Series(["EUR"]), pd.Series([0.5])),  # undated fallback
+            rates_frame(
+                pd.Series(["EUR", "EUR"]),
+                pd.Series([0.8, 0.9]),
+                _at("2024-01-01", "2024-02-01"),
+                pd.Series(pd.to_datetime(["2024-02-01", None], utc=True)),
+            ),
+        ],
+        ignore_index=True,
+    )
+    rates = Rates(table, "USD", "t")
+    out = convert(
+        pd.Series([90.0, 90.0, 90.0]),
+        pd.Series(["EUR"] * 3),
+        _at("2023-06-01", "2024-01-31", "2024-02-01"),
+        rates,
+        "USD",
+    )
+    # 90/0.5 before any period, 90/0.8 in January, 90/0.9 from 1 February (start inclusive).
+    assert out.amount.tolist() == pytest.approx([180.0, 112.5, 100.0])
+
+
+def test_a_currency_without_rate_is_left_empty_and_counted():
+    rates = Rates(rates_frame(pd.Series(["EUR"]), pd.Series([0.8])), "USD", "t")
+    out = convert(
+        pd.Series([10.0, 20.0]),
+        pd.Series(["JPY", "EUR"]),
+        _at("2024-01-01", "2024-01-01"),
+        rates,
+        "USD",
+    )
+    assert pd.isna(out.amount.iloc[0]) and out.amount.iloc[1] == pytest.approx(25.0)
+    assert out.no_rate == {"JPY": 1}
+
+
+def test_rates_file_base_is_the_currency_at_one(tmp_path):
+    path = write_csv(tmp_path, "rates.csv", "Currency,Rate", ["usd,1", "EUR,0.8"])
+    rates = read_rates_file(path)
+    assert rates.base == "USD" and rates.currencies == {"USD", "EUR"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "row", "match"),
+    [
+        (["USD,1", "EUR,0"], "rate", 2, "above zero"),
+        (["USD,1", "EUR,abc"], "rate", 2, "above zero"),
+        (["USD,2", "EUR,0.8"], "rate", None, "base currency"),
+    ],
+)
+def test_bad_rates_file_names_file_column_and_row(tmp_path, rows, column, row, match):
+    path = write_csv(tmp_path, "rates.csv", "currency,rate", rows)
+    with pytest.raises(InputError, match=match) as info:
+        read_rates_file(path)
+    assert info.value.file.endswith("rates.csv")
+    assert info.value.column == column
+    assert info.value.row == row
+
+
+def test_a_mapped_export_is_converted_with_a_rates_file(tmp_path):
+    src = tmp_path / "src"
+    write_csv(
+        src,
+        "deals.csv",
+        "deal_id,created_at,outcome,amount,segment,closed_at,currency",
+        ["D1,2024-01-05,won,80,B2B,2024-02-01,EUR", "D2,2024-01-06,lost,10,B2C,2024-03-01,USD"],
+    )
+    rates = write_csv(tmp_path, "rates.csv", "currency,rate", ["USD,1", "EUR,0.8"])
+    result = ingest(src, tmp_path / "out", fx_rates=rates)
+    deals = pd.read_parquet(tmp_path / "out" / "deals.parquet").set_index(c.DEAL_ID)
+    assert deals[c.AMOUNT].tolist() == pytest.approx([100.0, 10.0])  # 80 EUR / 0.8
+    assert deals[c.AMOUNT_ORIGINAL].tolist() == pytest.approx([80.0, 10.0])
+    assert result.manifest["reporting_currency"] == "USD"
