@@ -404,7 +404,10 @@ def _lower(frame: pd.DataFrame, name: str | None) -> pd.Series:
 
 
 def normalise_series(s: pd.Series) -> pd.Series:
-    return s.astype("str").map(normalise_label)
+    """Stage labels as matching keys, one Python call per distinct label."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    keys = np.array([normalise_label(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(keys[codes], index=s.index)
 
 
 def _reps(files: ExportFiles, options: VendorOptions):
