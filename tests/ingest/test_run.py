@@ -363,3 +363,24 @@ def test_stage_labels_use_the_pipeline_and_the_map_aliases():
         out = normalise_stages(labels.astype(dtype), pipeline)
         assert out.index.tolist() == [3, 1, 2, 0]
         assert out.tolist()[:3] == ["prospecting", "won", "Haggling"] and pd.isna(out.iloc[3])
+
+
+def test_stage_labels_no_stage_knows_are_listed_with_counts(tmp_path):
+    src = tmp_path / "src"
+    write_csv(
+        src,
+        "deals.csv",
+        "deal_id,created_at,outcome,amount,segment,stage",
+        [
+            "D1,2024-01-05,open,1,B2B,Angebot",
+            "D2,2024-01-06,open,1,B2B,Angebot",
+            "D3,2024-01-07,open,1,B2C,Vertrag",
+            "D4,2024-01-08,open,1,B2C,proposal",
+        ],
+    )
+    result = ingest(src, tmp_path / "out")
+    # Hand count: two deals at "Angebot", one at "Vertrag"; "proposal" is a stage.
+    assert result.manifest["unknown_stages"] == {"Angebot": 2, "Vertrag": 1}
+    note = next(n for n in result.manifest["notes"] if "fit no stage" in n)
+    assert "'Angebot' (2 rows), 'Vertrag' (1 row)" in note and "config/stages.yaml" in note
+    assert "stage labels no stage knows (quarantined): 'Angebot' (2)" in result.summary()

@@ -124,6 +124,10 @@ class IngestResult:
             lines.append(line)
         for name, info in self.manifest.get("derived", {}).items():
             lines.append(f"  {name}: {info['rows']:,} rows derived from {info['from']}")
+        unknown = self.manifest.get("unknown_stages") or {}
+        if unknown:
+            listed = ", ".join(f"{k!r} ({n:,})" for k, n in list(unknown.items())[:10])
+            lines.append(f"  stage labels no stage knows (quarantined): {listed}")
         if self.manifest.get("ignored_files"):
             lines.append("  ignored files: " + ", ".join(self.manifest["ignored_files"]))
         return "\n".join(lines)

@@ -22,6 +22,7 @@ from analysis.core.errors import ConfigError, InputError
 from analysis.core.paths import STAGES_COPY_FILENAME, STAGES_FILE
 from analysis.core.stages import Pipeline, StageConfig, load_stages, stages_yaml
 from analysis.ingest import read, vendors
+from analysis.ingest import reasons as r
 from analysis.ingest.canonical import build_canonical, resolve_columns
 from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, known_zone, load_column_map
 from analysis.ingest.derive import derive_stage_events
@@ -357,6 +358,7 @@ def ingest(
     flagged: dict[str, int] = {}
     stripped: dict[str, int] = dict(src.export.stripped) if src.export else {}
     derived: dict[str, dict] = {}
+    unknown_stages: dict[str, int] = {}
     deals_index: DealIndex | None = None
     with OutputStage(out_dir) as stage:
         if src.stages_text is None:
@@ -380,6 +382,7 @@ def ingest(
                 positions = deals_index.lookup(canon.frame[link])
                 merge_flags(flags, deal_link_flags(table, canon.frame, positions, deals_index))
             parts = split(canon, flags, pipeline.all_stages, tmap.allow_null)
+            _count_unknown_stages(unknown_stages, canon.frame, flags)
             if table == c.DEALS:
                 deals_index = DealIndex.from_deals(canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID])
                 positions = deals_index.lookup(parts.clean[c.DEAL_ID])
@@ -420,6 +423,8 @@ def ingest(
                 "no stage_events file and no derive_stage_events in the column map: no "
                 "stage_events table was written; stage-based metrics are unavailable."
             )
+        if unknown_stages:
+            notes.append(_unknown_stages_note(unknown_stages, pipeline, stages_path, cmap))
         export = src.export
         if as_of is None and export is not None:
             as_of = export.as_of
@@ -441,6 +446,7 @@ def ingest(
             "tables": {t: counts[t] for t in c.TABLES if t in counts},
             "derived": derived,
             "flags": flagged,
+            "unknown_stages": unknown_stages,
             "stripped_characters": stripped,
             "notes": notes,
         }
@@ -473,6 +479,35 @@ def _convert_deals(deals: pd.DataFrame, rates, reporting: str, path: Path) -> li
         "is left empty (amount_original keeps it)."
         for code, n in result.no_rate.items()
     ]
+
+
+def _count_unknown_stages(
+    counts: dict[str, int], frame: pd.DataFrame, flags: Mapping[str, np.ndarray]
+) -> None:
+    """Add the rows per stage label that no stage or alias knows (in place)."""
+    mask = flags.get(r.UNKNOWN_STAGE)
+    if mask is None or not mask.any() or c.STAGE not in frame:
+        return
+    for label, n in frame.loc[mask, c.STAGE].value_counts().items():
+        counts[str(label)] = counts.get(str(label), 0) + int(n)
+
+
+def _unknown_stages_note(
+    counts: Mapping[str, int], pipeline: Pipeline, stages_path, cmap: ColumnMap
+) -> str:
+    """One message listing every stage label that fits no stage, with its rows."""
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    listed = ", ".join(f"{label!r} ({n:,} row{'' if n == 1 else 's'})" for label, n in ordered)
+    where = (
+        f"the map's stage_aliases ({cmap.path})"
+        if cmap.path is not None
+        else f"the aliases of {stages_path or STAGES_FILE}"
+    )
+    return (
+        f"{len(ordered)} stage labels fit no stage of pipeline {pipeline.name!r} and their rows "
+        f"were quarantined as unknown_stage: {listed}. Add each as an alias in {where}, "
+        f"pointing to one of {', '.join(pipeline.all_stages)}, and ingest again."
+    )
 
 
 def _timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
