@@ -180,3 +180,40 @@ def test_maven_crm_figures_from_the_datasets_readme(tmp_path):
     assert by_office.to_dict() == pytest.approx(
         {"Central": 0.6256, "East": 0.6302, "West": 0.6394}, abs=5e-5
     )
+
+
+def _currency_deals(converted: bool) -> pd.DataFrame:
+    # Hand-built: EUR won 100 + 200, EUR open 50; MXN won 1,750; USD lost 10.
+    original = [100.0, 200.0, 50.0, 1750.0, 10.0]
+    return pd.DataFrame(
+        {
+            c.DEAL_ID: ["D1", "D2", "D3", "D4", "D5"],
+            c.CREATED_AT: pd.date_range("2025-01-01", periods=5, freq="D", tz="UTC"),
+            c.OUTCOME: [c.WON, c.WON, c.OPEN, c.WON, c.LOST],
+            c.AMOUNT: [125.0, 250.0, 62.5, 100.0, 10.0] if converted else original,
+            c.AMOUNT_ORIGINAL: original,
+            c.CURRENCY: ["EUR", "EUR", "EUR", "MXN", "USD"],
+            c.SEGMENT: [c.B2B] * 5,
+        }
+    )
+
+
+def test_money_by_currency_never_adds_across_unconverted_currencies():
+    ws = analysis.connect({c.DEALS: _currency_deals(converted=False)})
+    table = overview.money_by_currency(ws).to_frame().set_index(c.CURRENCY)
+    assert table[c.WON_AMOUNT].to_dict() == {"EUR": 300.0, "MXN": 1750.0, "USD": 0.0}
+    assert table[c.OPEN_AMOUNT].to_dict() == {"EUR": 50.0, "MXN": 0.0, "USD": 0.0}
+    assert set(table[c.NOTE]) == {c.NOTE_MIXED_CURRENCY}
+    from analysis.overview.findings import money_by_currency_sentence
+
+    (sentence,) = money_by_currency_sentence(table.reset_index())
+    assert "3 currencies with no exchange rates (mixed_currency)" in sentence
+    assert "EUR 300 (2 won)" in sentence and "MXN 1,750 (1 won)" in sentence
+
+
+def test_money_by_currency_of_converted_amounts_has_no_note():
+    ws = analysis.connect({c.DEALS: _currency_deals(converted=True)})
+    result = overview.money_by_currency(ws)
+    assert result.converted and set(result.table[c.NOTE]) == {""}
+    # Amounts per currency stay in that currency (amount_original), not the reporting one.
+    assert result.table.set_index(c.CURRENCY)[c.WON_AMOUNT]["EUR"] == 300.0

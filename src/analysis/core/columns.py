@@ -219,3 +219,7 @@ VALUE_B = "value_b"
 CURRENT, BASELINE = "current", "baseline"  # the two windows of a period comparison
 COUNT = "count"  # rows (durations, table rows) counted in a grouped table
 NOTE_NO_WON_DEALS = "no_won_deals"  # a figure that needs won deals had none
+NOTE_MIXED_CURRENCY = (
+    "mixed_currency"  # amounts in several currencies, no rates: no total across them
+)
+OPEN_AMOUNT = "open_amount"

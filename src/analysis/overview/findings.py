@@ -61,6 +61,25 @@ _CRM_REASON_WORDS = {
 }
 
 
+def money_by_currency_sentence(money: pd.DataFrame) -> list[str]:
+    """Won revenue per currency when amounts could not be converted (else nothing).
+
+    ``money`` is :func:`analysis.overview.summary.money_by_currency`'s table.
+    """
+    mixed = money[money[c.NOTE] == c.NOTE_MIXED_CURRENCY] if len(money) else money
+    if mixed.empty:
+        return []
+    parts = ", ".join(
+        f"{row[c.CURRENCY]} {format_money(row[c.WON_AMOUNT], '')} ({format_count(row[c.N_WON])} won)"
+        for _, row in mixed.iterrows()
+    )
+    return [
+        f"Amounts are in {len(mixed)} currencies with no exchange rates (mixed_currency), so no "
+        f"money total is given across them. Won revenue per currency: {parts}. Give rates "
+        "at ingest (--fx-rates) for totals, deal size and velocity."
+    ]
+
+
 def outcome_sentences(
     outcomes: pd.DataFrame, group: str = c.SEGMENT, window: str = "in the data"
 ) -> list[str]:

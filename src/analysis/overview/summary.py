@@ -191,6 +191,75 @@ def outcome_summary(
     return OutcomeSummary(table=table, by=tuple(keys), alpha=alpha)
 
 
+@dataclass(frozen=True)
+class MoneyByCurrency:
+    """Deal money in each deal's own currency.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per currency: ``currency, deals, won, won_amount,
+        open_amount, note``, amounts in that currency (``amount_original``,
+        else ``amount``). ``note`` is ``"mixed_currency"`` on every row when
+        the amounts were not converted into one currency, so no total across
+        rows may be taken.
+    converted : bool
+        Whether ``deals.amount`` holds one reporting currency.
+    """
+
+    table: pd.DataFrame
+    converted: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a DataFrame (a copy)."""
+        return self.table.copy()
+
+
+def money_by_currency(ws: Workspace, window: WindowLike | None = None) -> MoneyByCurrency:
+    """Won and open amounts per currency, each in its own currency.
+
+    Summing amounts in different currencies gives a number in no currency;
+    without exchange rates this table is the only honest money total.
+
+    Parameters
+    ----------
+    ws : Workspace
+    window : Window or (start, end), optional
+        Creation-date window ``[start, end)``.
+
+    Returns
+    -------
+    MoneyByCurrency
+        Empty when the deals carry no currency.
+
+    Notes
+    -----
+    Per currency :math:`k`: won amount :math:`\\sum_{i: cur_i = k, won} a_i`
+    and open amount likewise, with :math:`a_i` the deal's own amount.
+    """
+    deals = deals_created_in(ws, window)
+    columns = [c.CURRENCY, c.N_DEALS, c.N_WON, c.WON_AMOUNT, c.OPEN_AMOUNT, c.NOTE]
+    if c.CURRENCY not in deals.columns:
+        return MoneyByCurrency(pd.DataFrame(columns=columns), ws.money.comparable)
+    own = c.AMOUNT_ORIGINAL if c.AMOUNT_ORIGINAL in deals.columns else c.AMOUNT
+    deals = deals.filter(deals[c.CURRENCY].notnull())
+    outcome = deals[c.OUTCOME]
+    expr = deals.group_by(c.CURRENCY).aggregate(
+        **{
+            c.N_DEALS: deals.count(),
+            c.N_WON: (outcome == c.WON).sum(),
+            c.WON_AMOUNT: deals[own].sum(where=outcome == c.WON),
+            c.OPEN_AMOUNT: deals[own].sum(where=outcome == c.OPEN),
+        }
+    )
+    table = ws.execute(expr).sort_values(c.CURRENCY).reset_index(drop=True)
+    for col in (c.WON_AMOUNT, c.OPEN_AMOUNT):
+        table[col] = table[col].fillna(0.0).astype("float64")
+    mixed = not ws.money.comparable and len(table) > 1
+    table[c.NOTE] = c.NOTE_MIXED_CURRENCY if mixed else ""
+    return MoneyByCurrency(table[columns], converted=ws.money.comparable)
+
+
 def monthly_created(
     ws: Workspace, window: WindowLike | None = None, by: str = c.SEGMENT
 ) -> pd.DataFrame:
