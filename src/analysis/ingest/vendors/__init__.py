@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from analysis.ingest.vendors import salesforce
+from analysis.ingest.vendors import hubspot, pipedrive, salesforce
 from analysis.ingest.vendors.adapted import ExportFiles, VendorExport, VendorOptions
 
-ADAPTERS: dict[str, ModuleType] = {salesforce.NAME: salesforce}
+ADAPTERS: dict[str, ModuleType] = {
+    salesforce.NAME: salesforce,
+    hubspot.NAME: hubspot,
+    pipedrive.NAME: pipedrive,
+}
 """Vendor name (``--from``) to its adapter module, in detection order."""
 
 

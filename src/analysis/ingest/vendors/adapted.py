@@ -205,8 +205,8 @@ def end_of_local_day(dates: pd.Series, timezone: str) -> pd.Series:
     Unreadable values pass through unchanged, so ingest flags them.
     """
     text = values_text(dates)
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
     date_only = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+    parsed = pd.to_datetime(text.where(date_only), errors="coerce", format="%Y-%m-%d")
     local = (parsed + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)).dt.tz_localize(
         timezone, ambiguous="NaT", nonexistent="shift_forward"
     )
