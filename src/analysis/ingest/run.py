@@ -157,7 +157,9 @@ class _Source:
     cmap: ColumnMap
     stage_config: StageConfig
     stages_text: str | None
-    loaders: Mapping[str, Callable[[], tuple[pd.DataFrame, Path, Mapping[str, np.ndarray]]]]
+    loaders: Mapping[
+        str, Callable[[], tuple[pd.DataFrame, Path, Mapping[str, np.ndarray], TableMap]]
+    ]
     inputs: list[dict]
     ignored_files: list[str]
     export: VendorExport | None = None
@@ -169,7 +171,8 @@ def _from_map(source: Path, files, map_path, stages_path) -> _Source:
     cmap, paths, ignored = _plan(files, user_map, source)
 
     def loader(table: str):
-        return lambda: (_read(table, paths[table], cmap.tables[table]), paths[table], {})
+        tmap = cmap.tables[table]
+        return lambda: (_read(table, paths[table], tmap), paths[table], {}, tmap)
 
     return _Source(
         cmap=cmap,
@@ -189,21 +192,27 @@ def _from_vendor(vendor: str, source: Path, files, stages_path, options: VendorO
         )
     export = vendors.adapt(vendor, ExportFiles(source, files), options)
     stage_config = load_stages(stages_path) if stages_path is not None else export.stages
-    tables = {t: export.tables[t] for t in c.TABLES if t in export.tables}
+    # Each table is built (when the adapter left it lazy) and released one at a time.
+    pending = {t: export.tables[t] for t in c.TABLES if t in export.tables}
+    export = replace(export, tables=MappingProxyType({}))
 
     def loader(table: str):
-        at = tables[table]
-        return lambda: (_checked(at), at.file, at.flags)
+        def load():
+            at = pending.pop(table)
+            at = at() if callable(at) else at
+            return _checked(at), at.file, at.flags, at.tmap
+
+        return load
 
     header = (
         f"Pipeline read from the {vendor} export in {source} by sales-workbench ingest.\n"
         "Rename stages or add aliases here, then ingest again with --stages this file."
     )
     return _Source(
-        cmap=ColumnMap(tables=MappingProxyType({t: at.tmap for t, at in tables.items()})),
+        cmap=ColumnMap(tables=MappingProxyType({})),
         stage_config=stage_config,
         stages_text=None if stages_path is not None else stages_yaml(stage_config, header),
-        loaders={t: loader(t) for t in tables},
+        loaders={t: loader(t) for t in pending},
         inputs=[input_entry(obj, p) for obj, p in export.inputs.items()],
         ignored_files=list(export.ignored_files),
         export=export,
@@ -356,7 +365,7 @@ def ingest(
     ignored_columns: dict[str, list[str]] = {}
     notes: list[str] = list(src.export.notes) if src.export else []
     flagged: dict[str, int] = {}
-    stripped: dict[str, int] = dict(src.export.stripped) if src.export else {}
+    stripped: dict[str, int] = {}
     derived: dict[str, dict] = {}
     unknown_stages: dict[str, int] = {}
     deals_index: DealIndex | None = None
@@ -366,8 +375,7 @@ def ingest(
         else:
             stage.write_text(src.stages_text, STAGES_COPY_FILENAME)
         for table in (t for t in c.TABLES if t in src.loaders):
-            tmap = cmap.tables[table]
-            raw, path, source_flags = src.loaders[table]()
+            raw, path, source_flags, tmap = src.loaders[table]()
             if src.export is None:
                 raw, found = strip_control_characters(raw)
                 stripped.update({f"{path.name}.{k}": n for k, n in found.items()})
@@ -447,7 +455,7 @@ def ingest(
             "derived": derived,
             "flags": flagged,
             "unknown_stages": unknown_stages,
-            "stripped_characters": stripped,
+            "stripped_characters": {**(export.stripped if export else {}), **stripped},
             "notes": notes,
         }
         stage.commit(manifest)

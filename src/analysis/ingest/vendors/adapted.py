@@ -12,7 +12,7 @@ changes) carry a reason mask.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -89,7 +89,10 @@ class VendorExport:
     Attributes
     ----------
     vendor : str
-    tables : Mapping[str, AdaptedTable]
+    tables : Mapping[str, AdaptedTable or callable]
+        Each table, or a function that builds it: ingest calls it when the
+        table's turn comes, so a large file (a CRM's tasks) is read only
+        after the deals are written and released.
     stages : StageConfig
         The pipeline(s) read from the export's own stage metadata or history.
     inputs : Mapping[str, Path]
@@ -101,11 +104,12 @@ class VendorExport:
         The currency ``deals.amount`` is in after conversion (None: as exported).
     notes : tuple of str
     stripped : Mapping[str, int]
-        ``file.column`` to rows whose text lost control characters.
+        ``file.column`` to rows whose text lost control characters (filled
+        further while lazy tables are read).
     """
 
     vendor: str
-    tables: Mapping[str, AdaptedTable]
+    tables: Mapping[str, AdaptedTable | Callable[[], AdaptedTable]]
     stages: StageConfig
     inputs: Mapping[str, Path]
     ignored_files: tuple[str, ...] = ()

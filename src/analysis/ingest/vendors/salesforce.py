@@ -432,7 +432,7 @@ def _reps(files: ExportFiles, options: VendorOptions):
     return AdaptedTable(c.REPS, users, table_map(c.REPS, path, spec, options.timezone), path)
 
 
-def _activities(files: ExportFiles, options: VendorOptions, notes):
+def _activities(files: ExportFiles, options: VendorOptions) -> AdaptedTable | None:
     tasks = files.read("Task")
     obj = "Task"
     if tasks is None:
@@ -471,8 +471,6 @@ def _activities(files: ExportFiles, options: VendorOptions, notes):
     owner = column(tasks, "OwnerId")
     if owner is not None:
         spec[c.REP_ID] = owner
-    if obj == "Task" and files.find("Event") is not None:
-        notes.append("Event file not read: activities come from Task (calls and emails).")
     return AdaptedTable(
         c.ACTIVITIES, tasks, table_map(c.ACTIVITIES, path, spec, options.timezone), path, flags
     )
@@ -531,9 +529,16 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
             "no OpportunityHistory or OpportunityFieldHistory file: no stage events; export "
             "one of them for stage conversion and time in stage."
         )
-    for table in (_activities(files, options, notes), _reps(files, options)):
-        if table is not None:
-            tables[table.table] = table
+    # Tasks are the largest file by far: read when ingest gets to them, not now.
+    task_obj = "Task" if files.find("Task") is not None else "Event"
+    if files.find(task_obj) is not None:
+        files.used[task_obj] = files.find(task_obj)
+        if task_obj == "Task" and files.find("Event") is not None:
+            notes.append("Event file not read: activities come from Task (calls and emails).")
+        tables[c.ACTIVITIES] = lambda: _activities(files, options)
+    reps = _reps(files, options)
+    if reps is not None:
+        tables[c.REPS] = reps
     history_stamps = [events.raw[AT]] if events is not None else []
     as_of = options.as_of or latest(*stamps, *history_stamps, timezone=options.timezone)
     return VendorExport(
@@ -545,7 +550,7 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
         as_of=as_of,
         reporting_currency=reporting,
         notes=tuple(notes),
-        stripped=dict(files.stripped),
+        stripped=files.stripped,  # the same dict: lazy tables add to it
     )
 
 
