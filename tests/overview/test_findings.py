@@ -66,3 +66,12 @@ def test_rows_the_crm_marks_are_told_apart_from_bad_rows():
     assert "deleted in the CRM (3)" in sentence
     assert "20 of 1,403 input rows (1.43%) were quarantined" in sentence
     assert "orphan event (20)" in sentence
+
+
+def test_deals_without_a_segment_are_named_so():
+    outcomes = pd.DataFrame(
+        [{"segment": "unknown", "deals": 10, "open_share": 0.1, "win_rate": 0.5,
+          "ci_low": 0.2, "ci_high": 0.8}]
+    )  # fmt: skip
+    (sentence,) = overview_findings.outcome_sentences(outcomes)
+    assert sentence.startswith("Deals without a segment: 10 in the data")

@@ -34,3 +34,17 @@ def test_bottleneck_sentences_name_the_drop_or_say_there_is_none():
     assert "-30 points [-45 to -15], adjusted p = 0.001" in b2b and "$250k" in b2b
     assert "(decisions within 38 days of entering proposal, the same clock for both)" in b2b
     assert b2c.startswith("B2C: no stage transition converted significantly worse in Q2")
+
+
+def test_undated_closes_say_how_many_were_backdated():
+    from types import SimpleNamespace
+
+    from analysis.pipeline.findings import undated_close_sentences
+
+    # A stand-in TimeToClose: 3 won and 5 lost undated, 2 of them backdated, 40 dated.
+    close = SimpleNamespace(
+        n_won_undated=3, n_lost_undated=5, n_backdated=2, durations=pd.DataFrame({"count": [40]})
+    )
+    (sentence,) = undated_close_sentences(close)
+    assert sentence.startswith("8 closed deals have no close date (3 won, 5 lost, 2 of them")
+    assert "other 40 deals" in sentence

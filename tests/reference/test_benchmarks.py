@@ -176,3 +176,26 @@ def test_existing_loader_api_used_by_bottlenecks_still_works():
     bench = load_benchmarks(None, pipeline=load_stages().pipeline())
     found = bench.matching(METRIC_WIN_RATE, None, "B2B")
     assert [e.value for e in found] == [0.21, 0.29]
+
+
+def test_money_in_another_currency_is_not_set_beside_dollar_benchmarks(tmp_path):
+    from analysis.reference.benchmarks import (
+        NOTE_OTHER_CURRENCY,
+        compare_to_benchmarks,
+        comparison_sentences,
+    )
+
+    size = {**CYCLE, "metric": "avg_deal_size", "value": 26000, "definition": "mean won amount"}
+    bench = load_benchmarks(_write(tmp_path, [size, {**CYCLE, "segment": "B2C"}]))
+    measures = pd.DataFrame(
+        {"metric": ["avg_deal_size", "sales_cycle_days"], "stage": [None] * 2,
+         "segment": ["B2B", "B2C"], "value": [25000.0, float("nan")]}
+    )  # fmt: skip
+    in_euros = compare_to_benchmarks(measures, bench, currency="EUR").set_index("metric")
+    assert in_euros.loc["avg_deal_size", "note"] == NOTE_OTHER_CURRENCY
+    assert "ours is in EUR, the benchmarks in USD" in in_euros.loc["avg_deal_size", "comparison"]
+    in_dollars = compare_to_benchmarks(measures, bench, currency="USD").set_index("metric")
+    assert "USD 25,000 vs USD 26,000" in in_dollars.loc["avg_deal_size", "comparison"]
+    # A measure the data could not give (NaN: no B2C deals) is compared in no sentence.
+    sentences = comparison_sentences(in_dollars.reset_index())
+    assert len(sentences) == 1 and "deal size" in sentences[0]

@@ -96,7 +96,12 @@ def outcome_sentences(
     """
     sentences = []
     for _, row in outcomes.iterrows():
-        label = f"{row[group]} deals" if group in outcomes else "Deals"
+        if group not in outcomes:
+            label = "Deals"
+        elif row[group] == c.UNKNOWN:
+            label = f"Deals without a {group}"
+        else:
+            label = f"{row[group]} deals"
         rate = format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])
         sentences.append(
             f"{label}: {format_count(row[c.N_DEALS])} {window}, "

@@ -154,9 +154,15 @@ def undated_close_sentences(close_time: TimeToClose | None) -> list[str]:
         return []
     won, lost = close_time.n_won_undated, close_time.n_lost_undated
     kept = int(close_time.durations[COUNT].sum())
+    backdated = close_time.n_backdated
+    why = (
+        f", {backdated:,} of them because the CRM shows them closed before they were created"
+        if backdated
+        else ""
+    )
     text = (
-        f"{won + lost:,} closed deals have no close date ({won:,} won, {lost:,} lost) and are "
-        f"left out of the times to close, which rest on the other {kept:,} deals"
+        f"{won + lost:,} closed deals have no close date ({won:,} won, {lost:,} lost{why}) and "
+        f"are left out of the times to close, which rest on the other {kept:,} deals"
     )
     if won == 0:
         text += "; as only lost deals lack dates, the share won is overstated"

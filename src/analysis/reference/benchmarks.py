@@ -256,19 +256,25 @@ DEFINITION = "definition"
 DEFINITION_DIFFERS = "definition_differs"
 COMPARISON = "comparison"
 NOTE_NO_BENCHMARK = "no_benchmark"
+NOTE_OTHER_CURRENCY = "other_currency"  # our money is not in the benchmarks' currency
+BENCHMARK_CURRENCY = "USD"
+"""Currency of the money figures in the benchmark file (published surveys report US dollars)."""
+MONEY_METRICS = (METRIC_DEAL_SIZE, METRIC_CAC)
 
 
-def _describe(value: float, metric: str) -> str:
+def _describe(value: float, metric: str, currency: str = BENCHMARK_CURRENCY) -> str:
     if pd.isna(value):
         return "n/a"
     if metric in RATE_METRICS:
         return f"{100 * value:.1f}%"
-    if metric in (METRIC_DEAL_SIZE, METRIC_CAC):
-        return f"${value:,.0f}"
+    if metric in MONEY_METRICS:
+        return f"{currency} {value:,.0f}"
     return f"{value:.1f} {'days' if metric == METRIC_CYCLE_DAYS else 'months'}"
 
 
-def compare_to_benchmarks(measures: pd.DataFrame, benchmarks: Benchmarks) -> pd.DataFrame:
+def compare_to_benchmarks(
+    measures: pd.DataFrame, benchmarks: Benchmarks, currency: str | None = BENCHMARK_CURRENCY
+) -> pd.DataFrame:
     """Set each measure beside every matching benchmark, saying when definitions differ.
 
     Parameters
@@ -279,6 +285,10 @@ def compare_to_benchmarks(measures: pd.DataFrame, benchmarks: Benchmarks) -> pd.
         is None except for stage conversion; ``segment`` None or ``all`` for
         the whole business.
     benchmarks : Benchmarks
+    currency : str or None
+        Currency of our money measures (``Workspace.money.currency``). Money
+        benchmarks are in :data:`BENCHMARK_CURRENCY`; measures in another
+        currency are not set beside them (note ``other_currency``).
 
     Returns
     -------
@@ -309,6 +319,20 @@ def compare_to_benchmarks(measures: pd.DataFrame, benchmarks: Benchmarks) -> pd.
         found = benchmarks.matching(metric, stage, segment)
         if segment is None:
             found = [e for e in benchmarks.entries if e.metric == metric and e.stage == stage]
+        scope = f" ({segment})" if segment else ""
+        if found and metric in MONEY_METRICS and currency != BENCHMARK_CURRENCY:
+            rows.append(
+                {
+                    **base,
+                    c.NOTE: NOTE_OTHER_CURRENCY,
+                    COMPARISON: (
+                        f"{metric.replace('_', ' ').capitalize()}{scope}: ours is in "
+                        f"{currency or 'no single currency'}, the benchmarks in "
+                        f"{BENCHMARK_CURRENCY}, so they are not compared."
+                    ),
+                }
+            )
+            continue
         if not found:
             scope = f" ({segment})" if segment else ""
             rows.append(
@@ -358,4 +382,6 @@ def comparison_sentences(table: pd.DataFrame | None, comparable_only: bool = Fal
         return []
     if comparable_only:
         table = table[table[c.NOTE] == ""]
+    # A measure this data could not give (no B2B deals, say) has nothing to compare.
+    table = table[table[VALUE].notna()] if VALUE in table else table
     return table[COMPARISON].drop_duplicates().tolist()

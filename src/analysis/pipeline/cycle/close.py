@@ -96,6 +96,10 @@ class TimeToClose:
         Won and lost deals among them that lack a date. When one outcome
         lacks dates more often (a CRM that dates only wins), every figure here
         leans towards the other; the findings say so.
+    n_backdated : int
+        Closed deals among the undated ones that the CRM shows closed before
+        they were created (``deals.backdated``): ingest keeps their outcome
+        and drops their close time.
     """
 
     table: pd.DataFrame
@@ -108,6 +112,7 @@ class TimeToClose:
     n_excluded: int
     n_won_undated: int = 0
     n_lost_undated: int = 0
+    n_backdated: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """The per-group summary as a DataFrame (a copy)."""
@@ -249,6 +254,11 @@ def time_to_close(
     d = deals.mutate(**{DAYS: rounded_days(ws, deals[c.CREATED_AT], end), CAUSE: cause})
     durations = aggregate_durations(ws, d, keys, CAUSE)
     undated = durations[durations[DAYS].isna()].groupby(CAUSE)[COUNT].sum()
+    n_backdated = (
+        int(ws.execute(deals[c.BACKDATED].fillna(False).cast("int64").sum()) or 0)
+        if c.BACKDATED in deals.columns
+        else 0
+    )
     table, n_excluded = drop_unusable(durations)
 
     rows, curves, hzs = [], [], []
@@ -282,4 +292,5 @@ def time_to_close(
         n_excluded=n_excluded,
         n_won_undated=int(undated.get(CAUSE_WON, 0)),
         n_lost_undated=int(undated.get(CAUSE_LOST, 0)),
+        n_backdated=n_backdated,
     )
