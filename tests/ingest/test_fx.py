@@ -111,3 +111,22 @@ def test_a_mapped_export_is_converted_with_a_rates_file(tmp_path):
     assert deals[c.AMOUNT].tolist() == pytest.approx([100.0, 10.0])  # 80 EUR / 0.8
     assert deals[c.AMOUNT_ORIGINAL].tolist() == pytest.approx([80.0, 10.0])
     assert result.manifest["reporting_currency"] == "USD"
+
+
+def test_reporting_in_a_currency_other_than_the_base(tmp_path):
+    src = tmp_path / "src"
+    write_csv(
+        src,
+        "deals.csv",
+        "deal_id,created_at,outcome,amount,segment,closed_at,currency",
+        ["D1,2024-01-05,won,100,B2B,2024-02-01,USD", "D2,2024-01-06,lost,50,B2C,2024-03-01,GBP"],
+    )
+    rates = write_csv(tmp_path, "rates.csv", "currency,rate", ["USD,1", "EUR,0.8", "GBP,0.5"])
+    result = ingest(src, tmp_path / "out", fx_rates=rates, reporting_currency="eur")
+    deals = pd.read_parquet(tmp_path / "out" / "deals.parquet").set_index(c.DEAL_ID)
+    # Hand calculation: 100 USD * 0.8/1 = 80 EUR; 50 GBP * 0.8/0.5 = 80 EUR.
+    assert deals[c.AMOUNT].tolist() == pytest.approx([80.0, 80.0])
+    assert result.manifest["reporting_currency"] == "EUR"
+    with pytest.raises(InputError, match="has no exchange rate") as info:
+        ingest(src, tmp_path / "out2", fx_rates=rates, reporting_currency="JPY")
+    assert info.value.column == "--reporting-currency"

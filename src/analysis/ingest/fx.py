@@ -54,9 +54,9 @@ class Rates:
 
         A moment that is missing takes the undated rate, else the latest period's.
         """
-        if currency == self.base:
-            return np.ones(len(at))
         rows = self.table[self.table[CURRENCY] == currency]
+        if currency == self.base and rows.empty:
+            return np.ones(len(at))
         out = np.full(len(at), np.nan)
         undated = rows[rows[VALID_FROM].isna() & rows[VALID_TO].isna()]
         if len(undated):
@@ -116,7 +116,7 @@ def check_rates(table: pd.DataFrame, file: Path, columns: dict[str, str]) -> Non
         )
 
 
-def read_rates_file(path: str | Path, base: str | None = None) -> Rates:
+def read_rates_file(path: str | Path) -> Rates:
     """Read an ``--fx-rates`` file: ``currency, rate[, valid_from, valid_to]``.
 
     Parameters
@@ -124,8 +124,10 @@ def read_rates_file(path: str | Path, base: str | None = None) -> Rates:
     path : str or Path
         CSV, XLSX or Parquet file with those columns (names matched ignoring
         case); ``rate`` is units of the currency per unit of the base.
-    base : str, optional
-        The base currency; by default the one currency whose rate is 1.
+
+    The base currency is the one whose rate is 1. Amounts may be converted
+    into any currency of the file (``--reporting-currency``), not only the
+    base.
 
     Raises
     ------
@@ -160,17 +162,45 @@ def read_rates_file(path: str | Path, base: str | None = None) -> Rates:
         raw[headers[CURRENCY]], raw[headers[RATE]], bounds.get(VALID_FROM), bounds.get(VALID_TO)
     )
     check_rates(table, path, {CURRENCY: headers[CURRENCY], RATE: headers[RATE]})
-    if base is None:
-        ones = sorted(set(table.loc[table[RATE] == 1.0, CURRENCY]))
-        if len(ones) != 1:
-            raise InputError(
-                "cannot tell the rates' base currency (the one whose rate is 1); give it with "
-                "--reporting-currency.",
-                file=path,
-                column=headers[RATE],
-            )
-        base = ones[0]
-    return Rates(table=table, base=base.upper(), source=path.name)
+    return Rates(table=table, base=base_currency(table, path, headers[RATE]), source=path.name)
+
+
+def base_currency(table: pd.DataFrame, file: Path | str, column: str) -> str:
+    """The one currency whose rate is 1 (what every other rate is against).
+
+    Raises
+    ------
+    InputError
+        When no currency, or more than one, has the rate 1.
+    """
+    ones = sorted(set(table.loc[table[RATE] == 1.0, CURRENCY]))
+    if len(ones) != 1:
+        found = "none has" if not ones else f"{', '.join(ones)} have"
+        raise InputError(
+            f"cannot tell the base currency of the exchange rates: it is the one currency whose "
+            f"rate is 1, and {found} it. Add the base with rate 1 (e.g. USD,1).",
+            file=file,
+            column=column,
+        )
+    return ones[0]
+
+
+def reporting_currency(rates: Rates, wanted: str | None) -> str:
+    """The currency to convert into: ``wanted`` (``--reporting-currency``) or the base.
+
+    Raises
+    ------
+    InputError
+        When ``wanted`` has no rate.
+    """
+    target = (wanted or rates.base or "").strip().upper()
+    if not target or target not in rates.currencies:
+        raise InputError(
+            f"--reporting-currency {wanted!r} has no exchange rate in {rates.source} (it has "
+            f"{', '.join(sorted(rates.currencies))}); add its rate or choose one of these.",
+            column="--reporting-currency",
+        )
+    return target
 
 
 @dataclass(frozen=True)

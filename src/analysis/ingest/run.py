@@ -27,6 +27,7 @@ from analysis.ingest.canonical import build_canonical, resolve_columns
 from analysis.ingest.colmap import ColumnMap, TableMap, identity_map, known_zone, load_column_map
 from analysis.ingest.derive import derive_stage_events
 from analysis.ingest.fx import convert, read_rates_file
+from analysis.ingest.fx import reporting_currency as fx_reporting_currency
 from analysis.ingest.hygiene import strip_control_characters
 from analysis.ingest.manifest import (
     IngestResult,
@@ -344,7 +345,7 @@ def ingest(
     files = read.find_table_files(source)
     vendor = _choose(source, files, map_path, vendor)
     as_of = None if as_of is None else _timestamp(as_of)
-    rates = read_rates_file(fx_rates, base=reporting_currency) if fx_rates else None
+    rates = read_rates_file(fx_rates) if fx_rates else None
     if vendor is not None:
         options = VendorOptions(timezone or "UTC", as_of, rates, reporting_currency)
         src = _from_vendor(vendor, source, files, stages_path, options)
@@ -352,7 +353,7 @@ def ingest(
         src = _from_map(source, files, map_path, stages_path)
     reporting = src.export.reporting_currency if src.export else None
     if src.export is None and rates is not None:
-        reporting = (reporting_currency or rates.base or "").upper() or None
+        reporting = fx_reporting_currency(rates, reporting_currency)
     cmap, stage_config = src.cmap, src.stage_config
     pipeline = (
         combined_pipeline(stage_config)
@@ -473,6 +474,7 @@ def _convert_deals(deals: pd.DataFrame, rates, reporting: str, path: Path) -> li
         )
     if c.AMOUNT_ORIGINAL not in deals:
         deals[c.AMOUNT_ORIGINAL] = deals[c.AMOUNT]
+    # A closed deal converts at its close, an open one at its creation.
     at = (
         deals[c.CLOSED_AT].fillna(deals[c.CREATED_AT])
         if c.CLOSED_AT in deals

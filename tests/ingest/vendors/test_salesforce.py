@@ -160,3 +160,29 @@ def test_planted_truth_is_recovered_through_the_workspace(round_trip):
         rows = deals[deals[c.SEGMENT] == segment]
         assert len(rows) == facts["deals"]
         assert int((rows[c.OUTCOME] == c.WON).sum()) == facts["won"]
+
+
+def _small_export(tmp_path):
+    planted = write_salesforce(generate_sample(60, seed=4), tmp_path / "export", seed=4)
+    return planted, planted.folder / "CurrencyType.csv"
+
+
+def test_an_unusable_org_rate_stops_ingest_naming_file_column_and_row(tmp_path):
+    from analysis.core.errors import InputError
+
+    planted, rates = _small_export(tmp_path)
+    frame = pd.read_csv(rates, dtype=str)
+    frame.loc[1, "ConversionRate"] = "0"
+    frame.to_csv(rates, index=False)
+    with pytest.raises(InputError, match="above zero") as info:
+        ingest(planted.folder, tmp_path / "out", timezone=planted.timezone)
+    assert info.value.file.endswith("CurrencyType.csv")
+    assert (info.value.column, info.value.row) == ("ConversionRate", 2)
+
+
+def test_without_iscorporate_the_corporate_currency_is_the_one_at_rate_1(tmp_path):
+    planted, rates = _small_export(tmp_path)
+    pd.read_csv(rates, dtype=str).drop(columns="IsCorporate").to_csv(rates, index=False)
+    result = ingest(planted.folder, tmp_path / "out", timezone=planted.timezone)
+    # The writer gives USD the rate 1 (sample.crm_exports._warts.rates_to_usd).
+    assert result.manifest["reporting_currency"] == "USD"

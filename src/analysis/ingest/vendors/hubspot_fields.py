@@ -17,7 +17,6 @@ from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.core.stages import normalise_label
 from analysis.ingest.colmap import ColumnSpec
-from analysis.ingest.fx import convert
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
     AdaptedTable,
@@ -25,6 +24,7 @@ from analysis.ingest.vendors.adapted import (
     VendorOptions,
     as_timestamps,
     column,
+    convert_amounts,
     table_map,
     truthy,
     values_text,
@@ -168,17 +168,17 @@ def money(deals: pd.DataFrame, options: VendorOptions, notes: list, path):
     deals[CURRENCY] = values_text(deals[code]).str.upper()
     specs = {c.CURRENCY: CURRENCY, c.AMOUNT_ORIGINAL: amount}
     if options.rates is not None:
-        reporting = wanted or options.rates.base
-        at = as_timestamps(deals[CLOSE], "UTC").fillna(
-            as_timestamps(deals[prop(deals, "createdate")], options.timezone)
+        created = as_timestamps(deals[prop(deals, "createdate")], options.timezone)
+        deals[AMOUNT], reporting = convert_amounts(
+            deals[amount],
+            deals[CURRENCY],
+            deals[OUTCOME],
+            as_timestamps(deals[CLOSE], options.timezone),
+            created,
+            options.rates,
+            wanted,
+            notes,
         )
-        result = convert(deals[amount], deals[CURRENCY], at, options.rates, reporting)
-        deals[AMOUNT] = result.amount.map(lambda v: "" if pd.isna(v) else repr(float(v)))
-        for cur, n in result.no_rate.items():
-            notes.append(
-                f"{n:,} deals in {cur} have no exchange rate to {reporting} at their date; "
-                "their amount is left empty (amount_original keeps it)."
-            )
         return {**specs, c.AMOUNT: AMOUNT}, reporting
     if home is not None:
         company = _home_currency(deals, amount, home)

@@ -46,7 +46,6 @@ from analysis.core.errors import InputError
 from analysis.core.stages import normalise_label
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnSpec
-from analysis.ingest.fx import convert
 from analysis.ingest.parse import parse_money
 from analysis.ingest.read import read_header
 from analysis.ingest.vendors.adapted import (
@@ -56,6 +55,7 @@ from analysis.ingest.vendors.adapted import (
     VendorExport,
     VendorOptions,
     as_timestamps,
+    convert_amounts,
     end_of_local_day,
     stage_config,
     table_map,
@@ -149,17 +149,17 @@ def _money(
                 "no exchange rates: amounts are left as exported; give --fx-rates to convert them."
             )
         return specs, codes[0] if len(codes) == 1 else None
-    reporting = (options.reporting_currency or rates.base or codes[0]).upper()
-    result = convert(parse_money(deals[value]).values, deals[CURRENCY], at, rates, reporting)
-    deals[AMOUNT] = result.amount.map(lambda v: pd.NA if pd.isna(v) else repr(float(v))).astype(
-        "str"
+    deals[AMOUNT], reporting = convert_amounts(
+        parse_money(deals[value]).values,
+        deals[CURRENCY],
+        deals[OUTCOME],
+        at,
+        at,
+        rates,
+        options.reporting_currency,
+        notes,
     )
     specs[c.AMOUNT] = AMOUNT
-    for code, n in result.no_rate.items():
-        notes.append(
-            f"{n:,} deals in {code} have no exchange rate to {reporting} at their date; their "
-            "amount is left empty (amount_original keeps it)."
-        )
     return specs, reporting
 
 
@@ -251,6 +251,7 @@ def _deals(
         c.PIPELINE: PIPELINE,
         c.SEGMENT: ColumnSpec(source=SEGMENT, allow_null=True),
     }
+    # Closed deals convert at their close, open ones at their creation.
     money, reporting = _money(
         deals, cols["value"], cols["currency"], closed.fillna(created), options, notes
     )

@@ -38,7 +38,8 @@ from analysis.core.errors import InputError
 from analysis.core.stages import normalise_label
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnSpec
-from analysis.ingest.fx import Rates, convert, rates_frame
+from analysis.ingest.fx import CURRENCY as CURRENCY_CODE
+from analysis.ingest.fx import RATE, Rates, base_currency, check_rates, rates_frame
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
     AdaptedTable,
@@ -48,6 +49,7 @@ from analysis.ingest.vendors.adapted import (
     VendorOptions,
     as_timestamps,
     column,
+    convert_amounts,
     end_of_local_day,
     latest,
     pipeline_from_stages,
@@ -201,34 +203,55 @@ def _outcomes(opp: pd.DataFrame, cols: dict, stage_flags: dict[str, tuple[bool, 
 
 
 def _export_rates(files: ExportFiles) -> tuple[Rates | None, str | None]:
+    """The org's rates (CurrencyType, DatedConversionRate) and its corporate currency.
+
+    The corporate currency is the one flagged IsCorporate, else the one at
+    rate 1. A rate that is not above zero, a missing code or an unreadable
+    start date stops ingest naming file, column and row.
+    """
     types = files.read("CurrencyType")
     dated = files.read("DatedConversionRate")
     corporate = None
     parts = []
     if types is not None:
         code, rate = _need(types, "CurrencyType", files, "IsoCode", "ConversionRate")
+        table = rates_frame(types[code], types[rate])
+        check_rates(table, files.used["CurrencyType"], {CURRENCY_CODE: code, RATE: rate})
         corp = column(types, "IsCorporate")
         if corp is not None:
-            flagged = types.loc[truthy(types[corp]).fillna(False).to_numpy(), code]
-            corporate = str(flagged.iloc[0]).strip().upper() if len(flagged) else None
-        parts.append(rates_frame(types[code], types[rate]))
+            flagged = table.loc[truthy(types[corp]).fillna(False).to_numpy(), CURRENCY_CODE]
+            corporate = str(flagged.iloc[0]) if len(flagged) else None
+        if corporate is None:
+            corporate = base_currency(table, files.used["CurrencyType"], rate)
+        parts.append(table)
     if dated is not None:
+        path = files.used["DatedConversionRate"]
         code, rate, start = _need(
             dated, "DatedConversionRate", files, "IsoCode", "ConversionRate", "StartDate"
         )
         nxt = column(dated, "NextStartDate")
-        parts.append(
-            rates_frame(
-                dated[code],
-                dated[rate],
-                as_timestamps(dated[start], "UTC"),
-                None if nxt is None else as_timestamps(dated[nxt], "UTC"),
-            )
-        )
+        bounds = [_dates(dated, start, path), None if nxt is None else _dates(dated, nxt, path)]
+        table = rates_frame(dated[code], dated[rate], *bounds)
+        check_rates(table, path, {CURRENCY_CODE: code, RATE: rate})
+        parts.append(table)
     if not parts:
         return None, None
     table = pd.concat(parts, ignore_index=True)
     return Rates(table=table, base=corporate, source="CurrencyType/DatedConversionRate"), corporate
+
+
+def _dates(frame: pd.DataFrame, name: str, path) -> pd.Series:
+    """A date column of a rates file; an unreadable value stops ingest (rates must be exact)."""
+    from analysis.ingest.parse import parse_timestamps
+
+    parsed = parse_timestamps(frame[name], timezone="UTC", dayfirst=False)
+    bad = parsed.bad.fillna(False).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise InputError(
+            "this date of an exchange rate cannot be read.", file=path, column=name, row=row
+        )
+    return parsed.values.astype("datetime64[us, UTC]")
 
 
 def _money(opp: pd.DataFrame, cols: dict, files: ExportFiles, options: VendorOptions, notes):
@@ -248,20 +271,21 @@ def _money(opp: pd.DataFrame, cols: dict, files: ExportFiles, options: VendorOpt
     opp[CURRENCY] = values_text(opp[currency_col]).str.upper()
     specs[c.CURRENCY] = CURRENCY
     specs[c.AMOUNT_ORIGINAL] = cols["Amount"]
-    reporting = options.reporting_currency or (rates.base if rates else None) or corporate
-    if rates is None or reporting is None:
+    if rates is None:
         specs[c.AMOUNT] = cols["Amount"]
         return specs, None
-    reporting = reporting.upper()
-    at = as_timestamps(opp[CLOSE], "UTC").fillna(as_timestamps(opp[cols["CreatedDate"]], "UTC"))
-    result = convert(opp[cols["Amount"]], opp[CURRENCY], at, rates, reporting)
-    opp[AMOUNT] = result.amount.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    created = as_timestamps(opp[cols["CreatedDate"]], "UTC")
+    opp[AMOUNT], reporting = convert_amounts(
+        opp[cols["Amount"]],
+        opp[CURRENCY],
+        opp[OUTCOME],
+        as_timestamps(opp[CLOSE], "UTC"),
+        created,
+        rates,
+        options.reporting_currency,
+        notes,
+    )
     specs[c.AMOUNT] = AMOUNT
-    for code, n in result.no_rate.items():
-        notes.append(
-            f"{n:,} opportunities in {code} have no exchange rate to {reporting} at their date; "
-            "their amount is left empty (amount_original keeps it)."
-        )
     return specs, reporting
 
 
