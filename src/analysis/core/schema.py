@@ -32,6 +32,11 @@ BAD_OUTCOME = "bad_outcome"
 UNKNOWN_STAGE = "unknown_stage"
 CLOSED_BEFORE_CREATED = "closed_before_created"
 BAD_VALUE = "bad_value"
+# Reasons only the CRM adapters give: what the CRM itself says about a row.
+DELETED_IN_SOURCE = "deleted_in_source"
+NOT_A_STAGE_CHANGE = "not_a_stage_change"
+OUT_OF_SCOPE = "out_of_scope"
+FROM_CRM_ADAPTERS = frozenset({DELETED_IN_SOURCE, NOT_A_STAGE_CHANGE, OUT_OF_SCOPE})
 
 
 def _non_negative() -> pa.Check:

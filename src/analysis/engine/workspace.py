@@ -49,6 +49,11 @@ class Workspace:
     unrecorded_stages : tuple of str
         Open stages of the configured pipeline that the data never records,
         left out of :attr:`pipeline` by :meth:`without_unrecorded_stages`.
+    pipeline_only : bool
+        Whether the deals are those of :attr:`pipeline` alone
+        (:meth:`for_pipeline`); otherwise, with several pipelines, the deals
+        of every pipeline are here and only the stage history is narrowed
+        (:meth:`with_stages_of`).
 
     Examples
     --------
@@ -63,6 +68,7 @@ class Workspace:
     manifest: dict | None = field(default=None, repr=False)
     money: Money = field(default=Money(None), repr=False)
     unrecorded_stages: tuple[str, ...] = ()
+    pipeline_only: bool = False
 
     def __getattr__(self, name: str) -> ibis.Table:
         # Only reached for names that are not dataclass fields.
@@ -152,7 +158,23 @@ class Workspace:
             if table in tables:
                 t = tables[table]
                 tables[table] = t.filter(t[c.DEAL_ID].isin(deals[c.DEAL_ID]))
-        return replace(ws, tables=MappingProxyType(tables))
+        return replace(ws, tables=MappingProxyType(tables), pipeline_only=True)
+
+    def with_stages_of(self, name: str | None = None) -> Workspace:
+        """A copy that keeps every deal but only one pipeline's stage history.
+
+        Counts, outcomes and money then cover every pipeline, while stage
+        conversion, time in stage and bottlenecks read the stage events of
+        one pipeline's deals against that pipeline's stages: the stages of
+        two pipelines never mix in one funnel. Deals without a pipeline
+        count as the default one's.
+        """
+        narrowed = self.for_pipeline(name)
+        if not narrowed.pipeline_only or not self.has(c.STAGE_EVENTS):
+            return replace(narrowed, tables=self.tables, pipeline_only=False)
+        events = narrowed.tables[c.STAGE_EVENTS]
+        tables = MappingProxyType({**self.tables, c.STAGE_EVENTS: events})
+        return replace(narrowed, tables=tables, pipeline_only=False)
 
     def without_unrecorded_stages(self) -> Workspace:
         """A copy whose pipeline leaves out the open stages the data never records.
@@ -280,9 +302,10 @@ def connect(
         Stage configuration; defaults to the copy an ingest keeps in the
         processed folder (``stages.yaml``), else ``config/stages.yaml``.
     pipeline : str, optional
-        With several pipelines, the one to analyse (default: the stage
-        configuration's default); the workspace holds that pipeline's deals
-        (:meth:`Workspace.for_pipeline`).
+        With several pipelines, the one whose deals alone to analyse
+        (:meth:`Workspace.for_pipeline`). By default every deal is kept and
+        stage figures read the default pipeline's stage history
+        (:meth:`Workspace.with_stages_of`).
 
     Returns
     -------
@@ -304,7 +327,8 @@ def connect(
     else:
         ws = None
     if ws is not None:
-        return _prepared(ws.for_pipeline(pipeline))
+        scoped = ws.with_stages_of() if pipeline is None else ws.for_pipeline(pipeline)
+        return _prepared(scoped)
     raise TypeError(
         "connect() takes a processed folder path, a dict of DataFrames or an ibis backend, "
         f"not {type(source).__name__}."

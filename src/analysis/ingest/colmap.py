@@ -44,7 +44,8 @@ class ReadOptions:
     encoding, delimiter : str or None
         Text file encoding and delimiter; None detects them.
     backdated : {"quarantine", "flag"}
-        What happens to a deal closed (a day or more) before it was created:
+        What happens to a deal closed before it was created (after a
+        date-only close on the creation day has become the end of that day):
         quarantined as ``closed_before_created``, or kept with ``backdated``
         set and no ``closed_at`` (outcome and amount count, durations skip
         it). CRM adapters flag: there such deals were logged after the fact.

@@ -19,9 +19,12 @@ from analysis.core.schema import (  # the codes schema checks raise, listed here
     BAD_OUTCOME,
     BAD_VALUE,
     CLOSED_BEFORE_CREATED,
+    DELETED_IN_SOURCE,
     DUPLICATE_ID,
     MISSING_REQUIRED,
     NEGATIVE_AMOUNT,
+    NOT_A_STAGE_CHANGE,
+    OUT_OF_SCOPE,
     UNKNOWN_STAGE,
 )
 
@@ -29,9 +32,6 @@ MALFORMED_ROW = "malformed_row"
 UNPARSEABLE_DATE = "unparseable_date"
 PARENT_QUARANTINED = "parent_quarantined"
 ORPHAN_EVENT = "orphan_event"
-DELETED_IN_SOURCE = "deleted_in_source"
-NOT_A_STAGE_CHANGE = "not_a_stage_change"
-OUT_OF_SCOPE = "out_of_scope"
 
 PRIORITY: tuple[str, ...] = (
     DELETED_IN_SOURCE,  # deleted or archived in the CRM (IsDeleted), exported all the same
@@ -50,9 +50,6 @@ PRIORITY: tuple[str, ...] = (
     ORPHAN_EVENT,  # the row's deal is not in the export's deals at all
 )
 """Reason codes in the order that decides a row's primary reason."""
-
-FROM_CRM_ADAPTERS = frozenset({DELETED_IN_SOURCE, NOT_A_STAGE_CHANGE, OUT_OF_SCOPE})
-"""Reasons only the CRM adapters give (``analysis.ingest.vendors``): what the CRM itself says."""
 
 
 def primary_reason(flags: Mapping[str, np.ndarray], n_rows: int) -> pd.Series:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.ingest.reasons import (
+from analysis.core.schema import (
     DELETED_IN_SOURCE,
     FROM_CRM_ADAPTERS,
     NOT_A_STAGE_CHANGE,

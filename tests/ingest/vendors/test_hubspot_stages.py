@@ -93,3 +93,18 @@ def test_pipelines_csv_without_probability_names_the_column(tmp_path):
         hs.read_pipelines(ExportFiles(tmp_path, find_table_files(tmp_path)))
     assert err.value.column == "probability"
     assert err.value.file == str(tmp_path / "pipelines.csv")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"results": [{"id": "p", "label": "Vertrieb", "stages": "not a list"}]},
+        {"results": [{"id": "p", "label": "Vertrieb", "stages": ["not an object"]}]},
+    ],
+)
+def test_a_malformed_pipelines_file_is_an_input_error(tmp_path, data):
+    (tmp_path / "pipelines.json").write_text(json.dumps(data), encoding="utf-8")
+    files = ExportFiles(tmp_path, find_table_files(tmp_path))
+    with pytest.raises(InputError, match="no pipeline with stages") as info:
+        hs.read_pipelines(files)
+    assert info.value.file.endswith("pipelines.json")

@@ -283,3 +283,19 @@ def test_an_export_without_deals_names_the_missing_file(tmp_path):
         ingest(planted.folder, tmp_path / "out", vendor="pipedrive")
     assert err.value.file == str(planted.folder / "deals")
     assert "no deals file" in err.value.message
+
+
+@pytest.mark.parametrize(("value", "row"), [(None, None), ("second", 2)])
+def test_a_stage_order_that_is_missing_or_not_a_number_is_named(tmp_path, value, row):
+    planted = write_pipedrive(generate_sample(40, seed=3), tmp_path / "export", seed=3)
+    path = planted.folder / "stages.csv"
+    stages = pd.read_csv(path, dtype=str)
+    if value is None:
+        stages = stages.drop(columns="order_nr")
+    else:
+        stages.loc[1, "order_nr"] = value
+    stages.to_csv(path, index=False)
+    with pytest.raises(InputError, match="order_nr") as info:
+        ingest(planted.folder, tmp_path / "out", timezone=planted.timezone)
+    assert info.value.file.endswith("stages.csv")
+    assert (info.value.column, info.value.row) == ("order_nr", row)

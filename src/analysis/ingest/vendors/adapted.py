@@ -338,9 +338,13 @@ def pipeline_from_stages(
     target_of: dict[str, str] = {}
     for row in rows:
         target = WON if row.won else LOST if row.closed else stage_slug(row.label)
+        if not row.closed and target in (WON, LOST):
+            raise InputError(
+                f"stage {row.label!r} of pipeline {name!r} is an open stage, but its name reads "
+                f"as the {target} stage every pipeline ends in; rename it in the CRM, or give "
+                "a stage config with --stages that aliases it to another name."
+            )
         if target not in (WON, LOST) and target not in stages:
-            if target in (WON, LOST):
-                target = f"{target}_{len(stages) + 1}"
             stages.append(target)
         target_of[normalise_label(row.label)] = target
         _alias(aliases, row.label, target)

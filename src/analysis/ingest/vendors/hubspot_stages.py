@@ -180,8 +180,11 @@ def _flatten(path: Path) -> pd.DataFrame:
     pipelines = data.get("results", []) if isinstance(data, dict) else data
     rows = []
     for p in pipelines if isinstance(pipelines, list) else []:
-        for s in p.get("stages", []) if isinstance(p, dict) else []:
-            meta = s.get("metadata") or {}
+        stages = p.get("stages", []) if isinstance(p, dict) else []
+        for s in stages if isinstance(stages, list) else []:
+            if not isinstance(s, dict):
+                continue
+            meta = s.get("metadata") if isinstance(s.get("metadata"), dict) else {}
             rows.append(
                 {
                     "pipeline_id": p.get("id", p.get("pipelineId")),

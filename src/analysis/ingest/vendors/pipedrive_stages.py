@@ -111,12 +111,19 @@ def read_stage_list(files: ExportFiles) -> StageList:
     Raises
     ------
     InputError
-        When there is no stages file, or it lacks id, name or pipeline_id.
+        When there is no stages file, it lacks id, name, pipeline_id or
+        order_nr (without the order a funnel cannot be drawn), or an order is
+        not a number.
     """
     stages = files.read(STAGES, "stage", required=True)
     assert stages is not None
-    sid, name, pid = need(stages, STAGES, files.used[STAGES], "id", "name", "pipeline_id")
-    order, active = field(stages, "order_nr"), field(stages, "active_flag")
+    path = files.used[STAGES]
+    sid, name, pid, order = need(stages, STAGES, path, "id", "name", "pipeline_id", "order_nr")
+    active = field(stages, "active_flag")
+    position = pd.to_numeric(stages[order], errors="coerce")
+    if position.isna().any():
+        row = int(np.flatnonzero(position.isna().to_numpy())[0]) + 1
+        raise InputError("a stage's order_nr is not a number.", file=path, column=order, row=row)
     titles = _pipeline_titles(files, stages, pid)
     canonical = {p: stage_slug(title) for p, title in titles.items()}
     pipeline_of = {normalise_label(p): canonical[p] for p in titles}
@@ -126,7 +133,7 @@ def read_stage_list(files: ExportFiles) -> StageList:
             "id": ids_text(stages[sid]),
             "label": values_text(stages[name]),
             "pipeline": ids_text(stages[pid]).map(canonical),
-            "order": pd.to_numeric(stages[order], errors="coerce").fillna(1e9) if order else 0.0,
+            "order": position,
             "active": truthy(stages[active]).fillna(True) if active else True,
         }
     )

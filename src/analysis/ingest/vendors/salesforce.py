@@ -483,7 +483,10 @@ def _activities(files: ExportFiles, options: VendorOptions) -> AdaptedTable | No
         tasks[AT] = at
     else:
         tasks[TYPE] = c.MEETING
-        tasks[AT] = tasks[column(tasks, "ActivityDateTime", "StartDateTime", "CreatedDate")]
+        when = column(tasks, "ActivityDateTime", "StartDateTime", "CreatedDate")
+        if when is None:
+            _need(tasks, obj, files, "ActivityDateTime")
+        tasks[AT] = tasks[when]
     on_deal = tasks[what].astype("str").str.startswith(OPPORTUNITY_ID_PREFIX).fillna(False)
     not_touch = tasks[TYPE].isna().to_numpy()
     deleted = _deleted(tasks)
