@@ -384,3 +384,18 @@ def test_stage_labels_no_stage_knows_are_listed_with_counts(tmp_path):
     note = next(n for n in result.manifest["notes"] if "fit no stage" in n)
     assert "'Angebot' (2 rows), 'Vertrag' (1 row)" in note and "config/stages.yaml" in note
     assert "stage labels no stage knows (quarantined): 'Angebot' (2)" in result.summary()
+
+
+def test_timezone_applies_to_an_export_with_canonical_names(tmp_path):
+    src = tmp_path / "src"
+    write_csv(
+        src,
+        "deals.csv",
+        "deal_id,created_at,outcome,amount,segment",
+        ["D1,2024-01-05 09:00,open,1,B2B"],
+    )
+    result = ingest(src, tmp_path / "out", timezone="Asia/Tokyo")
+    deals = pd.read_parquet(tmp_path / "out" / "deals.parquet")
+    # 09:00 in Tokyo (UTC+9, no daylight saving) is 00:00 UTC.
+    assert deals[c.CREATED_AT].iloc[0] == pd.Timestamp("2024-01-05 00:00", tz="UTC")
+    assert result.manifest["timezone"] == "Asia/Tokyo"
