@@ -201,3 +201,24 @@ def test_data_without_deals_stops_the_report_with_exit_2_and_a_message(tmp_path,
     assert code == 2
     assert "no rows" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_each_report_runs_once_per_pipeline_and_the_summary_once(tmp_path):
+    from analysis.report.plan import per_pipeline, report_title
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder, "a", "pipeline_name = None\nalpha = 0.05")
+    write_notebook(folder, "s", "run_dir = None")
+    jobs = plan_run(None, None, {"alpha": 0.1}, folder, None)
+    expanded = per_pipeline(jobs, ["new_business", "renewals"])
+    assert [j.name for j in expanded] == ["a", "a--renewals", "s"]
+    assert [j.parameters.get("pipeline_name") for j in expanded] == [
+        "new_business",
+        "renewals",
+        None,
+    ]
+    assert expanded[1].parameters["alpha"] == 0.1  # the run's own parameters stay
+    assert per_pipeline(jobs, ["only_one"]) == jobs  # one pipeline: nothing changes
+    assert report_title("Win/loss", "a--renewals") == "Win/loss — pipeline renewals"
+    assert report_title("Win/loss", "a") == "Win/loss"

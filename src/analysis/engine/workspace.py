@@ -50,10 +50,8 @@ class Workspace:
         Open stages of the configured pipeline that the data never records,
         left out of :attr:`pipeline` by :meth:`without_unrecorded_stages`.
     pipeline_only : bool
-        Whether the deals are those of :attr:`pipeline` alone
-        (:meth:`for_pipeline`); otherwise, with several pipelines, the deals
-        of every pipeline are here and only the stage history is narrowed
-        (:meth:`with_stages_of`).
+        Whether the data has several pipelines and this workspace holds the
+        deals of :attr:`pipeline` alone (:meth:`for_pipeline`).
 
     Examples
     --------
@@ -159,22 +157,6 @@ class Workspace:
                 t = tables[table]
                 tables[table] = t.filter(t[c.DEAL_ID].isin(deals[c.DEAL_ID]))
         return replace(ws, tables=MappingProxyType(tables), pipeline_only=True)
-
-    def with_stages_of(self, name: str | None = None) -> Workspace:
-        """A copy that keeps every deal but only one pipeline's stage history.
-
-        Counts, outcomes and money then cover every pipeline, while stage
-        conversion, time in stage and bottlenecks read the stage events of
-        one pipeline's deals against that pipeline's stages: the stages of
-        two pipelines never mix in one funnel. Deals without a pipeline
-        count as the default one's.
-        """
-        narrowed = self.for_pipeline(name)
-        if not narrowed.pipeline_only or not self.has(c.STAGE_EVENTS):
-            return replace(narrowed, tables=self.tables, pipeline_only=False)
-        events = narrowed.tables[c.STAGE_EVENTS]
-        tables = MappingProxyType({**self.tables, c.STAGE_EVENTS: events})
-        return replace(narrowed, tables=tables, pipeline_only=False)
 
     def without_unrecorded_stages(self) -> Workspace:
         """A copy whose pipeline leaves out the open stages the data never records.
@@ -302,10 +284,11 @@ def connect(
         Stage configuration; defaults to the copy an ingest keeps in the
         processed folder (``stages.yaml``), else ``config/stages.yaml``.
     pipeline : str, optional
-        With several pipelines, the one whose deals alone to analyse
-        (:meth:`Workspace.for_pipeline`). By default every deal is kept and
-        stage figures read the default pipeline's stage history
-        (:meth:`Workspace.with_stages_of`).
+        With several pipelines, the one to analyse (default: the stage
+        configuration's default); the workspace holds that pipeline's deals
+        alone (:meth:`Workspace.for_pipeline`), since stages, conversion and
+        even win rates differ between pipelines (new business, renewals).
+        ``sales-workbench report`` runs each report once per pipeline.
 
     Returns
     -------
@@ -327,8 +310,7 @@ def connect(
     else:
         ws = None
     if ws is not None:
-        scoped = ws.with_stages_of() if pipeline is None else ws.for_pipeline(pipeline)
-        return _prepared(scoped)
+        return _prepared(ws.for_pipeline(pipeline))
     raise TypeError(
         "connect() takes a processed folder path, a dict of DataFrames or an ibis backend, "
         f"not {type(source).__name__}."

@@ -108,16 +108,10 @@ def data_line(ws: Workspace) -> str:
     when = "no dates" if pd.isna(cutoff) else f"data up to {cutoff:%Y-%m-%d} (cut-off)"
     money = f"; amounts in {ws.money.currency}" if ws.money.currency else ""
     line = f"{n_deals:,} deals, {when}{money}."
-    if ws.other_pipelines and ws.pipeline_only:
+    if ws.other_pipelines:
         line += (
-            f" Pipeline {ws.stages.default!r} only; the data also has "
-            f"{', '.join(map(repr, ws.other_pipelines))} (run with -p pipeline_name=NAME)."
-        )
-    elif ws.other_pipelines:
-        line += (
-            f" Counts and money cover every pipeline; stage figures are those of pipeline "
-            f"{ws.stages.default!r} (for {', '.join(map(repr, ws.other_pipelines))}, run with "
-            "-p pipeline_name=NAME)."
+            f" Pipeline {ws.stages.default!r} only (the data also has "
+            f"{', '.join(map(repr, ws.other_pipelines))}; each has its own report)."
         )
     return line
 

@@ -16,6 +16,7 @@ from analysis.core import paths
 from analysis.core.columns import RANK
 from analysis.present.outputs import read_summary
 from analysis.report.index import notebook_title
+from analysis.report.plan import report_title
 
 NOTEBOOK, TITLE, FINDING = "notebook", "title", "finding"
 
@@ -95,9 +96,12 @@ def collect_findings(
             continue
         if summary.get("is_run_summary"):
             continue
-        data = data or str(summary.get("data") or "")
+        line = str(summary.get("data") or "")
+        if line and line not in data:  # one line per pipeline when reports cover several
+            data = f"{data} {line}".strip()
         executed = folder / f"{folder.name}.ipynb"
         title = notebook_title(executed) if executed.exists() else folder.name
+        title = report_title(title, folder.name)
         for rank, text in enumerate((summary.get("headline") or [])[:per_report], start=1):
             rows.append({NOTEBOOK: folder.name, TITLE: title, RANK: rank, FINDING: str(text)})
     frame = pd.DataFrame(rows, columns=[NOTEBOOK, TITLE, RANK, FINDING])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +30,8 @@ DATA_DIR_PARAM = "data_dir"
 OUTPUT_DIR_PARAM = "output_dir"
 RUN_DIR_PARAM = "run_dir"  # declared by summary notebooks, which run after the others
 RUNNER_PARAMS = (DATA_DIR_PARAM, OUTPUT_DIR_PARAM, RUN_DIR_PARAM)
+PIPELINE_PARAM = "pipeline_name"  # the pipeline a report covers, when the CRM has several
+PIPELINE_SEPARATOR = "--"  # report folder of another pipeline: <notebook>--<pipeline>
 
 RELATIVE_PERIODS = (
     "last_full_month",
@@ -379,3 +381,32 @@ def plan_run(
     if not jobs:
         raise InputError("no notebooks to run.", file=notebooks_dir)
     return sorted(jobs, key=lambda j: j.summarises_run)
+
+
+def per_pipeline(jobs: Sequence[NotebookJob], pipelines: Sequence[str]) -> list[NotebookJob]:
+    """Each report once per pipeline, when the data has several.
+
+    Stages, conversion and even win rates differ between pipelines (new
+    business, renewals), so a report covers one. The first pipeline (the
+    default) keeps the notebook's name; each other runs as
+    ``<notebook>--<pipeline>`` with ``pipeline_name`` set. Notebooks that do
+    not declare ``pipeline_name`` (the executive summary) run once.
+    """
+    if len(pipelines) < 2:
+        return list(jobs)
+    out: list[NotebookJob] = []
+    for job in jobs:
+        if job.summarises_run or PIPELINE_PARAM not in _declared(job.path):
+            out.append(job)
+            continue
+        for i, name in enumerate(pipelines):
+            params = {**job.parameters, PIPELINE_PARAM: name}
+            label = job.name if i == 0 else f"{job.name}{PIPELINE_SEPARATOR}{name}"
+            out.append(replace(job, name=label, parameters=params))
+    return out
+
+
+def report_title(title: str, name: str) -> str:
+    """A report's title, naming its pipeline when it is one of several."""
+    _, sep, pipeline = name.partition(PIPELINE_SEPARATOR)
+    return f"{title} — pipeline {pipeline}" if sep else title

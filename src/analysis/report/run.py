@@ -28,17 +28,21 @@ import pandas as pd
 
 import analysis
 from analysis.core import paths
-from analysis.core.errors import InputError
+from analysis.core.errors import ConfigError, InputError
 from analysis.core.fileio import sha256_file
+from analysis.core.stages import load_stages
 from analysis.present.outputs import read_summary
 from analysis.report.html import notebook_to_html, page
 from analysis.report.index import NotebookResult, index_html, notebook_title
 from analysis.report.plan import (
+    PIPELINE_PARAM,
     NotebookJob,
     ReportConfig,
     load_report_config,
     parse_cli_value,
+    per_pipeline,
     plan_run,
+    report_title,
 )
 
 LATEST = "latest"
@@ -178,14 +182,14 @@ def _run_one(
     """Execute, render and summarise one notebook inside the partial run folder."""
     out_dir = partial / job.name
     out_dir.mkdir(exist_ok=True)
-    executed = out_dir / job.path.name
+    executed = out_dir / f"{job.name}{job.path.suffix}"
     params = job.with_paths(data_dir, out_dir, partial)
     bar = {"desc": job.name, "position": position, "leave": True} if progress else False
     start = time.perf_counter()
     log(f"{job.name}: started")
     error = _execute(job, executed, params, bar, log.path)
     seconds = time.perf_counter() - start
-    title = notebook_title(job.path)
+    title = report_title(notebook_title(job.path), job.name)
     html_path = out_dir / f"{job.name}.html"
     footer = f"Run {html.escape(meta['run id'])} · code {html.escape(meta['code version'])}"
     try:
@@ -308,6 +312,18 @@ def _check_has_deals(data_dir: Path) -> None:
         )
 
 
+def _pipelines(data_dir: Path) -> tuple[str, ...]:
+    """The data's pipelines, its default first (from the stage config ingest kept)."""
+    copied = data_dir / paths.STAGES_COPY_FILENAME
+    if not copied.exists():
+        return ()
+    try:
+        config = load_stages(copied)
+    except ConfigError:
+        return ()  # the notebooks report the broken file themselves
+    return (config.default, *(p for p in config.pipelines if p != config.default))
+
+
 def _as_of(report_config: ReportConfig | None, data_dir: Path):
     """A function giving the moment relative periods count back from.
 
@@ -417,6 +433,8 @@ def run_report(
     jobs = plan_run(
         report_config, notebooks, overrides, Path(notebooks_dir), _as_of(report_config, data_dir)
     )
+    if PIPELINE_PARAM not in overrides:
+        jobs = per_pipeline(jobs, _pipelines(data_dir))
     _check_has_deals(data_dir)
     redact = report_config.redact_contacts if report_config else True
     started = dt.datetime.now(dt.UTC)
