@@ -10,13 +10,16 @@ a closed stage with probability 1 is closed won.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.ingest.read import find_table_files
-from analysis.ingest.vendors import ExportFiles
+from analysis.ingest.vendors import ExportFiles, VendorOptions, hubspot
+from analysis.ingest.vendors import hubspot_fields as hf
 from analysis.ingest.vendors import hubspot_stages as hs
 
 
@@ -108,3 +111,58 @@ def test_a_malformed_pipelines_file_is_an_input_error(tmp_path, data):
     with pytest.raises(InputError, match="no pipeline with stages") as info:
         hs.read_pipelines(files)
     assert info.value.file.endswith("pipelines.json")
+
+
+def _two_pipelines_sharing_a_label(folder):
+    """ "Vertrag" is the won stage of Neukunden and an open stage of Bestand."""
+    neu = [
+        _stage("s1", "Neu", 0, False, 0.1),
+        _stage("s2", "Vertrag", 1, True, 1.0),
+        _stage("s3", "Verloren", 2, True, 0.0),
+    ]
+    bestand = [
+        _stage("s4", "Vertrag", 0, False, 0.5),
+        _stage("s5", "Gewonnen", 1, True, 1.0),
+        _stage("s6", "Verloren", 2, True, 0.0),
+    ]
+    data = {
+        "results": [
+            {"id": "p1", "label": "Neukunden", "displayOrder": 0, "stages": neu},
+            {"id": "p2", "label": "Bestand", "displayOrder": 1, "stages": bestand},
+        ]
+    }
+    (folder / "pipelines.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_a_label_closed_in_one_pipeline_and_open_in_another_reads_each_deals_pipeline(tmp_path):
+    # No hs_is_closed* columns: the outcome comes from the stage's flags in the deal's pipeline.
+    _two_pipelines_sharing_a_label(tmp_path)
+    deals = pd.DataFrame(
+        {
+            "hs_object_id": ["1", "2", "3", "4"],
+            "dealstage": ["Vertrag", "Vertrag", "s4", "Verloren"],
+            "pipeline": ["Neukunden", "Bestand", "p2", "Bestand"],
+            "createdate": ["2026-01-05"] * 4,
+        }
+    )
+    deals.to_csv(tmp_path / "deals.csv", index=False)
+    files = ExportFiles(tmp_path, find_table_files(tmp_path))
+    export = hubspot.adapt(files, VendorOptions())
+    raw = export.tables[c.DEALS].raw
+    # Won in Neukunden; open in Bestand (by label, and by its stage id s4); lost in both.
+    assert raw[hf.OUTCOME].tolist() == [c.WON, c.OPEN, c.OPEN, c.LOST]
+    assert raw[hubspot.PIPELINE].tolist() == ["neukunden", "bestand", "bestand", "bestand"]
+
+
+def test_without_the_deals_pipeline_only_a_label_alike_in_every_pipeline_gives_the_outcome(
+    tmp_path,
+):
+    _two_pipelines_sharing_a_label(tmp_path)
+    pipes = hs.from_metadata(hs.read_pipelines(ExportFiles(tmp_path, {})), used=set())
+    assert pipes.flags[("neukunden", "vertrag")] == (True, True)
+    assert pipes.flags[("bestand", "vertrag")] == (False, False)
+    deals = pd.DataFrame({"dealstage": ["Vertrag", "Verloren", "Neu"]})
+    got = hf.outcomes(deals, pipes.flags, Path("deals.csv"))
+    # Vertrag differs between the pipelines: unknown (ingest quarantines it), never guessed.
+    assert pd.isna(got.iloc[0])
+    assert got.tolist()[1:] == [c.LOST, c.OPEN]

@@ -12,7 +12,7 @@ changes) carry a reason mask.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -139,14 +139,14 @@ class ExportFiles:
 
     def find(self, *names: str) -> Path | None:
         """The file of the first object name that matches (exact stems win)."""
-        keyed = {_key(stem): path for stem, path in self.files.items()}
+        keyed = {stem_key(stem): path for stem, path in self.files.items()}
         for name in names:
-            if _key(name) in keyed:
-                return keyed[_key(name)]
+            if stem_key(name) in keyed:
+                return keyed[stem_key(name)]
         for name in names:
             for key, path in keyed.items():
-                if key.startswith(_key(name)) and not any(
-                    key.startswith(_key(other)) and len(other) > len(name) for other in names
+                if key.startswith(stem_key(name)) and not any(
+                    key.startswith(stem_key(other)) and len(other) > len(name) for other in names
                 ):
                     return path
         return None
@@ -162,9 +162,13 @@ class ExportFiles:
                     file=self.folder / obj,
                 )
             return None
+        return self.read_path(obj, path)
+
+    def read_path(self, obj: str, path: Path) -> pd.DataFrame:
+        """Read ``path`` as the file of object ``obj``, text cleaned (control characters counted)."""
         frame, counts = strip_control_characters(read_table_file(path))
-        for column, n in counts.items():
-            self.stripped[f"{path.name}.{column}"] = n
+        for name, n in counts.items():
+            self.stripped[f"{path.name}.{name}"] = n
         self.used[obj] = path
         return frame
 
@@ -174,7 +178,8 @@ class ExportFiles:
         return tuple(sorted(p.name for p in self.files.values() if p not in used))
 
 
-def _key(name: str) -> str:
+def stem_key(name: str) -> str:
+    """A file stem or object name as a matching key: lower case without spaces, ``_``, ``-``."""
     return re.sub(r"[\s_\-]+", "", name).lower()
 
 
@@ -233,6 +238,115 @@ def latest(*stamps: pd.Series | None, timezone: str = "UTC") -> pd.Timestamp | N
         if parsed.notna().any():
             found.append(parsed.max())
     return max(found) if found else None
+
+
+# --- fields every adapter reads ---------------------------------------------------
+
+
+def require(
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    *,
+    file: Path,
+    what: str,
+    advice: str,
+    find: Callable[[pd.DataFrame, str], str | None] = column,
+    spell: Callable[[str], str] = str,
+    header: Callable[[str], str] = str,
+) -> list[str]:
+    """The headers of the fields ``names``, one per name.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    names : sequence of str
+        The vendor's field names.
+    file : Path
+    what, advice : str
+        The message's subject (``"the Salesforce User file"``) and its last sentence.
+    find : callable, optional
+        ``find(frame, name)``: a field's header or None (default :func:`column`).
+    spell, header : callable, optional
+        A missing field as the message lists it, and as the error's column.
+
+    Raises
+    ------
+    InputError
+        Listing every missing field and the columns found; column: the first missing.
+    """
+    found = [find(frame, n) for n in names]
+    missing = [n for n, f in zip(names, found, strict=True) if f is None]
+    if missing:
+        raise InputError(
+            f"{what} lacks {', '.join(spell(n) for n in missing)}; columns found: "
+            f"{', '.join(map(str, frame.columns))}. {advice}",
+            file=file,
+            column=header(missing[0]),
+        )
+    return [str(f) for f in found]
+
+
+def custom_column(
+    frame: pd.DataFrame,
+    *patterns: str,
+    label: Callable[[str], str] | None = None,
+    skip: Callable[[str], object] | None = None,
+) -> str | None:
+    """The header of a custom field whose name matches a regex of ``patterns`` (any case).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    *patterns : str
+        Tried in order; the first any column matches wins, then the leftmost column.
+    label : callable, optional
+        The name matched for a header (default: the header).
+    skip : callable, optional
+        True for headers never matched; computed columns never are.
+    """
+    names = [
+        (str(h), label(str(h)) if label else str(h))
+        for h in frame.columns
+        if not str(h).startswith(COMPUTED) and not (skip and skip(str(h)))
+    ]
+    for pattern in patterns:
+        for header, name in names:
+            if re.search(pattern, name, flags=re.IGNORECASE):
+                return header
+    return None
+
+
+def deleted_rows(frame: pd.DataFrame, *names: str) -> np.ndarray:
+    """Mask of rows deleted (archived) in the CRM: the first flag column of ``names`` true.
+
+    Without such a column no row is; a blank flag is not deleted.
+    """
+    found = column(frame, *names)
+    if found is None:
+        return np.zeros(len(frame), dtype=bool)
+    return truthy(frame[found]).fillna(False).to_numpy(dtype=bool)
+
+
+def segment_values(values: pd.Series) -> pd.Series:
+    """A segment field as ``B2B``/``B2C`` (any case read); other values stripped, for ingest to flag."""
+    text = values_text(values)
+    upper = text.str.upper()
+    return upper.where(upper.isin([c.B2B, c.B2C]), text)
+
+
+def full_names(frame: pd.DataFrame, first: str | None, last: str | None) -> pd.Series:
+    """``First Last`` per row (stripped, a blank part dropped); missing unless both columns exist.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    first, last : str or None
+        Headers of the first and the last name.
+    """
+    if first is None or last is None:
+        return pd.Series(pd.NA, index=frame.index, dtype=object)
+    parts = [frame[x].fillna("").astype("str") for x in (first, last)]
+    return (parts[0] + " " + parts[1]).str.strip()
 
 
 def table_map(
@@ -363,6 +477,65 @@ def _alias(aliases: dict[str, str], label: str, target: str) -> None:
     if norm == normalise_label(target) or any(normalise_label(k) == norm for k in aliases):
         return
     aliases[str(label).strip()] = target
+
+
+def outcome_from_flags(closed: pd.Series, won: pd.Series) -> pd.Series:
+    """``won``/``lost``/``open`` from nullable closed and won flags (same index).
+
+    Missing when closed is unknown, or closed with won unknown.
+    """
+    out = np.where(won.fillna(False), c.WON, np.where(closed.fillna(False), c.LOST, c.OPEN))
+    unknown = closed.isna() | (closed.fillna(False) & won.isna())
+    return pd.Series(out, index=closed.index, dtype="str").where(~unknown.to_numpy())
+
+
+def stage_flags(looked: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Closed and won (nullable) from each deal's stage's ``(closed, won)``, None when unknown."""
+    closed = looked.map(lambda f: pd.NA if f is None else f[0]).astype("boolean")
+    won = looked.map(lambda f: pd.NA if f is None else f[1]).astype("boolean")
+    return closed, won
+
+
+def stage_keys(labels: pd.Series) -> pd.Series:
+    """Stage labels as matching keys (None when missing), one Python call per distinct label."""
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    keys = np.array([normalise_label(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(keys[codes], index=labels.index)
+
+
+def stage_changes(
+    deals: pd.Series,
+    stages: pd.Series,
+    times: pd.Series,
+    judge: np.ndarray,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
+    """Mask of the history rows that enter a stage other than their deal's previous row.
+
+    Parameters
+    ----------
+    deals, stages, times : pandas.Series
+        Each row's deal, stage label and UTC time (same index).
+    judge : numpy.ndarray
+        Rows taking part; the others are neither changes nor a previous row.
+    order : numpy.ndarray, optional
+        Rank among a deal's rows at the same time; rows are ordered by deal,
+        time, order, position, and stages compared as :func:`stage_keys`.
+    """
+    keyed = pd.DataFrame(
+        {
+            "d": deals,
+            "s": stage_keys(stages),
+            "t": times,
+            "o": 0.0 if order is None else order,
+            "i": np.arange(len(stages)),
+        }
+    )[judge]
+    keyed = keyed.sort_values(["d", "t", "o", "i"], kind="stable")
+    prev = keyed.groupby("d", sort=False)["s"].shift()
+    change = np.zeros(len(stages), dtype=bool)
+    change[keyed.loc[prev.isna() | (keyed["s"] != prev), "i"].to_numpy()] = True
+    return change
 
 
 def stage_rows_from_history(

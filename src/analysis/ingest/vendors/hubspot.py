@@ -25,8 +25,6 @@ it is the expected close. Stage events are the Date-entered cells.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -35,8 +33,7 @@ from analysis.core.errors import InputError
 from analysis.core.stages import normalise_label
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnSpec
-from analysis.ingest.hygiene import strip_control_characters
-from analysis.ingest.read import read_header, read_table_file
+from analysis.ingest.read import read_header
 from analysis.ingest.vendors import hubspot_fields as hf
 from analysis.ingest.vendors import hubspot_stages as hs
 from analysis.ingest.vendors.adapted import (
@@ -49,6 +46,7 @@ from analysis.ingest.vendors.adapted import (
     end_of_local_day,
     latest,
     stage_config,
+    stem_key,
     table_map,
     values_text,
 )
@@ -72,7 +70,7 @@ def _is_deals_header(header) -> bool:
 
 
 def _candidates(files: ExportFiles) -> list:
-    keyed = {re.sub(r"[\s_\-]+", "", stem).lower(): p for stem, p in files.files.items()}
+    keyed = {stem_key(stem): p for stem, p in files.files.items()}
     return [p for k, p in sorted(keyed.items()) if "deal" in k or k.startswith("hubspot")]
 
 
@@ -91,14 +89,6 @@ def detect(files: ExportFiles) -> bool:
     return _deals_file(files) is not None
 
 
-def _read(files: ExportFiles, obj: str, path) -> pd.DataFrame:
-    """Read ``path`` as the file of ``obj`` (text cleaned, control characters counted)."""
-    frame, counts = strip_control_characters(read_table_file(path))
-    files.stripped.update({f"{path.name}.{k}": n for k, n in counts.items()})
-    files.used[obj] = path
-    return frame
-
-
 def _read_deals(files: ExportFiles) -> tuple[pd.DataFrame, object]:
     path = _deals_file(files) or next(iter(_candidates(files)), None)
     if path is None:
@@ -108,7 +98,7 @@ def _read_deals(files: ExportFiles) -> tuple[pd.DataFrame, object]:
             f"{', '.join(sorted(p.name for p in files.files.values())) or 'none'}.",
             file=files.folder / DEALS,
         )
-    deals = _read(files, DEALS, path)
+    deals = files.read_path(DEALS, path)
     hf.need(deals, DEALS, path, "hs_object_id", "dealstage", "createdate")
     return deals, path
 
@@ -236,7 +226,14 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     events_deleted = deleted[events[ROW].to_numpy(dtype=np.int64) - 1]
     used = {normalise_label(str(s)) for s in pd.concat([deals[stage_col], events[STAGE]]).dropna()}
     pipes = hs.from_metadata(meta, used) if meta is not None else None
-    deals[hf.OUTCOME] = hf.outcomes(deals, pipes.flags if pipes else {}, path)
+    # With the pipelines file, a stage's closed and won flags are read in the deal's pipeline.
+    pipeline = _pipeline_column(deals, pipes, notes) if pipes is not None else None
+    deals[hf.OUTCOME] = hf.outcomes(
+        deals,
+        pipes.flags if pipes else {},
+        path,
+        None if pipeline is None else pd.Series(pipeline, index=deals.index),
+    )
     close_col = hf.prop(deals, "closedate")
     deals[hf.CLOSE] = (
         end_of_local_day(deals[close_col], options.timezone)
@@ -251,7 +248,8 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
             "no pipelines file: each pipeline's stage order is learnt from the Date-entered "
             "times; export pipelines.json (docs/vendors/hubspot.md) for HubSpot's own order."
         )
-    deals[PIPELINE] = _pipeline_column(deals, pipes, notes)
+        pipeline = _pipeline_column(deals, pipes, notes)
+    deals[PIPELINE] = pipeline
     spec, reporting, reps = _deal_columns(deals, files, options, notes, path)
     spec.update({c.DEAL_ID: id_col, c.CREATED_AT: created_col, c.STAGE: stage_col})
     tables = {

@@ -25,6 +25,13 @@ from analysis.ingest.vendors.adapted import (
     as_timestamps,
     column,
     convert_amounts,
+    custom_column,
+    deleted_rows,
+    full_names,
+    outcome_from_flags,
+    require,
+    segment_values,
+    stage_flags,
     table_map,
     truthy,
     values_text,
@@ -68,17 +75,16 @@ def prop(frame: pd.DataFrame, name: str) -> str | None:
 
 def need(frame: pd.DataFrame, obj: str, path, *names: str) -> list[str]:
     """The headers of properties ``names``; an InputError naming the first missing one."""
-    found = [prop(frame, n) for n in names]
-    missing = [n for n, f in zip(names, found, strict=True) if f is None]
-    if missing:
-        spelled = ", ".join(f"{n} ({LABELS[n]})" if n in LABELS else n for n in missing)
-        raise InputError(
-            f"the HubSpot {obj} file lacks {spelled}; columns found: "
-            f"{', '.join(map(str, frame.columns))}. Export the deals with these properties.",
-            file=path,
-            column=LABELS.get(missing[0], missing[0]),
-        )
-    return [str(f) for f in found]
+    return require(
+        frame,
+        names,
+        file=path,
+        what=f"the HubSpot {obj} file",
+        advice="Export the deals with these properties.",
+        find=prop,
+        spell=lambda n: f"{n} ({LABELS[n]})" if n in LABELS else n,
+        header=lambda n: LABELS.get(n, n),
+    )
 
 
 _STAGE_PROPERTY = re.compile(
@@ -93,28 +99,39 @@ def custom(frame: pd.DataFrame, *patterns: str) -> str | None:
 
     Per-stage properties (Date entered, Time in ...) and computed columns are skipped.
     """
-    names = [
-        str(n)
-        for n in frame.columns
-        if not str(n).startswith(COMPUTED) and not _STAGE_PROPERTY.match(str(n))
-    ]
-    for pattern in patterns:
-        for name in names:
-            if re.search(pattern, name, flags=re.IGNORECASE):
-                return name
-    return None
+    return custom_column(frame, *patterns, skip=_STAGE_PROPERTY.match)
 
 
 def deleted(deals: pd.DataFrame) -> np.ndarray:
     """Rows archived (deleted) in HubSpot, when the export says so."""
-    found = column(deals, *_ARCHIVED)
-    if found is None:
-        return np.zeros(len(deals), dtype=bool)
-    return truthy(deals[found]).fillna(False).to_numpy(dtype=bool)
+    return deleted_rows(deals, *_ARCHIVED)
 
 
-def outcomes(deals: pd.DataFrame, flags: dict, path) -> pd.Series:
-    """won / lost / open from Is Closed Won with Is Deal Closed? or Is closed lost, else the stage."""
+def outcomes(
+    deals: pd.DataFrame,
+    flags: dict[tuple[str, str], tuple[bool, bool]],
+    path,
+    pipeline: pd.Series | None = None,
+) -> pd.Series:
+    """won / lost / open from Is Closed Won with Is Deal Closed? or Is closed lost, else the stage.
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame
+    flags : dict
+        (pipeline, normalised stage id or label) to the stage's (closed, won),
+        from the pipelines file (:attr:`hubspot_stages.Pipelines.flags`).
+    path : Path
+        The deals file, for the error.
+    pipeline : pandas.Series, optional
+        Each deal's canonical pipeline; where it is unknown, a stage's flags
+        are used only when they agree in every pipeline.
+
+    Raises
+    ------
+    InputError
+        When neither the outcome properties nor ``flags`` are there.
+    """
     won_col, closed_col, lost_col = (
         prop(deals, n) for n in ("hs_is_closed_won", "hs_is_closed", "hs_is_closed_lost")
     )
@@ -126,9 +143,7 @@ def outcomes(deals: pd.DataFrame, flags: dict, path) -> pd.Series:
             lost = truthy(deals[lost_col])
             closed = (won.fillna(False) | lost.fillna(False)).where(won.notna() | lost.notna())
     elif flags:
-        looked = deals[prop(deals, "dealstage")].map(lambda s: flags.get(normalise_label(str(s))))
-        closed = looked.map(lambda f: pd.NA if f is None else f[0]).astype("boolean")
-        won = looked.map(lambda f: pd.NA if f is None else f[1]).astype("boolean")
+        closed, won = stage_flags(_flags_of_stages(deals, flags, pipeline))
     else:
         raise InputError(
             "the deals file has no Is Closed Won (hs_is_closed_won) with Is Deal Closed? "
@@ -137,9 +152,22 @@ def outcomes(deals: pd.DataFrame, flags: dict, path) -> pd.Series:
             file=path,
             column="Is Closed Won",
         )
-    out = np.where(won.fillna(False), c.WON, np.where(closed.fillna(False), c.LOST, c.OPEN))
-    unknown = closed.isna() | (closed.fillna(False) & won.isna())
-    return pd.Series(out, index=deals.index, dtype="str").where(~unknown.to_numpy())
+    return outcome_from_flags(closed, won)
+
+
+def _flags_of_stages(deals: pd.DataFrame, flags: dict, pipeline: pd.Series | None) -> pd.Series:
+    """Each deal's (closed, won): its stage in its pipeline, else a stage alike in every pipeline."""
+    seen: dict[str, set[tuple[bool, bool]]] = {}
+    for (_, stage), flag in flags.items():
+        seen.setdefault(stage, set()).add(flag)
+    alike = {stage: next(iter(found)) for stage, found in seen.items() if len(found) == 1}
+    stages = deals[prop(deals, "dealstage")].map(lambda s: normalise_label(str(s)))
+    pipes = [None] * len(deals) if pipeline is None else list(pipeline)
+    looked = [
+        flags.get((p, s), alike.get(s)) if isinstance(p, str) else alike.get(s)
+        for p, s in zip(pipes, stages, strict=True)
+    ]
+    return pd.Series(looked, index=deals.index, dtype=object)
 
 
 def _home_currency(deals: pd.DataFrame, amount: str, home: str) -> str | None:
@@ -220,10 +248,9 @@ def read_owners(files: ExportFiles, options: VendorOptions):
         )
     owners = owners.copy()
     first, last = column(owners, "firstName", "first name"), column(owners, "lastName", "last name")
-    parts = [owners[x].fillna("").astype("str") for x in (first, last) if x is not None]
-    owners[NAME_COLUMN] = (parts[0] + " " + parts[-1]).str.strip() if len(parts) == 2 else pd.NA
+    owners[NAME_COLUMN] = full_names(owners, first, last)
     spec: dict[str, str] = {c.REP_ID: oid}
-    if len(parts) == 2:
+    if first is not None and last is not None:
         spec[c.NAME] = NAME_COLUMN
     team = column(owners, "teams", "team", "primaryTeamName", "primary team")
     if team is not None:
@@ -254,6 +281,5 @@ def segment_column(deals: pd.DataFrame) -> str:
     own = custom(deals, r"segment")
     deals[SEGMENT] = pd.Series(pd.NA, index=deals.index, dtype="str")
     if own is not None:
-        text = values_text(deals[own])
-        deals[SEGMENT] = text.str.upper().where(text.str.upper().isin([c.B2B, c.B2C]), text)
+        deals[SEGMENT] = segment_values(deals[own])
     return SEGMENT

@@ -33,8 +33,10 @@ from analysis.ingest.vendors.adapted import (
     StageRow,
     column,
     pipeline_from_stages,
+    require,
     stage_rows_from_history,
     stage_slug,
+    stem_key,
     truthy,
 )
 
@@ -135,19 +137,16 @@ def read_pipelines(files: ExportFiles) -> pd.DataFrame | None:
         if frame is None:
             return None
         path = files.used[PIPELINES]
-    cols = {name: column(frame, name, name.replace("_", " ")) for name in PIPELINE_COLUMNS}
-    missing = [
-        n for n in ("pipeline_label", "stage_label", "is_closed", "probability") if not cols[n]
-    ]
-    if missing:
-        raise InputError(
-            f"the HubSpot pipelines file lacks {', '.join(missing)}; columns found: "
-            f"{', '.join(map(str, frame.columns))}. Save the CRM Pipelines API response as "
-            "pipelines.json, or give one row per stage with the columns "
-            f"{', '.join(PIPELINE_COLUMNS)}.",
-            file=path,
-            column=missing[0],
-        )
+    require(
+        frame,
+        ("pipeline_label", "stage_label", "is_closed", "probability"),
+        file=path,
+        what="the HubSpot pipelines file",
+        advice="Save the CRM Pipelines API response as pipelines.json, or give one row per "
+        f"stage with the columns {', '.join(PIPELINE_COLUMNS)}.",
+        find=_pipeline_column,
+    )
+    cols = {name: _pipeline_column(frame, name) for name in PIPELINE_COLUMNS}
     out = pd.DataFrame(index=frame.index)
     for name, found in cols.items():
         out[name] = frame[found] if found else pd.NA
@@ -163,9 +162,13 @@ def read_pipelines(files: ExportFiles) -> pd.DataFrame | None:
     return out.astype({"pipeline_id": "str", "pipeline_label": "str", "stage_label": "str"})
 
 
+def _pipeline_column(frame: pd.DataFrame, name: str) -> str | None:
+    return column(frame, name, name.replace("_", " "))
+
+
 def _json_file(folder: Path) -> Path | None:
     for path in sorted(Path(folder).glob("*")):
-        stem = re.sub(r"[\s_\-]+", "", path.stem).lower()
+        stem = stem_key(path.stem)
         if path.suffix.lower() == ".json" and stem.startswith(("pipelines", "dealpipelines")):
             return path
     return None
@@ -221,13 +224,15 @@ class Pipelines:
         deals) the default.
     names : dict of str to str
         Normalised pipeline id or label to the canonical pipeline name.
-    flags : dict of str to (bool, bool)
-        Normalised stage id or label to (closed, won), from the metadata.
+    flags : dict of (str, str) to (bool, bool)
+        (canonical pipeline name, normalised stage id or label) to (closed,
+        won), from the metadata: a label may be closed in one pipeline and
+        open in another.
     """
 
     pipelines: tuple[Pipeline, ...]
     names: dict[str, str]
-    flags: dict[str, tuple[bool, bool]]
+    flags: dict[tuple[str, str], tuple[bool, bool]]
 
 
 def _unique_name(label: str, taken: dict[str, str], key: str) -> str:
@@ -250,7 +255,7 @@ def from_metadata(meta: pd.DataFrame, used: set[str]) -> Pipelines:
         for row in group.itertuples(index=False):
             keys = {normalise_label(row.stage_label)}
             keys |= {normalise_label(str(row.stage_id))} if pd.notna(row.stage_id) else set()
-            flags.update({k: (bool(row.closed), bool(row.won)) for k in keys})
+            flags.update({(name, k): (bool(row.closed), bool(row.won)) for k in keys})
             if pd.notna(row.stage_id):
                 extra[str(row.stage_id)] = str(row.stage_label)
             if not row.archived or keys & used:

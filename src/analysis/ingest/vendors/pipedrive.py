@@ -56,10 +56,12 @@ from analysis.ingest.vendors.adapted import (
     VendorOptions,
     as_timestamps,
     convert_amounts,
+    deleted_rows,
     end_of_local_day,
+    latest,
+    segment_values,
     stage_config,
     table_map,
-    truthy,
     values_text,
 )
 from analysis.ingest.vendors.pipedrive_fields import (
@@ -182,7 +184,7 @@ def _outcome(deals: pd.DataFrame, status: str, cols: dict) -> tuple[pd.Series, n
     state = lower_text(deals[status])
     deleted = (state == "deleted").fillna(False).to_numpy(dtype=bool)
     if cols["is_deleted"] is not None:
-        deleted |= truthy(deals[cols["is_deleted"]]).fillna(False).to_numpy(dtype=bool)
+        deleted |= deleted_rows(deals, cols["is_deleted"])
     return state.map(STATUSES).fillna(values_text(deals[status])), deleted
 
 
@@ -191,8 +193,7 @@ def _segment(deals: pd.DataFrame, names: dict[str, str]) -> pd.Series:
     found = custom_field(deals, names, r"segment")
     if found is None:
         return pd.Series(pd.NA, index=deals.index, dtype="str")
-    text = values_text(deals[found])
-    return text.str.upper().where(lambda s: s.isin([c.B2B, c.B2C])).fillna(text)
+    return segment_values(deals[found])
 
 
 def _stage_and_pipeline(
@@ -294,15 +295,6 @@ def _reps(users: pd.DataFrame | None, files: ExportFiles) -> AdaptedTable | None
     return AdaptedTable(c.REPS, users, table_map(c.REPS, path, spec, "UTC"), path)
 
 
-def _latest(updated: pd.Series | None, events: AdaptedTable | None) -> pd.Timestamp | None:
-    """The export's time: the latest update_time or logged change."""
-    found = [updated] if updated is not None else []
-    if events is not None:
-        found.append(as_timestamps(events.raw[AT], "UTC"))
-    found = [s.max() for s in found if s.notna().any()]
-    return max(found) if found else None
-
-
 def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     """Read a Pipedrive export folder into canonical tables.
 
@@ -335,7 +327,9 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     for table in (events, _reps(users, files)):
         if table is not None:
             tables[table.table] = table
-    as_of = options.as_of or _latest(facts.updated, events)
+    # The export's time: the latest update_time (parsed, UTC) or logged change.
+    changes = events.raw[AT] if events is not None else None
+    as_of = options.as_of or latest(facts.updated, changes, timezone="UTC")
     return VendorExport(
         vendor=NAME,
         tables=tables,

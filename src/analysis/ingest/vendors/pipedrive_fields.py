@@ -7,13 +7,18 @@ both, ignoring case.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.core.errors import InputError
-from analysis.ingest.vendors.adapted import COMPUTED, ExportFiles, column, values_text
+from analysis.ingest.vendors.adapted import (
+    ExportFiles,
+    column,
+    custom_column,
+    require,
+    stem_key,
+    values_text,
+)
 
 DEALS, STAGES, PIPELINES, USERS, FLOW, DEAL_FIELDS = (
     "deals",
@@ -75,19 +80,15 @@ OTHER_NAMES: dict[str, tuple[str, ...]] = {  # API field -> its other spellings 
 FLOW_NAMES = ("deal_flow", "deals_flow", "deal_updates", "deals_updates", "deal_changelog")
 
 
-def _stem_key(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", name).lower()
-
-
 def deals_path(files: ExportFiles) -> Path | None:
     """The deals file: a stem starting with ``deals`` (exact ``deals`` first), not the flow."""
-    others = tuple(_stem_key(n) for n in (*FLOW_NAMES, "dealsfields"))
+    others = tuple(stem_key(n) for n in (*FLOW_NAMES, "dealsfields"))
     found = sorted(
         (stem, path)
         for stem, path in files.files.items()
-        if _stem_key(stem).startswith("deals") and not _stem_key(stem).startswith(others)
+        if stem_key(stem).startswith("deals") and not stem_key(stem).startswith(others)
     )
-    exact = [path for stem, path in found if _stem_key(stem) == "deals"]
+    exact = [path for stem, path in found if stem_key(stem) == "deals"]
     return (exact or [path for _, path in found] or [None])[0]
 
 
@@ -105,21 +106,25 @@ def field(frame: pd.DataFrame, api: str) -> str | None:
 
 
 def need(frame: pd.DataFrame, obj: str, path: Path, *apis: str) -> list[str]:
-    """The columns of ``apis`` (API field names); raise naming the file and the first missing."""
-    found = [field(frame, api) for api in apis]
-    missing = [a for a, f in zip(apis, found, strict=True) if f is None]
-    if missing:
-        shown = [
-            UI_PREFIX + UI_LABELS[a][0] if is_web_export(frame) and a in UI_LABELS else a
-            for a in missing
-        ]
-        raise InputError(
-            f"the Pipedrive {obj} file lacks {', '.join(shown)}; columns found: "
-            f"{', '.join(map(str, frame.columns))}. Export it with these fields.",
-            file=path,
-            column=shown[0],
-        )
-    return [str(f) for f in found]
+    """The columns of ``apis`` (API field names); raise naming the file and the first missing.
+
+    A web export's missing fields are named by their ``Deal - <label>``.
+    """
+    web = is_web_export(frame)
+
+    def shown(api: str) -> str:
+        return UI_PREFIX + UI_LABELS[api][0] if web and api in UI_LABELS else api
+
+    return require(
+        frame,
+        apis,
+        file=path,
+        what=f"the Pipedrive {obj} file",
+        advice="Export it with these fields.",
+        find=field,
+        spell=shown,
+        header=shown,
+    )
 
 
 def ids_text(values: pd.Series) -> pd.Series:
@@ -139,13 +144,9 @@ def iso_utc(stamps: pd.Series) -> pd.Series:
 
 def custom_field(frame: pd.DataFrame, names: dict[str, str], pattern: str) -> str | None:
     """A custom field whose name (its label, or its dealFields name) matches ``pattern``."""
-    for col in frame.columns:
-        if str(col).startswith(COMPUTED):
-            continue
-        label = names.get(str(col), str(col)).removeprefix(UI_PREFIX)
-        if re.search(pattern, label, flags=re.IGNORECASE):
-            return str(col)
-    return None
+    return custom_column(
+        frame, pattern, label=lambda col: names.get(col, col).removeprefix(UI_PREFIX)
+    )
 
 
 def custom_field_names(files: ExportFiles) -> dict[str, str]:

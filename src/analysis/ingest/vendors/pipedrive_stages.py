@@ -30,6 +30,7 @@ from analysis.ingest.vendors.adapted import (
     StageRow,
     as_timestamps,
     pipeline_from_stages,
+    stage_changes,
     stage_slug,
     table_map,
     truthy,
@@ -233,24 +234,6 @@ def _entries(facts: DealFacts, first_old: pd.Series, stage_list: StageList) -> p
     return pd.concat(parts, ignore_index=True)
 
 
-def _stage_changes(events: pd.DataFrame, times: pd.Series, order: np.ndarray, judge: np.ndarray):
-    """Which of the ``judge`` rows enter a stage other than the deal's previous one."""
-    keyed = pd.DataFrame(
-        {
-            "d": events[DEAL],
-            "s": events[STAGE].map(lambda v: normalise_label(v) if pd.notna(v) else None),
-            "t": times,
-            "o": order,
-            "i": np.arange(len(events)),
-        }
-    )[judge]
-    keyed = keyed.sort_values(["d", "t", "o", "i"], kind="stable")
-    prev = keyed.groupby("d", sort=False)["s"].shift()
-    change = np.zeros(len(events), dtype=bool)
-    change[keyed.loc[prev.isna() | (keyed["s"] != prev), "i"].to_numpy()] = True
-    return change
-
-
 def read_events(
     files: ExportFiles, facts: DealFacts, stage_list: StageList, notes: list[str]
 ) -> tuple[AdaptedTable | None, set[str]]:
@@ -292,7 +275,7 @@ def read_events(
     times = as_timestamps(events[AT], "UTC")
     judge = stage_rows & ~deleted & events[STAGE].notna().to_numpy() & times.notna().to_numpy()
     order = np.concatenate([np.ones(n), extra["order"].to_numpy(dtype=float)])
-    change = _stage_changes(events, times, order, judge)
+    change = stage_changes(events[DEAL], events[STAGE], times, judge, order)
     flags = {
         r.DELETED_IN_SOURCE: deleted,
         r.NOT_A_STAGE_CHANGE: (~stage_rows | (judge & ~change)) & ~deleted,
