@@ -48,7 +48,7 @@ from analysis.ingest.validate import (
     table_flags,
 )
 from analysis.ingest.vendors import VendorOptions
-from analysis.ingest.vendors.adapted import combined_pipeline
+from analysis.ingest.vendors.stages import combined_pipeline
 from analysis.ingest.write import OutputStage, check_out_dir, sort_table
 
 

@@ -18,12 +18,14 @@ from analysis.ingest.vendors.adapted import (
     custom_column,
     deleted_rows,
     full_names,
-    outcome_from_flags,
     require,
     segment_values,
+    stem_key,
+)
+from analysis.ingest.vendors.stages import (
+    outcome_from_flags,
     stage_changes,
     stage_flags,
-    stem_key,
 )
 
 
@@ -106,3 +108,22 @@ def test_segment_values_and_full_names():
 
 def test_stem_key():
     assert stem_key("Opportunity_History-2026 01") == "opportunityhistory202601"
+
+
+def test_a_label_won_in_one_pipeline_and_open_in_another_is_refused():
+    from types import MappingProxyType
+
+    from analysis.core.errors import InputError
+    from analysis.core.stages import Pipeline, StageConfig
+    from analysis.ingest.vendors.stages import combined_pipeline
+
+    new = Pipeline("neukunden", ("angebot",), "won", "lost", MappingProxyType({"Vertrag": "won"}))
+    old = Pipeline("bestand", ("vertrag",), "won", "lost")
+    for order in ((new, old), (old, new)):  # whichever pipeline comes first
+        config = StageConfig(MappingProxyType({p.name: p for p in order}), order[0].name)
+        with pytest.raises(InputError, match="'vertrag'"):
+            combined_pipeline(config)
+    # Labels that agree merge: both pipelines' "Angebot" is the stage angebot.
+    same = Pipeline("bestand", ("angebot", "abschluss"), "won", "lost")
+    joined = combined_pipeline(StageConfig(MappingProxyType({"a": new, "b": same}), "a"))
+    assert joined.stages == ("angebot", "abschluss") and joined.normalise("Vertrag") == "won"

@@ -28,7 +28,7 @@ from analysis.ingest import ingest
 from analysis.ingest import reasons as r
 from analysis.ingest.read import find_table_files
 from analysis.ingest.vendors import ExportFiles, hubspot
-from analysis.ingest.vendors.adapted import stage_slug
+from analysis.ingest.vendors.stages import stage_slug
 from analysis.sample import generate_sample
 from analysis.sample.crm_exports import hubspot as hs
 from analysis.sample.crm_exports import write_hubspot, write_pipedrive

@@ -190,7 +190,7 @@ def test_without_iscorporate_the_corporate_currency_is_the_one_at_rate_1(tmp_pat
 
 def test_an_open_stage_named_like_the_won_stage_is_refused():
     from analysis.core.errors import InputError
-    from analysis.ingest.vendors.adapted import StageRow, pipeline_from_stages
+    from analysis.ingest.vendors.stages import StageRow, pipeline_from_stages
 
     rows = [StageRow("Prospecting", 1, False, False), StageRow("Won", 2, False, False)]
     with pytest.raises(InputError, match="'Won' of pipeline 'p' is an open stage"):

@@ -45,10 +45,12 @@ from analysis.ingest.vendors.adapted import (
     as_timestamps,
     end_of_local_day,
     latest,
-    stage_config,
     stem_key,
     table_map,
     values_text,
+)
+from analysis.ingest.vendors.stages import (
+    stage_config,
 )
 
 NAME = "hubspot"

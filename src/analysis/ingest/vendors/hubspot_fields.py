@@ -28,13 +28,15 @@ from analysis.ingest.vendors.adapted import (
     custom_column,
     deleted_rows,
     full_names,
-    outcome_from_flags,
     require,
     segment_values,
-    stage_flags,
     table_map,
     truthy,
     values_text,
+)
+from analysis.ingest.vendors.stages import (
+    outcome_from_flags,
+    stage_flags,
 )
 
 OWNERS = "owners"

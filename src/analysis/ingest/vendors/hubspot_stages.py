@@ -30,14 +30,16 @@ from analysis.core.errors import InputError
 from analysis.core.stages import Pipeline, normalise_label
 from analysis.ingest.vendors.adapted import (
     ExportFiles,
-    StageRow,
     column,
-    pipeline_from_stages,
     require,
-    stage_rows_from_history,
-    stage_slug,
     stem_key,
     truthy,
+)
+from analysis.ingest.vendors.stages import (
+    StageRow,
+    pipeline_from_stages,
+    stage_rows_from_history,
+    stage_slug,
 )
 
 PIPELINES = "pipelines"

@@ -60,7 +60,6 @@ from analysis.ingest.vendors.adapted import (
     end_of_local_day,
     latest,
     segment_values,
-    stage_config,
     table_map,
     values_text,
 )
@@ -86,6 +85,9 @@ from analysis.ingest.vendors.pipedrive_stages import (
     pipelines_in_use,
     read_events,
     read_stage_list,
+)
+from analysis.ingest.vendors.stages import (
+    stage_config,
 )
 
 NAME = "pipedrive"

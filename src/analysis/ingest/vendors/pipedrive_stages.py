@@ -27,11 +27,7 @@ from analysis.ingest.vendors.adapted import (
     COMPUTED,
     AdaptedTable,
     ExportFiles,
-    StageRow,
     as_timestamps,
-    pipeline_from_stages,
-    stage_changes,
-    stage_slug,
     table_map,
     truthy,
     values_text,
@@ -46,6 +42,12 @@ from analysis.ingest.vendors.pipedrive_fields import (
     iso_utc,
     lower_text,
     need,
+)
+from analysis.ingest.vendors.stages import (
+    StageRow,
+    pipeline_from_stages,
+    stage_changes,
+    stage_slug,
 )
 
 STAGE_KEYS = frozenset({"stage_id", "stage"})  # field_key of a change of stage

@@ -41,7 +41,6 @@ from analysis.ingest.colmap import ColumnSpec
 from analysis.ingest.vendors.adapted import (
     AdaptedTable,
     ExportFiles,
-    StageRow,
     VendorExport,
     VendorOptions,
     as_timestamps,
@@ -51,10 +50,6 @@ from analysis.ingest.vendors.adapted import (
     end_of_local_day,
     full_names,
     latest,
-    pipeline_from_stages,
-    stage_changes,
-    stage_config,
-    stage_rows_from_history,
     table_map,
 )
 from analysis.ingest.vendors.salesforce_fields import (
@@ -71,6 +66,13 @@ from analysis.ingest.vendors.salesforce_fields import (
     outcomes,
     segment,
     stage_rows,
+)
+from analysis.ingest.vendors.stages import (
+    StageRow,
+    pipeline_from_stages,
+    stage_changes,
+    stage_config,
+    stage_rows_from_history,
 )
 
 NAME = "salesforce"

@@ -24,18 +24,20 @@ from analysis.ingest.fx import RATE, Rates, base_currency, check_rates, rates_fr
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
     ExportFiles,
-    StageRow,
     VendorOptions,
     as_timestamps,
     column,
     convert_amounts,
     custom_column,
-    outcome_from_flags,
     require,
     segment_values,
-    stage_flags,
     truthy,
     values_text,
+)
+from analysis.ingest.vendors.stages import (
+    StageRow,
+    outcome_from_flags,
+    stage_flags,
 )
 
 OPPORTUNITY = "Opportunity"

@@ -68,7 +68,7 @@ STAGES = {  # segment -> canonical stage -> (German label, stage id, probability
 }
 ARCHIVED_STAGE = ("Warteschleife", "98765009", 3.5)  # in the B2B pipeline, archived, never used
 PIPELINE_NAMES = {c.B2B: "geschäftskunden", c.B2C: "privatkunden"}
-SLUGS = {  # what ingest names each stage (analysis.ingest.vendors.adapted.stage_slug)
+SLUGS = {  # what ingest names each stage (analysis.ingest.vendors.stages.stage_slug)
     c.B2B: {
         "prospecting": "erstkontakt",
         "qualification": "qualifiziert",

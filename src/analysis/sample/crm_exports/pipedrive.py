@@ -63,7 +63,7 @@ STAGE_LABELS = {  # segment's pipeline -> canonical stage -> Portuguese stage na
 }
 DELETED_STAGE = "Contato feito"  # a deleted stage of the B2B pipeline that no deal used
 PIPELINE_NAMES = {c.B2B: "vendas_empresas", c.B2C: "vendas_varejo"}  # as ingest names them
-SLUGS = {  # what ingest names each stage (analysis.ingest.vendors.adapted.stage_slug)
+SLUGS = {  # what ingest names each stage (analysis.ingest.vendors.stages.stage_slug)
     c.B2B: {
         "prospecting": "prospecção",
         "qualification": "qualificação",

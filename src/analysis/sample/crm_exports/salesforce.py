@@ -44,7 +44,7 @@ STAGE_LABELS = {  # canonical stage -> (Spanish label, API name)
     "lost": ("Cerrada perdida", "Closed Lost"),
 }
 INACTIVE_STAGE = ("Percepción del análisis", "Perception Analysis")  # in the org, never used
-SLUGS = {  # what ingest names each stage (analysis.ingest.vendors.adapted.stage_slug)
+SLUGS = {  # what ingest names each stage (analysis.ingest.vendors.stages.stage_slug)
     "prospecting": "prospección",
     "qualification": "calificación",
     "discovery": "análisis_de_necesidades",
