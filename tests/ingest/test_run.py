@@ -30,6 +30,7 @@ from analysis.core.errors import ConfigError, InputError
 from analysis.core.stages import load_stages
 from analysis.ingest import IngestResult, ingest, read_manifest
 from analysis.ingest.canonical import normalise_stages
+from analysis.ingest.colmap import load_column_map
 
 
 def test_clean_export_round_trip(tmp_path):
@@ -399,3 +400,52 @@ def test_timezone_applies_to_an_export_with_canonical_names(tmp_path):
     # 09:00 in Tokyo (UTC+9, no daylight saving) is 00:00 UTC.
     assert deals[c.CREATED_AT].iloc[0] == pd.Timestamp("2024-01-05 00:00", tz="UTC")
     assert result.manifest["timezone"] == "Asia/Tokyo"
+
+
+HISTORY_MAP = """\
+tables:
+  deals:
+    file: opps
+    columns: {deal_id: Id, created_at: CreatedDate, outcome: Status, amount: Amount,
+              segment: {constant: B2B}}
+  stage_events:
+    file: history
+    changes_only: true
+    columns: {deal_id: OpportunityId, stage: StageName, entered_at: CreatedDate}
+"""
+
+
+def test_a_change_history_mapped_with_changes_only_keeps_stage_changes(tmp_path):
+    src = tmp_path / "src"
+    write_csv(src, "opps.csv", "Id,CreatedDate,Status,Amount", ["O1,2024-01-01,open,10"])
+    write_csv(
+        src,
+        "history.csv",
+        "OpportunityId,StageName,CreatedDate",
+        [
+            "O1,Prospecting,2024-01-01",
+            "O1,Prospecting,2024-01-03",  # an amount edit: same stage
+            "O1,Qualified,2024-01-05",  # "Qualified" is an alias of qualification
+            "O1,Qualification,2024-01-06",  # the same stage again, by its own name
+            "O1,Prospecting,2024-01-09",  # moved back: a real change
+        ],
+    )
+    (tmp_path / "map.yaml").write_text(HISTORY_MAP)
+    result = ingest(src, tmp_path / "out", map_path=tmp_path / "map.yaml")
+    events = pd.read_parquet(tmp_path / "out" / "stage_events.parquet")
+    # Hand count: rows 1, 3 and 5 change the stage; rows 2 and 4 repeat it.
+    assert events[c.STAGE].tolist() == ["prospecting", "qualification", "prospecting"]
+    assert result.manifest["tables"][c.STAGE_EVENTS]["quarantine_reasons"] == {
+        "not_a_stage_change": 2
+    }
+
+
+def test_changes_only_belongs_to_stage_events(tmp_path):
+    (tmp_path / "map.yaml").write_text(
+        HISTORY_MAP.replace("    changes_only: true\n", "").replace(
+            "    file: opps\n", "    file: opps\n    changes_only: true\n"
+        )
+    )
+    with pytest.raises(ConfigError, match="changes_only belongs under stage_events") as info:
+        load_column_map(tmp_path / "map.yaml")
+    assert info.value.column == "tables.deals.changes_only"

@@ -23,7 +23,7 @@ from analysis.core.fileio import sha256_file
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 
 _TOP_KEYS = {"description", "pipeline", "options", "stage_aliases", "tables"}
-_TABLE_KEYS = {"file", "options", "columns", "derive_stage_events"}
+_TABLE_KEYS = {"file", "options", "columns", "derive_stage_events", "changes_only"}
 _COLUMN_KEYS = {"from", "constant", "values", "default", "allow_null"}
 _DERIVE_KEYS = {"from", "dates"}
 BACKDATED_CHOICES = ("quarantine", "flag")
@@ -119,6 +119,11 @@ class TableMap:
         canonical names (every canonical column present is taken as is).
     derive : DeriveSpec or None
         Only on ``deals``: derive stage events from the current stage.
+    changes_only : bool
+        Only on ``stage_events``: the file is a change history of every
+        field (Salesforce's OpportunityHistory exported by hand), so a row
+        whose stage equals the deal's previous row's is set aside as
+        ``not_a_stage_change`` instead of splitting the stay.
     """
 
     table: str
@@ -126,6 +131,7 @@ class TableMap:
     options: ReadOptions = field(default_factory=ReadOptions)
     columns: Mapping[str, ColumnSpec] | None = None
     derive: DeriveSpec | None = None
+    changes_only: bool = False
 
     @property
     def allow_null(self) -> tuple[str, ...]:
@@ -318,6 +324,14 @@ def _table(table: str, raw: object, base: ReadOptions, path: Path) -> TableMap:
     where = f"tables.{table}"
     spec = _mapping(raw, where, path)
     check_keys(spec, _TABLE_KEYS, where, path)
+    if "changes_only" in spec and (
+        table != c.STAGE_EVENTS or not isinstance(spec["changes_only"], bool)
+    ):
+        raise _fail(
+            "changes_only belongs under stage_events and is true or false.",
+            path,
+            f"{where}.changes_only",
+        )
     if "derive_stage_events" in spec and table != c.DEALS:
         raise _fail(
             "derive_stage_events belongs under deals.", path, f"{where}.derive_stage_events"
@@ -336,6 +350,7 @@ def _table(table: str, raw: object, base: ReadOptions, path: Path) -> TableMap:
         options=_options(spec.get("options"), base, f"{where}.options", path),
         columns=None if cols is None else MappingProxyType(cols),
         derive=derive,
+        changes_only=bool(spec.get("changes_only", False)),
     )
 
 

@@ -18,6 +18,7 @@ from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.core.paths import STAGES_COPY_FILENAME, STAGES_FILE
 from analysis.ingest import read
+from analysis.ingest import reasons as r
 from analysis.ingest.canonical import build_canonical
 from analysis.ingest.colmap import known_zone
 from analysis.ingest.deal_notes import (
@@ -48,7 +49,7 @@ from analysis.ingest.validate import (
     table_flags,
 )
 from analysis.ingest.vendors import VendorOptions
-from analysis.ingest.vendors.stages import combined_pipeline
+from analysis.ingest.vendors.stages import combined_pipeline, stage_changes
 from analysis.ingest.write import OutputStage, check_out_dir, sort_table
 
 
@@ -174,6 +175,8 @@ def ingest(
                 notes += convert_deals(canon.frame, rates, reporting, path)
             flags = table_flags(canon, pipeline, tmap.allow_null)
             merge_flags(flags, source_flags)
+            if tmap.changes_only:
+                merge_flags(flags, _not_stage_changes(canon.frame))
             positions = None
             link = DEAL_LINKS.get(table)
             if deals_index is not None and link in canon.frame:
@@ -250,6 +253,13 @@ def ingest(
         }
         stage.commit(manifest)
     return IngestResult(out_dir=out_dir, manifest=manifest)
+
+
+def _not_stage_changes(events: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``not_a_stage_change`` for history rows that repeat their deal's stage (map option)."""
+    dated = (events[c.ENTERED_AT].notna() & events[c.STAGE].notna()).to_numpy()
+    changes = stage_changes(events[c.DEAL_ID], events[c.STAGE], events[c.ENTERED_AT], dated)
+    return {r.NOT_A_STAGE_CHANGE: dated & ~changes}
 
 
 def _map_zone(cmap) -> str | None:
