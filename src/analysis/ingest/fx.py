@@ -235,7 +235,7 @@ def convert(
     out = np.full(len(values), np.nan)
     no_rate: dict[str, int] = {}
     target = rates.rate_at(reporting, at)
-    for code in sorted(set(codes.dropna())):
+    for code in sorted(codes.dropna().unique()):
         rows = (codes == code).fillna(False).to_numpy()
         own = rates.rate_at(code, at[rows]) if code != reporting else target[rows]
         converted = values[rows] * target[rows] / own

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.ingest.read import CONTROL_FREE
+
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
@@ -29,6 +31,8 @@ def strip_control_characters(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
         that had any, the number of rows whose value lost characters.
     """
     counts: dict[str, int] = {}
+    if frame.attrs.get(CONTROL_FREE) is True:  # the reader saw no control byte in the file
+        return frame, counts
     cleaned: dict[str, pd.Series] = {}
     for name in frame.columns:
         values = frame[name]

@@ -37,6 +37,7 @@ from analysis.ingest._delimited import (
 )
 
 __all__ = [
+    "CONTROL_FREE",
     "DELIMITERS",
     "MALFORMED_LINES",
     "MALFORMED_ROWS",
@@ -56,6 +57,9 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 MALFORMED_ROWS = "malformed_rows"
 """``frame.attrs`` key: sorted index labels of rows whose field count differed from the header."""
+CONTROL_FREE = "control_free"
+"""``frame.attrs`` key: True when a text file holds no control byte (tab and line ends aside)."""
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 MALFORMED_LINES = "malformed_lines"
 """``frame.attrs`` key: index label of each malformed row to its text (first 500 characters)."""
 
@@ -156,7 +160,8 @@ def read_table_file(
         )
     malformed: dict[int, str] = {}
     if suffix in TEXT_SUFFIXES:
-        text = read_delimited(path, _read_bytes(path), encoding, delimiter)
+        data = _read_bytes(path)
+        text = read_delimited(path, data, encoding, delimiter)
         frame = text.frame.set_axis([clean_header(h) for h in text.header], axis=1)
         frame = _check_columns(frame, path)
         malformed = text.malformed
@@ -167,6 +172,9 @@ def read_table_file(
         _check_readable(path)
         frame = _tidy_strings(_read_parquet(path))
     frame = frame.reset_index(drop=True)
+    if suffix in TEXT_SUFFIXES:
+        # One scan of the bytes spares the per-column search of clean files (most of them).
+        frame.attrs[CONTROL_FREE] = len(data.translate(None, _CONTROL_BYTES)) == len(data)
     frame.attrs[MALFORMED_ROWS] = sorted(malformed)
     frame.attrs[MALFORMED_LINES] = dict(sorted(malformed.items()))
     return frame

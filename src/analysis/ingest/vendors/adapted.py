@@ -383,7 +383,7 @@ def convert_amounts(
     wanted: str | None,
     notes: list[str],
 ) -> tuple[pd.Series, str]:
-    """Amounts in the reporting currency, as text ingest parses, and that currency.
+    """Amounts in the reporting currency (float64, which ingest reads as is), and that currency.
 
     A closed deal converts at the rate of its close, an open deal at the
     rate of its creation (an expected close lies in the future). Deals in a
@@ -405,5 +405,4 @@ def convert_amounts(
             f"{n:,} deals in {code} have no exchange rate to {reporting} at their date; "
             "their amount is left empty (amount_original keeps it)."
         )
-    text = result.amount.map(lambda v: pd.NA if pd.isna(v) else repr(float(v)))
-    return text.astype("str"), reporting
+    return result.amount.astype("float64"), reporting

@@ -225,7 +225,7 @@ def money(deals: pd.DataFrame, options: VendorOptions, notes: list, path):
                 "equal it); give --reporting-currency to name it."
             )
         return {**specs, c.AMOUNT: home}, company or wanted
-    codes = set(deals[CURRENCY].dropna())
+    codes = set(deals[CURRENCY].dropna().unique())
     if len(codes) == 1:  # one currency: comparable as they are
         return {**specs, c.AMOUNT: amount}, codes.pop()
     notes.append(

@@ -124,8 +124,10 @@ def _owner_ids(owners: pd.Series, users: pd.DataFrame | None) -> pd.Series:
     by_name = dict(
         zip(values_text(users[field(users, "name")]).map(normalise_label), ids, strict=True)
     )
-    named = owners.map(lambda v: by_name.get(normalise_label(v)) if pd.notna(v) else None)
-    return owners.where(owners.isin(set(ids)) | named.isna(), named)
+    codes, uniques = pd.factorize(owners, use_na_sentinel=True)  # one lookup per owner
+    found = np.array([by_name.get(normalise_label(u)) for u in uniques] + [None], dtype=object)
+    named = pd.Series(found[codes], index=owners.index)
+    return owners.where(owners.isin(ids) | named.isna(), named)
 
 
 def _money(
@@ -143,7 +145,7 @@ def _money(
         return {c.AMOUNT: value}, None
     deals[CURRENCY] = values_text(deals[currency]).str.upper()
     specs: dict[str, str | ColumnSpec] = {c.CURRENCY: CURRENCY, c.AMOUNT_ORIGINAL: value}
-    codes = sorted(set(deals[CURRENCY].dropna()))
+    codes = sorted(set(deals[CURRENCY].dropna().unique()))
     rates = options.rates
     if rates is None:
         specs[c.AMOUNT] = value
@@ -323,7 +325,7 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     events, used = read_events(files, facts, stage_list, notes)
     stage_col = field(deals.raw, "stage_id")
     if stage_col is not None:
-        used |= set(ids_text(deals.raw[stage_col]).dropna())
+        used |= set(ids_text(deals.raw[stage_col]).dropna().unique())
     config = stage_config(pipelines_in_use(stage_list, used, notes))
     tables = {c.DEALS: deals}
     for table in (events, _reps(users, files)):

@@ -272,7 +272,7 @@ def read_events(
     events[FROM] = pd.concat(
         [pd.Series(pd.NA, index=range(n), dtype="str"), extra[FROM]], ignore_index=True
     )
-    deleted = events[DEAL].isin(set(facts.ids[facts.deleted])).to_numpy(dtype=bool)
+    deleted = events[DEAL].isin(facts.ids[facts.deleted].unique()).to_numpy(dtype=bool)
     stage_rows = np.concatenate([is_stage, np.ones(len(extra), dtype=bool)])
     times = as_timestamps(events[AT], "UTC")
     judge = stage_rows & ~deleted & events[STAGE].notna().to_numpy() & times.notna().to_numpy()
@@ -288,6 +288,8 @@ def read_events(
         f"(column {FROM!r} names the deals row)."
     )
     spec = {c.DEAL_ID: DEAL, c.STAGE: STAGE, c.ENTERED_AT: AT}
-    used = set(ids_text(flow[new])[is_stage].dropna()) | set(ids_text(flow[old])[is_stage].dropna())
+    used = set(ids_text(flow[new])[is_stage].dropna().unique()) | set(
+        ids_text(flow[old])[is_stage].dropna().unique()
+    )
     tmap = table_map(c.STAGE_EVENTS, path, spec, "UTC")
     return AdaptedTable(c.STAGE_EVENTS, events, tmap, path, flags), used

@@ -302,9 +302,9 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
         else:
             rows = _rows_from_probability(opp, cols)
             notes.append("no OpportunityStage file and no history: stages ordered by Probability.")
-    used = set(opp[cols["StageName"]].dropna().astype("str").str.strip())
+    used = set(opp[cols["StageName"]].dropna().astype("str").str.strip().unique())
     if events is not None:
-        used |= set(events.raw[STAGE].dropna().astype("str").str.strip())
+        used |= set(events.raw[STAGE].dropna().astype("str").str.strip().unique())
     inactive = set(meta.get("inactive", ()))
     rows = [row for row in rows if row.label not in inactive or row.label in used]
     pipeline = pipeline_from_stages("salesforce", rows, meta.get("extra"))

@@ -259,7 +259,9 @@ def segment(opp: pd.DataFrame, cols: dict, files: ExportFiles) -> str:
     acc_id, person = column(accounts, "Id"), column(accounts, "IsPersonAccount")
     if acc_id is None or person is None:
         return SEGMENT
-    is_person = dict(zip(accounts[acc_id].astype("str"), truthy(accounts[person]), strict=True))
-    looked = opp[cols["AccountId"]].astype("str").map(is_person)
-    opp[SEGMENT] = looked.map({True: c.B2C, False: c.B2B}).astype("str")
+    # One hash join, not a Python lookup per opportunity (a million of them at scale).
+    label = truthy(accounts[person]).map({True: c.B2C, False: c.B2B}).astype("str")
+    by_account = pd.Series(label.to_numpy(), index=accounts[acc_id].astype("str").to_numpy())
+    by_account = by_account[~by_account.index.duplicated()]
+    opp[SEGMENT] = opp[cols["AccountId"]].astype("str").map(by_account).astype("str")
     return SEGMENT
