@@ -192,13 +192,29 @@ def column(frame: pd.DataFrame, *names: str) -> str | None:
     return None
 
 
+def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform`` applied to each distinct value once, spread back to every row.
+
+    CRM columns repeat a few values millions of times (flags, dates, codes),
+    so this costs one hash pass plus ``transform`` on the distinct values.
+    Missing values are passed to ``transform`` as one missing value.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    done = transform(pd.Series(uniques, dtype=values.dtype))
+    return pd.Series(done.to_numpy()[codes], index=values.index, dtype=done.dtype)
+
+
 def truthy(values: pd.Series) -> pd.Series:
     """Vendor booleans (``true``/``1``/``yes``, any case) as a boolean Series; blanks missing."""
-    text = values.astype("str").str.strip().str.lower()
-    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    out[text.isin(["true", "1", "yes", "y", "t"]).fillna(False)] = True
-    out[text.isin(["false", "0", "no", "n", "f"]).fillna(False)] = False
-    return out
+
+    def read(distinct: pd.Series) -> pd.Series:
+        text = distinct.astype("str").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=distinct.index, dtype="boolean")
+        out[text.isin(["true", "1", "yes", "y", "t"]).fillna(False)] = True
+        out[text.isin(["false", "0", "no", "n", "f"]).fillna(False)] = False
+        return out
+
+    return per_distinct(values, read)
 
 
 def as_timestamps(values: pd.Series, timezone: str) -> pd.Series:
@@ -211,16 +227,22 @@ def as_timestamps(values: pd.Series, timezone: str) -> pd.Series:
 def end_of_local_day(dates: pd.Series, timezone: str) -> pd.Series:
     """A date-only field as the last microsecond of that day in ``timezone``, as ISO text.
 
-    Unreadable values pass through unchanged, so ingest flags them.
+    Unreadable values pass through unchanged, so ingest flags them. Each
+    distinct date is converted once (a million close dates span a few
+    thousand days).
     """
-    text = values_text(dates)
-    date_only = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
-    parsed = pd.to_datetime(text.where(date_only), errors="coerce", format="%Y-%m-%d")
-    local = (parsed + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)).dt.tz_localize(
-        timezone, ambiguous="NaT", nonexistent="shift_forward"
-    )
-    iso = local.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return text.where(~date_only | iso.isna(), iso)
+
+    def convert(distinct: pd.Series) -> pd.Series:
+        text = values_text(distinct)
+        date_only = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+        parsed = pd.to_datetime(text.where(date_only), errors="coerce", format="%Y-%m-%d")
+        local = (parsed + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)).dt.tz_localize(
+            timezone, ambiguous="NaT", nonexistent="shift_forward"
+        )
+        iso = local.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return text.where(~date_only | iso.isna(), iso).astype("str")
+
+    return per_distinct(dates, convert)
 
 
 def values_text(values: pd.Series) -> pd.Series:

@@ -79,6 +79,9 @@ NAME = "salesforce"
 OPPORTUNITY_ID_PREFIX = "006"  # key prefix of Opportunity ids (WhatId of a task on a deal)
 
 
+LATEST = "latest"  # attrs key of the history frame: its latest change
+
+
 def detect(files: ExportFiles) -> bool:
     """An export is Salesforce's when it has an Opportunity file."""
     return files.find(OPPORTUNITY) is not None
@@ -102,7 +105,8 @@ def _deals(files: ExportFiles, options: VendorOptions, stages_meta, notes) -> tu
             file=path,
             column="IsWon",
         )
-    opp = opp.copy()
+    # Computed columns go on the frame as read: nothing else holds it, and a copy of a
+    # million opportunities costs memory and time.
     opp[OUTCOME] = outcomes(opp, cols, stage_flags)
     opp[CLOSE] = (
         end_of_local_day(opp[cols["CloseDate"]], options.timezone)
@@ -143,7 +147,7 @@ def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
         deal, stage, at = need(
             history, "OpportunityHistory", files, "OpportunityId", "StageName", "CreatedDate"
         )
-        frame = history.copy()
+        frame = history
         frame[STAGE] = frame[stage]
         frame[AT] = frame[at]
     else:
@@ -161,7 +165,7 @@ def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
             "NewValue",
             "CreatedDate",
         )
-        frame = history.copy()
+        frame = history
         kind = frame[field].astype("str").str.strip().str.lower()
         first_old = (
             frame[kind == "stagename"]
@@ -179,6 +183,7 @@ def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
         )
         frame[AT] = frame[at]
     stamps = as_timestamps(frame[AT], options.timezone)
+    frame.attrs[LATEST] = stamps.max()  # the history's last change, for the export's time
     deleted = deleted_rows(frame, "IsDeleted")
     judge = frame[STAGE].notna().to_numpy() & ~deleted
     is_change = stage_changes(frame[deal], frame[STAGE], stamps, judge)
@@ -225,7 +230,6 @@ def _activities(files: ExportFiles, options: VendorOptions) -> AdaptedTable | No
             return None
     path = files.used[obj]
     (what,) = need(tasks, obj, files, "WhatId")
-    tasks = tasks.copy()
     if obj == "Task":
         subtype = column(tasks, "TaskSubtype")
         kind = _lower(tasks, subtype)
@@ -326,8 +330,10 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     reps = _reps(files, options)
     if reps is not None:
         tables[c.REPS] = reps
-    history_stamps = [events.raw[AT]] if events is not None else []
-    as_of = options.as_of or latest(*stamps, *history_stamps, timezone=options.timezone)
+    as_of = options.as_of or latest(*stamps, timezone=options.timezone)
+    if options.as_of is None and events is not None and pd.notna(events.raw.attrs[LATEST]):
+        changed = events.raw.attrs[LATEST]
+        as_of = changed if as_of is None else max(as_of, changed)
     return VendorExport(
         vendor=NAME,
         tables=tables,

@@ -133,19 +133,22 @@ def stage_changes(
         Rank among a deal's rows at the same time; rows are ordered by deal,
         time, order, position, and stages compared as :func:`stage_keys`.
     """
-    keyed = pd.DataFrame(
-        {
-            "d": deals,
-            "s": stage_keys(stages),
-            "t": times,
-            "o": 0.0 if order is None else order,
-            "i": np.arange(len(stages)),
-        }
-    )[judge]
-    keyed = keyed.sort_values(["d", "t", "o", "i"], kind="stable")
-    prev = keyed.groupby("d", sort=False)["s"].shift()
-    change = np.zeros(len(stages), dtype=bool)
-    change[keyed.loc[prev.isna() | (keyed["s"] != prev), "i"].to_numpy()] = True
+    n = len(stages)
+    rows = np.flatnonzero(np.asarray(judge, dtype=bool))
+    deal = pd.factorize(deals.to_numpy()[rows])[0]
+    stage = pd.factorize(stage_keys(stages).to_numpy()[rows])[0]
+    instants = pd.DatetimeIndex(pd.to_datetime(times, utc=True))
+    when = np.where(instants.isna(), np.iinfo(np.int64).max, instants.asi8)[rows]  # NaT last
+    rank = np.zeros(len(rows)) if order is None else np.asarray(order, dtype=float)[rows]
+    # Integer sort keys (np.lexsort: the last key is the primary one): deal, time, rank, row.
+    perm = np.lexsort((rows, rank, when, deal))
+    d, s = deal[perm], stage[perm]
+    first = np.ones(len(perm), dtype=bool)
+    first[1:] = d[1:] != d[:-1]
+    moved = np.ones(len(perm), dtype=bool)
+    moved[1:] = s[1:] != s[:-1]
+    change = np.zeros(n, dtype=bool)
+    change[rows[perm[first | moved]]] = True
     return change
 
 
