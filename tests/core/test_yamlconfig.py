@@ -55,3 +55,29 @@ def test_stage_config_and_column_map_report_unknown_keys_alike(tmp_path):
     assert cmap.column == "tables.deals.fiel"
     assert "unknown key 'stagse' in pipelines.default; allowed keys here:" in stages.message
     assert "unknown key 'fiel' in tables.deals; allowed keys here:" in cmap.message
+
+
+BILLION_LAUGHS = """\
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+"""
+
+
+def test_aliases_are_refused_so_nested_ones_cannot_exhaust_memory(tmp_path):
+    # Issue 20: nine nested levels took 3.3 GB and ended in a MemoryError traceback.
+    path = tmp_path / "map.yaml"
+    path.write_text(BILLION_LAUGHS, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"aliases \(\*a, line 2\) are not allowed") as info:
+        load_yaml_strict(path)
+    assert info.value.file == str(path)
+
+
+def test_an_oversized_config_file_is_refused_before_parsing(tmp_path):
+    from analysis.core.yamlconfig import MAX_CONFIG_BYTES
+
+    path = tmp_path / "stages.yaml"
+    path.write_text("x: " + "y" * MAX_CONFIG_BYTES, encoding="utf-8")
+    with pytest.raises(ConfigError, match="more than a config file needs"):
+        load_yaml_strict(path)

@@ -18,9 +18,29 @@ import yaml
 
 from analysis.core.errors import ConfigError
 
+MAX_CONFIG_BYTES = 2_000_000
+"""Largest config file read; hand-edited configs are a few kilobytes."""
+
 
 class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that rejects duplicate mapping keys instead of keeping the last."""
+    """A YAML loader that rejects duplicate mapping keys and aliases.
+
+    Aliases (``*name`` repeating an ``&name`` anchor) are refused outright:
+    hand-edited configs do not need them, and nested ones expand
+    exponentially ("billion laughs": nine levels took 3.3 GB and ended in a
+    MemoryError).
+    """
+
+    def compose_node(self, parent, index):  # PyYAML calls it for every node
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ConfigError(
+                f"YAML aliases (*{event.anchor}, line {event.start_mark.line + 1}) are not "
+                "allowed in config files; write the values out.",
+                file=getattr(self, "name", None),
+                column=f"*{event.anchor}",
+            )
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
@@ -57,11 +77,19 @@ def load_yaml_strict(path: str | Path) -> object:
     Raises
     ------
     ConfigError
-        When the file cannot be read, is not valid YAML, or repeats a key in
-        one mapping; the message names the file (and the key and line).
+        When the file cannot be read, is larger than :data:`MAX_CONFIG_BYTES`,
+        is not valid YAML, repeats a key in one mapping or uses an alias; the
+        message names the file (and the key and line).
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"the file has {size:,} bytes, more than a config file needs "
+                f"({MAX_CONFIG_BYTES:,} at most); is it the right file?",
+                file=path,
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the file ({exc.strerror}).", file=path) from exc

@@ -1,6 +1,12 @@
 """Machine-readable outputs of a report notebook: CSV tables and ``summary.json``.
 
 Downstream tools and trend tracking read these instead of scraping HTML.
+Leaders open the CSVs in a spreadsheet, so they are made safe to share as
+the pages are: e-mail addresses and phone numbers in text cells are
+redacted, and a text cell that a spreadsheet would run as a formula (it
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, e.g. a
+rep named ``=HYPERLINK(...)`` in the CRM) gets a leading ``'`` (the OWASP
+rule for CSV injection). Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -14,8 +20,38 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.fileio import atomic_write_text
+from analysis.present.redaction import redact as redact_contacts
 
 SUMMARY_FILENAME = "summary.json"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula."""
+
+
+def neutralise_formula(text: object) -> object:
+    """``'=1+1`` for ``=1+1``: text a spreadsheet would evaluate, made inert; others unchanged."""
+    if isinstance(text, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def shareable_table(frame: pd.DataFrame, redact: bool = True) -> pd.DataFrame:
+    """A copy of ``frame`` safe to open in a spreadsheet and to share.
+
+    Text cells are redacted (contacts) and neutralised (formulas), each
+    distinct value once; numeric, boolean and date columns are unchanged.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        values = out[name]
+        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+            continue
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        safe = [neutralise_formula(redact_contacts(u) if redact else u) for u in uniques]
+        if safe == list(uniques):
+            continue
+        taken = np.array([*safe, None], dtype=object)[codes]
+        out[name] = pd.Series(taken, index=values.index, dtype=object).where(values.notna())
+    return out
 
 
 def _jsonable(value: object) -> object:
@@ -44,6 +80,8 @@ def write_outputs(
     output_dir: str | Path | None,
     tables: Mapping[str, pd.DataFrame | None],
     summary: Mapping[str, object],
+    *,
+    redact: bool = True,
 ) -> list[Path]:
     """Write each table as ``<name>.csv`` and the summary as ``summary.json``.
 
@@ -59,6 +97,9 @@ def write_outputs(
         Headline findings and key figures; must be JSON-serialisable after
         numpy scalars and NaN (-> null) are converted. DataFrames are written
         as lists of records, None (a skipped result) as null.
+    redact : bool
+        Redact e-mail addresses and phone numbers in the CSVs' text cells
+        (formulas are neutralised either way; :func:`shareable_table`).
 
     Returns
     -------
@@ -74,7 +115,7 @@ def write_outputs(
         if frame is None:
             continue
         path = out / f"{name}.csv"
-        atomic_write_text(path, frame.to_csv(index=False))
+        atomic_write_text(path, shareable_table(frame, redact).to_csv(index=False))
         written.append(path)
     path = out / SUMMARY_FILENAME
     atomic_write_text(path, json.dumps(_jsonable(dict(summary)), indent=2, sort_keys=True))
