@@ -254,3 +254,29 @@ def test_find_table_files_missing_folder(tmp_path):
     _write(tmp_path, "f.csv", b"")
     with pytest.raises(InputError, match="not a folder"):
         find_table_files(tmp_path / "f.csv")
+
+
+def test_a_link_out_of_the_source_folder_is_refused_without_reading_it(tmp_path):
+    # Issue 20: reps.csv -> /etc/passwd printed the target's first line in the error.
+    outside = tmp_path / "secret.csv"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "deals.csv").write_text("deal_id\nD1\n")
+    (src / "reps.csv").symlink_to(outside)
+    with pytest.raises(InputError, match="link to a file outside the source folder") as info:
+        find_table_files(src)
+    assert info.value.file.endswith("reps.csv")
+    assert "root:x" not in str(info.value)
+
+
+def test_a_link_inside_the_source_folder_is_read_and_recorded(tmp_path):
+    from analysis.ingest.manifest import input_entry
+
+    src = tmp_path / "src"
+    (src / "raw").mkdir(parents=True)
+    (src / "raw" / "deals_2026.csv").write_text("deal_id\nD1\n")
+    (src / "deals.csv").symlink_to(src / "raw" / "deals_2026.csv")
+    found = find_table_files(src)
+    entry = input_entry("deals", found["deals"])
+    assert entry["resolved"].endswith("raw/deals_2026.csv")

@@ -26,12 +26,15 @@ from analysis.core.fileio import sha256_file
 
 def input_entry(table: str, path: Path) -> dict:
     """The manifest's record of one input file."""
-    return {
+    entry = {
         "table": table,
         "file": path.name,
         "sha256": sha256_file(path),
         "bytes": path.stat().st_size,
     }
+    if path.is_symlink():  # a link inside the source folder: record what was read
+        entry["resolved"] = str(path.resolve())
+    return entry
 
 
 def table_entry(rows_in: int, rows_clean: int, reasons: dict[str, int]) -> dict:

@@ -87,18 +87,28 @@ def find_table_files(directory: Path) -> dict[str, Path]:
     Raises
     ------
     InputError
-        If ``directory`` does not exist or is not a folder, or two files share a
-        stem (``deals.csv`` and ``deals.xlsx``), so which one to read is unclear.
+        If ``directory`` does not exist or is not a folder, two files share a
+        stem (``deals.csv`` and ``deals.xlsx``), so which one to read is
+        unclear, or a file is a symbolic link to something outside the folder.
     """
     directory = Path(directory)
     if not directory.is_dir():
         what = "is not a folder" if directory.exists() else "does not exist"
         raise InputError(f"the source folder {what}.", file=directory)
     found: dict[str, Path] = {}
+    root = directory.resolve()
     for path in sorted(directory.iterdir()):
         name = path.name
         if name.startswith(".") or name.upper().startswith("README"):
             continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            # The source folder is a boundary: a link out of it could make ingest read, and
+            # echo in messages, any file the user can read (/etc/passwd).
+            raise InputError(
+                "this file is a link to a file outside the source folder; copy the file into "
+                "the folder instead of linking to it.",
+                file=path,
+            )
         if not path.is_file() or path.suffix.lower() not in SUPPORTED_SUFFIXES:
             continue
         if path.stem in found:
