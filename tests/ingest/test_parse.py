@@ -369,3 +369,12 @@ def test_every_schema_dtype_has_a_parser_producing_it():
         for dtype in schema.column_dtypes(table).values():
             values = parser_for_dtype(dtype)(raw).values
             assert str(values.dtype) == str(dtype), (table, dtype)
+
+
+@pytest.mark.parametrize("parse", [parse_numbers, parse_money])
+def test_non_ascii_digits_and_overflow_are_bad_values_not_a_crash(parse):
+    # Issue 20: one full-width or Arabic-Indic digit stopped the whole ingest with a
+    # traceback, and 1e309 was kept as an infinite amount.
+    out = parse(pd.Series(["１２３", "٣", "1e309", "-1e309", "5"]))
+    assert out.bad.tolist() == [True, True, True, True, False]
+    assert out.values.iloc[4] == 5.0 and out.values.iloc[:4].isna().all()

@@ -37,7 +37,12 @@ _AMOUNT = re.compile(
 )
 # Plain numbers read in one vectorised step, by decimal separator.
 # A decimal separator is followed by digits ("1." is bad), as in the separator rule.
-PLAIN = {".": r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?", ",": r"[+-]?\d+(?:,\d+)?"}
+# ASCII digits only: \d also matches full-width and Arabic-Indic digits, which the
+# numeric conversion then refused for the whole column.
+PLAIN = {
+    ".": r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+    ",": r"[+-]?[0-9]+(?:,[0-9]+)?",
+}
 
 
 def amounts_from_text(
@@ -60,6 +65,7 @@ def amounts_from_text(
     texts = uniques.to_numpy(object)
     for i in rest[~shaped]:
         value[i], unit[i] = _amount_from_text(texts[i], decimal, money)
+    value[np.isinf(value)] = np.nan  # 1e309 overflows: not an amount anyone recorded
     failed = np.isnan(value) & ~blank
     return value, failed, unit
 
@@ -79,7 +85,7 @@ def _common_shapes(
     thousands = "," if decimal == "." else "."
     symbol = "[$€£]?" if money else ""
     t, d = re.escape(thousands), re.escape(decimal)
-    pattern = rf"^(?P<sign>[-+]?)(?P<sym>{symbol})(?P<int>\d{{1,3}}(?:{t}\d{{3}})+|\d*)(?:{d}(?P<frac>\d+))?$"
+    pattern = rf"^(?P<sign>[-+]?)(?P<sym>{symbol})(?P<int>[0-9]{{1,3}}(?:{t}[0-9]{{3}})+|[0-9]*)(?:{d}(?P<frac>[0-9]+))?$"
     parts = pc.extract_regex(pa.array(texts.array, type=pa.string()), pattern)
     whole = pc.struct_field(parts, "int")
     frac = pc.fill_null(pc.struct_field(parts, "frac"), "")  # "" when there is no fraction
