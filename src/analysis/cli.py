@@ -78,6 +78,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             workers=args.workers,
             keep=args.keep,
             progress=sys.stderr.isatty(),
+            wait=args.wait,
         )
     except RunInterrupted as exc:
         print(f"sales-workbench report: {exc}; reports/latest unchanged.", file=sys.stderr)
@@ -190,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=1, help="notebooks run at the same time")
     p.add_argument("--keep", type=int, default=None, help="keep only the N newest runs")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another run is writing to the reports folder, wait for it (default: exit 2)",
+    )
     p.add_argument("--run-id", default=None, help="run id (default: UTC timestamp)")
     p.add_argument("--reports-dir", type=Path, default=paths.REPORTS_DIR, help="reports folder")
     p.add_argument(

@@ -18,6 +18,7 @@ import pytest
 from report_helpers import write_notebook
 
 from analysis.cli import main
+from analysis.core.errors import InputError
 from analysis.report.run import RUN_LOG, prune_runs, run_report
 
 INJECTION = '1); import os; os.system("touch pwned")  #'
@@ -123,7 +124,7 @@ def test_keep_prunes_old_runs_but_never_latest(sleepy, tmp_path):
     removed = prune_runs(reports, keep=1)
     assert {p.name for p in removed} == {"r1", ".dead.partial"}
     kept = sorted(p.name for p in reports.iterdir())
-    assert kept == [".running.partial", "archive", "latest", "r2", "r3"]
+    assert kept == [".report.lock", ".running.partial", "archive", "latest", "r2", "r3"]
     with pytest.raises(Exception, match="at least 1"):
         prune_runs(reports, keep=0)
     with pytest.raises(Exception, match="--keep must be at least 1"):  # before running anything
@@ -151,3 +152,35 @@ def test_a_relative_data_dir_reaches_the_kernel_as_absolute(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     run = _run(folder, tmp_path / "r", "rel", data_dir="mydata")
     assert run.ok, run.summary()
+
+
+def test_a_second_run_on_the_same_reports_folder_exits_2(sleepy, tmp_path, capsys):
+    # Issue 20: two runs started together picked the same id, the second deleted the
+    # first's partial folder, and latest could end on the older run.
+    from analysis.report.run import _run_lock
+
+    reports = tmp_path / "r"
+    reports.mkdir()
+    with _run_lock(reports, wait=False):  # another run holds the folder
+        code = main(
+            ["report", "--notebooks-dir", str(sleepy), "--config", "none",
+             "--reports-dir", str(reports), "-p", "pause=0"]
+        )  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"another report run (pid {os.getpid()})" in err and "--wait" in err
+    assert not [p for p in reports.iterdir() if p.name != ".report.lock"]  # nothing written
+
+
+def test_default_run_ids_started_in_the_same_second_are_unique(tmp_path):
+    import datetime as dt
+
+    from analysis.report.run import _new_run_folder
+
+    started = dt.datetime(2026, 12, 2, 5, 0, 0, tzinfo=dt.UTC)
+    first = _new_run_folder(tmp_path, None, started)
+    second = _new_run_folder(tmp_path, None, started)
+    assert (first[0], second[0]) == ("20261202T050000Z", "20261202T050000Z-2")
+    assert first[2].is_dir() and second[2].is_dir()  # each its own partial folder
+    with pytest.raises(InputError, match="already exists"):
+        _new_run_folder(tmp_path, "20261202T050000Z", started)  # a given id is not renamed

@@ -230,6 +230,74 @@ def _run_all(jobs: list[NotebookJob], workers: int, run_one) -> list[NotebookRes
     return [results[j.name] for j in jobs]
 
 
+LOCK_FILE = ".report.lock"
+
+
+@contextlib.contextmanager
+def _run_lock(reports_dir: Path, wait: bool):
+    """Hold the reports folder's lock for a whole run (POSIX ``flock``; released on exit).
+
+    Two runs writing at once could pick the same id, delete each other's
+    partial folder, or leave ``latest`` on the older run. The lock dies with
+    its process, so a killed run never blocks the next.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    path = reports_dir / LOCK_FILE
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise InputError(
+                f"another report run ({holder}) is writing to this reports folder; wait for it "
+                "to finish, or pass --wait to start when it does.",
+                file=reports_dir,
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_run_id(run_id: str) -> None:
+    if not run_id or run_id.startswith(".") or Path(run_id).name != run_id or run_id == LATEST:
+        raise InputError(f"run id {run_id!r} must be a plain folder name.", column="--run-id")
+
+
+def _new_run_folder(reports_dir: Path, run_id: str | None, started) -> tuple[str, Path, Path]:
+    """The run id, its final folder and its partial folder (created, empty).
+
+    A default id is the start time; a second run in the same second gets
+    ``-2``, ``-3``. A given id that exists, finished or in progress, is refused.
+    """
+    given = run_id is not None
+    base = run_id or started.strftime("%Y%m%dT%H%M%SZ")
+    _check_run_id(base)
+    for n in range(1, 1000):
+        run_id = base if n == 1 else f"{base}-{n}"
+        final = reports_dir / run_id
+        partial = reports_dir / f".{run_id}{PARTIAL_SUFFIX}"
+        if partial.exists() and time.time() - _last_change(partial) > STALE_PARTIAL_SECONDS:
+            shutil.rmtree(partial, ignore_errors=True)  # left by a run killed long ago
+        if not final.exists() and not partial.exists():
+            partial.mkdir(parents=True)
+            return run_id, final, partial
+        if given:
+            raise InputError(
+                "a run with this id already exists; choose another --run-id.", file=final
+            )
+    raise InputError("too many runs started in the same second.", file=reports_dir)
+
+
 def _point_latest(reports_dir: Path, run_dir: Path) -> None:
     link = reports_dir / LATEST
     tmp = reports_dir / f".{LATEST}.tmp"
@@ -379,6 +447,7 @@ def run_report(
     workers: int = 1,
     keep: int | None = None,
     progress: bool = False,
+    wait: bool = False,
 ) -> ReportRun:
     """Execute report notebooks and publish HTML, CSV tables and summaries.
 
@@ -403,6 +472,10 @@ def run_report(
         After the run, keep only this many newest runs.
     progress : bool
         Show a progress bar per notebook on stderr.
+    wait : bool
+        When another run is writing to ``reports_dir``, wait for it to end
+        instead of stopping (one run at a time holds the folder's lock, so
+        runs never collide and ``latest`` only moves forward).
 
     Returns
     -------
@@ -437,17 +510,22 @@ def run_report(
         jobs = per_pipeline(jobs, _pipelines(data_dir))
     _check_has_deals(data_dir)
     redact = report_config.redact_contacts if report_config else True
+    if run_id is not None:
+        _check_run_id(run_id)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with _run_lock(reports_dir, wait):
+        return _locked_run(
+            jobs, run_id, reports_dir, data_dir, report_config, overrides, workers, keep,
+            progress, redact,
+        )  # fmt: skip
+
+
+def _locked_run(
+    jobs, run_id, reports_dir, data_dir, report_config, overrides, workers, keep, progress, redact
+) -> ReportRun:
+    """The run itself, once this process holds the reports folder's lock."""
     started = dt.datetime.now(dt.UTC)
-    run_id = run_id or started.strftime("%Y%m%dT%H%M%SZ")
-    if not run_id or run_id.startswith(".") or Path(run_id).name != run_id or run_id == LATEST:
-        raise InputError(f"run id {run_id!r} must be a plain folder name.", column="--run-id")
-    final = reports_dir / run_id
-    if final.exists():
-        raise InputError("a run with this id already exists; choose another --run-id.", file=final)
-    partial = reports_dir / f".{run_id}{PARTIAL_SUFFIX}"
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
+    run_id, final, partial = _new_run_folder(reports_dir, run_id, started)
     log = _RunLog(partial / RUN_LOG)
     meta = {
         "run id": run_id,
