@@ -222,3 +222,22 @@ def test_each_report_runs_once_per_pipeline_and_the_summary_once(tmp_path):
     assert per_pipeline(jobs, ["only_one"]) == jobs  # one pipeline: nothing changes
     assert report_title("Win/loss", "a--renewals") == "Win/loss — pipeline renewals"
     assert report_title("Win/loss", "a") == "Win/loss"
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"alpha": 5}, "'alpha' must lie between 0 and 1"),
+        ({"alpha": 0}, "'alpha' must lie between 0 and 1"),
+        ({"correction": "magic"}, "'correction' must be one of holm"),
+    ],
+)
+def test_values_every_notebook_would_refuse_stop_the_run_before_it_starts(tmp_path, params, match):
+    # Issue 20: alpha=5 passed the up-front check and then failed every notebook.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder, "a", 'alpha = 0.05\ncorrection = "holm"')
+    with pytest.raises(InputError, match=match) as info:
+        plan_run(None, None, params, folder, None)
+    assert info.value.column == "-p"
+    assert plan_run(None, None, {"alpha": 0.1}, folder, None)[0].parameters == {"alpha": 0.1}

@@ -67,7 +67,8 @@ def test_no_markup_from_the_data_is_live(hostile_run):
 def test_contacts_never_reach_any_output(hostile_run):
     _, folder = hostile_run
     for path in folder.iterdir():
-        if path.suffix in {".html", ".csv", ".json"}:
+        # Issue 20: the CSVs and the executed notebook kept with the run leaked contacts.
+        if path.suffix in {".html", ".csv", ".json", ".ipynb"}:
             text = path.read_text()
             # The digits alone occur inside base64 images; the number as written must not.
             assert EMAIL not in text and "7946 0958" not in text, path.name

@@ -23,6 +23,7 @@ import pandas as pd
 
 from analysis.core import paths
 from analysis.core.errors import ConfigError, InputError
+from analysis.core.types import CORRECTIONS
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 
 # Parameters the runner fills in for every notebook that declares them.
@@ -235,7 +236,33 @@ def _check_windows(notebook: str, params: Mapping[str, object]) -> None:
             )
 
 
+# Parameters that are proportions: outside (0, 1) every notebook would fail later.
+OPEN_UNIT_INTERVAL = ("alpha", "minimum_effect")
+
+
+def _in_range(notebook: str, name: str, value: object) -> object:
+    """Values every notebook would refuse later, refused before anything runs."""
+    if name in OPEN_UNIT_INTERVAL and value is not None and not 0 < value < 1:
+        raise InputError(
+            f"notebook {notebook}: parameter {name!r} must lie between 0 and 1 "
+            f"(e.g. 0.05), got {value!r}.",
+            column="-p",
+        )
+    if name == "correction" and value not in CORRECTIONS:
+        raise InputError(
+            f"notebook {notebook}: parameter 'correction' must be one of "
+            f"{', '.join(CORRECTIONS)}, got {value!r}.",
+            column="-p",
+        )
+    return value
+
+
 def _checked(notebook: str, name: str, value: object, default: object) -> object:
+    """``value`` converted to the type of the notebook's default and range-checked, or InputError."""
+    return _in_range(notebook, name, _typed(notebook, name, value, default))
+
+
+def _typed(notebook: str, name: str, value: object, default: object) -> object:
     """``value`` converted to the type of the notebook's default, or InputError."""
     if name.endswith(DATE_SUFFIXES) and default is None and value is not None:
         return _checked_date(notebook, name, value)

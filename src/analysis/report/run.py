@@ -168,6 +168,38 @@ def _execute(
     return ""
 
 
+def redact_executed_notebook(path: Path) -> None:
+    """Redact contacts in the outputs of an executed notebook kept with the run.
+
+    The run folder is what gets shared; the pages redact e-mail addresses and
+    phone numbers, so the executed ``.ipynb`` beside them must too (its
+    outputs hold the same tables, comments included).
+    """
+    import nbformat
+
+    from analysis.present.redaction import redact
+
+    def clean(value):
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            for mime, value in (output.get("data") or {}).items():
+                if mime.startswith("text/") or mime == "application/json":
+                    output["data"][mime] = clean(value)
+            for key in ("evalue", "traceback"):
+                if key in output:
+                    output[key] = clean(output[key])
+    nbformat.write(nb, path)
+
+
 def _run_one(
     job: NotebookJob,
     position: int,
@@ -188,6 +220,8 @@ def _run_one(
     start = time.perf_counter()
     log(f"{job.name}: started")
     error = _execute(job, executed, params, bar, log.path)
+    if redact and executed.exists():
+        redact_executed_notebook(executed)
     seconds = time.perf_counter() - start
     title = report_title(notebook_title(job.path), job.name)
     html_path = out_dir / f"{job.name}.html"
