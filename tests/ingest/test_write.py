@@ -84,3 +84,24 @@ def test_read_manifest_defaults_to_processed_dir(tmp_path, monkeypatch):
     ingest(src, tmp_path / "processed")
     monkeypatch.setattr(paths, "PROCESSED_DIR", tmp_path / "processed")
     assert read_manifest()["tables"][c.DEALS]["rows_clean"] == 4
+
+
+def test_an_output_under_a_file_is_refused_before_any_work(tmp_path):
+    # Issue 20: ingest did all the work, then failed with a traceback at the final rename.
+    (tmp_path / "src").mkdir()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(InputError, match="which is a file, not a folder") as info:
+        w.check_out_dir(blocker / "processed", tmp_path / "src")
+    assert info.value.file.endswith("processed")
+
+
+def test_an_output_that_is_a_mount_point_is_refused(tmp_path, monkeypatch):
+    import os
+
+    out = tmp_path / "mounted"
+    out.mkdir()
+    (tmp_path / "src").mkdir()
+    monkeypatch.setattr(os.path, "ismount", lambda p: str(p) == str(out))
+    with pytest.raises(InputError, match="is a mount point"):
+        w.check_out_dir(out, tmp_path / "src")

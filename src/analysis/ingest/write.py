@@ -70,6 +70,7 @@ def check_out_dir(out: str | Path, source: str | Path) -> Path:
         )
     if out.exists() and not out.is_dir():
         raise InputError("the output path exists and is not a folder.", file=out)
+    _check_writable_place(out)
     if out.is_dir():
         foreign = [
             p.name
@@ -83,6 +84,32 @@ def check_out_dir(out: str | Path, source: str | Path) -> Path:
                 file=out,
             )
     return out
+
+
+def _check_writable_place(out: Path) -> None:
+    """Refuse, before any work, an output the final rename or the staging cannot reach.
+
+    The output is built beside ``out`` and renamed over it: that needs a
+    folder (not a file) above it that this user may write, and ``out`` must
+    not be a mount point (a rename cannot replace one).
+    """
+    if os.path.ismount(out):
+        raise InputError(
+            "the output folder is a mount point, which ingest cannot replace as a whole; "
+            "give a folder inside it, e.g. --out <mount>/processed.",
+            file=out,
+        )
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        raise InputError(
+            f"the output folder would be under {parent}, which is a file, not a folder.",
+            file=out,
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"this user may not write in {parent}; choose an --out you can write to.",
+            file=out,
+        )
 
 
 def _sort_codes(values: pd.Series, order: Mapping[str, int] | None) -> np.ndarray:
