@@ -104,7 +104,36 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # JupyterLab refuses to start as root otherwise
     print("Starting JupyterLab; open the http://127.0.0.1 URL with its token printed below.")
-    return subprocess.call(cmd)
+    return _run_with_child(cmd)
+
+
+def _run_with_child(cmd: list[str]) -> int:
+    """Run ``cmd`` and stop it when this process is stopped (SIGTERM, SIGHUP or Ctrl-C).
+
+    ``subprocess.call`` left JupyterLab running after ``sales-workbench lab``
+    was killed: a server nobody remembers, holding a port and a token.
+    """
+    import signal
+
+    child = subprocess.Popen(cmd)
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _vendors() -> tuple[str, ...]:
