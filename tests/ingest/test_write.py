@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,3 +107,22 @@ def test_an_output_that_is_a_mount_point_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(os.path, "ismount", lambda p: str(p) == str(out))
     with pytest.raises(InputError, match="is a mount point"):
         w.check_out_dir(out, tmp_path / "src")
+
+
+def test_leftovers_of_a_killed_ingest_are_recovered_by_the_next(tmp_path):
+    # Issue 20: staging folders survived later runs, and a kill between the two final
+    # renames left no output that the next ingest neither restored nor removed.
+    out = tmp_path / "processed"
+    (tmp_path / ".processed.old-abc").mkdir()  # the previous output, moved aside
+    (tmp_path / ".processed.old-abc" / "deals.parquet").write_text("old")
+    dead = tmp_path / ".processed.ingest-999999999-xyz"  # no such process
+    dead.mkdir()
+    alive = tmp_path / f".processed.ingest-{os.getpid()}-xyz"  # a running ingest's
+    alive.mkdir()
+    done = w.recover_leftovers(out)
+    assert (out / "deals.parquet").read_text() == "old"  # put back
+    assert not dead.exists() and alive.exists()
+    assert done[0].startswith("restored processed") and len(done) == 2
+    (tmp_path / ".processed.old-def").mkdir()  # now with an output in place: just removed
+    w.recover_leftovers(out)
+    assert not (tmp_path / ".processed.old-def").exists() and out.exists()

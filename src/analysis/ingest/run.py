@@ -161,6 +161,7 @@ def ingest(
     unknown_stages: dict[str, int] = {}
     deals_index: DealIndex | None = None
     with OutputStage(out_dir) as stage:
+        notes += stage.recovered
         if src.stages_text is None:
             stage.copy_file(Path(stages_path or STAGES_FILE), STAGES_COPY_FILENAME)
         else:

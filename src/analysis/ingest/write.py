@@ -193,12 +193,16 @@ class OutputStage:
         self.out = Path(out)
         self.tmp: Path | None = None
         self._created: list[Path] = []  # parent folders made here, removed on failure
+        self.recovered: list[str] = []  # what was tidied from a killed ingest
 
     def __enter__(self) -> OutputStage:
         missing = [p for p in (self.out.parent, *self.out.parent.parents) if not p.exists()]
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._created = missing
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.ingest-", dir=self.out.parent))
+        self.recovered = recover_leftovers(self.out)
+        self.tmp = Path(
+            tempfile.mkdtemp(prefix=f".{self.out.name}.ingest-{os.getpid()}-", dir=self.out.parent)
+        )
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -241,6 +245,42 @@ class OutputStage:
         _swap(self.tmp, self.out)
         self.tmp = None
         return self.out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def recover_leftovers(out: Path) -> list[str]:
+    """Tidy what a killed ingest left beside ``out``; what was done, in words.
+
+    * ``.<out>.old-*``: the previous output, moved aside for the final swap.
+      Without ``out`` (killed between the two renames) the newest is put
+      back; with ``out`` it is a copy nobody needs and is deleted.
+    * ``.<out>.ingest-<pid>-*``: the staging folder of an ingest whose
+      process no longer runs; deleted (a running ingest's is left alone).
+    """
+    done: list[str] = []
+    parent = out.parent
+    olds = sorted(parent.glob(f".{out.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not out.exists():
+        os.replace(olds.pop(), out)
+        done.append(f"restored {out.name} from a swap an earlier ingest did not finish")
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+        done.append(f"removed {old.name}")
+    for staging in parent.glob(f".{out.name}.ingest-*"):
+        pid = staging.name.rsplit(".ingest-", 1)[1].split("-", 1)[0]
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+            done.append(f"removed {staging.name}")
+    return done
 
 
 def _swap(tmp: Path, out: Path) -> None:
