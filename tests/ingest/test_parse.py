@@ -378,3 +378,17 @@ def test_non_ascii_digits_and_overflow_are_bad_values_not_a_crash(parse):
     out = parse(pd.Series(["１２３", "٣", "1e309", "-1e309", "5"]))
     assert out.bad.tolist() == [True, True, True, True, False]
     assert out.values.iloc[4] == 5.0 and out.values.iloc[:4].isna().all()
+
+
+def test_parquet_decimal_money_is_read_and_nested_values_are_bad():
+    from decimal import Decimal
+
+    from analysis.ingest.parse import parse_strings
+
+    # Issue 20: decimal-typed money was quarantined as bad_value; a struct became
+    # the text "{'a': 1}".
+    money = parse_money(pd.Series([Decimal("12.50"), None], dtype=object))
+    assert money.values.iloc[0] == 12.5 and money.bad.tolist() == [False, False]
+    text = parse_strings(pd.Series([{"a": 1}, [1, 2], " x ", None], dtype=object))
+    assert text.bad.tolist() == [True, True, False, False]
+    assert text.values.iloc[2] == "x" and text.values.iloc[:2].isna().all()

@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -156,18 +157,22 @@ def _is_number(value: object) -> bool:
 
 
 def parse_strings(s: pd.Series) -> Parsed:
-    """Canonical text: stripped, empty strings missing; never bad.
+    """Canonical text: stripped, empty strings missing.
 
     Native values become text: integral floats without ``.0`` (an id read as
     1001.0 from a spreadsheet becomes ``"1001"``), timestamps in ISO 8601.
+    A nested value (a Parquet struct, list or map) is bad: its text form
+    (``"{'a': 1}"``) is no label anyone wrote.
     """
     if isinstance(s.dtype, pd.StringDtype):
         stripped = s.str.strip()
         values = stripped.mask(stripped == "").astype("str")
-    else:
-        values = s.map(_as_text, na_action="ignore").astype("str")
-        values = values.mask(values == "")
-    return Parsed(values, _series(False, s, bool))
+        return Parsed(values, _series(False, s, bool))
+    nested = s.map(lambda v: isinstance(v, dict | list | tuple | np.ndarray), na_action="ignore")
+    nested = nested.fillna(False).astype(bool)
+    values = s.mask(nested).map(_as_text, na_action="ignore").astype("str")
+    values = values.mask(values == "")
+    return Parsed(values, nested)
 
 
 def _as_text(value: object) -> str:
@@ -320,6 +325,8 @@ def _parse_amounts(
         )
     where, natives = _natives(s)
     for i, v in zip(where, natives, strict=True):
+        if isinstance(v, Decimal):  # Parquet decimal money: exact, read as float
+            v = float(v)
         ok = _is_number(v) and math.isfinite(v)
         out[i], bad[i] = (float(v) if ok else np.nan), not ok
     return _series(out, s, "float64"), _series(bad, s, bool), _series(currency, s, "str")
