@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 
 class InputError(ValueError):
     """Unusable input, located by file, column and row where known.
@@ -50,6 +53,18 @@ class InputError(ValueError):
             where.append(f"row {self.row}")
         prefix = f"In {', '.join(where)}: " if where else ""
         return prefix + self.message
+
+
+def stop_at_first_row(flagged: ArrayLike, message: str, *, file: str | Path, column: str) -> None:
+    """Raise :class:`InputError` at the first flagged row (1-based), if any.
+
+    For inputs where one bad value makes the whole file unusable (an
+    exchange rate, a stage order): the message names the row to fix.
+    ``flagged`` is a boolean mask over the file's data rows (no missing values).
+    """
+    rows = np.flatnonzero(np.asarray(flagged, dtype=bool))
+    if rows.size:
+        raise InputError(message, file=file, column=column, row=int(rows[0]) + 1)
 
 
 class ConfigError(InputError):

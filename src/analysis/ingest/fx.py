@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.core.errors import InputError
+from analysis.core.errors import InputError, stop_at_first_row
 from analysis.ingest import parse
 
 CURRENCY, RATE, VALID_FROM, VALID_TO = "currency", "rate", "valid_from", "valid_to"
@@ -96,24 +96,32 @@ def rates_frame(
 
 def check_rates(table: pd.DataFrame, file: Path, columns: dict[str, str]) -> None:
     """Raise naming the file, column and row of the first unusable rate."""
-    bad = ~(table[RATE] > 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            "an exchange rate must be a number above zero.",
-            file=file,
-            column=columns[RATE],
-            row=row + 1,
-        )
-    blank = table[CURRENCY].isin(["", "NAN", "NONE"])
-    if blank.any():
-        row = int(np.flatnonzero(blank.to_numpy())[0])
-        raise InputError(
-            "an exchange rate has no currency code.",
-            file=file,
-            column=columns[CURRENCY],
-            row=row + 1,
-        )
+    stop_at_first_row(
+        ~(table[RATE] > 0),
+        "an exchange rate must be a number above zero.",
+        file=file,
+        column=columns[RATE],
+    )
+    stop_at_first_row(
+        table[CURRENCY].isin(["", "NAN", "NONE"]),
+        "an exchange rate has no currency code.",
+        file=file,
+        column=columns[CURRENCY],
+    )
+
+
+def rate_dates(values: pd.Series, file: Path | str, column: str) -> pd.Series:
+    """A date column of an exchange-rate file as UTC times.
+
+    An unreadable date stops ingest naming its row: a rate applied to the
+    wrong period converts every deal of that period wrongly.
+    """
+    parsed = parse.parse_timestamps(values, timezone="UTC", dayfirst=False)
+    stop_at_first_row(
+        parsed.bad.fillna(False), "this date of an exchange rate cannot be read.",
+        file=file, column=column,
+    )  # fmt: skip
+    return parsed.values.astype("datetime64[us, UTC]")
 
 
 def read_rates_file(path: str | Path) -> Rates:
@@ -151,13 +159,7 @@ def read_rates_file(path: str | Path) -> Rates:
     bounds = {}
     for name in (VALID_FROM, VALID_TO):
         if name in headers:
-            parsed = parse.parse_timestamps(raw[headers[name]], timezone="UTC", dayfirst=False)
-            if parsed.bad.fillna(False).any():
-                row = int(np.flatnonzero(parsed.bad.fillna(False).to_numpy())[0])
-                raise InputError(
-                    "this date cannot be read.", file=path, column=headers[name], row=row + 1
-                )
-            bounds[name] = parsed.values.astype("datetime64[us, UTC]")
+            bounds[name] = rate_dates(raw[headers[name]], path, headers[name])
     table = rates_frame(
         raw[headers[CURRENCY]], raw[headers[RATE]], bounds.get(VALID_FROM), bounds.get(VALID_TO)
     )

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.errors import InputError
+from analysis.core.errors import InputError, stop_at_first_row
 from analysis.core.stages import Pipeline, normalise_label
 from analysis.ingest import reasons as r
 from analysis.ingest.vendors.adapted import (
@@ -124,9 +124,9 @@ def read_stage_list(files: ExportFiles) -> StageList:
     sid, name, pid, order = need(stages, STAGES, path, "id", "name", "pipeline_id", "order_nr")
     active = field(stages, "active_flag")
     position = pd.to_numeric(stages[order], errors="coerce")
-    if position.isna().any():
-        row = int(np.flatnonzero(position.isna().to_numpy())[0]) + 1
-        raise InputError("a stage's order_nr is not a number.", file=path, column=order, row=row)
+    stop_at_first_row(
+        position.isna(), "a stage's order_nr is not a number.", file=path, column=order
+    )
     titles = _pipeline_titles(files, stages, pid)
     canonical = {p: stage_slug(title) for p, title in titles.items()}
     pipeline_of = {normalise_label(p): canonical[p] for p in titles}

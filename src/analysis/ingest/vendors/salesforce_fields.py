@@ -10,17 +10,13 @@ from OpportunityStage.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.errors import InputError
 from analysis.core.stages import normalise_label
 from analysis.ingest.colmap import ColumnSpec
 from analysis.ingest.fx import CURRENCY as CURRENCY_CODE
-from analysis.ingest.fx import RATE, Rates, base_currency, check_rates, rates_frame
+from analysis.ingest.fx import RATE, Rates, base_currency, check_rates, rate_dates, rates_frame
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
     ExportFiles,
@@ -182,7 +178,10 @@ def _export_rates(files: ExportFiles) -> tuple[Rates | None, str | None]:
             dated, "DatedConversionRate", files, "IsoCode", "ConversionRate", "StartDate"
         )
         nxt = column(dated, "NextStartDate")
-        bounds = [_dates(dated, start, path), None if nxt is None else _dates(dated, nxt, path)]
+        bounds = [
+            rate_dates(dated[start], path, start),
+            None if nxt is None else rate_dates(dated[nxt], path, nxt),
+        ]
         table = rates_frame(dated[code], dated[rate], *bounds)
         check_rates(table, path, {CURRENCY_CODE: code, RATE: rate})
         parts.append(table)
@@ -190,20 +189,6 @@ def _export_rates(files: ExportFiles) -> tuple[Rates | None, str | None]:
         return None, None
     table = pd.concat(parts, ignore_index=True)
     return Rates(table=table, base=corporate, source="CurrencyType/DatedConversionRate"), corporate
-
-
-def _dates(frame: pd.DataFrame, name: str, path: Path) -> pd.Series:
-    """A date column of a rates file; an unreadable value stops ingest (rates must be exact)."""
-    from analysis.ingest.parse import parse_timestamps
-
-    parsed = parse_timestamps(frame[name], timezone="UTC", dayfirst=False)
-    bad = parsed.bad.fillna(False).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 1
-        raise InputError(
-            "this date of an exchange rate cannot be read.", file=path, column=name, row=row
-        )
-    return parsed.values.astype("datetime64[us, UTC]")
 
 
 def money(
