@@ -37,4 +37,14 @@ def rates_to_usd(truth: dict) -> dict[str, float]:
 
 def local_date(ts: pd.Series, timezone: str) -> pd.Series:
     """The calendar day of each timestamp in ``timezone`` (as ``YYYY-MM-DD``)."""
-    return ts.dt.tz_convert(timezone).dt.strftime("%Y-%m-%d")
+    return in_zone(ts, timezone, "%Y-%m-%d")
+
+
+def in_zone(ts: pd.Series, timezone: str, layout: str) -> pd.Series:
+    """Timestamps written as a CRM writes them: in ``timezone``, with ``layout`` (strftime)."""
+    return ts.dt.tz_convert(timezone).dt.strftime(layout)
+
+
+def flag_text(values) -> np.ndarray:
+    """Booleans as CRMs export them: ``true`` / ``false``."""
+    return np.where(np.asarray(values, dtype=bool), "true", "false")

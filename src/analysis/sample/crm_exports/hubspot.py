@@ -36,7 +36,13 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.sample import SampleCRM
-from analysis.sample.crm_exports._warts import local_date, rich_text, with_fourth_currency
+from analysis.sample.crm_exports._warts import (
+    flag_text,
+    in_zone,
+    local_date,
+    rich_text,
+    with_fourth_currency,
+)
 from analysis.sample.export import write_csv
 
 TIMEZONE = "Europe/Berlin"
@@ -133,17 +139,13 @@ class HubSpotExport:
     timezone: str = TIMEZONE
 
 
-def _flag(values) -> np.ndarray:
-    return np.where(np.asarray(values, dtype=bool), "true", "false")
-
-
 def _utc(ts: pd.Series) -> pd.Series:
     text = ts.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
     return text.str.slice(0, 23).where(ts.notna()) + "Z"
 
 
 def _local(ts: pd.Series) -> pd.Series:
-    return ts.dt.tz_convert(TIMEZONE).dt.strftime(LOCAL_TIME).where(ts.notna())
+    return in_zone(ts, TIMEZONE, LOCAL_TIME).where(ts.notna())
 
 
 def latest_entries(events: pd.DataFrame) -> pd.DataFrame:
@@ -232,8 +234,8 @@ def write_hubspot(
             ),
             "Create Date" if labels else "createdate": _local(created) if labels else _utc(created),
             "Deal owner" if labels else "hubspot_owner_id": owner,
-            "Is Closed Won" if labels else "hs_is_closed_won": _flag(deals[c.OUTCOME] == c.WON),
-            "Is Deal Closed?" if labels else "hs_is_closed": _flag(closed),
+            "Is Closed Won" if labels else "hs_is_closed_won": flag_text(deals[c.OUTCOME] == c.WON),
+            "Is Deal Closed?" if labels else "hs_is_closed": flag_text(closed),
             "Closed Lost Reason" if labels else "closed_lost_reason": deals[c.LOSS_REASON],
             "Last Modified Date" if labels else "hs_lastmodifieddate": (
                 _local(modified) if labels else _utc(modified)
@@ -322,7 +324,7 @@ def _write_pipelines(out: Path, labels: bool) -> None:
     if labels:
         frame = pd.DataFrame(rows)
         for col in ("is_closed", "archived"):
-            frame[col] = _flag(frame[col])
+            frame[col] = flag_text(frame[col])
         write_csv(frame, out / "pipelines.csv")
         return
     results = []

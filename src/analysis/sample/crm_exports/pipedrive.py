@@ -33,6 +33,7 @@ import pandas as pd
 from analysis.core import columns as c
 from analysis.sample import SampleCRM
 from analysis.sample.crm_exports._warts import (
+    in_zone,
     local_date,
     rates_to_usd,
     rich_text,
@@ -139,11 +140,11 @@ class PipedriveExport:
 
 
 def _local(ts: pd.Series) -> pd.Series:
-    return ts.dt.tz_convert(TIMEZONE).dt.strftime(API_TIME)
+    return in_zone(ts, TIMEZONE, API_TIME)
 
 
 def _utc(ts: pd.Series) -> pd.Series:
-    return ts.dt.tz_convert("UTC").dt.strftime(API_TIME)
+    return in_zone(ts, "UTC", API_TIME)
 
 
 def _stages() -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:

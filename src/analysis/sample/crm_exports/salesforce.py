@@ -25,6 +25,8 @@ import pandas as pd
 from analysis.core import columns as c
 from analysis.sample import SampleCRM
 from analysis.sample.crm_exports._warts import (
+    flag_text,
+    in_zone,
     local_date,
     rates_to_usd,
     rich_text,
@@ -97,11 +99,7 @@ def _sf_id(prefix: str, i: int) -> str:
 
 
 def _time(ts: pd.Series) -> pd.Series:
-    return ts.dt.tz_convert("UTC").dt.strftime(SF_TIME)
-
-
-def _flag(values) -> np.ndarray:
-    return np.where(np.asarray(values, dtype=bool), "true", "false")
+    return in_zone(ts, "UTC", SF_TIME)
 
 
 def write_salesforce(crm: SampleCRM, out_dir: str | Path, *, seed: int = 0) -> SalesforceExport:
@@ -142,8 +140,8 @@ def write_salesforce(crm: SampleCRM, out_dir: str | Path, *, seed: int = 0) -> S
             "Probability": np.where(deals[c.OUTCOME] == c.WON, 100, np.where(closed, 0, 40)),
             "CloseDate": close_date,
             "LeadSource": deals[c.SOURCE].str.title(),
-            "IsClosed": _flag(closed),
-            "IsWon": _flag(deals[c.OUTCOME] == c.WON),
+            "IsClosed": flag_text(closed),
+            "IsWon": flag_text(deals[c.OUTCOME] == c.WON),
             "ForecastCategoryName": np.where(
                 deals[c.OUTCOME] == c.WON, "Closed", np.where(closed, "Omitted", "Pipeline")
             ),
@@ -173,7 +171,7 @@ def write_salesforce(crm: SampleCRM, out_dir: str | Path, *, seed: int = 0) -> S
             {
                 "Id": [account_ids[a] for a in accounts],
                 "Name": accounts,
-                "IsPersonAccount": _flag([segment_of[a] == c.B2C for a in accounts]),
+                "IsPersonAccount": flag_text([segment_of[a] == c.B2C for a in accounts]),
             }
         ),
         out / "Account.csv",
@@ -201,7 +199,7 @@ def write_salesforce(crm: SampleCRM, out_dir: str | Path, *, seed: int = 0) -> S
             {
                 "IsoCode": list(rates),
                 "ConversionRate": [1.0 / v for v in rates.values()],
-                "IsCorporate": _flag([k == "USD" for k in rates]),
+                "IsCorporate": flag_text([k == "USD" for k in rates]),
                 "IsActive": "true",
             }
         ),
@@ -255,7 +253,7 @@ def _stages() -> pd.DataFrame:
         rows, columns=["MasterLabel", "ApiName", "SortOrder", "IsActive", "IsClosed", "IsWon"]
     )
     for col in ("IsActive", "IsClosed", "IsWon"):
-        frame[col] = _flag(frame[col])
+        frame[col] = flag_text(frame[col])
     return frame
 
 
