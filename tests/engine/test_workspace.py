@@ -132,7 +132,7 @@ def test_several_pipelines_are_analysed_one_at_a_time(frames):
     # Default pipeline: D1 and the deal without a pipeline (D3); D1's events only.
     assert sorted(ws.execute(ws.deals)[c.DEAL_ID]) == ["D1", "D3"]
     assert set(ws.execute(ws.stage_events)[c.DEAL_ID]) == {"D1"}
-    assert ws.other_pipelines == ("renewals",) and ws.pipeline_only
+    assert ws.other_pipelines == ("renewals",)
     renewals = analysis.connect(tables, stages=config, pipeline="renewals")
     assert ws.execute(renewals.deals)[c.DEAL_ID].tolist() == ["D2"]
     assert set(ws.execute(renewals.stage_events)[c.DEAL_ID]) == {"D2"}

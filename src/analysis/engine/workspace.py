@@ -49,9 +49,6 @@ class Workspace:
     unrecorded_stages : tuple of str
         Open stages of the configured pipeline that the data never records,
         left out of :attr:`pipeline` by :meth:`without_unrecorded_stages`.
-    pipeline_only : bool
-        Whether the data has several pipelines and this workspace holds the
-        deals of :attr:`pipeline` alone (:meth:`for_pipeline`).
 
     Examples
     --------
@@ -66,7 +63,6 @@ class Workspace:
     manifest: dict | None = field(default=None, repr=False)
     money: Money = field(default=Money(None), repr=False)
     unrecorded_stages: tuple[str, ...] = ()
-    pipeline_only: bool = False
 
     def __getattr__(self, name: str) -> ibis.Table:
         # Only reached for names that are not dataclass fields.
@@ -156,7 +152,7 @@ class Workspace:
             if table in tables:
                 t = tables[table]
                 tables[table] = t.filter(t[c.DEAL_ID].isin(deals[c.DEAL_ID]))
-        return replace(ws, tables=MappingProxyType(tables), pipeline_only=True)
+        return replace(ws, tables=MappingProxyType(tables))
 
     def without_unrecorded_stages(self) -> Workspace:
         """A copy whose pipeline leaves out the open stages the data never records.
