@@ -14,7 +14,7 @@ from analysis.core.paths import STAGES_FILE
 from analysis.core.stages import Pipeline
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnMap
-from analysis.ingest.fx import convert
+from analysis.ingest.fx import convert_amounts
 
 
 def deal_notes(deals: pd.DataFrame, allow_null: tuple[str, ...], currency_filled: int) -> list[str]:
@@ -50,21 +50,19 @@ def convert_deals(deals: pd.DataFrame, rates, reporting: str, path: Path) -> lis
         )
     if c.AMOUNT_ORIGINAL not in deals:
         deals[c.AMOUNT_ORIGINAL] = deals[c.AMOUNT]
-    # A closed deal converts at its close, an open one at its creation.
-    at = (
-        deals[c.CLOSED_AT].fillna(deals[c.CREATED_AT])
-        if c.CLOSED_AT in deals
-        else deals[c.CREATED_AT]
+    none = pd.Series(pd.NaT, index=deals.index, dtype="datetime64[us, UTC]")
+    notes: list[str] = []
+    deals[c.AMOUNT], _ = convert_amounts(
+        deals[c.AMOUNT_ORIGINAL],
+        deals[c.CURRENCY].fillna(reporting),  # a deal without currency is in the reporting one
+        deals[c.OUTCOME],
+        deals[c.CLOSED_AT] if c.CLOSED_AT in deals else none,
+        deals[c.CREATED_AT],
+        rates,
+        reporting,
+        notes,
     )
-    result = convert(
-        deals[c.AMOUNT_ORIGINAL], deals[c.CURRENCY].fillna(reporting), at, rates, reporting
-    )
-    deals[c.AMOUNT] = result.amount.astype("float64")
-    return [
-        f"{n:,} deals in {code} have no exchange rate to {reporting} at their date; their amount "
-        "is left empty (amount_original keeps it)."
-        for code, n in result.no_rate.items()
-    ]
+    return notes
 
 
 def count_unknown_stages(

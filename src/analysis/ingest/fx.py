@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.core import columns as c
 from analysis.core.errors import InputError, stop_at_first_row
 from analysis.ingest import parse
 
@@ -246,3 +247,38 @@ def convert(
             no_rate[code] = int((missing & ~np.isnan(values[rows])).sum())
         out[rows] = converted
     return Conversion(amount=pd.Series(out, index=amount.index), no_rate=no_rate)
+
+
+def convert_amounts(
+    amounts: pd.Series,
+    currencies: pd.Series,
+    outcome: pd.Series,
+    closed_at: pd.Series,
+    created_at: pd.Series,
+    rates: Rates,
+    wanted: str | None,
+    notes: list[str],
+) -> tuple[pd.Series, str]:
+    """Amounts in the reporting currency (float64, which ingest reads as is), and that currency.
+
+    A closed deal converts at the rate of its close, an open deal at the
+    rate of its creation (an expected close lies in the future). Deals in a
+    currency without a rate at that moment get no amount, and ``notes`` says
+    how many.
+
+    Raises
+    ------
+    InputError
+        When ``wanted`` (``--reporting-currency``) has no rate.
+    """
+    reporting = reporting_currency(rates, wanted)
+    closed = (outcome != c.OPEN).fillna(False).to_numpy()
+    at = created_at.where(~closed, closed_at).fillna(created_at)
+    values = pd.to_numeric(amounts, errors="coerce") if amounts.dtype != float else amounts
+    result = convert(values, currencies, at, rates, reporting)
+    for code, n in result.no_rate.items():
+        notes.append(
+            f"{n:,} deals in {code} have no exchange rate to {reporting} at their date; "
+            "their amount is left empty (amount_original keeps it)."
+        )
+    return result.amount.astype("float64"), reporting

@@ -24,7 +24,7 @@ from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.core.stages import StageConfig
 from analysis.ingest.colmap import ColumnSpec, DeriveSpec, ReadOptions, TableMap
-from analysis.ingest.fx import Rates, convert, reporting_currency
+from analysis.ingest.fx import Rates
 from analysis.ingest.hygiene import strip_control_characters
 from analysis.ingest.read import read_table_file
 
@@ -390,41 +390,3 @@ def table_map(
         columns=MappingProxyType(specs),
         derive=derive,
     )
-
-
-# --- money ------------------------------------------------------------------------
-
-
-def convert_amounts(
-    amounts: pd.Series,
-    currencies: pd.Series,
-    outcome: pd.Series,
-    closed_at: pd.Series,
-    created_at: pd.Series,
-    rates: Rates,
-    wanted: str | None,
-    notes: list[str],
-) -> tuple[pd.Series, str]:
-    """Amounts in the reporting currency (float64, which ingest reads as is), and that currency.
-
-    A closed deal converts at the rate of its close, an open deal at the
-    rate of its creation (an expected close lies in the future). Deals in a
-    currency without a rate at that moment get no amount, and ``notes`` says
-    how many.
-
-    Raises
-    ------
-    InputError
-        When ``wanted`` (``--reporting-currency``) has no rate.
-    """
-    reporting = reporting_currency(rates, wanted)
-    closed = (outcome != c.OPEN).fillna(False).to_numpy()
-    at = created_at.where(~closed, closed_at).fillna(created_at)
-    values = pd.to_numeric(amounts, errors="coerce") if amounts.dtype != float else amounts
-    result = convert(values, currencies, at, rates, reporting)
-    for code, n in result.no_rate.items():
-        notes.append(
-            f"{n:,} deals in {code} have no exchange rate to {reporting} at their date; "
-            "their amount is left empty (amount_original keeps it)."
-        )
-    return result.amount.astype("float64"), reporting

@@ -17,6 +17,7 @@ from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.core.stages import normalise_label
 from analysis.ingest.colmap import ColumnSpec
+from analysis.ingest.fx import convert_amounts
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
     AdaptedTable,
@@ -24,7 +25,6 @@ from analysis.ingest.vendors.adapted import (
     VendorOptions,
     as_timestamps,
     column,
-    convert_amounts,
     custom_column,
     deleted_rows,
     full_names,

@@ -46,6 +46,7 @@ from analysis.core.errors import InputError
 from analysis.core.stages import normalise_label
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnSpec
+from analysis.ingest.fx import convert_amounts
 from analysis.ingest.parse import parse_money
 from analysis.ingest.read import read_header
 from analysis.ingest.vendors.adapted import (
@@ -55,7 +56,6 @@ from analysis.ingest.vendors.adapted import (
     VendorExport,
     VendorOptions,
     as_timestamps,
-    convert_amounts,
     deleted_rows,
     end_of_local_day,
     latest,

@@ -16,14 +16,21 @@ from analysis.core import columns as c
 from analysis.core.stages import normalise_label
 from analysis.ingest.colmap import ColumnSpec
 from analysis.ingest.fx import CURRENCY as CURRENCY_CODE
-from analysis.ingest.fx import RATE, Rates, base_currency, check_rates, rate_dates, rates_frame
+from analysis.ingest.fx import (
+    RATE,
+    Rates,
+    base_currency,
+    check_rates,
+    convert_amounts,
+    rate_dates,
+    rates_frame,
+)
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
     ExportFiles,
     VendorOptions,
     as_timestamps,
     column,
-    convert_amounts,
     custom_column,
     require,
     segment_values,
