@@ -18,6 +18,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from vendor_helpers import processed_deals, sample_deals
 
 import analysis
 from analysis.core import columns as c
@@ -55,16 +56,6 @@ def round_trip(request, crm, tmp_path_factory):
     # No --from and no --map: the export is recognised by its deals file's header.
     result = ingest(root / "export", root / "processed", timezone=planted.timezone, **options)
     return planted, result, root / "processed"
-
-
-def _deals(folder) -> pd.DataFrame:
-    return pd.read_parquet(folder / "deals.parquet").set_index(c.DEAL_ID)
-
-
-def _truth_deals(crm, planted) -> pd.DataFrame:
-    truth = crm.tables[c.DEALS].copy()
-    truth.index = truth[c.DEAL_ID].map(planted.ids)
-    return truth
 
 
 def _as_read(ts: pd.Series, planted) -> pd.Series:
@@ -108,7 +99,7 @@ def test_detected_and_every_row_accounted_for(crm, round_trip):
 
 def test_outcomes_segments_owners_and_reasons_match_the_sample(crm, round_trip):
     planted, _, folder = round_trip
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     assert sorted(got.index) == sorted(truth.index)
     truth = truth.loc[got.index]
     assert (got[c.OUTCOME] == truth[c.OUTCOME]).all()  # from Is Closed Won / Is Deal Closed?
@@ -132,7 +123,7 @@ def test_outcomes_segments_owners_and_reasons_match_the_sample(crm, round_trip):
 
 def test_four_currencies_convert_back_to_the_sample_s_dollars(crm, round_trip):
     planted, result, folder = round_trip
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     truth = truth.loc[got.index]
     assert result.manifest["reporting_currency"] == "USD"
     assert set(got[c.CURRENCY].dropna()) == {"USD", "EUR", "GBP", "MXN"}
@@ -146,7 +137,7 @@ def test_four_currencies_convert_back_to_the_sample_s_dollars(crm, round_trip):
 
 def test_dates_same_day_wins_backdated_and_expected_closes(crm, round_trip):
     planted, _, folder = round_trip
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     truth = truth.loc[got.index]
     backdated = truth[c.DEAL_ID].isin(planted.backdated)
     assert got[c.BACKDATED].sum() == len(planted.backdated) > 0
@@ -209,7 +200,7 @@ def test_both_pipelines_are_kept_in_their_own_language(crm, round_trip):
         assert pipeline.stages == tuple(hs.SLUGS[segment][s] for s in canonical.stages)
         won_label, won_id, _ = hs.STAGES[segment][c.WON]
         assert pipeline.normalise(won_label) == pipeline.normalise(won_id) == "won"
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     assert (got[c.PIPELINE] == truth.loc[got.index, c.SEGMENT].map(hs.PIPELINE_NAMES)).all()
 
 
@@ -242,7 +233,7 @@ def test_without_pipelines_file_stage_order_is_learnt_from_the_dates(crm, round_
         index = 0 if planted.header == "labels" else 1
         expected = [hs.STAGES[segment][s][index] for s in canonical.stages]
         assert [pipeline.normalise(x) for x in expected] == list(pipeline.stages)
-    got, truth = _deals(tmp_path / "out"), _truth_deals(crm, planted)
+    got, truth = processed_deals(tmp_path / "out"), sample_deals(crm, planted)
     assert (got[c.OUTCOME] == truth.loc[got.index, c.OUTCOME]).all()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from vendor_helpers import processed_deals, sample_deals
 
 import analysis
 from analysis.core import columns as c
@@ -42,16 +43,6 @@ def round_trip(tmp_path_factory):
         fx_rates=planted.rates_file,
     )
     return crm, planted, result, root / "processed"
-
-
-def _deals(folder) -> pd.DataFrame:
-    return pd.read_parquet(folder / "deals.parquet").set_index(c.DEAL_ID)
-
-
-def _truth_deals(crm, planted) -> pd.DataFrame:
-    truth = crm.tables[c.DEALS].copy()
-    truth.index = truth[c.DEAL_ID].map(planted.ids)
-    return truth
 
 
 def _journeys(crm) -> pd.DataFrame:
@@ -88,7 +79,7 @@ def _assert_same_events(folder, crm, planted) -> None:
 
 def _assert_same_deals(folder, crm, planted) -> pd.DataFrame:
     """Outcomes, segments, owners, pipelines, stages and times as in the sample."""
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     assert sorted(got.index) == sorted(truth.index)
     truth = truth.loc[got.index]
     assert (got[c.OUTCOME] == truth[c.OUTCOME]).all()  # from status
@@ -138,7 +129,7 @@ def test_outcomes_segments_owners_and_times_match_the_sample(round_trip):
     crm, planted, _, folder = round_trip
     # Owners by name, times in the company's zone: read back to user ids and UTC seconds.
     got = _assert_same_deals(folder, crm, planted)
-    truth = _truth_deals(crm, planted).loc[got.index]
+    truth = sample_deals(crm, planted).loc[got.index]
     lost = truth[c.OUTCOME] == c.LOST
     reasons = got.loc[lost, c.LOSS_REASON].fillna("")
     assert (reasons == truth.loc[lost, c.LOSS_REASON].fillna("")).all()
@@ -152,7 +143,7 @@ def test_outcomes_segments_owners_and_times_match_the_sample(round_trip):
 
 def test_four_currencies_convert_back_with_the_rates_file(round_trip):
     crm, planted, result, folder = round_trip
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     truth = truth.loc[got.index]
     assert result.manifest["reporting_currency"] == "USD"  # the rate-1 currency of the file
     assert set(got[c.CURRENCY].dropna()) == {"USD", "EUR", "GBP", "MXN"}
@@ -248,7 +239,7 @@ def test_the_api_s_field_names_read_the_same(api_round_trip):
 
 def test_without_rates_amounts_stay_as_exported(api_round_trip):
     crm, planted, result, folder = api_round_trip
-    got = _deals(folder)
+    got = processed_deals(folder)
     # Four currencies and no rates: nothing converted, no reporting currency claimed.
     assert result.manifest["reporting_currency"] is None
     assert any("no exchange rates" in note for note in result.manifest["notes"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from vendor_helpers import processed_deals, sample_deals
 
 import analysis
 from analysis.core import columns as c
@@ -35,16 +36,6 @@ def round_trip(tmp_path_factory):
     return crm, planted, result, root / "processed"
 
 
-def _deals(folder) -> pd.DataFrame:
-    return pd.read_parquet(folder / "deals.parquet").set_index(c.DEAL_ID)
-
-
-def _truth_deals(crm, planted) -> pd.DataFrame:
-    truth = crm.tables[c.DEALS].copy()
-    truth.index = truth[c.DEAL_ID].map(planted.ids)
-    return truth
-
-
 def test_detected_and_every_row_accounted_for(round_trip):
     _, planted, result, _ = round_trip
     m = result.manifest
@@ -62,7 +53,7 @@ def test_detected_and_every_row_accounted_for(round_trip):
 
 def test_outcomes_segments_and_owners_match_the_sample(round_trip):
     crm, planted, _, folder = round_trip
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     assert sorted(got.index) == sorted(truth.index)
     truth = truth.loc[got.index]
     assert (got[c.OUTCOME] == truth[c.OUTCOME]).all()  # from IsClosed/IsWon
@@ -78,7 +69,7 @@ def test_outcomes_segments_and_owners_match_the_sample(round_trip):
 
 def test_four_currencies_convert_back_to_the_sample_s_dollars(round_trip):
     crm, planted, result, folder = round_trip
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     truth = truth.loc[got.index]
     assert result.manifest["reporting_currency"] == "USD"
     assert set(got[c.CURRENCY].dropna()) == {"USD", "EUR", "GBP", "MXN"}
@@ -92,7 +83,7 @@ def test_four_currencies_convert_back_to_the_sample_s_dollars(round_trip):
 
 def test_dates_same_day_wins_backdated_and_expected_closes(round_trip):
     crm, planted, result, folder = round_trip
-    got, truth = _deals(folder), _truth_deals(crm, planted)
+    got, truth = processed_deals(folder), sample_deals(crm, planted)
     truth = truth.loc[got.index]
     backdated = truth[c.DEAL_ID].isin(planted.backdated)
     assert got[c.BACKDATED].sum() == len(planted.backdated) > 0
