@@ -273,3 +273,14 @@ def test_a_folder_no_one_knows_lists_files_columns_and_ways_forward(tmp_path, ca
     assert code == 2
     assert "export_2026.csv (Name, Value, When)" in captured.err
     assert "--from" in captured.err and "--map" in captured.err
+
+
+def test_the_crms_ingest_names_are_the_adapters_and_an_unknown_one_exits_2(tmp_path, capsys):
+    from analysis.cli import CRM_NAMES
+    from analysis.ingest.vendors import ADAPTERS
+
+    assert CRM_NAMES == tuple(ADAPTERS)  # written out so that --help stays light
+    code, captured = _run(
+        capsys, clean_export(tmp_path / "src"), tmp_path / "out", "--from", "zoho"
+    )
+    assert code == 2 and "unknown source 'zoho'" in captured.err
