@@ -217,3 +217,13 @@ def test_money_by_currency_of_converted_amounts_has_no_note():
     assert result.converted and set(result.table[c.NOTE]) == {""}
     # Amounts per currency stay in that currency (amount_original), not the reporting one.
     assert result.table.set_index(c.CURRENCY)[c.WON_AMOUNT]["EUR"] == 300.0
+
+
+def test_won_revenue_is_unknown_not_zero_when_amounts_cannot_be_added():
+    # Hand-built deals of _currency_deals: EUR, MXN and USD amounts, no rates.
+    ws = analysis.connect({c.DEALS: _currency_deals(converted=False)})
+    overall = overview.outcome_summary(ws, None).to_frame()
+    assert overall[c.N_WON].iloc[0] == 3 and pd.isna(overall[c.WON_AMOUNT].iloc[0])
+    converted = analysis.connect({c.DEALS: _currency_deals(converted=True)})
+    # Converted: 125 + 250 + 100 won (the hand-built amounts in USD).
+    assert overview.outcome_summary(converted, None).to_frame()[c.WON_AMOUNT].iloc[0] == 475.0

@@ -142,10 +142,13 @@ def overview_findings(
     sentences = []
     if not overall.empty:
         row = overall.iloc[0]
+        revenue = (
+            "" if pd.isna(row[c.WON_AMOUNT]) else f"; won revenue {format_money(row[c.WON_AMOUNT])}"
+        )
         sentences.append(
             f"{format_count(row[c.N_DEALS])} deals {window}: {format_count(row[c.N_WON])} won, "
-            f"{format_count(row[c.N_LOST])} lost, {format_count(row[c.N_OPEN])} still open; "
-            f"won revenue {format_money(row[c.WON_AMOUNT])}. "
+            f"{format_count(row[c.N_LOST])} lost, {format_count(row[c.N_OPEN])} still open"
+            f"{revenue}. "
             f"Win rate of closed deals {format_rate(row[c.WIN_RATE], row[c.CI_LOW], row[c.CI_HIGH])}; "
             f"open deals are not counted as losses."
         )

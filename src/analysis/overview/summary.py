@@ -182,7 +182,9 @@ def outcome_summary(
         table = table.sort_values(keys).reset_index(drop=True)
     for col in (c.N_DEALS, c.N_WON, c.N_LOST, c.N_OPEN):
         table[col] = table[col].fillna(0).astype("int64")
-    table[c.WON_AMOUNT] = table[c.WON_AMOUNT].fillna(0.0).astype("float64")
+    won_amount = table[c.WON_AMOUNT].astype("float64")
+    # No won deal is 0 revenue; amounts set aside (several currencies, no rates) are unknown.
+    table[c.WON_AMOUNT] = won_amount.fillna(0.0) if ws.money.comparable else won_amount
     table[c.OPEN_SHARE] = table[c.N_OPEN] / table[c.N_DEALS].where(table[c.N_DEALS] > 0)
     closed = table[c.N_WON] + table[c.N_LOST]
     rate, low, high = rate_with_interval(table[c.N_WON], closed, alpha=alpha)
