@@ -188,6 +188,22 @@ def test_malformed_rows_stay_in_place_across_read_blocks(tmp_path):
     assert df.attrs[MALFORMED_LINES] == malformed
 
 
+@pytest.mark.parametrize("malformed_row", [False, True])
+def test_a_field_larger_than_the_read_block_is_read_whole(tmp_path, malformed_row):
+    # a 4 MB rich-text note (hand-built) is longer than pyarrow's 1 MiB parse block,
+    # which used to fail the whole file; it must come back whole, in its place
+    note = "x" * 4_000_000
+    lines = ["deal_id,notes"] + [f"D{i},short" for i in range(100)]
+    lines[50] = f'D49,"{note}"'
+    if malformed_row:
+        lines[10] = "D9,short,surplus"
+    df = read_table_file(_write(tmp_path, "x.csv", ("\n".join(lines) + "\n").encode()))
+    assert len(df) == 100
+    # lines[k] is data row k, index k - 1
+    assert df.loc[49, "notes"] == note and df.loc[48, "notes"] == "short"
+    assert list(df.attrs[MALFORMED_ROWS]) == ([9] if malformed_row else [])
+
+
 def test_ingest_quarantines_malformed_rows_and_keeps_the_rest(tmp_path):
     rows = list(DEALS_ROWS)
     rows.insert(1, "D9,2024-01-09,open,5,B2B")  # short: 5 of 8 fields

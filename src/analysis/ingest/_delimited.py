@@ -48,6 +48,7 @@ _NON_BLANK = re.compile(rb"\S")
 # range: Latin-1 text decodes Windows-1252's "€" (0x80) and friends to C1 characters.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _SAMPLE_BYTES = 64 * 1024
+_BLOCK_BYTES = 1 << 20  # pyarrow's default parse block
 _SNIFF_RECORDS = 50
 
 
@@ -298,7 +299,7 @@ def _read_table(body: bytes, delimiter: str, width: int) -> tuple[pa.Table, dict
         return "error"
 
     try:
-        return _arrow_csv(body, delimiter, width, stop, use_threads=True), {}
+        return _arrow_csv(body, delimiter, width, stop, use_threads=True, handled=found), {}
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         if not found:
             raise
@@ -308,7 +309,7 @@ def _read_table(body: bytes, delimiter: str, width: int) -> tuple[pa.Table, dict
         invalid.append((row.number, row.text))
         return "skip"
 
-    table = _arrow_csv(body, delimiter, width, note, use_threads=False)
+    table = _arrow_csv(body, delimiter, width, note, use_threads=False, handled=invalid)
     positions, rows, texts = [], [], []
     for before, (number, text) in enumerate(invalid):
         if not text.strip():
@@ -337,11 +338,41 @@ def _arrow_csv(
     on_invalid: Callable[[pcsv.InvalidRow], str],
     *,
     use_threads: bool,
+    handled: list,
+) -> pa.Table:
+    """Read with pyarrow; a record longer than a parse block is read with larger blocks.
+
+    pyarrow parses in blocks (1 MiB by default) and a record must fit in one:
+    a CRM note of several megabytes would fail the whole file. The block grows
+    fourfold per retry, up to the whole body, so the cost falls only on such
+    files. ``handled`` is the list ``on_invalid`` fills; it is emptied before
+    each try, since a retry hands the same rows to the handler again.
+    """
+    block = _BLOCK_BYTES
+    while True:
+        handled.clear()
+        try:
+            return _arrow_csv_blocks(body, delimiter, width, on_invalid, use_threads, block)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block > len(body):
+                raise
+            block *= 4
+
+
+def _arrow_csv_blocks(
+    body: bytes,
+    delimiter: str,
+    width: int,
+    on_invalid: Callable[[pcsv.InvalidRow], str],
+    use_threads: bool,
+    block: int,
 ) -> pa.Table:
     names = [f"_{i}" for i in range(width)]
     return pcsv.read_csv(
         pa.BufferReader(body),
-        read_options=pcsv.ReadOptions(column_names=names, use_threads=use_threads),
+        read_options=pcsv.ReadOptions(
+            column_names=names, use_threads=use_threads, block_size=block
+        ),
         parse_options=pcsv.ParseOptions(
             delimiter=delimiter,
             newlines_in_values=b'"' in body,
