@@ -139,3 +139,19 @@ def test_several_pipelines_are_analysed_one_at_a_time(frames):
     assert renewals.pipeline.name == "renewals"
     with pytest.raises(InputError, match="no pipeline 'upsell'"):
         analysis.connect(tables, stages=config, pipeline="upsell")
+
+
+def test_an_entry_flagged_before_created_has_no_time_and_no_duration(frames):
+    # D1's prospecting entry is flagged (as ingest does when it is over a day before
+    # creation): it still counts for reach, but its time is unknown, so no stay in
+    # prospecting can be measured from it (hand count: D1 is the only prospecting stay).
+    from analysis.pipeline import time_in_stage
+
+    events = frames[c.STAGE_EVENTS].copy()
+    events[c.BEFORE_CREATED] = pd.array([True, False, False], dtype="boolean")
+    ws = analysis.connect({**frames, c.STAGE_EVENTS: events})
+    got = ws.execute(ws.stage_events.order_by(c.ENTERED_AT))
+    assert got[c.STAGE].tolist() == ["won", "lost", "prospecting"]  # nulls last
+    assert got[c.ENTERED_AT].isna().tolist() == [False, False, True]
+    prospecting = time_in_stage(ws).to_frame().set_index(c.STAGE).loc["prospecting"]
+    assert prospecting["n_stays"] == 0

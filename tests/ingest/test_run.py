@@ -449,3 +449,20 @@ def test_changes_only_belongs_to_stage_events(tmp_path):
     with pytest.raises(ConfigError, match="changes_only belongs under stage_events") as info:
         load_column_map(tmp_path / "map.yaml")
     assert info.value.column == "tables.deals.changes_only"
+
+
+def test_stage_entries_long_before_the_deal_was_created_are_flagged(tmp_path):
+    rows = list(EVENTS_ROWS)
+    rows[0] = "D1,prospecting,2019-03-01"  # years before D1's creation on 2024-01-05
+    rows[3] = "D2,prospecting,2024-01-05T06:00:00Z"  # 18 hours before D2's: within the day
+    write_csv(tmp_path / "src", "deals.csv", DEALS_HEADER, DEALS_ROWS)
+    write_csv(tmp_path / "src", "stage_events.csv", EVENTS_HEADER, rows)
+    result = ingest(tmp_path / "src", tmp_path / "out")
+    events = pd.read_parquet(tmp_path / "out" / "stage_events.parquet")
+    # Hand count: one row dated more than a day before its deal; it is kept, not quarantined.
+    assert len(events) == len(EVENTS_ROWS)
+    flagged = events[events[c.BEFORE_CREATED]]
+    assert flagged[[c.DEAL_ID, c.STAGE]].values.tolist() == [["D1", "prospecting"]]
+    assert result.manifest["flags"][c.BEFORE_CREATED] == 1
+    assert any("1 stage events are dated more than a day" in n for n in result.manifest["notes"])
+    schema.table_schema(c.STAGE_EVENTS).validate(events)

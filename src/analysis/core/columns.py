@@ -51,6 +51,7 @@ QUALIFICATION_FIELDS = (QUAL_BUDGET, QUAL_AUTHORITY, QUAL_NEED, QUAL_TIMELINE, L
 # --- stage_events ---------------------------------------------------------------
 ENTERED_AT = "entered_at"
 DERIVED = "derived"  # True when ingest inferred the event from a current stage
+BEFORE_CREATED = "before_created"  # entered over a day before its deal was created
 
 # --- activities -----------------------------------------------------------------
 AT = "at"

@@ -101,6 +101,7 @@ def _stage_events(stage_checks: tuple[pa.Check, ...]) -> dict[str, _Spec]:
         c.ENTERED_AT: (TIMESTAMP, True, True, (), False),
         c.OWNER_ID: (STRING, False, True, (), False),
         c.DERIVED: (BOOL, False, True, (), False),
+        c.BEFORE_CREATED: (BOOL, False, True, (), False),
     }
 
 

@@ -255,9 +255,26 @@ def _with_money(ws: Workspace) -> Workspace:
     return replace(ws, money=money).with_table(c.DEALS, comparable_amounts(ws.deals, money))
 
 
+def _with_usable_entry_times(ws: Workspace) -> Workspace:
+    """Stage entries flagged ``before_created`` get an unknown entry time.
+
+    Ingest flags an entry dated more than a day before its deal was created:
+    the deal did reach the stage, but the time is wrong, and a stay measured
+    from it would run for years. With the time unknown the entry still counts
+    for reach and keeps its place first in the deal's history, and every
+    duration leaves it out, as for a derived entry without a time.
+    """
+    if not ws.has(c.STAGE_EVENTS) or c.BEFORE_CREATED not in ws.stage_events.columns:
+        return ws
+    ev = ws.stage_events
+    unknown = ibis.null().cast(ev[c.ENTERED_AT].type())
+    entered = ev[c.BEFORE_CREATED].fill_null(False).ifelse(unknown, ev[c.ENTERED_AT])
+    return ws.with_table(c.STAGE_EVENTS, ev.mutate(**{c.ENTERED_AT: entered}))
+
+
 def _prepared(ws: Workspace) -> Workspace:
-    """What every source gets on opening: its money read, its blank labels named."""
-    return _with_labels(_with_money(ws))
+    """What every source gets on opening: money read, blank labels named, bad times unknown."""
+    return _with_usable_entry_times(_with_labels(_with_money(ws)))
 
 
 def connect(

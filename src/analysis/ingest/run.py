@@ -43,6 +43,7 @@ from analysis.ingest.sources import choose_vendor, map_pipeline, source_from_map
 from analysis.ingest.validate import (
     DEAL_LINKS,
     DealIndex,
+    before_created,
     deal_link_flags,
     merge_flags,
     split,
@@ -186,7 +187,9 @@ def ingest(
             parts = split(canon, flags, pipeline.all_stages, tmap.allow_null)
             count_unknown_stages(unknown_stages, canon.frame, flags)
             if table == c.DEALS:
-                deals_index = DealIndex.from_deals(canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID])
+                deals_index = DealIndex.from_deals(
+                    canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID], parts.clean[c.CREATED_AT]
+                )
                 positions = deals_index.lookup(parts.clean[c.DEAL_ID])
                 notes += deal_notes(parts.clean, tmap.allow_null, canon.currency_filled)
                 notes += date_notes(canon, parts.clean)
@@ -215,6 +218,15 @@ def ingest(
             elif positions is not None:
                 positions = positions[parts.clean_rows]
             clean = _with_derived_flag(table, parts.clean)
+            if table == c.STAGE_EVENTS and deals_index is not None and positions is not None:
+                clean, early = _with_before_created(clean, positions, deals_index)
+                if early:
+                    flagged[c.BEFORE_CREATED] = early
+                    notes.append(
+                        f"{early:,} stage events are dated more than a day before their deal "
+                        "was created: kept (the deal reached the stage), flagged before_created, "
+                        "and their time is left out of durations."
+                    )
             stage.write_table(table, sort_table(table, clean, stage_order, deal_codes=positions))
             stage.write_quarantine(table, parts.quarantine)
             counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
@@ -254,6 +266,15 @@ def ingest(
         }
         stage.commit(manifest)
     return IngestResult(out_dir=out_dir, manifest=manifest)
+
+
+def _with_before_created(
+    events: pd.DataFrame, positions: np.ndarray, index: DealIndex
+) -> tuple[pd.DataFrame, int]:
+    """Clean stage events with the ``before_created`` flag, and how many carry it."""
+    early = before_created(events, positions, index)
+    flag = pd.array(early, dtype="boolean")
+    return events.assign(**{c.BEFORE_CREATED: flag}), int(early.sum())
 
 
 def _not_stage_changes(events: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -149,16 +149,25 @@ class DealIndex:
 
     ids: pa.Array
     clean: np.ndarray
+    created: np.ndarray | None = None
 
     @classmethod
-    def from_deals(cls, all_ids: pd.Series, clean_ids: pd.Series) -> DealIndex:
-        """Build the index from every deal id read and the clean ones."""
+    def from_deals(
+        cls, all_ids: pd.Series, clean_ids: pd.Series, created: pd.Series | None = None
+    ) -> DealIndex:
+        """Build the index from every deal id read, the clean ones and their creation times."""
         ids = pc.unique(_arrow(all_ids.dropna()))
         ids = ids.take(pc.sort_indices(ids))
         clean = np.zeros(len(ids), dtype=bool)
         pos = pc.index_in(_arrow(clean_ids), value_set=ids)
         clean[pos.drop_null().to_numpy()] = True
-        return cls(ids=ids, clean=clean)
+        created_at = None
+        if created is not None:
+            created_at = np.full(len(ids), np.datetime64("NaT", "us"))
+            valid = pos.is_valid().to_numpy(zero_copy_only=False)
+            times = created.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+            created_at[pos.drop_null().to_numpy()] = times[valid]
+        return cls(ids=ids, clean=clean, created=created_at)
 
     def lookup(self, values: pd.Series) -> np.ndarray:
         """Position of each value in :attr:`ids`; -1 for missing or unknown ids."""
@@ -200,6 +209,45 @@ def deal_link_flags(
         r.PARENT_QUARANTINED: applies & known & ~clean,
         r.ORPHAN_EVENT: applies & ~known,
     }
+
+
+BEFORE_CREATED_SLACK = np.timedelta64(1, "D")
+"""How far before its deal's creation a stage entry may be dated without a flag.
+
+A day absorbs date-only histories (midnight of the creation day) and an entry
+stamped in another time zone than the deal; past that the time is wrong.
+"""
+
+
+def before_created(frame: pd.DataFrame, positions: np.ndarray, index: DealIndex) -> np.ndarray:
+    """Stage entries dated more than :data:`BEFORE_CREATED_SLACK` before their deal's creation.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Canonical ``stage_events``.
+    positions : numpy.ndarray
+        :meth:`DealIndex.lookup` of its ``deal_id``.
+    index : DealIndex
+        The deals input, built with their creation times.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per row; False where the entry or the deal has no time.
+    """
+    out = np.zeros(len(frame), dtype=bool)
+    if index.created is None or c.ENTERED_AT not in frame:
+        return out
+    known = positions >= 0
+    entered = frame[c.ENTERED_AT].dt.tz_convert("UTC").dt.tz_localize(None)
+    entered = entered.to_numpy("datetime64[us]")[known]
+    created = index.created[positions[known]]
+    dated = ~np.isnat(entered) & ~np.isnat(created)
+    early = np.zeros(len(entered), dtype=bool)
+    early[dated] = entered[dated] < created[dated] - BEFORE_CREATED_SLACK
+    out[known] = early
+    return out
 
 
 @dataclass(frozen=True)
