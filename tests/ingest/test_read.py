@@ -7,6 +7,7 @@ Expected values are the literal contents written into each fixture file
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -18,6 +19,7 @@ from analysis.ingest.read import (
     MALFORMED_LINES,
     MALFORMED_ROWS,
     SUPPORTED_SUFFIXES,
+    UNCALCULATED_CELLS,
     clean_header,
     detect_delimiter,
     find_table_files,
@@ -177,6 +179,38 @@ def test_xlsx_blank_rows_and_duplicate_headers(tmp_path):
     with pytest.raises(InputError) as info:
         read_table_file(tmp_path / "dup.xlsx")
     assert info.value.column == "id"
+
+
+def _with_stored_result(path, formula: str, result: str) -> None:
+    """Store ``result`` as the last calculated value of ``formula``, as Excel does on save."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    old = f"<f>{formula}</f><v />".encode()
+    assert old in parts[sheet]
+    parts[sheet] = parts[sheet].replace(old, f"<f>{formula}</f><v>{result}</v>".encode())
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def test_xlsx_formulas_never_calculated_are_named(tmp_path):
+    # openpyxl writes formulas without results (as scripts do); C3's result is then
+    # stored by hand as Excel would, so only C5 (sheet row 5, after a blank row) has none
+    book = openpyxl.Workbook()
+    for row in (["deal_id", "amount"], ["D1", 100], ["D2", "=B2*2"], [None, None], ["D3", "=B2+1"]):
+        book.active.append(row)
+    path = tmp_path / "deals.xlsx"
+    book.save(path)
+    _with_stored_result(path, "B2*2", "200")
+    df = read_table_file(path)
+    assert df["amount"].tolist()[:2] == [100, 200] and pd.isna(df.loc[2, "amount"])
+    assert df.attrs[UNCALCULATED_CELLS] == ["B5"]
+
+
+def test_xlsx_of_plain_values_has_no_uncalculated_cells(tmp_path):
+    pd.DataFrame({"deal_id": ["D1"], "amount": [None]}).to_excel(tmp_path / "x.xlsx", index=False)
+    assert read_table_file(tmp_path / "x.xlsx").attrs[UNCALCULATED_CELLS] == []
 
 
 def test_xlsx_header_only_and_empty_sheet(tmp_path):

@@ -466,3 +466,20 @@ def test_stage_entries_long_before_the_deal_was_created_are_flagged(tmp_path):
     assert result.manifest["flags"][c.BEFORE_CREATED] == 1
     assert any("1 stage events are dated more than a day" in n for n in result.manifest["notes"])
     schema.table_schema(c.STAGE_EVENTS).validate(events)
+
+
+def test_a_workbook_with_uncalculated_formulas_is_read_with_a_warning(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in (DEALS_HEADER.split(","), *[r.split(",") for r in DEALS_ROWS]):
+        book.active.append(row)
+    book.active["D3"] = "=D2*2"  # D2's amount, as a formula no program calculated
+    (tmp_path / "src").mkdir()
+    book.save(tmp_path / "src" / "deals.xlsx")
+    result = ingest(tmp_path / "src", tmp_path / "out")
+    # Hand count: the row stays (4 clean deals) and the one cell is named.
+    assert result.manifest["tables"][c.DEALS]["rows_clean"] == 4
+    (warning,) = result.manifest["warnings"]
+    assert warning.startswith("deals.xlsx: 1 cell holds a formula that was never calculated (D3)")
+    assert "warning: deals.xlsx" in result.summary()

@@ -49,6 +49,18 @@ def test_overview_findings_mention_derived_history_and_open_deals():
     assert any("derived" in f for f in findings)
 
 
+def test_overview_findings_carry_ingest_warnings_and_entries_before_creation():
+    manifest = {
+        "warnings": ["deals.xlsx: 1 cell holds a formula ..."],
+        "flags": {"before_created": 3},
+    }
+    findings = overview_findings.overview_findings(
+        pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), manifest
+    )
+    assert "Ingest warned: deals.xlsx: 1 cell holds a formula ..." in findings
+    assert any(f.startswith("3 stage entries are dated more than a day before") for f in findings)
+
+
 def test_rows_the_crm_marks_are_told_apart_from_bad_rows():
     quarantine = pd.DataFrame(
         {

@@ -1,4 +1,4 @@
-"""The ingest manifest's notes and counts about deals, and money conversion of a mapped export."""
+"""The ingest manifest's notes, warnings and counts, and money conversion of a mapped export."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from analysis.core.stages import Pipeline
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnMap
 from analysis.ingest.fx import convert_amounts
+from analysis.ingest.read import UNCALCULATED_CELLS
+
+MAX_CELLS_LISTED = 10
 
 
 def deal_notes(deals: pd.DataFrame, allow_null: tuple[str, ...], currency_filled: int) -> list[str]:
@@ -125,3 +128,22 @@ def flag_counts(clean: pd.DataFrame, canon) -> dict[str, int]:
     if canon.closes_at_end_of_day:
         out["closes_at_end_of_day"] = canon.closes_at_end_of_day
     return out
+
+
+def uncalculated_warning(raw: pd.DataFrame, path: Path) -> list[str]:
+    """A warning naming a workbook's formula cells that were never calculated (else none).
+
+    Their value is unknown, not blank, but ingest can only read them as blank:
+    the rows stay, and the warning says which cells to check.
+    """
+    cells = raw.attrs.get(UNCALCULATED_CELLS) or []
+    if not cells:
+        return []
+    listed = ", ".join(cells[:MAX_CELLS_LISTED])
+    more = f" and {len(cells) - MAX_CELLS_LISTED:,} more" if len(cells) > MAX_CELLS_LISTED else ""
+    return [
+        f"{Path(path).name}: {len(cells):,} "
+        f"{'cell holds' if len(cells) == 1 else 'cells hold'} a formula that was never calculated "
+        f"({listed}{more}), so they were read as blank. Open the workbook in Excel and save "
+        "it (or export the values), then ingest again."
+    ]

@@ -133,6 +133,7 @@ class IngestResult:
             lines.append(f"  stage labels no stage knows (quarantined): {listed}")
         if self.manifest.get("ignored_files"):
             lines.append("  ignored files: " + ", ".join(self.manifest["ignored_files"]))
+        lines += [f"  warning: {w}" for w in self.manifest.get("warnings", [])]
         return "\n".join(lines)
 
 

@@ -17,6 +17,8 @@ where known, the column and row.
 
 from __future__ import annotations
 
+import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +47,7 @@ __all__ = [
     "MAX_LINE_CHARS",
     "SUPPORTED_SUFFIXES",
     "TEXT_SUFFIXES",
+    "UNCALCULATED_CELLS",
     "clean_header",
     "detect_delimiter",
     "detect_encoding",
@@ -64,6 +67,8 @@ _TEXT_CONTROLS = (0x09, 0x0A, 0x0D)  # tab and line ends are text
 _CHUNK = 1 << 25
 MALFORMED_LINES = "malformed_lines"
 """``frame.attrs`` key: index label of each malformed row to its text (first 500 characters)."""
+UNCALCULATED_CELLS = "uncalculated_cells"
+"""``frame.attrs`` key (XLSX): cells such as ``D7`` holding a formula with no stored result."""
 
 
 # --- finding files ----------------------------------------------------------------
@@ -154,7 +159,9 @@ def read_table_file(
         the index labels of text rows with more or fewer fields than the
         header (kept: extra fields dropped, missing ones missing), and
         ``attrs[MALFORMED_LINES]`` maps each to its text; both are empty for
-        XLSX and Parquet.
+        XLSX and Parquet. ``attrs[UNCALCULATED_CELLS]`` names the XLSX cells
+        (``D7``) holding a formula that was never calculated: they read as
+        blank, and ingest warns about the file.
 
     Raises
     ------
@@ -171,6 +178,7 @@ def read_table_file(
             file=path,
         )
     malformed: dict[int, str] = {}
+    uncalculated: list[str] = []
     if suffix in TEXT_SUFFIXES:
         data = _read_bytes(path)
         text = read_delimited(path, data, encoding, delimiter)
@@ -179,7 +187,8 @@ def read_table_file(
         malformed = text.malformed
     elif suffix == ".xlsx":
         _check_readable(path)
-        frame = _tidy_strings(_read_xlsx(path))
+        frame, uncalculated = _read_xlsx(path)
+        frame = _tidy_strings(frame)
     else:
         _check_readable(path)
         frame = _tidy_strings(_read_parquet(path))
@@ -189,6 +198,7 @@ def read_table_file(
         frame.attrs[CONTROL_FREE] = not _has_control_bytes(data)
     frame.attrs[MALFORMED_ROWS] = sorted(malformed)
     frame.attrs[MALFORMED_LINES] = dict(sorted(malformed.items()))
+    frame.attrs[UNCALCULATED_CELLS] = uncalculated
     return frame
 
 
@@ -257,21 +267,17 @@ def _check_readable(path: Path) -> None:
         raise InputError(EMPTY_MESSAGE, file=path)
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    import openpyxl  # imported here: only XLSX sources pay for it
-
+def _read_xlsx(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The first sheet's rows under its header, and its formula cells without a result."""
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            rows = [r for r in sheet.iter_rows(values_only=True) if any(_present(v) for v in r)]
-        finally:
-            book.close()
+        sheet_rows = _xlsx_rows(path, data_only=True)
+        uncalculated = _uncalculated_cells(path, sheet_rows) if _has_formulas(path) else []
     except Exception as exc:  # openpyxl raises many types for a corrupt workbook
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise InputError(
             f"the file is not a readable Excel workbook ({reason}).", file=path
         ) from None
+    rows = [r for r in sheet_rows if any(_present(v) for v in r)]
     if not rows:
         raise InputError(EMPTY_MESSAGE, file=path)
     header, body = rows[0], rows[1:]
@@ -283,7 +289,64 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     if frame.empty:
         frame = frame.astype("str")
     frame.columns = [clean_header(h) for h in header]
-    return _check_columns(frame, path)
+    return _check_columns(frame, path), uncalculated
+
+
+def _xlsx_rows(path: Path, *, data_only: bool) -> list[tuple]:
+    """Every row of the first sheet (values, or formulas where ``data_only`` is False)."""
+    import openpyxl  # imported here: only XLSX sources pay for it
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    try:
+        return list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (a ``<f>`` element).
+
+    Scanned in the zip, 1 MiB at a time, so a workbook of plain values (what
+    CRMs export) is read once.
+    """
+    with zipfile.ZipFile(path) as book:
+        for name in book.namelist():
+            if not name.startswith("xl/worksheets/"):
+                continue
+            with book.open(name) as part:
+                tail = b""
+                while chunk := part.read(1 << 20):
+                    if _FORMULA_TAG.search(tail + chunk):
+                        return True
+                    tail = chunk[-8:]
+    return False
+
+
+def _uncalculated_cells(path: Path, values: list[tuple]) -> list[str]:
+    """Cells of the first sheet holding a formula with no stored result, as ``D7``.
+
+    Excel stores each formula's last result beside it; a workbook written by a
+    program that does not calculate (a script, some exporters) stores none,
+    and the cell reads as blank.
+    """
+    from openpyxl.utils import get_column_letter
+
+    cells = []
+    formulas = _xlsx_rows(path, data_only=False)
+    for i, (row, shown) in enumerate(zip(formulas, values, strict=False), start=1):
+        for j, value in enumerate(row):
+            if _is_formula(value) and (j >= len(shown) or shown[j] is None):
+                cells.append(f"{get_column_letter(j + 1)}{i}")
+    return cells
+
+
+def _is_formula(value: object) -> bool:
+    if isinstance(value, str):
+        return value.startswith("=")
+    return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

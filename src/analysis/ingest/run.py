@@ -27,6 +27,7 @@ from analysis.ingest.deal_notes import (
     date_notes,
     deal_notes,
     flag_counts,
+    uncalculated_warning,
     unknown_stages_note,
 )
 from analysis.ingest.derive import derive_stage_events
@@ -156,6 +157,7 @@ def ingest(
     counts: dict[str, dict] = {}
     ignored_columns: dict[str, list[str]] = {}
     notes: list[str] = list(src.export.notes) if src.export else []
+    warnings: list[str] = []
     flagged: dict[str, int] = {}
     stripped: dict[str, int] = {}
     derived: dict[str, dict] = {}
@@ -169,6 +171,7 @@ def ingest(
             stage.write_text(src.stages_text, STAGES_COPY_FILENAME)
         for table in (t for t in c.TABLES if t in src.loaders):
             raw, path, source_flags, tmap = src.loaders[table]()
+            warnings += uncalculated_warning(raw, path)
             if src.export is None:
                 raw, found = strip_control_characters(raw)
                 stripped.update({f"{path.name}.{k}": n for k, n in found.items()})
@@ -263,6 +266,7 @@ def ingest(
             "unknown_stages": unknown_stages,
             "stripped_characters": {**(export.stripped if export else {}), **stripped},
             "notes": notes,
+            "warnings": warnings,
         }
         stage.commit(manifest)
     return IngestResult(out_dir=out_dir, manifest=manifest)

@@ -154,6 +154,14 @@ def overview_findings(
         )
     sentences.extend(outcome_sentences(outcomes, window=window))
     sentences.append(data_quality_sentence(quarantine))
+    sentences.extend(f"Ingest warned: {w}" for w in (manifest or {}).get("warnings", []))
+    early = (manifest or {}).get("flags", {}).get(c.BEFORE_CREATED)
+    if early:
+        sentences.append(
+            f"{format_count(early)} stage entries are dated more than a day before their deal "
+            "was created; they count for reaching the stage, but their times are left out of "
+            "every duration."
+        )
     derived = (manifest or {}).get("derived", {}).get(c.STAGE_EVENTS)
     if derived:
         sentences.append(
