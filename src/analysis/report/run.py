@@ -32,6 +32,7 @@ from analysis.core.errors import ConfigError, InputError
 from analysis.core.fileio import sha256_file
 from analysis.core.stages import load_stages
 from analysis.present.outputs import read_summary
+from analysis.report.data_checks import check_has_deals, check_parameters_against_data
 from analysis.report.html import notebook_to_html, page
 from analysis.report.index import NotebookResult, index_html, notebook_title
 from analysis.report.plan import (
@@ -396,24 +397,6 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
     return removed
 
 
-def _check_has_deals(data_dir: Path) -> None:
-    """Stop before any notebook runs when the deals table is there but empty.
-
-    A folder without processed data is left to the notebooks, which say so.
-    """
-    try:
-        ws = analysis.connect(data_dir)
-    except InputError:
-        return
-    n_deals = int(ws.execute(ws.deals.count()))
-    if n_deals == 0:
-        raise InputError(
-            "the deals table has no rows, so there is nothing to report on; check the "
-            "export and the ingest quarantine (manifest.json lists what was set aside).",
-            file=data_dir,
-        )
-
-
 def _pipelines(data_dir: Path) -> tuple[str, ...]:
     """The data's pipelines, its default first (from the stage config ingest kept)."""
     copied = data_dir / paths.STAGES_COPY_FILENAME
@@ -542,7 +525,8 @@ def run_report(
     )
     if PIPELINE_PARAM not in overrides:
         jobs = per_pipeline(jobs, _pipelines(data_dir))
-    _check_has_deals(data_dir)
+    check_has_deals(data_dir)
+    check_parameters_against_data(jobs, data_dir)
     redact = report_config.redact_contacts if report_config else True
     if run_id is not None:
         _check_run_id(run_id)
