@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.core import paths
-from analysis.core.errors import InputError
+from analysis.core.errors import InputError, OutputError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 # The CRMs `ingest --from` reads (analysis.ingest.vendors.ADAPTERS, which a test keeps in step);
@@ -247,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"sales-workbench {args.command}: {exc.describe()}", file=sys.stderr)
         return EXIT_INPUT
+    except OutputError as exc:
+        print(f"sales-workbench {args.command}: {exc.describe()}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"sales-workbench {args.command}: interrupted.", file=sys.stderr)
         return EXIT_FAILED

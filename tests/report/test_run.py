@@ -184,3 +184,28 @@ def test_default_run_ids_started_in_the_same_second_are_unique(tmp_path):
     assert first[2].is_dir() and second[2].is_dir()  # each its own partial folder
     with pytest.raises(InputError, match="already exists"):
         _new_run_folder(tmp_path, "20261202T050000Z", started)  # a given id is not renamed
+
+
+def test_a_full_disk_stops_the_run_with_one_sentence_and_removes_its_partial(
+    sleepy, tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    from analysis.report import run as report_run
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report_run, "index_html", full)  # the last write of a run
+    reports = tmp_path / "r"
+    code = main(
+        ["report", "--notebooks-dir", str(sleepy), "--config", "none",
+         "--reports-dir", str(reports), "-p", "pause=0"]
+    )  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"sales-workbench report: Writing {reports}: the disk is full; no run was published "
+        "and reports/latest is unchanged. Free some space and run again."
+    )
+    assert [p.name for p in reports.iterdir()] == [".report.lock"]  # partial removed

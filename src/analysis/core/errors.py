@@ -3,10 +3,15 @@
 ``InputError`` is raised for unusable input (a broken export, a bad config or
 column map). It carries the file, column and row it concerns, and the CLI turns
 it into a one-paragraph message and exit code 2 instead of a traceback.
+``OutputError`` is raised when the machine, not the input, stops a run (a
+full disk, a folder that cannot be written): exit code 1, with the path.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +103,58 @@ class MissingInput(InputError):
         """One sentence for the page: what could not be computed, why, how to fix it."""
         text = f"{self.analysis} is not computed: the data lacks {self.lacking}."
         return f"{text} {self.supply}" if self.supply else text
+
+
+class OutputError(RuntimeError):
+    """Writing the results failed for a reason outside the input (disk full, permissions).
+
+    Parameters
+    ----------
+    message : str
+        What failed, what was left as it was, and what to do.
+    path : str or Path
+        The file or folder being written.
+    """
+
+    def __init__(self, message: str, *, path: str | Path) -> None:
+        self.message = message
+        self.path = str(path)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """Return the message with the path, as one paragraph."""
+        return f"Writing {self.path}: {self.message}"
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EIO: "the disk reported an input/output error",
+}
+
+
+@contextlib.contextmanager
+def writing(path: str | Path, left_as_it_was: str) -> Iterator[None]:
+    """Turn an OS error while writing ``path`` into an :class:`OutputError`.
+
+    ``left_as_it_was`` says what the failure did not touch (e.g. "the previous
+    output is unchanged"), so the sentence tells the user what state they are in.
+    """
+    try:
+        yield
+    except OSError as exc:
+        number = exc.errno if exc.errno is not None else _errno_in_text(str(exc))
+        reason = _OS_REASONS.get(number, exc.strerror or str(exc))
+        hint = " Free some space and run again." if number in (errno.ENOSPC, errno.EDQUOT) else ""
+        raise OutputError(f"{reason}; {left_as_it_was}.{hint}", path=path) from None
+
+
+def _errno_in_text(text: str) -> int | None:
+    """pyarrow's write errors carry the number only in the text (``[errno 28] ...``)."""
+    for number in _OS_REASONS:
+        if f"errno {number}]" in text.lower():
+            return number
+    return None

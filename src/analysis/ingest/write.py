@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from analysis.core import columns as c
 from analysis.core import paths
-from analysis.core.errors import InputError
+from analysis.core.errors import InputError, writing
 
 # Sort order of each written table: its key, then times, for a stable layout.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
@@ -200,10 +200,17 @@ class OutputStage:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._created = missing
         self.recovered = recover_leftovers(self.out)
-        self.tmp = Path(
-            tempfile.mkdtemp(prefix=f".{self.out.name}.ingest-{os.getpid()}-", dir=self.out.parent)
-        )
+        with self._writing():
+            self.tmp = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{self.out.name}.ingest-{os.getpid()}-", dir=self.out.parent
+                )
+            )
         return self
+
+    def _writing(self):
+        """OS errors (a full disk) become an OutputError; __exit__ then removes the staging."""
+        return writing(self.out, f"{self.out.name} is left as it was")
 
     def __exit__(self, *exc_info: object) -> None:
         if self.tmp is not None:  # not committed: leave everything as it was
@@ -217,32 +224,37 @@ class OutputStage:
 
     def write_table(self, name: str, frame: pd.DataFrame) -> None:
         """Write a canonical table as ``<out>/<name>.parquet``."""
-        _write_parquet(frame, self.tmp / f"{name}.parquet")
+        with self._writing():
+            _write_parquet(frame, self.tmp / f"{name}.parquet")
 
     def write_quarantine(self, name: str, frame: pd.DataFrame) -> None:
         """Write quarantined rows as ``<out>/quarantine/<name>.parquet`` (skipped when empty)."""
         if len(frame):
             qdir = self.tmp / paths.QUARANTINE_DIRNAME
-            qdir.mkdir(exist_ok=True)
-            _write_parquet(frame, qdir / f"{name}.parquet")
+            with self._writing():
+                qdir.mkdir(exist_ok=True)
+                _write_parquet(frame, qdir / f"{name}.parquet")
 
     def copy_file(self, source: Path, name: str) -> None:
         """Copy ``source`` into the output folder as ``name`` (e.g. the stage config used)."""
-        shutil.copyfile(source, self.tmp / name)
+        with self._writing():
+            shutil.copyfile(source, self.tmp / name)
 
     def write_text(self, text: str, name: str) -> None:
         """Write ``text`` into the output folder as ``name`` (e.g. a stage config read from the export)."""
-        (self.tmp / name).write_text(text, encoding="utf-8")
+        with self._writing():
+            (self.tmp / name).write_text(text, encoding="utf-8")
 
     def commit(self, manifest: dict) -> Path:
         """Write the manifest and move the folder into place; return ``out``."""
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-        (self.tmp / paths.MANIFEST_FILENAME).write_text(text, encoding="utf-8")
-        if self.out.is_dir():
-            for hidden in self.out.glob(".*"):  # keep e.g. .gitkeep
-                if hidden.is_file():
-                    shutil.copy2(hidden, self.tmp / hidden.name)
-        _swap(self.tmp, self.out)
+        with self._writing():
+            (self.tmp / paths.MANIFEST_FILENAME).write_text(text, encoding="utf-8")
+            if self.out.is_dir():
+                for hidden in self.out.glob(".*"):  # keep e.g. .gitkeep
+                    if hidden.is_file():
+                        shutil.copy2(hidden, self.tmp / hidden.name)
+            _swap(self.tmp, self.out)
         self.tmp = None
         return self.out
 

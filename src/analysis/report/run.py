@@ -28,7 +28,7 @@ import pandas as pd
 
 import analysis
 from analysis.core import paths
-from analysis.core.errors import ConfigError, InputError
+from analysis.core.errors import ConfigError, InputError, writing
 from analysis.core.fileio import sha256_file
 from analysis.core.stages import load_stages
 from analysis.present.outputs import read_summary
@@ -530,12 +530,14 @@ def run_report(
     redact = report_config.redact_contacts if report_config else True
     if run_id is not None:
         _check_run_id(run_id)
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    with _run_lock(reports_dir, wait):
-        return _locked_run(
-            jobs, run_id, reports_dir, data_dir, report_config, overrides, workers, keep,
-            progress, redact,
-        )  # fmt: skip
+    # A full disk or an unwritable folder stops the run with one sentence (exit 1).
+    with writing(reports_dir, "no run was published and reports/latest is unchanged"):
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        with _run_lock(reports_dir, wait):
+            return _locked_run(
+                jobs, run_id, reports_dir, data_dir, report_config, overrides, workers, keep,
+                progress, redact,
+            )  # fmt: skip
 
 
 def _locked_run(
@@ -576,14 +578,17 @@ def _locked_run(
     with _signals_interrupt_run():
         try:
             results = _run_all(jobs, workers, run_one)
+            meta["finished (UTC)"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            (partial / INDEX).write_text(index_html(run_id, results, meta), encoding="utf-8")
+            log(f"run {run_id} finished: {'ok' if all(r.ok for r in results) else 'FAILED'}")
+            os.replace(partial, final)
         except RunInterrupted as exc:
             log(f"run {run_id} {exc}; nothing published, reports/latest unchanged")
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        meta["finished (UTC)"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        (partial / INDEX).write_text(index_html(run_id, results, meta), encoding="utf-8")
-        log(f"run {run_id} finished: {'ok' if all(r.ok for r in results) else 'FAILED'}")
-        os.replace(partial, final)
+        except OSError:
+            shutil.rmtree(partial, ignore_errors=True)  # frees what the failed run took
+            raise
         run = ReportRun(run_id, final, tuple(results), overrides)
         if run.ok:
             _point_latest(reports_dir, final)
