@@ -209,3 +209,16 @@ def test_a_full_disk_stops_the_run_with_one_sentence_and_removes_its_partial(
         "and reports/latest is unchanged. Free some space and run again."
     )
     assert [p.name for p in reports.iterdir()] == [".report.lock"]  # partial removed
+
+
+def test_the_partial_folder_of_a_killed_run_is_removed_by_the_next_run(sleepy, tmp_path):
+    # Issue 20: a killed run's partial folder used to survive for 6 hours. The next
+    # run holds the lock, so a partial it finds cannot belong to a live run.
+    reports = tmp_path / "r"
+    killed = reports / ".20261202T050000Z.partial"
+    killed.mkdir(parents=True)
+    (killed / "run.log").write_text("started\n")
+    run = _run(sleepy, reports, "next", parameters={"pause": 0})
+    assert run.ok, run.summary()
+    assert not killed.exists()
+    assert (reports / "next" / "index.html").exists()

@@ -303,6 +303,23 @@ def _run_lock(reports_dir: Path, wait: bool):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _remove_killed_partials(reports_dir: Path) -> None:
+    """Delete the partial folders of killed runs, now that this run holds the lock.
+
+    Every run holds the lock while it writes, so with the lock held no other
+    run is going, and any ``.<run-id>.partial`` left is a killed one's.
+    Without ``flock`` (not POSIX) only partials idle for six hours are
+    removed, by :func:`prune_runs`.
+    """
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    for partial in reports_dir.glob(f".*{PARTIAL_SUFFIX}"):
+        if partial.is_dir() and not partial.is_symlink():
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def _check_run_id(run_id: str) -> None:
     if not run_id or run_id.startswith(".") or Path(run_id).name != run_id or run_id == LATEST:
         raise InputError(f"run id {run_id!r} must be a plain folder name.", column="--run-id")
@@ -544,6 +561,7 @@ def _locked_run(
     jobs, run_id, reports_dir, data_dir, report_config, overrides, workers, keep, progress, redact
 ) -> ReportRun:
     """The run itself, once this process holds the reports folder's lock."""
+    _remove_killed_partials(reports_dir)
     started = dt.datetime.now(dt.UTC)
     run_id, final, partial = _new_run_folder(reports_dir, run_id, started)
     log = _RunLog(partial / RUN_LOG)
