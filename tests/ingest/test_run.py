@@ -483,3 +483,31 @@ def test_a_workbook_with_uncalculated_formulas_is_read_with_a_warning(tmp_path):
     (warning,) = result.manifest["warnings"]
     assert warning.startswith("deals.xlsx: 1 cell holds a formula that was never calculated (D3)")
     assert "warning: deals.xlsx" in result.summary()
+
+
+def test_parquet_text_stored_as_bytes_is_read_and_undecodable_cells_cost_their_row(tmp_path):
+    # Issue 20: a Parquet column of undecodable bytes stopped ingest with a traceback.
+    # Hand-built: D2's date, D3's amount and D4's segment are not UTF-8; D4's
+    # segment also carries a NUL. Each bad cell costs its row only.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "src").mkdir()
+    table = pa.table(
+        {
+            "deal_id": pa.array([b"D1", b"D2", b"D3", b"D4", b"D5"], pa.binary()),
+            "created_at": pa.array([b"2024-01-01", b"\xff", *[b"2024-01-01"] * 3]),
+            "outcome": ["won", "lost", "won", "won", "lost"],
+            "amount": pa.array([b"1", b"2", b"\xfe3", None, b"5"]),
+            "segment": pa.array([b"B2B", b"B2C", b"B2B", b"B2\xff", b"B2C\x00"]),
+        }
+    )
+    pq.write_table(table, tmp_path / "src" / "deals.parquet")
+    result = ingest(tmp_path / "src", tmp_path / "out")
+    deals = pd.read_parquet(tmp_path / "out" / "deals.parquet")
+    assert deals[c.DEAL_ID].tolist() == ["D1", "D5"]
+    assert deals[c.SEGMENT].tolist() == ["B2B", "B2C"]  # the NUL stripped and counted
+    assert result.manifest["stripped_characters"] == {"deals.parquet.segment": 1}
+    held = read_quarantine(tmp_path / "out", c.DEALS).set_index(c.SOURCE_ROW)
+    assert held[c.REASON].to_dict() == {2: "unparseable_date", 3: "bad_value", 4: "bad_value"}
+    assert held.loc[2, c.CREATED_AT] == "\\xff" and held.loc[3, c.AMOUNT] == "\\xfe3"

@@ -38,14 +38,16 @@ def strip_control_characters(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
         values = frame[name]
         if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
             continue
-        text = values.astype("str") if values.dtype == object else values
+        # Only text values: a native number, date, nested value or undecodable bytes
+        # in an object column is left for parsing to judge.
+        is_text = values.map(lambda v: isinstance(v, str)).astype(bool)
+        text = values.where(is_text).astype("str") if values.dtype == object else values
         hit = text.str.contains(CONTROL_CHARACTERS, regex=True, na=False)
         n = int(hit.sum())
         if n:
             counts[str(name)] = n
-            cleaned[name] = text.str.replace(CONTROL_CHARACTERS, "", regex=True).where(
-                values.notna(), values
-            )
+            stripped = text.str.replace(CONTROL_CHARACTERS, "", regex=True)
+            cleaned[name] = stripped.where(hit, values) if values.dtype == object else stripped
     if not cleaned:
         return frame, counts
     out = frame.copy()

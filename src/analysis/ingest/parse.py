@@ -162,13 +162,16 @@ def parse_strings(s: pd.Series) -> Parsed:
     Native values become text: integral floats without ``.0`` (an id read as
     1001.0 from a spreadsheet becomes ``"1001"``), timestamps in ISO 8601.
     A nested value (a Parquet struct, list or map) is bad: its text form
-    (``"{'a': 1}"``) is no label anyone wrote.
+    (``"{'a': 1}"``) is no label anyone wrote; so are bytes that are not
+    UTF-8 text (``analysis.ingest.read`` decodes the rest).
     """
     if isinstance(s.dtype, pd.StringDtype):
         stripped = s.str.strip()
         values = stripped.mask(stripped == "").astype("str")
         return Parsed(values, _series(False, s, bool))
-    nested = s.map(lambda v: isinstance(v, dict | list | tuple | np.ndarray), na_action="ignore")
+    nested = s.map(
+        lambda v: isinstance(v, dict | list | tuple | np.ndarray | bytes), na_action="ignore"
+    )
     nested = nested.fillna(False).astype(bool)
     values = s.mask(nested).map(_as_text, na_action="ignore").astype("str")
     values = values.mask(values == "")

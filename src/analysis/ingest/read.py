@@ -351,13 +351,29 @@ def _is_formula(value: object) -> bool:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        frame = pq.read_table(path).to_pandas()
+        table = pq.read_table(path)
+        frame = table.to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputError(f"the file is not a readable Parquet file ({exc}).", file=path) from None
+    for i, field in enumerate(table.schema):
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            frame.isetitem(i, frame.iloc[:, i].map(_decoded, na_action="ignore"))
     if not isinstance(frame.index, pd.RangeIndex) or any(frame.index.names):
         frame = frame.reset_index(drop=not any(frame.index.names))
     frame.columns = [clean_header(h) for h in frame.columns]
     return _check_columns(frame, path)
+
+
+def _decoded(value: bytes) -> str | bytes:
+    """Text stored as Parquet bytes (a writer that left out the string type), as text.
+
+    A value that is not UTF-8 stays ``bytes``; parsing makes it a bad value of
+    its row, so one undecodable cell costs one row, not the file.
+    """
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
 
 
 # --- tidying ------------------------------------------------------------------------

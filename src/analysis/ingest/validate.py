@@ -277,6 +277,16 @@ class Split:
         return {str(k): int(v) for k, v in ordered}
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Raw values as strings; bytes that are not UTF-8 with their bad bytes escaped (``\\xff``)."""
+    if values.dtype == object:
+        values = values.map(
+            lambda v: v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else v,
+            na_action="ignore",
+        )
+    return values.astype("string")
+
+
 def quarantine_frame(canon: CanonicalTable, rows: np.ndarray, reason: pd.Series) -> pd.DataFrame:
     """Raw values of ``rows`` as strings plus reason, source file and 1-based source row.
 
@@ -287,7 +297,7 @@ def quarantine_frame(canon: CanonicalTable, rows: np.ndarray, reason: pd.Series)
     bookkeeping = (c.REASON, c.SOURCE_FILE, c.SOURCE_ROW, c.RAW_LINE)
     out = pd.DataFrame(
         {
-            (f"raw_{col}" if col in bookkeeping else str(col)): raw[col].astype("string")
+            (f"raw_{col}" if col in bookkeeping else str(col)): _as_text(raw[col])
             for col in raw.columns
         },
         index=raw.index,
