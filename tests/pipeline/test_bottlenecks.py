@@ -5,12 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from score_reference import mn_interval
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    proportions_ztest,
-)
+from statsmodels.stats.proportion import test_proportions_2indep as sm_test_2indep
 
 import analysis
 from analysis.core import columns as c
@@ -105,16 +102,21 @@ def test_hand_computed_counts_difference_and_interval(result):
     assert (row["entered_baseline"], row["advanced_baseline"], row["lost_baseline"]) == (10, 8, 2)
     assert row["open_share_current"] == pytest.approx(0.1)
     assert row["difference"] == pytest.approx(4 / 9 - 8 / 10, abs=1e-12)
-    # Newcombe's hybrid score interval by hand from the two Wilson intervals.
-    l1, u1 = proportion_confint(4, 9, method="wilson")
-    l0, u0 = proportion_confint(8, 10, method="wilson")
-    d = 4 / 9 - 0.8
-    low = d - np.sqrt((4 / 9 - l1) ** 2 + (u0 - 0.8) ** 2)
-    high = d + np.sqrt((u1 - 4 / 9) ** 2 + (0.8 - l0) ** 2)
-    assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx((low, high), abs=1e-12)
+    # The Miettinen–Nurminen interval (brute-force inversion, tests/score_reference.py) at
+    # the level that agrees with the Holm-adjusted p-value: 1 - 0.05 * p / p_adjusted.
+    level = 0.05 * row["p_value"] / row["p_adjusted"]
     assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx(
-        confint_proportions_2indep(4, 9, 8, 10, method="newcomb", compare="diff"), abs=1e-12
+        mn_interval(4, 9, 8, 10, level), abs=1e-8
     )
+    # Issue 19: the interval excludes 0 exactly when the adjusted p-value is below alpha.
+    table = table[table["p_value"].notna()]
+    excludes = (table["diff_ci_low"] > 0) | (table["diff_ci_high"] < 0)
+    assert (excludes == (table["p_adjusted"] < 0.05)).all()
+
+
+def _score_p(x1, n1, x0, n0):
+    """Miettinen–Nurminen score test of no difference (statsmodels is right at 0)."""
+    return sm_test_2indep(x1, n1, x0, n0, method="score", compare="diff").pvalue
 
 
 def test_p_values_and_holm_adjustment_match_statsmodels(ws, result):
@@ -123,9 +125,9 @@ def test_p_values_and_holm_adjustment_match_statsmodels(ws, result):
     # Testable rows: B2B proposal 4/9 vs 8/10, B2B negotiation 3/4 vs 6/8, B2C proposal
     # 5/8 vs 4/8; everything else converts 1.0 in both windows (NaN, "no_variation").
     expected = {
-        (c.B2B, PROP): proportions_ztest([4, 8], [9, 10])[1],
-        (c.B2B, NEG): proportions_ztest([3, 6], [4, 8])[1],
-        (c.B2C, PROP): proportions_ztest([5, 4], [8, 8])[1],
+        (c.B2B, PROP): _score_p(4, 9, 8, 10),
+        (c.B2B, NEG): _score_p(3, 4, 6, 8),
+        (c.B2C, PROP): _score_p(5, 8, 4, 8),
     }
     raw = np.array(list(expected.values()))
     holm = multipletests(raw, method="holm")[1]

@@ -82,3 +82,14 @@ def test_unknown_method_is_a_clear_message():
     with pytest.raises(ValueError, match="correction must be one of holm, fdr_bh"):
         check_correction("none", ("holm", "fdr_bh"))
     assert set(METHODS) < set(CORRECTIONS)
+
+
+def test_adjusted_levels_by_hand():
+    # p = 0.01, 0.04 under Holm: adjusted 0.02, 0.04; levels 0.05 * p / p_adj = 0.025, 0.05.
+    from analysis.stats.multitest import adjusted_levels
+
+    p = np.array([0.01, 0.04, np.nan])
+    levels = adjusted_levels(p, adjust_pvalues(p, "holm"), 0.05)
+    assert levels == pytest.approx([0.025, 0.05, 0.05])
+    # Both p-values 0 (underflow): Bonferroni's alpha / m.
+    assert adjusted_levels([0.0, 0.3], [0.0, 0.3], 0.05)[0] == pytest.approx(0.025)

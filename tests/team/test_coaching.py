@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import fisher_exact
-from statsmodels.stats.proportion import confint_proportions_2indep
+from score_reference import mn_interval
+from statsmodels.stats.proportion import test_proportions_2indep as sm_test_2indep
 
 import analysis
 from analysis.core import paths
@@ -30,6 +30,10 @@ def focus(sample):
     return coaching_focus(sample[1])
 
 
+def _score_p(x1, n1, x0, n0):
+    return sm_test_2indep(x1, n1, x0, n0, method="score", compare="diff").pvalue
+
+
 def test_leave_one_out_comparison_by_hand():
     # Hand example: one team, three reps at one stage: A 2/10, B 8/10, C 8/10 advanced.
     counts = pd.DataFrame(
@@ -41,16 +45,19 @@ def test_leave_one_out_comparison_by_hand():
     assert out.loc["A", c.TEAM_CONVERSION] == pytest.approx(0.8)
     assert out.loc["B", c.TEAM_CONVERSION] == pytest.approx(0.5)
     assert out.loc["A", c.DIFFERENCE] == pytest.approx(0.2 - 0.8)
-    # Reference: scipy.stats.fisher_exact([[2, 8], [16, 4]], alternative="less").
-    ref = fisher_exact([[2, 8], [16, 4]], alternative="less").pvalue
-    assert out.loc["A", c.P_VALUE] == pytest.approx(ref)
+    # Reference: statsmodels' two-sided score test (right at a difference of 0).
+    p = {rep: _score_p(a, 10, 18 - a, 20) for rep, a in [("A", 2), ("B", 8), ("C", 8)]}
+    assert out[c.P_VALUE].to_dict() == pytest.approx(p, rel=1e-9)
     # Holm over three tests: the smallest p-value times 3.
-    assert out.loc["A", c.P_ADJUSTED] == pytest.approx(min(1.0, 3 * ref))
-    # Reference: statsmodels confint_proportions_2indep(2, 10, 16, 20, method="newcomb").
-    ref_low, ref_high = confint_proportions_2indep(2, 10, 16, 20, method="newcomb")
-    assert out.loc["A", c.DIFF_CI_LOW] == pytest.approx(ref_low)
-    assert out.loc["A", c.DIFF_CI_HIGH] == pytest.approx(ref_high)
+    assert out.loc["A", c.P_ADJUSTED] == pytest.approx(min(1.0, 3 * p["A"]))
+    # The Miettinen–Nurminen interval (brute force, tests/score_reference.py) at the level
+    # that agrees with the adjusted p-value, 1 - 0.05 * p / p_adjusted = 1 - 0.05 / 3.
+    low, high = mn_interval(2, 10, 16, 20, 0.05 / 3)
+    assert (out.loc["A", c.DIFF_CI_LOW], out.loc["A", c.DIFF_CI_HIGH]) == pytest.approx(
+        (low, high), abs=1e-8
+    )
     assert out[c.FLAGGED].tolist() == [True, False, False]
+    assert (out[c.DIFF_CI_HIGH] < 0).tolist() == [True, False, False]  # agrees with the flag
 
 
 def test_planted_weakness_is_flagged_with_revenue_at_stake(sample, focus):

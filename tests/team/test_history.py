@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from statsmodels.stats.proportion import confint_proportions_2indep
+from score_reference import mn_interval
+from statsmodels.stats.proportion import test_proportions_2indep as sm_test_2indep
 
 import analysis
 from analysis.core.types import Window
@@ -62,9 +63,13 @@ def test_period_over_period_hand_values():
     # 6/10 vs 3/10 (open deals are neither): difference 0.3.
     assert (win["value_current"], win["value_baseline"]) == pytest.approx((0.6, 0.3))
     assert win[c.DIFFERENCE] == pytest.approx(0.3)
-    # Reference: statsmodels confint_proportions_2indep(6, 10, 3, 10, method="newcomb").
-    ref = confint_proportions_2indep(6, 10, 3, 10, method="newcomb")
-    assert (win[c.DIFF_CI_LOW], win[c.DIFF_CI_HIGH]) == pytest.approx(ref)
+    # Reference: the Miettinen–Nurminen interval by brute force (tests/score_reference.py)
+    # and statsmodels' score test, which is right at a difference of 0.
+    assert (win[c.DIFF_CI_LOW], win[c.DIFF_CI_HIGH]) == pytest.approx(
+        mn_interval(6, 10, 3, 10), abs=1e-8
+    )
+    ref_p = sm_test_2indep(6, 10, 3, 10, method="score", compare="diff").pvalue
+    assert win[c.P_VALUE] == pytest.approx(ref_p, rel=1e-9)
     # 15 deals vs 10 deals in 10 days each: ratio 1.5.
     assert table.loc[DEALS_PER_DAY, c.DIFFERENCE] == pytest.approx(1.5)
     # Won amount per day: (100+...+600)/10 = 210 vs 3*200/10 = 60; difference 150 with

@@ -50,8 +50,7 @@ from analysis.segments.decision_makers import (
     ols_from_sums,
 )
 from analysis.stats.means import positive_mean_interval
-from analysis.stats.multitest import adjust_pvalues
-from analysis.stats.proportions import newcombe_interval, score_test
+from analysis.stats.proportions import two_proportions
 
 __all__ = [
     "MEASURE_CYCLE",
@@ -186,8 +185,7 @@ def _mean_rows(ws, deals, a, b, alpha) -> list[dict]:
 
 
 def _rate_row(metric, stage, ra, rb, xa, na, xb, nb, alpha) -> dict:
-    lo, hi = (float(v) for v in newcombe_interval(xa, na, xb, nb, alpha))
-    p = float(score_test(xa, na, xb, nb))
+    _, lo, hi, p, _ = (float(v) for v in two_proportions(xa, na, xb, nb, alpha))
     row = _row(metric, **{
         c.VALUE_A: ra[0], c.CI_LOW_A: ra[1], c.CI_HIGH_A: ra[2], N_A: int(na),
         c.VALUE_B: rb[0], c.CI_LOW_B: rb[1], c.CI_HIGH_B: rb[2], N_B: int(nb),
@@ -257,8 +255,11 @@ def compare_segments(
     Notes
     -----
     - Win rate ``won / (won + lost)`` and stage conversion ``advanced /
-      (advanced + lost)``: Wilson intervals per segment, Newcombe interval of
-      ``a - b``, score test. Without stage events there are no stage rows.
+      (advanced + lost)``: Wilson intervals per segment; the Miettinen–Nurminen
+      score test of ``a - b`` and the interval that inverts it, for stage rows
+      at the level that agrees with the adjusted p-value
+      (:func:`analysis.stats.proportions.two_proportions`). Without stage
+      events there are no stage rows.
     - Cycle: Kaplan–Meier median time from creation to close with open deals
       censored and Brookmeyer–Crowley intervals
       (:func:`analysis.pipeline.cycle.time_to_close`); log-rank test
@@ -286,7 +287,7 @@ def compare_segments(
     if not CLOSE_DATES.missing(ws):  # without close dates the table has no cycle row
         rows.append(_cycle_row(ws, deals, a, b, alpha))
     rows += _mean_rows(ws, deals, a, b, alpha)
-    stage_rows = []
+    stage_rows, stage_counts = [], []
     has_events = ws.has(c.STAGE_EVENTS)
     conv = stage_conversion(scoped, by=c.SEGMENT, alpha=alpha).to_frame() if has_events else None
     for stage in ws.pipeline.stages if has_events else ():
@@ -301,13 +302,17 @@ def compare_segments(
 
         (sa, xa, na), (sb, xb, nb) = get(a), get(b)
         stage_rows.append(_rate_row(METRIC_CONVERSION, stage, sa, sb, xa, na, xb, nb, alpha))
+        stage_counts.append((xa, na, xb, nb))
     table = pd.DataFrame(rows + stage_rows)
     table[c.P_ADJUSTED] = table[c.P_VALUE]
-    is_stage = (table[c.METRIC] == METRIC_CONVERSION) & table[c.P_VALUE].notna()
-    if is_stage.any():
-        table.loc[is_stage, c.P_ADJUSTED] = adjust_pvalues(
-            table.loc[is_stage, c.P_VALUE].to_numpy(dtype=float), correction
-        )
+    if stage_counts:
+        # The stage rows are one family: adjusted p-values, and intervals at the level
+        # that agrees with them (two_proportions), so the two never contradict.
+        xa, na, xb, nb = (np.array(v, dtype=float) for v in zip(*stage_counts, strict=True))
+        _, low, high, _, p_adj = two_proportions(xa, na, xb, nb, alpha, correction=correction)
+        is_stage = (table[c.METRIC] == METRIC_CONVERSION).to_numpy()
+        table.loc[is_stage, c.P_ADJUSTED] = p_adj
+        table.loc[is_stage, c.DIFF_CI_LOW], table.loc[is_stage, c.DIFF_CI_HIGH] = low, high
     order = [
         c.METRIC, c.STAGE, c.VALUE_A, c.CI_LOW_A, c.CI_HIGH_A, N_A, c.VALUE_B, c.CI_LOW_B,
         c.CI_HIGH_B, N_B, EFFECT_KIND, c.DIFFERENCE, c.DIFF_CI_LOW, c.DIFF_CI_HIGH, TEST,

@@ -16,7 +16,7 @@ import numpy as np
 
 from analysis.core.types import Correction, check_correction
 
-__all__ = ["adjust_pvalues"]
+__all__ = ["adjust_pvalues", "adjusted_levels"]
 
 
 def adjust_pvalues(
@@ -86,3 +86,47 @@ def adjust_pvalues(
     back[order] = np.minimum(1.0, adjusted)
     out[ok] = back
     return out
+
+
+def adjusted_levels(
+    p_values: Sequence[float] | np.ndarray,
+    p_adjusted: Sequence[float] | np.ndarray,
+    alpha: float,
+) -> np.ndarray:
+    """Per-row 1 - confidence level of intervals that agree with the adjusted p-values.
+
+    Parameters
+    ----------
+    p_values, p_adjusted : array-like of float
+        Raw and adjusted p-values of one family (:func:`adjust_pvalues`).
+    alpha : float
+        The family's significance level.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        :math:`\\alpha_i = \\alpha\\, p_i / \\tilde p_i`; ``alpha`` where a row
+        was not tested, and :math:`\\alpha / m` where both p-values are 0.
+
+    Notes
+    -----
+    An interval that inverts a row's test excludes the null value exactly when
+    :math:`p_i < \\alpha_i`, i.e. when :math:`\\tilde p_i < \\alpha`: the
+    interval and the adjusted p-value beside it never disagree. For
+    Bonferroni :math:`\\alpha_i = \\alpha/m` (the usual simultaneous
+    intervals); for Holm and Benjamini–Hochberg it is the level each step of
+    the procedure tests at (for BH, the false-coverage-rate intervals of
+    Benjamini & Yekutieli 2005 at the rows it selects).
+
+    References
+    ----------
+    Benjamini, Y. and Yekutieli, D. (2005). False discovery rate-adjusted
+    multiple confidence intervals for selected parameters. JASA 100, 71-81.
+    """
+    p = np.asarray(p_values, dtype=float)
+    adj = np.asarray(p_adjusted, dtype=float)
+    m = max(int(np.isfinite(p).sum()), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = alpha * p / adj
+    level = np.where(adj > 0, level, alpha / m)
+    return np.where(np.isfinite(p) & np.isfinite(adj), np.minimum(level, alpha), alpha)

@@ -1,4 +1,4 @@
-"""Two independent proportions: difference and lift intervals, pooled z, score and exact tests.
+"""Two independent proportions: difference and lift intervals, score, pooled z and exact tests.
 
 The one home of the two-proportion statistics of the workbench: stage
 conversion between windows (:mod:`analysis.pipeline.bottlenecks._compare`), rep against
@@ -16,18 +16,20 @@ from typing import Literal
 
 import numpy as np
 from scipy import stats
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+from statsmodels.stats.proportion import confint_proportions_2indep
 
-from analysis.core.types import Alternative, check_alternative
+from analysis.core.types import Alternative, Correction, check_alternative
+from analysis.stats.multitest import adjust_pvalues, adjusted_levels
+from analysis.stats.score import score_interval, score_test_p
 
 __all__ = [
     "difference_interval",
     "exact_test",
     "lift_interval",
     "min_expected_count",
-    "newcombe_interval",
     "p_from_z",
-    "score_test",
+    "score_interval",
+    "score_test_p",
     "two_proportion_ztest",
     "two_proportions",
 ]
@@ -101,132 +103,69 @@ def two_proportion_ztest(
     return z, p_from_z(z, alternative)
 
 
-def newcombe_interval(
-    count1: ArrayLike,
-    nobs1: ArrayLike,
-    count2: ArrayLike,
-    nobs2: ArrayLike,
-    alpha: float = 0.05,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Newcombe's hybrid score interval of :math:`p_1 - p_2`, element-wise over arrays.
-
-    Parameters
-    ----------
-    count1, nobs1, count2, nobs2 : array-like
-        Successes and trials of the two groups.
-    alpha : float
-        1 - confidence level.
-
-    Returns
-    -------
-    ci_low, ci_high : numpy.ndarray
-        NaN where a group is empty.
-
-    Notes
-    -----
-    With Wilson intervals :math:`(l_i, u_i)` of each rate and
-    :math:`\\hat d = \\hat p_1 - \\hat p_2`,
-
-    .. math:: \\hat d - \\sqrt{(\\hat p_1 - l_1)^2 + (u_2 - \\hat p_2)^2},\\;
-              \\hat d + \\sqrt{(u_1 - \\hat p_1)^2 + (\\hat p_2 - l_2)^2}
-
-    — ``statsmodels.stats.proportion.confint_proportions_2indep(...,
-    method="newcomb", compare="diff")``, which computes it.
-
-    References
-    ----------
-    Newcombe, R. G. (1998). Interval estimation for the difference between
-    independent proportions: comparison of eleven methods. Statistics in
-    Medicine 17, 873-890 (method 10).
-    """
-    x1, n1, x2, n2 = _as_arrays(count1, nobs1, count2, nobs2)
-    low, high = np.full(x1.shape, np.nan), np.full(x1.shape, np.nan)
-    ok = (n1 > 0) & (n2 > 0)
-    if ok.any():
-        low[ok], high[ok] = confint_proportions_2indep(
-            x1[ok], n1[ok], x2[ok], n2[ok], method="newcomb", compare="diff", alpha=alpha
-        )
-    return low, high
-
-
-def score_test(
-    count1: ArrayLike, nobs1: ArrayLike, count2: ArrayLike, nobs2: ArrayLike
-) -> np.ndarray:
-    """Two-sided score test of :math:`p_1 = p_2`, element-wise; NaN where undefined.
-
-    Parameters
-    ----------
-    count1, nobs1, count2, nobs2 : array-like
-        Successes and trials of the two groups.
-
-    Returns
-    -------
-    numpy.ndarray
-        P-values; NaN where a group is empty or the pooled rate is 0 or 1.
-
-    Notes
-    -----
-    The Miettinen–Nurminen score statistic for the difference at 0,
-
-    .. math:: z = \\frac{\\hat p_1 - \\hat p_2}
-              {\\sqrt{\\bar p (1-\\bar p)(1/n_1 + 1/n_2)\\, \\frac{n_1+n_2}{n_1+n_2-1}}},
-
-    i.e. the pooled z-test with the small-sample variance correction, from
-    ``statsmodels.stats.proportion.test_proportions_2indep(...,
-    method="score", compare="diff")``.
-
-    References
-    ----------
-    Miettinen, O. and Nurminen, M. (1985). Comparative analysis of two rates.
-    Statistics in Medicine 4(2), 213-226.
-    """
-    x1, n1, x2, n2 = _as_arrays(count1, nobs1, count2, nobs2)
-    p = np.full(x1.shape, np.nan)
-    flat_p, (fx1, fn1, fx2, fn2) = p.reshape(-1), (a.reshape(-1) for a in (x1, n1, x2, n2))
-    for i in np.flatnonzero(_varies(x1, n1, x2, n2)):
-        # statsmodels also forms the ratio and odds ratio, which divide by zero when
-        # one group has no success; the score test of the difference is unaffected.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            flat_p[i] = test_proportions_2indep(
-                fx1[i], fn1[i], fx2[i], fn2[i], method="score", compare="diff"
-            ).pvalue
-    return p
-
-
 def two_proportions(
-    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, alpha: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Difference ``x1/n1 - x0/n0`` with Newcombe interval and score-test p-value, rowwise.
+    x1: np.ndarray,
+    n1: np.ndarray,
+    x0: np.ndarray,
+    n0: np.ndarray,
+    alpha: float,
+    *,
+    correction: Correction | None = None,
+    no_variation_p: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Difference ``x1/n1 - x0/n0`` rowwise: score interval, score test, adjusted p-value.
+
+    Parameters
+    ----------
+    x1, n1, x0, n0 : array-like
+        Successes and trials of each row's two groups.
+    alpha : float
+        The significance level.
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}, optional
+        Adjust the rows' p-values as one family; each row's interval is then
+        at the level that agrees with its adjusted p-value
+        (:func:`analysis.stats.multitest.adjusted_levels`). None: one
+        comparison per row, nothing adjusted.
+    no_variation_p : float
+        The p-value of a row whose groups are both nonempty but all or none of
+        whose trials succeeded: 1 (no evidence of a difference) or NaN (not
+        tested). Either way the row stays out of the adjusted family.
 
     Returns
     -------
-    difference, ci_low, ci_high, p_value : numpy.ndarray
-        NaN where a group is empty; p-value 1 where both groups are nonempty
-        but all or none of their trials succeeded (no evidence of a difference).
+    difference, ci_low, ci_high, p_value, p_adjusted : numpy.ndarray
+        NaN where a group is empty; ``no_variation_p`` where both groups are
+        nonempty but all or none of their trials succeeded. ``p_adjusted``
+        equals ``p_value`` without ``correction``.
 
     Notes
     -----
-    :func:`newcombe_interval` and :func:`score_test`.
+    Test and interval are one procedure: the Miettinen–Nurminen score test
+    and the interval that inverts it (:mod:`analysis.stats.score`), so the
+    interval excludes 0 exactly when the (adjusted) p-value is below
+    ``alpha``.
     """
     x1, n1, x0, n0 = _as_arrays(x1, n1, x0, n0)
     ok = (n1 > 0) & (n0 > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = np.where(ok, x1 / n1 - x0 / n0, np.nan)
-    low, high = newcombe_interval(x1, n1, x0, n0, alpha)
-    p = score_test(x1, n1, x0, n0)
-    p[ok & ~_varies(x1, n1, x0, n0)] = 1.0
-    return diff, low, high, p
+    p = score_test_p(x1, n1, x0, n0)  # NaN without variation: not in the family
+    p_adj = p.copy() if correction is None else adjust_pvalues(p, correction)
+    low, high = score_interval(x1, n1, x0, n0, adjusted_levels(p, p_adj, alpha))
+    flat = ok & ~_varies(x1, n1, x0, n0)
+    p[flat], p_adj[flat] = no_variation_p, no_variation_p
+    return diff, low, high, p, p_adj
 
 
 def difference_interval(
     count1: float, nobs1: float, count2: float, nobs2: float, alpha: float = 0.05
 ) -> tuple[float, float]:
-    """Newcombe interval of :math:`p_1 - p_2` for one comparison, as floats.
+    """Score interval of :math:`p_1 - p_2` for one comparison, as floats.
 
-    :func:`analysis.stats.proportions.newcombe_interval` on scalars; NaN when a
-    group is empty.
+    :func:`analysis.stats.score.score_interval` (Miettinen–Nurminen) on
+    scalars; NaN when a group is empty.
     """
-    low, high = newcombe_interval(count1, nobs1, count2, nobs2, alpha)
+    low, high = score_interval(count1, nobs1, count2, nobs2, alpha)
     return float(low), float(high)
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import hypergeom
 
 from analysis.core.columns import DECIDED
 from analysis.core.types import SECONDS_PER_DAY, Correction, Window, WindowLike, check_correction
@@ -24,7 +23,7 @@ from analysis.engine.needs import OWNERS
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.funnel import stage_conversion, win_rates
 from analysis.stats.multitest import adjust_pvalues
-from analysis.stats.proportions import newcombe_interval
+from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
 from analysis.team import columns as c
 from analysis.team.performance import ALL_REPS, bounded_window
@@ -105,25 +104,22 @@ def compare_to_team(
     Notes
     -----
     The comparison group is the rest of the team at the stage (leave one
-    out), so the two samples are independent. ``p_value`` is Fisher's exact
-    test, one-sided (the rep converts less): :math:`P(X \\le a)` for
-    :math:`X \\sim \\mathrm{Hypergeom}(n_1 + n_2, a + b, n_1)` with ``a`` of
-    ``n_1`` the rep's advanced and ``b`` of ``n_2`` the rest's. The difference
-    ``rep - rest`` has Newcombe's hybrid-score interval
-    (:func:`analysis.stats.proportions.newcombe_interval`) built from the two
-    Wilson intervals :math:`(l_i, u_i)`: :math:`d - \\sqrt{(p_1-l_1)^2 + (u_2-p_2)^2}`
-    to :math:`d + \\sqrt{(u_1-p_1)^2 + (p_2-l_2)^2}`. Both are vectorised, so
-    thousands of cells cost no loop. P-values are adjusted across the tested
-    cells by :func:`analysis.stats.multitest.adjust_pvalues`. A cell is
-    flagged when its adjusted p-value is at most ``alpha`` and the rep
-    converts less. With Holm, the chance that any rep is flagged when no rep
-    differs from their team is at most ``alpha``.
+    out), so the two samples are independent. The difference ``rep - rest``
+    (``a`` of ``n_1`` the rep's advanced, ``b`` of ``n_2`` the rest's) has the
+    two-sided Miettinen–Nurminen score test, adjusted across the tested
+    cells, and the interval that inverts it at the level that agrees with the
+    adjusted p-value (:func:`analysis.stats.proportions.two_proportions`): a
+    flagged cell's interval lies below 0, an unflagged one's does not. Both
+    are vectorised, so thousands of cells cost no loop. A cell is flagged
+    when its adjusted p-value is at most ``alpha`` and the rep converts less.
+    With Holm, the chance that any rep is flagged when no rep differs from
+    their team is at most ``alpha``.
 
     References
     ----------
     Holm, S. (1979). A simple sequentially rejective multiple test procedure.
-    Scand. J. Statistics 6, 65-70. Newcombe, R. G. (1998). Interval estimation
-    for the difference between independent proportions. Stat. Med. 17, 873-890.
+    Scand. J. Statistics 6, 65-70. Miettinen, O. & Nurminen, M. (1985).
+    Comparative analysis of two rates. Statistics in Medicine 4(2), 213-226.
     """
     check_correction(correction)
     table = counts.copy()
@@ -141,13 +137,13 @@ def compare_to_team(
     testable = ((table[DECIDED] >= min_decided) & (team_dec >= min_decided)).to_numpy()
     n1, n2 = table[DECIDED].to_numpy(dtype=float), team_dec.to_numpy(dtype=float)
     a, b = adv.to_numpy(dtype=float), team_adv.to_numpy(dtype=float)
-    # Fisher's exact test, one-sided (rep lower): P(X <= a), X ~ Hypergeom(n1 + n2, a + b, n1).
-    p = np.where(testable, hypergeom.cdf(a, n1 + n2, a + b, n1), np.nan)
-    d_low, d_high = newcombe_interval(a, n1, b, n2, alpha)
-    table[c.P_VALUE] = p
+    # Untested cells get no p-value, so they stay out of the family (NaN after adjusting).
+    n1, n2 = np.where(testable, n1, np.nan), np.where(testable, n2, np.nan)
+    _, d_low, d_high, p, p_adj = two_proportions(a, n1, b, n2, alpha, correction=correction)
+    table[c.P_VALUE] = np.where(testable, p, np.nan)
     table[c.DIFF_CI_LOW] = np.where(testable, d_low, np.nan)
     table[c.DIFF_CI_HIGH] = np.where(testable, d_high, np.nan)
-    table[c.P_ADJUSTED] = adjust_pvalues(p, correction)  # untested cells stay NaN
+    table[c.P_ADJUSTED] = np.where(testable, p_adj, np.nan)
     table[c.FLAGGED] = (table[c.P_ADJUSTED] <= alpha) & (table[c.DIFFERENCE] < 0)
     table[c.NOTE] = np.where(
         table[DECIDED] == 0, c.NOTE_NO_DECIDED, np.where(testable, "", c.NOTE_TOO_FEW_DECIDED)

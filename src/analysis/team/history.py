@@ -30,7 +30,7 @@ from analysis.pipeline.cycle import (
 )
 from analysis.pipeline.funnel import win_rates
 from analysis.stats.means import positive_mean_interval
-from analysis.stats.proportions import newcombe_interval, score_test
+from analysis.stats.proportions import two_proportions
 from analysis.team import columns as c
 
 __all__ = [
@@ -147,10 +147,9 @@ def _deal_rows(a: dict, b: dict, alpha: float) -> list[dict]:
                          np.nan, np.nan, np.nan, np.nan, NOTE_NO_DEALS_IN_WINDOW))  # fmt: skip
     # Win rate of the cohorts.
     if a["closed"] and b["closed"]:
-        low, high = (
-            float(v) for v in newcombe_interval(a["won"], a["closed"], b["won"], b["closed"], alpha)
+        _, low, high, p, _ = (
+            float(v) for v in two_proportions(a["won"], a["closed"], b["won"], b["closed"], alpha)
         )
-        p = float(score_test(a["won"], a["closed"], b["won"], b["closed"]))
         rows.append(_row(c.WIN_RATE, a["rate"], b["rate"], "difference",
                          a["rate"][0] - b["rate"][0], low, high, p))  # fmt: skip
     else:
@@ -215,8 +214,9 @@ def compare_periods(
     -----
     - ``deals_created_per_day``: ratio of Poisson rates (deals / window
       days) with a score interval and test (``statsmodels.stats.rates``).
-    - ``win_rate``: won / (won + lost) of each creation cohort; Newcombe
-      interval of the difference and score test. A recent cohort still has
+    - ``win_rate``: won / (won + lost) of each creation cohort; the
+      Miettinen–Nurminen score test and the interval that inverts it
+      (:func:`analysis.stats.proportions.two_proportions`). A recent cohort still has
       open deals; they are neither wins nor losses.
     - ``won_amount_per_day``: won revenue of the cohort per window day;
       the sum of won amounts is treated as compound Poisson, so

@@ -19,7 +19,6 @@ from scipy.stats import chi2_contingency
 from analysis.core.types import WindowLike, as_window, check_correction
 from analysis.engine.needs import CLOSE_DATES, COMPETITORS, LOSS_REASONS
 from analysis.engine.workspace import Workspace
-from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
 from analysis.winloss import columns as c
 
@@ -114,7 +113,7 @@ def _compare(
         warnings.append("One of the windows has no deals to compare; nothing was tested.")
     with np.errstate(divide="ignore", invalid="ignore"):
         share0, share1 = np.where(n0 > 0, x0 / n0, np.nan), np.where(n1 > 0, x1 / n1, np.nan)
-    diff, low, high, p = two_proportions(x1, n1, x0, n0, alpha)
+    diff, low, high, p, p_adj = two_proportions(x1, n1, x0, n0, alpha, correction=correction)
     table = pd.DataFrame(
         {
             category: cats,
@@ -126,7 +125,7 @@ def _compare(
             c.DIFF_CI_LOW: low,
             c.DIFF_CI_HIGH: high,
             c.P_VALUE: p,
-            c.P_ADJUSTED: adjust_pvalues(p, correction),
+            c.P_ADJUSTED: p_adj,
             c.NOTE: np.where((n0 == 0) | (n1 == 0), c.NOTE_NO_CLOSED_DEALS, ""),
         }
     )

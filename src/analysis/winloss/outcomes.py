@@ -22,7 +22,6 @@ from analysis.engine.filters import deals_created_in
 from analysis.engine.grouping import aggregate_by, as_keys
 from analysis.engine.needs import COMPETITORS, LOSS_REASONS
 from analysis.engine.workspace import Workspace
-from analysis.stats.multitest import adjust_pvalues
 from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
 from analysis.winloss import columns as c
@@ -279,14 +278,14 @@ def head_to_head(
     competitor once it is known, usually mid-pipeline, so deals without one are
     not a fair baseline). For competitor ``k``: :math:`\\hat p_k = won_k /
     closed_k` (Wilson interval); ``difference`` is :math:`\\hat p_k - \\hat p_{-k}`
-    against all other competitors pooled, with Newcombe's hybrid score
-    interval and the score test (:func:`analysis.stats.proportions.two_proportions`);
-    p-values adjusted by :func:`analysis.stats.multitest.adjust_pvalues`.
+    against all other competitors pooled, with the Miettinen–Nurminen score
+    test and the interval that inverts it, at the level that agrees with the
+    adjusted p-value (:func:`analysis.stats.proportions.two_proportions`).
 
     References
     ----------
-    Newcombe, R. G. (1998). Interval estimation for the difference between
-    independent proportions. Statistics in Medicine 17, 873-890.
+    Miettinen, O. & Nurminen, M. (1985). Comparative analysis of two rates.
+    Statistics in Medicine 4(2), 213-226.
     """
     COMPETITORS.check(ws)
     check_correction(correction)
@@ -320,8 +319,8 @@ def head_to_head(
     n0, x0 = sums[c.N_CLOSED].to_numpy(float) - n1, sums[c.N_WON].to_numpy(float) - x1
     rate, low, high = rate_with_interval(x1, n1, alpha=alpha)
     table[c.WIN_RATE], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
-    diff, dlow, dhigh, p = two_proportions(x1, n1, x0, n0, alpha)
+    diff, dlow, dhigh, p, p_adj = two_proportions(x1, n1, x0, n0, alpha, correction=correction)
     table[c.DIFFERENCE], table[c.DIFF_CI_LOW], table[c.DIFF_CI_HIGH] = diff, dlow, dhigh
-    table[c.P_VALUE], table[c.P_ADJUSTED] = p, adjust_pvalues(p, correction)
+    table[c.P_VALUE], table[c.P_ADJUSTED] = p, p_adj
     table[c.NOTE] = np.where(n0 == 0, "no_other_competitor", "")
     return HeadToHead(table.reset_index(drop=True), tuple(keys), alpha, correction)

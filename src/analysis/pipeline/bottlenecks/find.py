@@ -74,7 +74,6 @@ from analysis.pipeline.bottlenecks.rank import (
     row_notes,
 )
 from analysis.reference.benchmarks import Benchmarks
-from analysis.stats.multitest import adjust_pvalues
 
 # Result columns of the ranking (the helper modules define theirs).
 WINDOW_DAYS = "window_days"
@@ -302,8 +301,7 @@ def bottlenecks(
     )
     table[FOLLOWED_SHARE_CURRENT] = followed / entered.where(entered > 0)
     table[c.MATURE] = is_mature(table)
-    table = pd.concat([table, compare_windows(table, alpha)], axis=1)
-    table[P_ADJUSTED] = adjust_pvalues(table[P_VALUE].to_numpy(dtype=float), correction)
+    table = pd.concat([table, compare_windows(table, alpha, correction)], axis=1)
     table[SIGNIFICANT_DROP] = ((table[P_ADJUSTED] < alpha) & (table[DIFFERENCE] < 0)).astype(bool)
 
     conv_cur = table[_col(c.CONVERSION, CURRENT)]
