@@ -68,7 +68,7 @@ def test_tiny_pipeline_by_hand():
     np.testing.assert_allclose(total, 1.0)
     row = res.to_frame().iloc[0]
     assert row[c.N_DEALS] == 6 and row[c.N_OPEN] == 2
-    assert row[cycle.KM_MEDIAN_DAYS] == 5  # first time with S < 0.5 (S(5) = 4/9)
+    assert row[cycle.KM_MEDIAN_DAYS] == 5  # first time with S <= 0.5 (S(5) = 4/9), no flat
     assert row[cycle.WON_ONLY_MEAN_DAYS] == pytest.approx(3.5)  # (2 + 5) / 2
     assert row[cycle.CLOSED_ONLY_MEAN_DAYS] == pytest.approx(4.0)  # (2 + 3 + 5 + 6) / 4
 
@@ -96,6 +96,8 @@ def test_km_from_aggregate_equals_statsmodels_on_raw_rows():
     np.testing.assert_allclose(res.curves[cycle.SURVIVAL], ref.surv_prob, rtol=1e-12)
     np.testing.assert_allclose(res.curves[cycle.DAYS], ref.surv_times)
     row = res.to_frame().iloc[0]
+    # statsmodels' quantile (first S < 1 - p) differs from R's rule only where the curve
+    # is flat at exactly 1 - p; with 600 continuous durations it nowhere is.
     assert row[cycle.KM_MEDIAN_DAYS] == ref.quantile(0.5)
     assert row[cycle.KM_Q1_DAYS] == ref.quantile(0.25)
     assert row[cycle.KM_Q3_DAYS] == ref.quantile(0.75)
@@ -109,6 +111,29 @@ def test_km_from_aggregate_equals_statsmodels_on_raw_rows():
     # Unrounded raw rows: the median moves by at most the rounding (0.005 day).
     exact = SurvfuncRight(raw_days.to_numpy(), event)
     assert abs(row[cycle.KM_MEDIAN_DAYS] - exact.quantile(0.5)) <= 0.005 + 1e-9
+
+
+def test_km_and_won_only_medians_agree_when_nothing_is_open():
+    # Issue 19: four deals won after 1, 2, 3, 4 days. R survival 3.5-3,
+    # survfit(Surv(c(1, 2, 3, 4), rep(1, 4)) ~ 1), prints median 2.5, and np.median
+    # gives 2.5; the KM median here was 3 before (first S < 0.5).
+    ws = analysis.connect({c.DEALS: deals_frame([1, 2, 3, 4], [c.WON] * 4)})
+    row = cycle.time_to_close(ws).to_frame().iloc[0]
+    assert row[cycle.KM_MEDIAN_DAYS] == 2.5 == row[cycle.WON_ONLY_MEDIAN_DAYS]
+    # Property: on closed deals only (no censoring) the KM median is the sample median of
+    # the rounded durations, so it equals the closed-only median, and the won-only one
+    # when all were won; odd and even n, durations in whole days (many ties) or not.
+    rng = np.random.default_rng(19)
+    for n, whole_days in ((5, False), (6, True), (41, False), (200, True), (201, True)):
+        raw = rng.lognormal(np.log(20), 1.0, n)
+        days = np.round(raw) if whole_days else np.round(raw, 2)
+        won = deals_frame(days, [c.WON] * n)
+        row = cycle.time_to_close(analysis.connect({c.DEALS: won})).to_frame().iloc[0]
+        assert row[c.N_OPEN] == 0
+        assert row[cycle.KM_MEDIAN_DAYS] == row[cycle.WON_ONLY_MEDIAN_DAYS], n
+        mixed = deals_frame(days, np.where(rng.random(n) < 0.4, c.WON, c.LOST))
+        row = cycle.time_to_close(analysis.connect({c.DEALS: mixed})).to_frame().iloc[0]
+        assert row[cycle.KM_MEDIAN_DAYS] == row[cycle.CLOSED_ONLY_MEDIAN_DAYS], n
 
 
 def test_planted_censoring_biases_won_only_mean_but_not_km():
@@ -249,7 +274,10 @@ def test_degenerate_inputs_give_notes_not_errors():
 def test_time_in_stage_hand_example():
     # Two deals: D0 prospecting 0 -> qualification 2 -> won 5; D1 prospecting 0 ->
     # qualification 4, still open at the cutoff (day 5). Prospecting stays 2 and 4
-    # (events): KM median 4 (S(2)=0.5 is not < 0.5). Qualification: 3 (event), 1 (censored).
+    # (events): S(2) = 0.5 exactly, flat until 4, so the KM median is (2 + 4) / 2 = 3 by
+    # R survival's midpoint rule (it was 4, the first S < 0.5, before issue 19), as
+    # survfit(Surv(c(2, 4), c(1, 1)) ~ 1) prints (R survival 3.5-3: median 3).
+    # Qualification: 3 (event), 1 (censored): median 3.
     deals = deals_frame([5, 0], [c.WON, c.OPEN])
     events = pd.DataFrame(
         {
@@ -263,7 +291,7 @@ def test_time_in_stage_hand_example():
     table = res.to_frame().set_index(c.STAGE)
     assert "won" not in table.index  # terminal stages are not stays
     assert table.loc["prospecting", cycle.N_STAYS] == 2
-    assert table.loc["prospecting", cycle.MEDIAN_DAYS] == 4
+    assert table.loc["prospecting", cycle.MEDIAN_DAYS] == 3
     assert table.loc["qualification", cycle.N_CENSORED] == 1
     assert table.loc["qualification", cycle.MEDIAN_DAYS] == 3
     assert res.n_excluded == 0

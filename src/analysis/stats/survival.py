@@ -78,6 +78,71 @@ def fit_km(days: np.ndarray, event: np.ndarray, count: np.ndarray) -> SurvfuncRi
     return sf
 
 
+# R's tolerance for "the curve equals 1 - p" (sqrt(.Machine$double.eps), as all.equal):
+# a product-limit estimate that is exactly 1/2 in exact arithmetic is 0.5 +- 1e-16.
+QUANTILE_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+
+def km_quantile(
+    times: np.ndarray, surv: np.ndarray, p: float, tolerance: float = QUANTILE_TOLERANCE
+) -> float:
+    """The p-quantile of a Kaplan–Meier curve, by R ``survival``'s midpoint rule.
+
+    Parameters
+    ----------
+    times : array of float
+        Event times, increasing (``SurvfuncRight.surv_times``).
+    surv : array of float
+        :math:`\\hat S` at those times (``SurvfuncRight.surv_prob``).
+    p : float
+        Share finished, in (0, 1): 0.5 for the median, 0.25 for the first quartile.
+    tolerance : float
+        How close :math:`\\hat S` must be to :math:`1 - p` to count as equal.
+
+    Returns
+    -------
+    float
+        NaN when the curve never falls to :math:`1 - p`.
+
+    Notes
+    -----
+    With :math:`t_j` the first event time where :math:`\\hat S(t_j) \\le 1 - p`,
+    the quantile is :math:`t_j`, except when the curve is flat at exactly
+    :math:`1 - p` from :math:`t_j` (within ``tolerance``) and falls again at a
+    later event time :math:`t_{j+1}`: then it is the midpoint
+    :math:`(t_j + t_{j+1}) / 2` of the flat stretch. For uncensored data this
+    is the sample quantile that averages at the jumps of the empirical CDF
+    (``np.quantile(method="averaged_inverted_cdf")``); for the median,
+    ``np.median`` (the mean of the two middle values when n is even): times
+    1, 2, 3, 4 give 2.5, where
+    "first time with :math:`\\hat S < 0.5`" (statsmodels' ``quantile``) gives 3 and
+    "first time with :math:`\\hat S \\le 0.5`" (lifelines) gives 2.
+
+    A curve that stays at exactly :math:`1 - p` to its end (every later
+    duration censored) gives :math:`t_j`, as R's ``print.survfit`` and
+    ``summary(fit)$table`` report the median; R's ``quantile.survfit``
+    returns :math:`(t_j + t_{max}) / 2` in that one case, with :math:`t_{max}`
+    the longest duration observed.
+
+    References
+    ----------
+    Therneau, T. survival: ``survmean`` (median in ``print.survfit``) and
+    ``quantile.survfit``, R package versions 3.5–3.8.
+    """
+    times = np.asarray(times, dtype=float)
+    surv = np.asarray(surv, dtype=float)
+    level = 1.0 - p
+    reached = np.flatnonzero(surv < level + tolerance)
+    if reached.size == 0:
+        return np.nan
+    j = reached[0]
+    if abs(surv[j] - level) < tolerance:
+        later = np.flatnonzero(surv[j:] < surv[j])
+        if later.size:
+            return float((times[j] + times[j + later[0]]) / 2)
+    return float(times[j])
+
+
 def km_quantiles(sf: SurvfuncRight, alpha: float = 0.05) -> dict[str, float]:
     """Median with its Brookmeyer–Crowley interval, and the quartiles, of a fit.
 
@@ -90,22 +155,34 @@ def km_quantiles(sf: SurvfuncRight, alpha: float = 0.05) -> dict[str, float]:
 
     Notes
     -----
-    The p-quantile is the first event time with :math:`\\hat S(t) < 1 - p`
-    (statsmodels, as SAS). The interval collects the event times whose
-    :math:`\\hat S` is not rejected as :math:`1 - p` by a z-test on the
-    complementary log–log scale (Brookmeyer & Crowley 1982; statsmodels
-    ``quantile_ci(method="cloglog")``).
+    Median and quartiles follow R ``survival`` (:func:`km_quantile`): the
+    first event time where :math:`\\hat S(t) \\le 1 - p`, or the midpoint of
+    the stretch where the curve is flat at exactly :math:`1 - p`.
+
+    The interval collects the event times whose :math:`\\hat S` is not
+    rejected as :math:`1 - p` by a z-test on the complementary log–log scale
+    (Brookmeyer & Crowley 1982; statsmodels ``quantile_ci(method="cloglog")``):
+    ``ci_low`` is the first event time where the pointwise band reaches 0.5,
+    ``ci_high`` the first where its upper limit falls below it, as R reads the
+    limits from ``survfit(conf.type="log-log")``'s band; R leaves the upper
+    limit NA where that happens only at a time when the curve falls to 0 (its
+    band is undefined there), statsmodels takes that time. A band flat at
+    *exactly* 0.5 would need the z-statistic to equal its critical value, so the
+    midpoint rule has nothing to act on in the limits. A flat stretch of
+    :math:`\\hat S` at 0.5 is never rejected, so the midpoint median lies
+    inside the interval.
     """
     if len(sf.surv_times) == 0:
         return dict.fromkeys(("median", "ci_low", "ci_high", "q1", "q3"), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         low, high = sf.quantile_ci(0.5, alpha=alpha, method="cloglog")
+    times, surv = sf.surv_times, sf.surv_prob
     return {
-        "median": float(sf.quantile(0.5)),
+        "median": km_quantile(times, surv, 0.5),
         "ci_low": float(low),
         "ci_high": float(high),
-        "q1": float(sf.quantile(0.25)),
-        "q3": float(sf.quantile(0.75)),
+        "q1": km_quantile(times, surv, 0.25),
+        "q3": km_quantile(times, surv, 0.75),
     }
 
 

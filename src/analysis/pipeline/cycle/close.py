@@ -120,6 +120,12 @@ class TimeToClose:
 
 
 def _weighted_median(days: np.ndarray, count: np.ndarray) -> float:
+    """Sample median of ``days`` repeated ``count`` times (mean of the middle two for even n).
+
+    For durations that all ended, this is the Kaplan–Meier median by R's midpoint
+    rule (:func:`analysis.stats.survival.km_quantile`), so on deals that have all
+    closed the won-only and KM medians agree.
+    """
     if count.sum() == 0:
         return np.nan
     order = np.argsort(days, kind="stable")
@@ -229,7 +235,9 @@ def time_to_close(
     and ``cutoff - created_at`` for open deals (censored at
     ``data_cutoff(ws)``), rounded to 0.01 day in the engine. The KM median,
     its Brookmeyer–Crowley interval and the quartiles treat any close as the
-    event (:func:`analysis.stats.survival.km_quantiles`). The cumulative incidence of
+    event (:func:`analysis.stats.survival.km_quantiles`); a median or quartile
+    where the curve is flat at exactly 0.5 (0.75, 0.25) is the midpoint of the
+    flat stretch, as R ``survival`` reports it. The cumulative incidence of
     winning, :math:`F_{won}(t) = \\sum_{u \\le t} \\hat S(u^-) d_{won}(u) / n(u)`
     (Aalen–Johansen), is the probability that a deal is won within ``t``
     days; its interval uses the delta-method variance of
@@ -240,7 +248,11 @@ def time_to_close(
     ``won_only_mean_days`` is what CRM reports show: the mean over won deals
     only. It leaves out every deal still open — and open deals are the slow
     ones — so it understates the cycle while many deals are in flight.
-    ``closed_only_*`` average won and lost deals (same bias).
+    ``closed_only_*`` average won and lost deals (same bias). The won-only and
+    closed-only medians are sample medians (the mean of the two middle values
+    when n is even), the convention of the KM median: with no deal open,
+    ``closed_only_median_days`` equals ``km_median_days``, and so does
+    ``won_only_median_days`` when no deal was lost either.
     """
     CREATED_DATES.check(ws)
     keys = as_keys(by)

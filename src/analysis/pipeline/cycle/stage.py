@@ -110,8 +110,10 @@ def time_in_stage(
     the deal is closed but no terminal stage was recorded, the stay ends (event)
     at ``closed_at``, else it is excluded. Terminal stages are not stays.
     Durations are rounded to 0.01 day in the engine and the (days, event,
-    count) table is fitted with ``SurvfuncRight(freq_weights=count)``; the
-    interval is Brookmeyer–Crowley with Greenwood's variance
+    count) table is fitted with ``SurvfuncRight(freq_weights=count)``; median
+    and quartiles follow R ``survival`` (the midpoint where the curve is flat at
+    exactly 0.5, 0.75 or 0.25); the interval is Brookmeyer–Crowley with
+    Greenwood's variance
     (:func:`analysis.stats.survival.fit_km`, :func:`analysis.stats.survival.km_quantiles`).
     """
     keys = as_keys(by)
