@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from score_reference import mn_interval
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.proportion import test_proportions_2indep as sm_test_2indep
 
 from analysis.core.errors import InputError
 from analysis.experiments import columns as c
@@ -32,23 +34,23 @@ def row(result, variant: str) -> pd.Series:
     return frame[frame[c.VARIANT] == variant].iloc[0]
 
 
-def test_two_variants_match_statsmodels_ztest_and_newcombe():
+def test_two_variants_match_statsmodels_score_test_and_intervals():
     result = compare_conversion(units({"A": (30, 310), "B": (45, 300)}), control="A")
     b = row(result, "B")
-    # statsmodels proportions_ztest (pooled variance) of B against A.
-    z, p = proportions_ztest([45, 30], [300, 310])
-    assert b[c.STATISTIC] == pytest.approx(z, rel=1e-12)
-    assert b[c.P_VALUE] == pytest.approx(p, rel=1e-12)
-    assert b[c.METHOD] == "z"
-    # statsmodels confint_proportions_2indep, Newcombe's hybrid score interval.
-    lo, hi = confint_proportions_2indep(45, 300, 30, 310, method="newcomb", compare="diff")
-    assert (b[c.DIFF_CI_LOW], b[c.DIFF_CI_HIGH]) == pytest.approx((lo, hi), rel=1e-12)
+    # statsmodels' Miettinen–Nurminen score test of B against A (right at a difference of 0).
+    ref = sm_test_2indep(45, 300, 30, 310, method="score", compare="diff")
+    assert b[c.Z] == pytest.approx(ref.statistic, rel=1e-10)
+    assert b[c.P_VALUE] == pytest.approx(ref.pvalue, rel=1e-10)
+    assert b[c.METHOD] == "score"
+    # The interval that inverts it (brute force, tests/score_reference.py).
+    lo, hi = mn_interval(45, 300, 30, 310)
+    assert (b[c.DIFF_CI_LOW], b[c.DIFF_CI_HIGH]) == pytest.approx((lo, hi), abs=1e-8)
     # Hand calculation: 45/300 - 30/310 and (45/300)/(30/310) - 1.
     assert b[c.DIFFERENCE] == pytest.approx(45 / 300 - 30 / 310)
     assert b[c.LIFT] == pytest.approx((45 / 300) / (30 / 310) - 1)
-    # statsmodels ratio interval (log-adjusted), shifted by -1.
-    rlo, rhi = confint_proportions_2indep(45, 300, 30, 310, method="log-adjusted", compare="ratio")
-    assert (b[c.LIFT_CI_LOW], b[c.LIFT_CI_HIGH]) == pytest.approx((rlo - 1, rhi - 1))
+    # statsmodels' score interval of the ratio (its ratio restricted MLE is right), - 1.
+    rlo, rhi = confint_proportions_2indep(45, 300, 30, 310, method="score", compare="ratio")
+    assert (b[c.LIFT_CI_LOW], b[c.LIFT_CI_HIGH]) == pytest.approx((rlo - 1, rhi - 1), abs=1e-7)
     # Wilson interval of the control's rate (statsmodels proportion_confint).
     a = row(result, "A")
     assert a[c.RATE] == pytest.approx(30 / 310) and a[c.IS_CONTROL]
@@ -57,16 +59,20 @@ def test_two_variants_match_statsmodels_ztest_and_newcombe():
 
 
 def test_newcombe_published_example():
-    # Newcombe (1998), Statistics in Medicine 17:873, Table II, method 10 (hybrid score):
-    # (a) 56/70 - 48/80 = 0.2000, interval 0.0524 to 0.3339;
-    # (b) 9/10 - 3/10 = 0.6000, interval 0.1705 to 0.8090.
+    # Newcombe (1998), Statistics in Medicine 17:873, Table II, method 6
+    # (Miettinen–Nurminen): (a) 56/70 - 48/80 = 0.2000, interval 0.0528 to 0.3382;
+    # (b) 9/10 - 3/10 = 0.6000, interval 0.1700 to 0.8406; method 5 (Mee, which
+    # inverts the pooled z-test) for (a): 0.0533 to 0.3377.
     result = compare_conversion(units({"ctl": (48, 80), "new": (56, 70)}), control="ctl")
     new = row(result, "new")
     assert new[c.DIFFERENCE] == pytest.approx(0.2000, abs=5e-5)
-    assert new[c.DIFF_CI_LOW] == pytest.approx(0.0524, abs=5e-5)
-    assert new[c.DIFF_CI_HIGH] == pytest.approx(0.3339, abs=5e-5)
+    assert (new[c.DIFF_CI_LOW], new[c.DIFF_CI_HIGH]) == pytest.approx((0.0528, 0.3382), abs=5e-5)
     b = row(compare_conversion(units({"A": (3, 10), "B": (9, 10)})), "B")
-    assert (b[c.DIFF_CI_LOW], b[c.DIFF_CI_HIGH]) == pytest.approx((0.1705, 0.8090), abs=5e-5)
+    assert (b[c.DIFF_CI_LOW], b[c.DIFF_CI_HIGH]) == pytest.approx((0.1700, 0.8406), abs=5e-5)
+    mee = row(compare_conversion(units({"ctl": (48, 80), "new": (56, 70)}), method="z"), "new")
+    assert (mee[c.DIFF_CI_LOW], mee[c.DIFF_CI_HIGH]) == pytest.approx((0.0533, 0.3377), abs=5e-5)
+    z, p = proportions_ztest([56, 48], [70, 80])  # statsmodels, pooled variance
+    assert (mee[c.Z], mee[c.P_VALUE]) == pytest.approx((z, p), rel=1e-10)
 
 
 @pytest.mark.parametrize("alternative", ["larger", "smaller"])
@@ -86,14 +92,24 @@ def test_vectorised_ztest_matches_statsmodels_elementwise():
         assert (z[i], p[i]) == pytest.approx((zs, ps), rel=1e-10)
 
 
-def test_small_counts_switch_to_fisher():
+def test_fisher_on_request_keeps_a_z_statistic_and_says_its_interval_is_the_score_one():
     # Fisher's tea-tasting table [[3, 1], [1, 3]]: two-sided p = 0.4857 (Fisher 1935;
-    # scipy.stats.fisher_exact gives 0.48571).
-    result = compare_conversion(units({"A": (1, 4), "B": (3, 4)}))
+    # scipy.stats.fisher_exact gives 0.48571). The z column stays the score z (the
+    # sequential boundaries read it), never the odds ratio.
+    result = compare_conversion(units({"A": (1, 4), "B": (3, 4)}), method="fisher")
     b = row(result, "B")
-    assert b[c.METHOD] == "fisher"
+    assert b[c.METHOD] == "fisher" and b[c.NOTE] == c.NOTE_EXACT_P
     assert b[c.P_VALUE] == pytest.approx(0.4857, abs=5e-5)
-    assert b[c.STATISTIC] == pytest.approx(stats.fisher_exact([[3, 1], [1, 3]]).statistic)
+    ref = sm_test_2indep(3, 4, 1, 4, method="score", compare="diff").statistic
+    assert b[c.Z] == pytest.approx(ref, rel=1e-10)
+
+
+def test_auto_uses_the_score_test_at_small_counts_too():
+    # Issue 19, case 1: "auto" picked Fisher and its odds ratio (10.5) was read as z.
+    b = row(compare_conversion(units({"A": (1, 30), "B": (8, 30)})), "B")
+    ref = sm_test_2indep(8, 30, 1, 30, method="score", compare="diff")
+    assert b[c.METHOD] == "score" and b[c.Z] == pytest.approx(ref.statistic, rel=1e-10)
+    assert 2.4 < b[c.Z] < 2.6  # about the pooled z of 2.53 the issue quotes
 
 
 def test_fisher_and_boschloo_on_request_match_scipy():
@@ -118,11 +134,19 @@ def test_three_variants_omnibus_and_adjustment(correction):
     assert result.omnibus_statistic == pytest.approx(chi.statistic)
     assert result.omnibus_p_value == pytest.approx(chi.pvalue)
     assert result.omnibus_df == 2
-    raw = [proportions_ztest([x, 50], [500, 500])[1] for x in (70, 80)]  # statsmodels
+    raw = [  # statsmodels' score test
+        sm_test_2indep(x, 500, 50, 500, method="score", compare="diff").pvalue for x in (70, 80)
+    ]
     adjusted = multipletests(raw, method=correction)[1]  # statsmodels
     frame = result.to_frame().set_index(c.VARIANT)
     assert frame.loc[["B", "C"], c.P_ADJUSTED].to_numpy() == pytest.approx(adjusted)
     assert np.isnan(frame.loc["A", c.P_ADJUSTED])
+    # Each interval is at the level its adjusted p-value implies (tests/score_reference.py).
+    for variant, x, p, adj in zip("BC", (70, 80), raw, adjusted, strict=True):
+        ref = mn_interval(x, 500, 50, 500, 0.05 * p / adj)
+        got = (frame.loc[variant, c.DIFF_CI_LOW], frame.loc[variant, c.DIFF_CI_HIGH])
+        assert got == pytest.approx(ref, abs=1e-8)
+        assert (got[0] > 0) == (adj < 0.05)
 
 
 def test_text_outcomes_and_categorical_order():
@@ -175,9 +199,9 @@ def test_all_or_no_conversions(x):
     result = compare_conversion(units({"A": (x, 40), "B": (x, 40)}))
     assert c.NOTE_NO_VARIATION in result.notes
     b = row(result, "B")
-    # Fisher's exact test of identical rows: p = 1 (scipy fisher_exact).
-    assert b[c.METHOD] == "fisher" and b[c.P_VALUE] == pytest.approx(1.0)
-    assert b[c.DIFFERENCE] == 0
+    # Identical rows with no variation: no evidence of a difference, p = 1, z = 0.
+    assert b[c.P_VALUE] == 1.0 and b[c.Z] == 0.0
+    assert b[c.DIFFERENCE] == 0 and b[c.DIFF_CI_LOW] < 0 < b[c.DIFF_CI_HIGH]
 
 
 def test_unknown_control_is_a_clear_error():

@@ -53,7 +53,7 @@ def test_email_template_lift_is_detected_and_covered(planted):
     assert b[c.P_VALUE] < 0.05 and b[c.DIFFERENCE] > 0
     assert b[c.DIFF_CI_LOW] <= planted_diff <= b[c.DIFF_CI_HIGH]
     assert b[c.LIFT_CI_LOW] <= planted_lift <= b[c.LIFT_CI_HIGH]
-    assert result.design is None and b[c.METHOD] == "z"
+    assert result.design is None and b[c.METHOD] == "score"
 
 
 def test_rep_randomised_call_script_is_not_flagged(planted):

@@ -52,7 +52,7 @@ def test_deal_size_matches_scipy():
     )
     row = compare_amounts(units).to_frame().set_index(c.VARIANT).loc["B"]
     welch = stats.ttest_ind(b, a, equal_var=False)  # scipy Welch t-test
-    assert row[c.STATISTIC] == pytest.approx(welch.statistic)
+    assert row[c.T_WELCH] == pytest.approx(welch.statistic)
     assert row["p_welch"] == pytest.approx(welch.pvalue)
     ci = welch.confidence_interval(0.95)
     assert (row[c.DIFF_CI_LOW], row[c.DIFF_CI_HIGH]) == pytest.approx((ci.low, ci.high))

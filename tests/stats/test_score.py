@@ -109,3 +109,25 @@ def test_adjusted_intervals_agree_with_adjusted_p_values():
     _, low, high, p, p_adj = two_proportions(x1, n1, x0, n0, 0.05, correction="bonferroni")
     assert adjusted_levels(p, p_adj, 0.05)[p_adj < 1] == pytest.approx(0.01)
     assert (low[0], high[0]) == pytest.approx(mn_interval(30, 100, 45, 100, 0.01), abs=1e-8)
+
+
+# Newcombe (1998), Statistics in Medicine 17:873-890, Table II: the eight worked
+# examples (a)-(h), 95% intervals of methods 5 (Mee) and 6 (Miettinen–Nurminen).
+NEWCOMBE_TABLE_II = [
+    ((56, 70, 48, 80), (0.0533, 0.3377), (0.0528, 0.3382)),
+    ((9, 10, 3, 10), (0.1821, 0.8370), (0.1700, 0.8406)),
+    ((6, 7, 2, 7), (0.0544, 0.8478), (0.0342, 0.8534)),
+    ((5, 56, 0, 29), (-0.0313, 0.1926), (-0.0326, 0.1933)),
+    ((0, 10, 0, 20), (-0.1611, 0.2775), (-0.1658, 0.2844)),
+    ((0, 10, 0, 10), (-0.2775, 0.2775), (-0.2879, 0.2879)),
+    ((10, 10, 0, 20), (0.7225, 1.0), (0.7156, 1.0)),
+    ((10, 10, 0, 10), (0.6777, 1.0), (0.6636, 1.0)),
+]
+
+
+@pytest.mark.parametrize(("counts", "mee", "mn"), NEWCOMBE_TABLE_II)
+def test_newcombe_published_mee_and_miettinen_nurminen_intervals(counts, mee, mn):
+    got_mn = [float(v) for v in score_interval(*counts)]
+    got_mee = [float(v) for v in score_interval(*counts, correction=False)]
+    assert got_mn == pytest.approx(mn, abs=5e-5)
+    assert got_mee == pytest.approx(mee, abs=5e-5)

@@ -127,25 +127,76 @@ def icc_anova(cells: pd.DataFrame) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class ClusterFit:
-    """Cluster-robust differences of each variant against the control."""
+    """Cluster-robust differences of each variant against the control.
+
+    Attributes
+    ----------
+    difference, se, statistic, p_value : numpy.ndarray
+        Per treated variant: difference of pooled rates, its cluster-robust
+        standard error, :math:`t = d / se` and the p-value (Student's t with
+        ``df`` degrees of freedom).
+    df : float
+        :math:`G - 1`.
+    params, cov : numpy.ndarray
+        Control rate and differences, and their cluster-robust covariance.
+    omnibus_statistic, omnibus_df, omnibus_p_value : float
+        Wald F-test that every variant converts like the control.
+    """
 
     difference: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
+    se: np.ndarray
     statistic: np.ndarray
     p_value: np.ndarray
-    lift_ci_low: np.ndarray
-    lift_ci_high: np.ndarray
+    df: float
+    params: np.ndarray
+    cov: np.ndarray
     omnibus_statistic: float
     omnibus_df: float
     omnibus_p_value: float
+
+    def intervals(self, alpha: np.ndarray | float) -> tuple[np.ndarray, ...]:
+        """Difference and lift intervals per variant at 1 - ``alpha`` (per variant if an array).
+
+        Returns
+        -------
+        diff_low, diff_high, lift_low, lift_high : numpy.ndarray
+
+        Notes
+        -----
+        The difference interval is :math:`d \\pm t_{1-\\alpha/2,\\,G-1}\\,se`,
+        the set the t-test does not reject. The lift :math:`R - 1`, with
+        :math:`R = p_v / p_0`, has Fieller's interval: the :math:`R` where the
+        t-test of :math:`p_v - R\\,p_0 = 0` (same covariance) does not reject,
+
+        .. math:: (\\hat p_v - R\\hat p_0)^2 \\le t^2\\,\\big(V_{vv} - 2R\\,V_{v0}
+                  + R^2 V_{00}\\big),
+
+        which at :math:`R = 1` is the difference's test, so the two intervals
+        exclude "no change" together. NaN when the set is unbounded (the
+        control rate is not clearly above 0).
+        """
+        level = np.broadcast_to(np.asarray(alpha, dtype=float), self.difference.shape)
+        q = stats.t.isf(level / 2, self.df)
+        low, high = self.difference - q * self.se, self.difference + q * self.se
+        lift_low, lift_high = np.full(low.shape, np.nan), np.full(low.shape, np.nan)
+        p0, v00 = self.params[0], self.cov[0, 0]
+        for j in range(self.difference.size):
+            pv = p0 + self.params[j + 1]
+            vvv = v00 + 2 * self.cov[0, j + 1] + self.cov[j + 1, j + 1]
+            vv0 = v00 + self.cov[0, j + 1]
+            qq = q[j] ** 2
+            a, b, c = p0**2 - qq * v00, pv * p0 - qq * vv0, pv**2 - qq * vvv
+            disc = b * b - a * c
+            if a > 0 and disc >= 0:
+                lift_low[j] = (b - np.sqrt(disc)) / a - 1
+                lift_high[j] = (b + np.sqrt(disc)) / a - 1
+        return low, high, lift_low, lift_high
 
 
 def cluster_robust_fit(
     cells: pd.DataFrame,
     control: str,
     treated: list[str],
-    alpha: float = 0.05,
     alternative: str = "two-sided",
 ) -> ClusterFit:
     """Differences in conversion against the control with cluster-robust errors.
@@ -158,12 +209,14 @@ def cluster_robust_fit(
         Control variant.
     treated : list of str
         Variants compared with it (each needs units).
-    alpha, alternative
+    alternative
         As in :func:`analysis.experiments.compare_conversion`.
 
     Returns
     -------
     ClusterFit
+        Intervals come from :meth:`ClusterFit.intervals`, at the level the
+        caller's (adjusted) p-values call for.
 
     Notes
     -----
@@ -175,35 +228,29 @@ def cluster_robust_fit(
     statsmodels' ``cov_type="cluster"`` sandwich (CR1, with its
     :math:`G/(G-1)` correction) is the cluster-robust covariance of the
     per-unit fit. Tests and intervals use Student's t with :math:`G - 1`
-    degrees of freedom. The lift interval is the delta method for
-    :math:`\\log(\\hat p_v / \\hat p_0)`.
+    degrees of freedom.
 
     References
     ----------
     Cameron, A. C. & Miller, D. L. (2015). A practitioner's guide to
     cluster-robust inference. Journal of Human Resources 50(2), 317-372.
+    Fieller, E. C. (1954). Some problems in interval estimation. JRSS B 16, 175-185.
     """
     n = cells[c.N_UNITS].to_numpy(float)
     rate = cells[c.N_CONVERSIONS].to_numpy(float) / n
     design = np.column_stack(
         [np.ones(len(cells))] + [(cells[c.VARIANT] == v).to_numpy(float) for v in treated]
     )
+    k = len(treated)
     if np.ptp(rate) == 0:
         # Every unit had the same outcome: the differences are exactly zero and the
         # sandwich covariance is zero, so there is no test and no interval.
-        nan = np.full(len(treated), np.nan)
+        nan = np.full(k, np.nan)
         return ClusterFit(
-            difference=np.zeros(len(treated)),
-            ci_low=nan,
-            ci_high=nan,
-            statistic=nan,
-            p_value=nan,
-            lift_ci_low=nan,
-            lift_ci_high=nan,
-            omnibus_statistic=np.nan,
-            omnibus_df=np.nan,
-            omnibus_p_value=np.nan,
-        )
+            difference=np.zeros(k), se=nan, statistic=nan, p_value=nan, df=np.nan,
+            params=np.r_[rate[0], np.zeros(k)], cov=np.full((k + 1, k + 1), np.nan),
+            omnibus_statistic=np.nan, omnibus_df=np.nan, omnibus_p_value=np.nan,
+        )  # fmt: skip
     groups = pd.factorize(cells[c.CLUSTER])[0]
     fit = sm.WLS(rate, design, weights=n).fit(
         cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
@@ -211,7 +258,6 @@ def cluster_robust_fit(
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
     se = np.sqrt(np.diag(cov))[1:]
     df = float(fit.df_resid_inference)
-    q = stats.t.ppf(1 - alpha / 2, df)
     diff = params[1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         t = diff / se
@@ -221,26 +267,15 @@ def cluster_robust_fit(
         p = stats.t.cdf(t, df)
     else:
         p = 2 * stats.t.sf(np.abs(t), df)
-    p0 = params[0]
-    lift_low, lift_high = [], []
-    for j in range(1, len(params)):
-        pv = p0 + params[j]
-        grad = np.zeros(len(params))
-        grad[0], grad[j] = 1 / pv - 1 / p0, 1 / pv
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_ratio = np.log(pv / p0)
-            half = q * np.sqrt(grad @ cov @ grad)
-        lift_low.append(np.exp(log_ratio - half) - 1)
-        lift_high.append(np.exp(log_ratio + half) - 1)
     wald = fit.wald_test(np.eye(len(params))[1:], use_f=True, scalar=True)
     return ClusterFit(
         difference=diff,
-        ci_low=diff - q * se,
-        ci_high=diff + q * se,
+        se=se,
         statistic=t,
         p_value=np.asarray(p, dtype=float),
-        lift_ci_low=np.array(lift_low),
-        lift_ci_high=np.array(lift_high),
+        df=df,
+        params=params,
+        cov=cov,
         omnibus_statistic=float(np.squeeze(wald.statistic)),
         omnibus_df=float(np.squeeze(wald.df_num)),
         omnibus_p_value=float(np.squeeze(wald.pvalue)),
@@ -304,34 +339,30 @@ def apply_clusters(
     alpha: float,
     alternative: str,
     notes: list[str],
-) -> tuple[tuple[float, float, float], ClusterDesign | None]:
+) -> tuple[tuple[float, float, float], ClusterDesign | None, ClusterFit | None]:
     """Replace the per-unit tests of ``table`` by cluster-robust ones, in place.
 
-    Returns the omnibus (statistic, df, p-value) and the :class:`ClusterDesign`;
-    with fewer than two clusters in a compared variant, the tests become NaN,
-    ``notes`` gets ``too_few_clusters`` and the design is None.
+    Returns the omnibus (statistic, df, p-value), the :class:`ClusterDesign`
+    and the :class:`ClusterFit` (whose intervals the caller takes at the
+    level its adjusted p-values call for); with fewer than two clusters in a
+    compared variant, the tests become NaN, ``notes`` gets
+    ``too_few_clusters`` and the design and fit are None.
     """
     treated = table.loc[~table[c.IS_CONTROL] & (table[c.N_UNITS] > 0), c.VARIANT].tolist()
     per_variant = cells.groupby(c.VARIANT)[c.CLUSTER].nunique()
     used = [control, *treated]
     if (per_variant.reindex(used, fill_value=0) < 2).any():
         notes.append(c.NOTE_TOO_FEW_CLUSTERS)
-        table.loc[~table[c.IS_CONTROL], [c.STATISTIC, c.P_VALUE]] = np.nan
+        table.loc[~table[c.IS_CONTROL], [c.Z, c.P_VALUE]] = np.nan
         table.loc[~table[c.IS_CONTROL], c.METHOD] = METHOD_CLUSTER
-        return (np.nan, np.nan, np.nan), None
+        return (np.nan, np.nan, np.nan), None, None
     naive = table[c.P_VALUE].to_numpy(float)
     naive_p = float(np.nanmin(naive)) if np.isfinite(naive).any() else np.nan
-    fit = cluster_robust_fit(
-        cells[cells[c.VARIANT].isin(used)], control, treated, alpha, alternative
-    )
+    fit = cluster_robust_fit(cells[cells[c.VARIANT].isin(used)], control, treated, alternative)
     rows = table.index[table[c.VARIANT].isin(treated)]
     order = [treated.index(v) for v in table.loc[rows, c.VARIANT]]
     table.loc[rows, c.DIFFERENCE] = fit.difference[order]
-    table.loc[rows, c.DIFF_CI_LOW] = fit.ci_low[order]
-    table.loc[rows, c.DIFF_CI_HIGH] = fit.ci_high[order]
-    table.loc[rows, c.LIFT_CI_LOW] = fit.lift_ci_low[order]
-    table.loc[rows, c.LIFT_CI_HIGH] = fit.lift_ci_high[order]
-    table.loc[rows, c.STATISTIC] = fit.statistic[order]
+    table.loc[rows, c.Z] = fit.statistic[order]
     table.loc[rows, c.P_VALUE] = fit.p_value[order]
     table.loc[rows, c.METHOD] = METHOD_CLUSTER
     robust_p = float(np.nanmin(fit.p_value)) if np.isfinite(fit.p_value).any() else np.nan
@@ -339,7 +370,7 @@ def apply_clusters(
     omnibus = (fit.omnibus_statistic, fit.omnibus_df, fit.omnibus_p_value)
     if len(treated) < 2:
         omnibus = (np.nan, np.nan, np.nan)
-    return omnibus, design
+    return omnibus, design, fit
 
 
 def _cluster_label(cells: pd.DataFrame) -> str:

@@ -26,28 +26,27 @@ from analysis.experiments._units import (
     prepare_units,
 )
 from analysis.experiments.resolve import ExperimentUnits, experiment_units
-from analysis.stats.multitest import adjust_pvalues
+from analysis.stats.multitest import adjust_pvalues, adjusted_levels
 from analysis.stats.proportions import (
     Alternative,
     check_alternative,
-    difference_interval,
     exact_test,
-    lift_interval,
     min_expected_count,
-    two_proportion_ztest,
+    p_from_z,
 )
 from analysis.stats.rates import rate_with_interval
+from analysis.stats.score import ratio_interval, score_interval, score_statistic
 
-Method = Literal["auto", "z", "fisher", "boschloo"]
-METHOD_Z = "z"
+Method = Literal["auto", "score", "z", "fisher", "boschloo"]
+METHOD_SCORE = "score"  # Miettinen–Nurminen score test; "auto" means this
+METHOD_Z = "z"  # pooled z-test (Mee's interval inverts it)
 METHOD_FISHER = "fisher"
 METHOD_BOSCHLOO = "boschloo"
-# "auto" switches from the z-test to Fisher's exact test below this expected count.
-MIN_EXPECTED = 5.0
+METHODS = ("auto", METHOD_SCORE, METHOD_Z, METHOD_FISHER, METHOD_BOSCHLOO)
 TABLE_COLUMNS = (
     c.VARIANT, c.IS_CONTROL, c.N_UNITS, c.N_CONVERSIONS, c.RATE, c.RATE_CI_LOW,
     c.RATE_CI_HIGH, c.DIFFERENCE, c.DIFF_CI_LOW, c.DIFF_CI_HIGH, c.LIFT, c.LIFT_CI_LOW,
-    c.LIFT_CI_HIGH, c.STATISTIC, c.P_VALUE, c.P_ADJUSTED, c.METHOD, c.N_CLUSTERS, c.NOTE,
+    c.LIFT_CI_HIGH, c.Z, c.P_VALUE, c.P_ADJUSTED, c.METHOD, c.N_CLUSTERS, c.NOTE,
 )  # fmt: skip
 
 
@@ -137,33 +136,56 @@ def _base_table(counts: pd.DataFrame, control: str, alpha: float, deff: float) -
     return table[list(TABLE_COLUMNS)]
 
 
-def _choose(method: str, x1: int, n1: int, x0: int, n0: int) -> str:
-    if method != "auto":
-        return method
-    if min_expected_count(np.array([x1, x0]), np.array([n1, n0])) < MIN_EXPECTED:
-        return METHOD_FISHER
-    return METHOD_Z
-
-
-def _unclustered(table: pd.DataFrame, control: str, method: str, alpha: float, alt: str) -> None:
+def _unclustered(table: pd.DataFrame, control: str, method: str, alt: str) -> None:
+    """Each variant against the control: difference, score z and p-value, in place."""
     ctrl = table[table[c.VARIANT] == control].iloc[0]
     x0, n0 = int(ctrl[c.N_CONVERSIONS]), int(ctrl[c.N_UNITS])
     for i in table.index[~table[c.IS_CONTROL] & (table[c.N_UNITS] > 0)]:
         x1, n1 = int(table.at[i, c.N_CONVERSIONS]), int(table.at[i, c.N_UNITS])
-        chosen = _choose(method, x1, n1, x0, n0)
-        if chosen == METHOD_Z:
-            z, p = two_proportion_ztest(x1, n1, x0, n0, alt)
-            stat, pval = float(z), float(p)
-        else:
-            stat, pval = exact_test(x1, n1, x0, n0, alt, chosen)
         table.at[i, c.DIFFERENCE] = x1 / n1 - x0 / n0
-        table.at[i, c.DIFF_CI_LOW], table.at[i, c.DIFF_CI_HIGH] = difference_interval(
-            x1, n1, x0, n0, alpha
-        )
-        lift, lo, hi = lift_interval(x1, n1, x0, n0, alpha)
-        table.at[i, c.LIFT], table.at[i, c.LIFT_CI_LOW], table.at[i, c.LIFT_CI_HIGH] = lift, lo, hi
-        table.at[i, c.STATISTIC], table.at[i, c.P_VALUE] = stat, pval
-        table.at[i, c.METHOD] = chosen
+        table.at[i, c.METHOD] = METHOD_SCORE if method == "auto" else method
+        if x1 + x0 in (0, n1 + n0):  # no variation: no evidence of a difference
+            table.at[i, c.Z], table.at[i, c.P_VALUE] = 0.0, 1.0
+            continue
+        z = float(score_statistic(x1, n1, x0, n0, correction=method != METHOD_Z))
+        table.at[i, c.Z] = z
+        if method in (METHOD_FISHER, METHOD_BOSCHLOO):
+            table.at[i, c.P_VALUE] = exact_test(x1, n1, x0, n0, alt, method)[1]
+            table.at[i, c.NOTE] = c.NOTE_EXACT_P
+        else:
+            table.at[i, c.P_VALUE] = float(p_from_z(z, alt))
+
+
+def _score_intervals(table: pd.DataFrame, control: str, method: str, alt: str, levels) -> None:
+    """Difference and lift intervals that invert the score test, at per-row levels."""
+    ctrl = table[table[c.VARIANT] == control].iloc[0]
+    rows = table.index[~table[c.IS_CONTROL] & (table[c.N_UNITS] > 0)]
+    x1 = table.loc[rows, c.N_CONVERSIONS].to_numpy(float)
+    n1 = table.loc[rows, c.N_UNITS].to_numpy(float)
+    x0, n0 = float(ctrl[c.N_CONVERSIONS]), float(ctrl[c.N_UNITS])
+    level = _two_sided(levels[rows], alt)
+    mn = method != METHOD_Z
+    low, high = score_interval(x1, n1, x0, n0, level, correction=mn)
+    ratio_low, ratio_high = ratio_interval(x1, n1, x0, n0, level, correction=mn)
+    table.loc[rows, c.DIFF_CI_LOW], table.loc[rows, c.DIFF_CI_HIGH] = low, high
+    table.loc[rows, c.LIFT_CI_LOW], table.loc[rows, c.LIFT_CI_HIGH] = ratio_low - 1, ratio_high - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table.loc[rows, c.LIFT] = np.where(x0 > 0, (x1 / n1) / (x0 / n0) - 1, np.nan)
+
+
+def _two_sided(levels: np.ndarray | pd.Series, alt: str) -> np.ndarray:
+    """The two-sided level whose interval has the one-sided test's bound at its tested end."""
+    levels = np.asarray(levels, dtype=float)
+    return levels if alt == "two-sided" else np.minimum(2 * levels, 0.999)
+
+
+def _one_sided_ends(table: pd.DataFrame, alt: str) -> None:
+    """A one-sided test's interval is open at the untested end (the range of the measure)."""
+    rows = ~table[c.IS_CONTROL] & table[c.DIFF_CI_LOW].notna()
+    if alt == "larger":
+        table.loc[rows, c.DIFF_CI_HIGH], table.loc[rows, c.LIFT_CI_HIGH] = 1.0, np.inf
+    elif alt == "smaller":
+        table.loc[rows, c.DIFF_CI_LOW], table.loc[rows, c.LIFT_CI_LOW] = -1.0, -1.0
 
 
 def _omnibus(counts: pd.DataFrame) -> tuple[float, float, float]:
@@ -184,6 +206,38 @@ def _adjust(table: pd.DataFrame, correction: str) -> None:
         table.loc[ok, c.P_ADJUSTED] = adjust_pvalues(
             table.loc[ok, c.P_VALUE].to_numpy(float), correction
         )
+
+
+def _intervals(table, control, method, alpha, alt, fit, clustered_design: bool) -> None:
+    """Every interval at the level that agrees with its row's adjusted p-value, in place.
+
+    A row whose adjusted p-value is below alpha gets an interval that excludes
+    0 (difference) and -100% (lift), and no other row does.
+    """
+    levels = pd.Series(
+        adjusted_levels(table[c.P_VALUE], table[c.P_ADJUSTED], alpha), index=table.index
+    )
+    if not clustered_design:
+        _score_intervals(table, control, method, alt, levels)
+    elif fit is not None:
+        rows = table.index[table[c.Z].notna()]
+        if len(rows):
+            treated = [
+                v for v in table[c.VARIANT] if v != control and (table[c.VARIANT] == v).any()
+            ]
+            order = [treated.index(v) for v in table.loc[rows, c.VARIANT]]
+            level = np.full(fit.difference.size, alpha)
+            level[order] = _two_sided(levels[rows], alt)
+            low, high, lift_low, lift_high = fit.intervals(level)
+            table.loc[rows, c.DIFF_CI_LOW], table.loc[rows, c.DIFF_CI_HIGH] = (
+                low[order],
+                high[order],
+            )
+            table.loc[rows, c.LIFT_CI_LOW] = lift_low[order]
+            table.loc[rows, c.LIFT_CI_HIGH] = lift_high[order]
+            p0 = fit.params[0]
+            table.loc[rows, c.LIFT] = table.loc[rows, c.DIFFERENCE] / p0 if p0 > 0 else np.nan
+    _one_sided_ends(table, alt)
 
 
 def compare_conversion(
@@ -265,8 +319,8 @@ def compare_conversion(
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}.")
     check_alternative(alternative)
-    if method not in ("auto", METHOD_Z, METHOD_FISHER, METHOD_BOSCHLOO):
-        raise ValueError(f'method must be "auto", "z", "fisher" or "boschloo", not {method!r}.')
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
     check_correction(correction)
     if isinstance(data, Workspace):
         if experiment_id is None:
@@ -302,15 +356,17 @@ def compare_conversion(
     omnibus = (np.nan, np.nan, np.nan)
     design = None
     if can_test:
-        _unclustered(table, ctrl, method, alpha, alternative)
+        _unclustered(table, ctrl, method, alternative)
         omnibus = _omnibus(counts)
+        fit = None
         if cells is not None:
-            omnibus, design = clustered.apply_clusters(
+            omnibus, design, fit = clustered.apply_clusters(
                 table, cells, ctrl, alpha, alternative, notes
             )
             if design is not None:
                 table[c.N_CLUSTERS] = table[c.VARIANT].map(design.clusters_per_variant)
         _adjust(table, correction)
+        _intervals(table, ctrl, method, alpha, alternative, fit, cells is not None)
     messages = degenerate_messages(notes, prepared.bad_values, table)
     if planned_sample_size is not None and int(table[c.N_UNITS].sum()) < planned_sample_size:
         notes.append(c.NOTE_BEFORE_PLANNED)

@@ -216,7 +216,7 @@ def compare_amounts(
             c.DIFFERENCE: np.nan,
             c.DIFF_CI_LOW: np.nan,
             c.DIFF_CI_HIGH: np.nan,
-            c.STATISTIC: np.nan,
+            c.T_WELCH: np.nan,
             P_WELCH: np.nan,
             P_MANN_WHITNEY: np.nan,
             c.NOTE: None,
@@ -232,7 +232,7 @@ def compare_amounts(
                         c.DIFFERENCE: x.mean() - base.mean(),
                         c.DIFF_CI_LOW: float(ci.low),
                         c.DIFF_CI_HIGH: float(ci.high),
-                        c.STATISTIC: float(welch.statistic),
+                        c.T_WELCH: float(welch.statistic),
                         P_WELCH: float(welch.pvalue),
                         P_MANN_WHITNEY: float(stats.mannwhitneyu(x, base).pvalue),
                     }

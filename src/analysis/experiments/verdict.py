@@ -158,7 +158,7 @@ def experiment_verdict(
         effect += f"; {format_percent(prob)} chance it beats {ctrl[c.VARIANT]}"
     planned, n = comparison.planned_sample_size, comparison.n_units
     if p < alpha and planned and n < planned:
-        crossed, bound, info = read_at(float(row[c.STATISTIC]), n, planned, looks, alpha)
+        crossed, bound, info = read_at(float(row[c.Z]), n, planned, looks, alpha)
         if not crossed:
             extra = _about(planned - n)
             return Verdict(

@@ -175,3 +175,97 @@ def score_test_p(x1, n1, x2, n2, *, correction: bool = True) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = score_statistic(x1, n1, x2, n2, 0.0, correction=correction)
     return np.where(varies, 2 * stats.norm.sf(np.abs(z)), np.nan)
+
+
+def _restricted_ratio(x1, n1, x2, n2, ratio) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood rates under :math:`p_1 = R\\,p_2` (Miettinen & Nurminen 1985).
+
+    :math:`\\tilde p_2` is the root in [0, 1] of
+    :math:`N R\\,p^2 - (n_1 R + x_1 + n_2 + x_2 R)\\,p + (x_1 + x_2) = 0`, and
+    :math:`\\tilde p_1 = R\\,\\tilde p_2`.
+    """
+    a = (n1 + n2) * ratio
+    b = -(n1 * ratio + x1 + n2 + x2 * ratio)
+    c = x1 + x2
+    disc = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q2 = np.where(a > 0, (-b - disc) / (2 * a), c / -b)
+    q2 = np.clip(q2, 0.0, 1.0)
+    return np.clip(ratio * q2, 0.0, 1.0), q2
+
+
+def ratio_statistic(x1, n1, x2, n2, ratio, *, correction: bool = True) -> np.ndarray:
+    """Miettinen–Nurminen score statistic of :math:`H_0: p_1 / p_2 = R`, element-wise.
+
+    Notes
+    -----
+    .. math:: z(R) = \\frac{\\hat p_1 - R\\,\\hat p_2}
+              {\\sqrt{\\big(\\tilde p_1(1-\\tilde p_1)/n_1
+              + R^2\\,\\tilde p_2(1-\\tilde p_2)/n_2\\big)\\,N/(N-1)}},
+
+    decreasing in :math:`R`. At :math:`R = 1` the restricted rates are the
+    pooled rate and :math:`z(1)` is :func:`score_statistic` at 0: the ratio
+    interval excludes 1 exactly when the difference interval excludes 0.
+    ``correction=False`` drops the :math:`N/(N-1)` factor, as in Mee's statistic.
+    """
+    x1, n1, x2, n2, ratio = _as_arrays(x1, n1, x2, n2, ratio)
+    q1, q2 = _restricted_ratio(x1, n1, x2, n2, ratio)
+    factor = (n1 + n2) / (n1 + n2 - 1) if correction else 1.0
+    var = (q1 * (1 - q1) / n1 + ratio**2 * q2 * (1 - q2) / n2) * factor
+    gap = x1 / n1 - ratio * x2 / n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = gap / np.sqrt(var)
+    return np.where(var > 0, z, np.where(gap == 0, 0.0, np.copysign(np.inf, gap)))
+
+
+_LOG_RATIO_SPAN = 30.0  # ratios from e^-30 to e^30: any pair of rates a CRM can show
+
+
+def ratio_interval(
+    x1, n1, x2, n2, alpha: np.ndarray | float = 0.05, *, correction: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval of :math:`p_1 / p_2` that inverts the score test of the ratio, element-wise.
+
+    Returns
+    -------
+    ci_low, ci_high : numpy.ndarray
+        NaN where a group is empty or the second group has no success (the
+        ratio is undefined); the lower end is 0 when the first has none.
+
+    Notes
+    -----
+    :math:`\\{R : |z(R)| < z_{1-\\alpha/2}\\}` with :func:`ratio_statistic`,
+    found by bisection on :math:`\\log R`.
+
+    References
+    ----------
+    Miettinen, O. & Nurminen, M. (1985). Comparative analysis of two rates.
+    Statistics in Medicine 4(2), 213-226.
+    """
+    x1, n1, x2, n2, alpha = _as_arrays(x1, n1, x2, n2, alpha)
+    ok = (n1 > 0) & (n2 > 0) & (x2 > 0)
+    low, high = np.full(x1.shape, np.nan), np.full(x1.shape, np.nan)
+    if not ok.any():
+        return low, high
+    a1, m1, a2, m2 = x1[ok], n1[ok], x2[ok], n2[ok]
+    q = stats.norm.isf(alpha[ok] / 2)
+    span = np.full(a1.shape, _LOG_RATIO_SPAN)
+    with np.errstate(divide="ignore"):
+        centre = np.clip(np.log(a1 / m1) - np.log(a2 / m2), -span, span)  # -span when x1 = 0
+    lo = _solve_log(a1, m1, a2, m2, q, -span, centre, correction)
+    hi = _solve_log(a1, m1, a2, m2, -q, centre, span, correction)
+    low[ok] = np.where(a1 == 0, 0.0, np.exp(lo))
+    high[ok] = np.exp(hi)
+    return low, high
+
+
+def _solve_log(x1, n1, x2, n2, target, lo, hi, correction) -> np.ndarray:
+    """log R in [lo, hi] where z(R) = target (z decreasing in R)."""
+    lo, hi = lo.copy(), hi.copy()
+    for _ in range(_BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        z = ratio_statistic(x1, n1, x2, n2, np.exp(mid), correction=correction)
+        above = z > target
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return (lo + hi) / 2
