@@ -49,3 +49,22 @@ def test_bad_arguments():
         power_analysis(0.0, 0.1)
     with pytest.raises(ValueError, match="minimum_effect"):
         power_analysis(0.95, 0.1)
+
+
+def test_fixed_clusters_cap_the_power_more_units_can_give():
+    # Hand calculation (Donner & Klar 2000, ch. 5): G clusters of m units have the
+    # effective size G m / (1 + (m - 1) icc), which grows to G / icc as m grows. With
+    # 10 reps per arm and icc 0.1 that is 100 per arm: no number of deals from those reps
+    # gets past the power of 100 independent units per arm.
+    capped = power_analysis(0.2, 0.05, n_per_arm=400, icc=0.1, cluster_size=40, clusters_per_arm=10)
+    h = 2 * math.asin(math.sqrt(0.25)) - 2 * math.asin(math.sqrt(0.2))
+    shift = h * math.sqrt(100 / 2)  # two-sided power: both tails of the test
+    ceiling = norm.cdf(shift - norm.ppf(0.975)) + norm.cdf(-shift - norm.ppf(0.975))
+    assert capped.max_power_same_clusters == pytest.approx(ceiling, abs=1e-3)
+    assert capped.max_power_same_clusters < 0.8 and capped.more_units_same_clusters is None
+    # With 60 reps per arm the cap is 600: units per rep m = n (1 - icc) / (G - n icc) reach
+    # the independent size n = 1,092 (plain power_analysis, rounded up before).
+    n = power_analysis(0.2, 0.05).n_per_arm_needed
+    reach = power_analysis(0.2, 0.05, n_per_arm=600, icc=0.05, cluster_size=10, clusters_per_arm=60)
+    m = n * 0.95 / (60 - n * 0.05)
+    assert reach.more_units_same_clusters == pytest.approx(2 * (m * 60 - 600), abs=2 * 60)

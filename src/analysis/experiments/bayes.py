@@ -16,6 +16,7 @@ from analysis.experiments import columns as c
 POSTERIOR_MEAN = "posterior_mean"
 PROB_BEATS_CONTROL = "prob_beats_control"
 PROB_BEST = "prob_best"
+PROB_NEGLIGIBLE = "prob_negligible"  # P(|p_v - p_0| < minimum effect)
 EXPECTED_LOSS = "expected_loss"
 DEFAULT_DRAWS = 100_000
 
@@ -35,12 +36,15 @@ class BayesianReading:
         Beta prior (a, b) of every variant.
     draws : int
         Monte Carlo draws per variant.
+    design_effect : float
+        The counts were divided by it (1 when units were randomised one by one).
     """
 
     table: pd.DataFrame
     control: str
     prior: tuple[float, float]
     draws: int
+    design_effect: float = 1.0
 
     def to_frame(self) -> pd.DataFrame:
         """The per-variant table."""
@@ -55,6 +59,8 @@ def bayesian_conversion(
     alpha: float = 0.05,
     draws: int = DEFAULT_DRAWS,
     rng: np.random.Generator | None = None,
+    design_effect: float = 1.0,
+    minimum_effect: float | None = None,
 ) -> BayesianReading:
     """Beta-binomial posteriors, chance to beat the control and expected loss.
 
@@ -74,6 +80,14 @@ def bayesian_conversion(
     rng : numpy.random.Generator, optional
         Source of randomness (default ``np.random.default_rng(0)``: the same
         data always gives the same figures).
+    design_effect : float
+        For a test randomised by rep or account: the design effect of the
+        clustering (``ClusterDesign.design_effect``). Counts are divided by it,
+        so the posterior rests on the effective sample size, not on deals as
+        if they were independent.
+    minimum_effect : float, optional
+        Adds ``prob_negligible``, the chance that the variant and the control
+        differ by less than this (absolute).
 
     Returns
     -------
@@ -84,8 +98,11 @@ def bayesian_conversion(
     Posterior :math:`p_v \\sim \\text{Beta}(a + x_v, b + n_v - x_v)`.
     :math:`P(p_v > p_0)` and the expected loss
     :math:`E[\\max_w p_w - p_v]` are Monte Carlo averages over ``draws``
-    joint draws. Unclustered: for rep-randomised tests the posterior is too
-    narrow, as a per-deal test is.
+    joint draws. With a design effect :math:`D > 1` the posterior is
+    :math:`\\text{Beta}(a + x_v/D, b + (n_v - x_v)/D)`: the effective-sample
+    approximation for cluster-randomised data (Donner & Klar 2000, ch. 6),
+    as wide as the cluster-robust interval, where per-deal counts would make
+    it as overconfident as a per-deal test.
 
     References
     ----------
@@ -96,8 +113,9 @@ def bayesian_conversion(
     used = counts[counts[c.N_UNITS] > 0].reset_index(drop=True)
     if control not in set(used[c.VARIANT]):
         raise ValueError(f"The control {control!r} has no units; nothing to compare with.")
-    x = used[c.N_CONVERSIONS].to_numpy(float)
-    n = used[c.N_UNITS].to_numpy(float)
+    scale = design_effect if np.isfinite(design_effect) and design_effect > 1 else 1.0
+    x = used[c.N_CONVERSIONS].to_numpy(float) / scale
+    n = used[c.N_UNITS].to_numpy(float) / scale
     samples = rng.beta(a0 + x[:, None], b0 + (n - x)[:, None], size=(len(used), draws))
     ctrl = samples[int(np.flatnonzero(used[c.VARIANT] == control)[0])]
     best = samples.max(axis=0)
@@ -114,5 +132,8 @@ def bayesian_conversion(
             EXPECTED_LOSS: (best - samples).mean(axis=1),
         }
     )
+    if minimum_effect is not None:
+        table[PROB_NEGLIGIBLE] = (np.abs(samples - ctrl) < minimum_effect).mean(axis=1)
+        table.loc[table[c.IS_CONTROL], PROB_NEGLIGIBLE] = np.nan
     table.loc[table[c.IS_CONTROL], PROB_BEATS_CONTROL] = np.nan
-    return BayesianReading(table, control, (float(a0), float(b0)), draws)
+    return BayesianReading(table, control, (float(a0), float(b0)), draws, scale)

@@ -46,7 +46,16 @@ class PowerAnalysis:
         Smallest increase over ``baseline_rate`` the current sample detects
         with ``power``.
     more_units_needed : int
-        Additional units over all arms to reach ``n_per_arm_needed`` per arm.
+        Additional units over all arms to reach ``n_per_arm_needed`` per arm
+        (for a clustered design: with more clusters of the current size).
+    clusters_per_arm : float or None
+        Clusters per arm so far (the smaller arm), for a clustered design.
+    max_power_same_clusters : float or None
+        The most power more units from the same clusters can give (as the
+        clusters grow without bound).
+    more_units_same_clusters : int or None
+        Additional units over all arms, from the same clusters, for ``power``;
+        None when no number of units from them reaches it.
     """
 
     baseline_rate: float
@@ -63,6 +72,9 @@ class PowerAnalysis:
     achieved_power: float
     detectable_effect: float
     more_units_needed: int
+    clusters_per_arm: float | None = None
+    max_power_same_clusters: float | None = None
+    more_units_same_clusters: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row with every field."""
@@ -87,6 +99,7 @@ def power_analysis(
     icc: float = 0.0,
     cluster_size: float = 1.0,
     arms: int = 2,
+    clusters_per_arm: float | None = None,
 ) -> PowerAnalysis:
     """Units per arm for a minimum detectable effect; power and MDE of the current sample.
 
@@ -107,6 +120,9 @@ def power_analysis(
         units per cluster.
     arms : int
         Arms of the test (for ``more_units_needed``).
+    clusters_per_arm : float, optional
+        Clusters per arm so far: says whether more units from the same
+        clusters can reach ``power`` at all.
 
     Returns
     -------
@@ -121,6 +137,13 @@ def power_analysis(
     effect :math:`1 + (m - 1)\\rho`; power and detectable effect of the
     current sample use the effective size :math:`n / \\text{deff}`. The
     detectable rate is :math:`\\sin^2(\\arcsin\\sqrt{p_0} + h/2)`.
+
+    With :math:`G` clusters per arm fixed, :math:`m` units each, the
+    effective size :math:`Gm / (1 + (m - 1)\\rho)` grows to at most
+    :math:`G/\\rho`: more units from the same clusters cannot give more
+    power than that size does (``max_power_same_clusters``). Below it, the
+    units per cluster needed are :math:`m = n(1-\\rho) / (G - n\\rho)` for
+    the independent size :math:`n`.
 
     References
     ----------
@@ -151,6 +174,19 @@ def power_analysis(
         angle = math.asin(math.sqrt(baseline_rate)) + h_min / 2
         detectable = math.sin(min(angle, math.pi / 2)) ** 2 - baseline_rate
         more = max(0, needed - math.floor(n_per_arm)) * arms
+    max_same = more_same = None
+    if clusters_per_arm is not None and clusters_per_arm > 0:
+        g, rho, n = float(clusters_per_arm), max(icc, 0.0), float(n_indep)
+        ceiling = g / rho if rho > 0 else np.inf
+        max_same = (
+            1.0
+            if not np.isfinite(ceiling)
+            else float(engine.power(effect_size=h, nobs1=ceiling, alpha=alpha, alternative=alt))
+        )
+        if n < ceiling:
+            per_cluster = n * (1 - rho) / (g - n * rho) if rho > 0 else n / g
+            current = n_per_arm if n_per_arm is not None else 0.0
+            more_same = max(0, math.ceil(per_cluster * g - current)) * arms
     return PowerAnalysis(
         baseline_rate=baseline_rate,
         minimum_effect=minimum_effect,
@@ -166,4 +202,7 @@ def power_analysis(
         achieved_power=achieved,
         detectable_effect=detectable,
         more_units_needed=int(more),
+        clusters_per_arm=None if clusters_per_arm is None else float(clusters_per_arm),
+        max_power_same_clusters=max_same,
+        more_units_same_clusters=more_same,
     )

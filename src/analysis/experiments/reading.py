@@ -61,6 +61,10 @@ def _power(comparison: ConversionComparison, minimum_effect: float, alpha: float
     design = comparison.design
     icc = design.icc if design is not None and np.isfinite(design.icc) else 0.0
     size = design.mean_cluster_size if design is not None else 1.0
+    clusters = None
+    if design is not None:
+        per_arm = [design.clusters_per_variant.get(str(v), 0) for v in used[c.VARIANT]]
+        clusters = float(min(per_arm)) if per_arm else None
     return power_analysis(
         rate,
         minimum_effect,
@@ -69,6 +73,7 @@ def _power(comparison: ConversionComparison, minimum_effect: float, alpha: float
         icc=icc,
         cluster_size=size,
         arms=len(used),
+        clusters_per_arm=clusters,
     )
 
 
@@ -113,23 +118,58 @@ def read_experiment(
         correction=correction,
         planned_sample_size=planned_sample_size,
     )
-    power = _power(comparison, minimum_effect, alpha)
-    bayes = None
-    if comparison.treated[c.P_VALUE].notna().any():
-        bayes = bayesian_conversion(comparison.table, comparison.control, alpha=alpha)
-    verdict = experiment_verdict(
-        comparison, power=power, srm=srm, bayes=bayes, minimum_effect=minimum_effect
-    )
+    judged = judge_comparison(comparison, srm=srm, minimum_effect=minimum_effect)
     return ExperimentReading(
         units=units,
         srm=srm,
         comparison=comparison,
-        power=power,
+        power=judged.power,
         timing=time_to_conversion(units, alpha=alpha),
         deal_size=compare_amounts(units, control=comparison.control, alpha=alpha),
-        bayes=bayes,
-        verdict=verdict,
+        bayes=judged.bayes,
+        verdict=judged.verdict,
     )
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The power, the posterior and the verdict of one comparison, each at its unit."""
+
+    power: PowerAnalysis | None
+    bayes: BayesianReading | None
+    verdict: Verdict
+
+
+def judge_comparison(
+    comparison: ConversionComparison,
+    *,
+    srm: SampleRatioCheck | None = None,
+    minimum_effect: float = 0.05,
+) -> Judgement:
+    """Power, posterior and verdict of a comparison, at the unit that was randomised.
+
+    For a test randomised by rep or account (``comparison.design``), the
+    power counts clusters (how far more deals from the same reps can go, and
+    how many reps would be needed), and the posterior rests on the effective
+    sample size (counts divided by the design effect), so the verdict's
+    "chance it beats" figure is as cluster-aware as its p-value and interval.
+    """
+    alpha = comparison.alpha
+    power = _power(comparison, minimum_effect, alpha)
+    bayes = None
+    if comparison.treated[c.P_VALUE].notna().any():
+        design = comparison.design
+        bayes = bayesian_conversion(
+            comparison.table,
+            comparison.control,
+            alpha=alpha,
+            design_effect=design.design_effect if design is not None else 1.0,
+            minimum_effect=minimum_effect,
+        )
+    verdict = experiment_verdict(
+        comparison, power=power, srm=srm, bayes=bayes, minimum_effect=minimum_effect
+    )
+    return Judgement(power, bayes, verdict)
 
 
 def _stack(readings: list[ExperimentReading], part) -> pd.DataFrame:

@@ -43,14 +43,21 @@ class TimeToConversion:
         Per variant: units, conversions and the share converted by 30, 60
         and 90 days (``converted_by_30`` ...).
     statistic, p_value : float
-        Log-rank chi-square test that the curves are equal (NaN with fewer
-        than two variants or no conversions).
+        Chi-square test that the curves are equal (NaN with fewer than two
+        variants or no conversions): the log-rank test, or for a test
+        randomised by rep or account its cluster-robust version.
+    method : str
+        ``log-rank`` or ``cluster-robust score``.
+    n_clusters : int or None
+        Clusters the cluster-robust test rests on.
     """
 
     curves: pd.DataFrame
     table: pd.DataFrame
     statistic: float
     p_value: float
+    method: str = "log-rank"
+    n_clusters: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The per-variant table with the log-rank p-value."""
@@ -96,7 +103,12 @@ def time_to_conversion(
     and the interval :math:`F(t) \\pm z_{1-\\alpha/2}\\,\\widehat{se}`, clipped
     to [0, 1]. Deals lost without converting stay in the risk set until the
     cutoff (they never convert), so :math:`F` is the share converted. The
-    log-rank statistic is statsmodels' ``survdiff``.
+    log-rank statistic is statsmodels' ``survdiff``. When reps or accounts
+    were randomised (a ``cluster`` column), the curves are compared by the
+    cluster-robust version of the same test and the pointwise intervals are
+    widened by the variance inflation the clusters cause
+    (:func:`_cluster_robust_curves_test`), so no figure treats one rep's
+    deals as independent.
 
     References
     ----------
@@ -133,10 +145,101 @@ def time_to_conversion(
             row[f"{CONVERTED_BY}{h}"] = float(before[SHARE_CONVERTED].iloc[-1])
         rows.append(row)
     stat = p = np.nan
-    if frame[c.VARIANT].nunique() >= 2 and event.sum() > 0:
+    method, n_clusters, inflation = LOG_RANK, None, 1.0
+    testable = frame[c.VARIANT].nunique() >= 2 and event.sum() > 0
+    if testable and _clustered(units, frame):
+        groups = frame[c.CLUSTER].astype(str).to_numpy()
+        stat, p, inflation = _cluster_robust_curves_test(days, event, frame[c.VARIANT], groups)
+        method, n_clusters = CLUSTER_ROBUST, int(pd.unique(groups).size)
+    elif testable:
         stat, p = survdiff(days, event, frame[c.VARIANT].to_numpy())
     curves_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
-    return TimeToConversion(curves_frame, pd.DataFrame(rows), float(stat), float(p))
+    if inflation > 1 and len(curves_frame):
+        # Widen the pointwise intervals by the variance inflation the clusters cause.
+        share = curves_frame[SHARE_CONVERTED]
+        half = np.sqrt(inflation)
+        curves_frame[c.CI_LOW] = np.clip(share - half * (share - curves_frame[c.CI_LOW]), 0, 1)
+        curves_frame[c.CI_HIGH] = np.clip(share + half * (curves_frame[c.CI_HIGH] - share), 0, 1)
+    return TimeToConversion(
+        curves_frame, pd.DataFrame(rows), float(stat), float(p), method, n_clusters
+    )
+
+
+LOG_RANK = "log-rank"
+CLUSTER_ROBUST = "cluster-robust score"
+
+
+def _clustered(units: ExperimentUnits | pd.DataFrame, frame: pd.DataFrame) -> bool:
+    """Whether the units were randomised in clusters (reps, accounts)."""
+    if isinstance(units, ExperimentUnits):
+        return units.unit_type != c.UNIT_DEAL and c.CLUSTER in frame.columns
+    return c.CLUSTER in frame.columns
+
+
+def _cluster_robust_curves_test(
+    days: np.ndarray, event: np.ndarray, variant: pd.Series, groups: np.ndarray
+) -> tuple[float, float, float]:
+    """Cluster-robust log-rank test of equal curves, and the variance inflation it shows.
+
+    Returns
+    -------
+    statistic, p_value, inflation : float
+
+    Notes
+    -----
+    The log-rank test is the score test of a Cox model with one indicator
+    :math:`x_i` per non-reference variant at :math:`\\beta = 0`. Its score is
+    the sum of the units' score residuals (Breslow ties, :math:`d_k` events
+    among :math:`n_k` at risk at time :math:`\\tau_k`, :math:`\\bar x_k` the
+    at-risk mean)
+
+    .. math:: r_i = \\delta_i\\,(x_i - \\bar x(t_i))
+              - \\sum_{\\tau_k \\le t_i} \\frac{d_k}{n_k}\\,(x_i - \\bar x_k),
+              \\qquad U = \\sum_i r_i = O - E,
+
+    and Lin & Wei's robust variance sums them within clusters first:
+    :math:`V_R = \\frac{G}{G-1}\\sum_g r_g r_g^\\top`,
+    :math:`W = U^\\top V_R^{-1} U \\sim \\chi^2_{k-1}`. One rep's deals then
+    count once, not as independent evidence. The inflation is the mean ratio
+    of :math:`V_R`'s diagonal to the model variance
+    :math:`\\sum_k d_k (\\overline{x^2}_k - \\bar x_k^2)`, at least 1.
+
+    References
+    ----------
+    Lin, D. Y. & Wei, L. J. (1989). The robust inference for the Cox
+    proportional hazards model. JASA 84, 1074-1078.
+    """
+    levels = sorted(variant.astype(str).unique())
+    x = np.column_stack([(variant.astype(str) == v).to_numpy(float) for v in levels[1:]])
+    order = np.argsort(days, kind="stable")
+    t, d, x, g = days[order], event[order].astype(float), x[order], groups[order]
+    times, first = np.unique(t, return_index=True)
+    at_risk = t.size - first  # units with t_i >= tau (t sorted)
+    deaths = np.add.reduceat(d, first)
+    risk_sum = np.cumsum(x[::-1], axis=0)[::-1][first]  # sum of x over the risk set
+    mean = risk_sum / at_risk[:, None]
+    square = np.cumsum((x**2)[::-1], axis=0)[::-1][first] / at_risk[:, None]
+    step = np.where(at_risk > 0, deaths / at_risk, 0.0)
+    hazard = np.cumsum(step)  # sum of d_k / n_k up to tau
+    weighted = np.cumsum(step[:, None] * mean, axis=0)
+    k = np.searchsorted(times, t, side="right") - 1  # last tau <= t_i
+    resid = d[:, None] * (x - mean[k]) - (x * hazard[k][:, None] - weighted[k])
+    score = resid.sum(axis=0)
+    clusters, codes = np.unique(g, return_inverse=True)
+    per_cluster = np.zeros((clusters.size, x.shape[1]))
+    np.add.at(per_cluster, codes, resid)
+    n_g = clusters.size
+    robust = per_cluster.T @ per_cluster * (n_g / (n_g - 1) if n_g > 1 else 1.0)
+    model = (deaths[:, None] * (square - mean**2)).sum(axis=0)
+    try:
+        wald = float(score @ np.linalg.solve(robust, score))
+    except np.linalg.LinAlgError:
+        return np.nan, np.nan, 1.0
+    p = float(stats.chi2.sf(wald, x.shape[1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.diag(robust) / model
+    inflation = float(np.nanmean(ratio)) if np.isfinite(ratio).any() else 1.0
+    return wald, p, max(inflation, 1.0)
 
 
 @dataclass(frozen=True)
@@ -147,7 +250,11 @@ class DealSizeComparison:
     ----------
     table : pandas.DataFrame
         Per variant: ``n, mean, median, diff`` (of means) with its Welch
-        interval, Welch's ``statistic`` and ``p_welch``, and ``p_mann_whitney``.
+        interval, ``t_welch`` and ``p_welch``, ``p_mann_whitney`` and
+        ``method``; for a test randomised by rep or account the difference,
+        its interval and ``p_welch`` are cluster-robust (``method``
+        ``cluster_robust``) and the per-deal ``t_welch`` and Mann-Whitney
+        test are left empty.
     control : str
     """
 
@@ -157,6 +264,38 @@ class DealSizeComparison:
     def to_frame(self) -> pd.DataFrame:
         """The per-variant table."""
         return self.table.copy()
+
+
+WELCH = "welch"
+
+
+def _cluster_robust_means(pair: pd.DataFrame, amount: str, variant: str, alpha: float) -> dict:
+    """Difference in mean amount with cluster-robust errors (t with G - 1 degrees of freedom).
+
+    Least squares of the amount on the variant indicator with statsmodels'
+    ``cov_type="cluster"`` (CR1): the difference of means and an interval that
+    inverts its t-test. Mann-Whitney is withheld: it would count one rep's
+    deals as independent.
+    """
+    import statsmodels.api as sm
+
+    y = pair[amount].to_numpy(float)
+    x = sm.add_constant((pair[c.VARIANT].astype(str) == variant).to_numpy(float))
+    groups = pd.factorize(pair[c.CLUSTER].astype(str))[0]
+    if np.unique(groups).size < 3:
+        return {c.NOTE: c.NOTE_TOO_FEW_CLUSTERS}
+    fit = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    low, high = fit.conf_int(alpha)[1]
+    return {
+        c.DIFFERENCE: float(fit.params[1]),
+        c.DIFF_CI_LOW: float(low),
+        c.DIFF_CI_HIGH: float(high),
+        P_WELCH: float(fit.pvalues[1]),
+        c.METHOD: CLUSTER_ROBUST_MEANS,
+    }
+
+
+CLUSTER_ROBUST_MEANS = "cluster_robust"
 
 
 def compare_amounts(
@@ -193,11 +332,13 @@ def compare_amounts(
     freedom (scipy ``ttest_ind(equal_var=False)``); the Mann-Whitney U test
     (scipy ``mannwhitneyu``, two-sided) compares the distributions without
     assuming normality, which deal sizes rarely have. Fewer than two amounts
-    in a variant gives NaN and the note ``too_few_values``.
+    in a variant gives NaN and the note ``too_few_values``. Randomised by rep
+    or account: :func:`_cluster_robust_means`.
     """
     frame = units.units if isinstance(units, ExperimentUnits) else units
     if amount not in frame.columns:
         raise ValueError(f"The unit table has no {amount!r} column.")
+    clustered = _clustered(units, frame)
     if won_only and c.OUTCOME in frame.columns:
         frame = frame[frame[c.OUTCOME] == c.WON]
     frame = frame[frame[amount].notna()]
@@ -219,23 +360,30 @@ def compare_amounts(
             c.T_WELCH: np.nan,
             P_WELCH: np.nan,
             P_MANN_WHITNEY: np.nan,
+            c.METHOD: None,
             c.NOTE: None,
         }
-        if variant != control:
-            if x.size < 2 or base.size < 2:
-                row[c.NOTE] = NOTE_TOO_FEW_VALUES
-            else:
-                welch = stats.ttest_ind(x, base, equal_var=False)
-                ci = welch.confidence_interval(1 - alpha)
-                row.update(
-                    {
-                        c.DIFFERENCE: x.mean() - base.mean(),
-                        c.DIFF_CI_LOW: float(ci.low),
-                        c.DIFF_CI_HIGH: float(ci.high),
-                        c.T_WELCH: float(welch.statistic),
-                        P_WELCH: float(welch.pvalue),
-                        P_MANN_WHITNEY: float(stats.mannwhitneyu(x, base).pvalue),
-                    }
-                )
+        if variant == control:
+            rows.append(row)
+            continue
+        if x.size < 2 or base.size < 2:
+            row[c.NOTE] = NOTE_TOO_FEW_VALUES
+        elif clustered:
+            pair = frame[frame[c.VARIANT].isin([variant, control])]
+            row.update(_cluster_robust_means(pair, amount, variant, alpha))
+        else:
+            welch = stats.ttest_ind(x, base, equal_var=False)
+            ci = welch.confidence_interval(1 - alpha)
+            row.update(
+                {
+                    c.DIFFERENCE: x.mean() - base.mean(),
+                    c.DIFF_CI_LOW: float(ci.low),
+                    c.DIFF_CI_HIGH: float(ci.high),
+                    c.T_WELCH: float(welch.statistic),
+                    P_WELCH: float(welch.pvalue),
+                    P_MANN_WHITNEY: float(stats.mannwhitneyu(x, base).pvalue),
+                    c.METHOD: WELCH,
+                }
+            )
         rows.append(row)
     return DealSizeComparison(pd.DataFrame(rows), str(control))
