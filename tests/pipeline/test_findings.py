@@ -24,6 +24,7 @@ def test_bottleneck_sentences_name_the_drop_or_say_there_is_none():
             "revenue_impact": [250_000.0, 1_000.0, 500.0],
             "note": ["", "", ""],
             "horizon_days": [38.0, 30.0, 5.0],
+            "mature": [True, True, True],
         }
     )
     b2b, b2c = pipeline_findings.bottleneck_sentences(ranking, "Q2")
@@ -31,7 +32,8 @@ def test_bottleneck_sentences_name_the_drop_or_say_there_is_none():
     assert b2b.startswith(
         "B2B bottleneck: proposal → negotiation converted 40.0% in Q2 against 70.0%"
     )
-    assert "-30 points [-45 to -15], adjusted p = 0.001" in b2b and "$250k" in b2b
+    assert "-30 points [-45 to -15, adjusted for the stages tested], adjusted p = 0.001" in b2b
+    assert "$250k" in b2b
     assert "(decisions within 38 days of entering proposal, the same clock for both)" in b2b
     assert b2c.startswith("B2C: no stage transition converted significantly worse in Q2")
 
@@ -48,3 +50,65 @@ def test_undated_closes_say_how_many_were_backdated():
     (sentence,) = undated_close_sentences(close)
     assert sentence.startswith("8 closed deals have no close date (3 won, 5 lost, 2 of them")
     assert "other 40 deals" in sentence
+
+
+def test_an_immature_drop_is_not_a_bottleneck_but_says_when_it_can_be_read():
+    # Issue 19, case 6: an improvement ranked first in the bottleneck table while the
+    # planted drop, immature, ranked last. Hand-built ranking: a significant improvement
+    # (mature) and a significant drop that only 30% of entrants could be followed for.
+    from analysis.core.types import Window
+    from analysis.pipeline.bottlenecks import views
+
+    ranking = pd.DataFrame(
+        {
+            "segment": ["B2B", "B2B"],
+            "rank": [1, 2],
+            "stage": ["discovery", "proposal"],
+            "next_stage": ["presentation", "negotiation"],
+            "conversion_current": [0.90, 0.45],
+            "conversion_baseline": [0.72, 0.69],
+            "difference": [0.18, -0.24],
+            "diff_ci_low": [0.05, -0.40],
+            "diff_ci_high": [0.30, -0.08],
+            "p_adjusted": [0.01, 0.02],
+            "significant_drop": [False, True],
+            "revenue_impact": [-50_000.0, 386_000.0],
+            "note": ["", "immature"],
+            "horizon_days": [20.0, 40.0],
+            "mature": [True, False],
+            "followed_share_current": [0.9, 0.3],
+            "open_share_current": [0.05, 0.1],
+        }
+    )
+    current = Window(pd.Timestamp("2026-04-01", tz="UTC"), pd.Timestamp("2026-07-01", tz="UTC"))
+    assert views.drops(ranking).empty  # the only drop is not readable yet
+    assert views.improvements(ranking)["stage"].tolist() == ["discovery"]
+    pending = views.not_yet_readable(ranking, current)
+    # Window middle 2026-05-16 12:00 + 40 days = 2026-06-25.
+    assert pending["readable_when"].tolist() == [
+        "about 2026-06-25, when half of this window's entrants will have been followed for 40 days"
+    ]
+    first, second = pipeline_findings.bottleneck_sentences(ranking, "Q2", current=current)
+    assert first.startswith("B2B: no stage transition converted significantly worse")
+    assert second.startswith("B2B: proposal → negotiation looks lower in Q2")
+    assert "cannot be read yet: about 2026-06-25" in second
+
+
+def test_rows_without_a_horizon_or_decided_deals_say_what_they_need():
+    from analysis.core.types import Window
+    from analysis.pipeline.bottlenecks import views
+
+    ranking = pd.DataFrame(
+        {
+            "segment": ["B2B", "B2B"], "stage": ["proposal", "negotiation"],
+            "difference": [float("nan")] * 2, "mature": [False, True],
+            "horizon_days": [float("nan"), 30.0], "followed_share_current": [0.0, 1.0],
+            "open_share_current": [float("nan"), 0.0],
+            "note": ["no_horizon; immature", "no_decided_current"],
+        }
+    )  # fmt: skip
+    current = Window(pd.Timestamp("2026-04-01", tz="UTC"), pd.Timestamp("2026-07-01", tz="UTC"))
+    assert views.not_yet_readable(ranking, current)["readable_when"].tolist() == [
+        "needs decided deals in the baseline to set the follow-up horizon",
+        "needs decided deals in both windows (no_decided_current)",
+    ]

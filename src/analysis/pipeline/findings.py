@@ -6,6 +6,7 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.columns import COUNT
+from analysis.core.types import Window
 from analysis.pipeline.cycle.close import TimeToClose
 from analysis.present.formatting import (
     format_days,
@@ -172,9 +173,12 @@ def undated_close_sentences(close_time: TimeToClose | None) -> list[str]:
 
 
 def bottleneck_sentences(
-    ranking: pd.DataFrame | None, window: str, group: str = c.SEGMENT
+    ranking: pd.DataFrame | None,
+    window: str,
+    group: str = c.SEGMENT,
+    current: Window | None = None,
 ) -> list[str]:
-    """One sentence per group on its top-ranked stage transition.
+    """One sentence per group on its top bottleneck, and on drops that cannot be read yet.
 
     Parameters
     ----------
@@ -184,37 +188,64 @@ def bottleneck_sentences(
         Label of the current window.
     group : str
         The grouping column.
+    current : Window, optional
+        The current window: a significant drop in a row that is not readable
+        yet gets a sentence saying when it will be
+        (:func:`analysis.pipeline.bottlenecks.views.not_yet_readable`).
+
+    Notes
+    -----
+    Only readable significant drops (:func:`analysis.pipeline.bottlenecks.views.drops`)
+    are called bottlenecks; an improvement never is, and an immature row is
+    never ranked as if it were a weaker drop.
     """
     from analysis.pipeline.bottlenecks import find as b
+    from analysis.pipeline.bottlenecks import views
 
     if ranking is None:
         return []
+    readable = views.drops(ranking)
+    pending = views.not_yet_readable(ranking, current) if current is not None else None
     sentences = []
     for name in dict.fromkeys(ranking[group]):
-        rows = ranking[(ranking[group] == name) & ranking[b.SIGNIFICANT_DROP].fillna(False)]
+        rows = readable[(readable[group] == name) & readable[b.SIGNIFICANT_DROP].fillna(False)]
         if rows.empty:
             sentences.append(
                 f"{name}: no stage transition converted significantly worse in {window} than in "
                 "the baseline (after adjusting for testing every stage)."
             )
+        else:
+            sentences.append(_bottleneck_sentence(name, rows.iloc[0], window))
+        if pending is None:
             continue
-        top = rows.sort_values(b.RANK).iloc[0]
-        caveat = " (still maturing: many deals undecided)" if "immature" in str(top[c.NOTE]) else ""
-        horizon = top.get(b.HORIZON_DAYS, float("nan"))
-        clock = (
-            f" (decisions within {horizon:.0f} days of entering {top[c.STAGE]}, "
-            "the same clock for both)"
-            if pd.notna(horizon)
-            else ""
-        )
-        current, baseline = top[f"{c.CONVERSION}_current"], top[f"{c.CONVERSION}_baseline"]
-        sentences.append(
-            f"{name} bottleneck: {top[c.STAGE]} → {top[b.NEXT_STAGE]} converted "
-            f"{format_percent(current)} in {window} against "
-            f"{format_percent(baseline)} before{clock}, a change of "
-            f"{100 * top[b.DIFFERENCE]:+.0f} points [{100 * top[b.DIFF_CI_LOW]:+.0f} to "
-            f"{100 * top[b.DIFF_CI_HIGH]:+.0f}], adjusted p = {top[b.P_ADJUSTED]:.3f}{caveat}. "
-            f"Back at the baseline rate it would add about {format_money(top[b.REVENUE_IMPACT])} "
-            "of won revenue per period like this one."
-        )
+        later = pending[(pending[group] == name) & pending[b.SIGNIFICANT_DROP].fillna(False)]
+        for _, row in later.iterrows():
+            sentences.append(
+                f"{name}: {row[c.STAGE]} → {row[b.NEXT_STAGE]} looks lower in {window} "
+                f"({format_percent(row[f'{c.CONVERSION}_current'])} against "
+                f"{format_percent(row[f'{c.CONVERSION}_baseline'])}), but cannot be read yet: "
+                f"{row[views.READABLE_WHEN]}."
+            )
     return sentences
+
+
+def _bottleneck_sentence(name: str, top: pd.Series, window: str) -> str:
+    from analysis.pipeline.bottlenecks import find as b
+
+    horizon = top.get(b.HORIZON_DAYS, float("nan"))
+    clock = (
+        f" (decisions within {horizon:.0f} days of entering {top[c.STAGE]}, "
+        "the same clock for both)"
+        if pd.notna(horizon)
+        else ""
+    )
+    current, baseline = top[f"{c.CONVERSION}_current"], top[f"{c.CONVERSION}_baseline"]
+    return (
+        f"{name} bottleneck: {top[c.STAGE]} → {top[b.NEXT_STAGE]} converted "
+        f"{format_percent(current)} in {window} against "
+        f"{format_percent(baseline)} before{clock}, a change of "
+        f"{100 * top[b.DIFFERENCE]:+.0f} points [{100 * top[b.DIFF_CI_LOW]:+.0f} to "
+        f"{100 * top[b.DIFF_CI_HIGH]:+.0f}, adjusted for the stages tested], adjusted p = "
+        f"{top[b.P_ADJUSTED]:.3f}. Back at the baseline rate it would add about "
+        f"{format_money(top[b.REVENUE_IMPACT])} of won revenue per period like this one."
+    )

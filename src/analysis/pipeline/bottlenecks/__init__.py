@@ -2,9 +2,10 @@
 
 The public face of the bottleneck analysis: :func:`bottlenecks` (in
 :mod:`.find`) and the columns of its ranking. The steps live in
-:mod:`.horizon` (common follow-up after stage entry), :mod:`.compare` (the two
+:mod:`.horizon` (common follow-up after stage entry), :mod:`._compare` (the two
 windows' conversions and their difference), :mod:`.impact` (revenue at stake
-and benchmarks) and :mod:`.rank` (the order and its notes).
+and benchmarks), :mod:`.rank` (the order and its notes) and :mod:`.views` (the
+drops, the improvements and the rows not yet readable, as separate tables).
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ from analysis.pipeline.bottlenecks.rank import (
     REVENUE_IMPACT,
     SIGNIFICANT_DROP,
 )
+from analysis.pipeline.bottlenecks.views import (
+    READABLE_WHEN,
+    drops,
+    improvements,
+    not_yet_readable,
+)
 
 __all__ = [
     "AVG_WON_AMOUNT",
@@ -66,10 +73,14 @@ __all__ = [
     "P_ADJUSTED",
     "P_VALUE",
     "RANK",
+    "READABLE_WHEN",
     "REVENUE_IMPACT",
     "SIGNIFICANT_DROP",
     "STAGE_CONVERSION_DEFINITION",
     "WINDOW_DAYS",
     "WIN_RATE_DEFINITION",
     "bottlenecks",
+    "drops",
+    "improvements",
+    "not_yet_readable",
 ]
