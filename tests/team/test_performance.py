@@ -1,4 +1,4 @@
-"""Tests for analysis.team.performance: Beta-binomial shrinkage, funnel limits, the rep scorecard."""
+"""Tests for analysis.team.performance: the rep scorecard (shrinkage itself: tests/stats/test_shrinkage.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from scipy.stats import spearmanr
 import analysis
 from analysis.core import paths
 from analysis.sample import generate_sample
-from analysis.stats.shrinkage import SHRUNK_RATE, fit_beta_prior, funnel_limits, shrink_rates
 from analysis.team import columns as c
 from analysis.team.performance import rep_scorecard, win_rates_by_rep
 
@@ -29,71 +28,6 @@ def scorecard(sample):
     return rep_scorecard(sample[1])
 
 
-def test_shrinkage_reproduces_a_hand_computed_beta_binomial_example():
-    # Hand calculation: three reps of one team, 2/10, 5/10, 8/10 won.
-    # Team rate p = 15/30 = 0.5; Q = sum n (r - p)^2 / (p (1 - p)) = 10 * 0.18 / 0.25 = 7.2;
-    # k - T = 3 - 1 = 2; denominator N - sum n^2 / N - (k - 1) = 30 - 300/30 - 2 = 18;
-    # rho = (7.2 - 2) / 18 = 13/45; a + b = 45/13 - 1 = 32/13; a = b = 16/13.
-    prior = fit_beta_prior([2, 5, 8], [10, 10, 10])
-    assert prior.rho == pytest.approx(13 / 45)
-    assert prior.strength == pytest.approx(32 / 13)
-    assert prior.group_rate.iloc[0] == pytest.approx(0.5)
-    shrunk = shrink_rates([2, 5, 8], [10, 10, 10], [0.5] * 3, prior.strength)
-    # Posterior means (x + a) / (n + a + b): (2 + 16/13) / (10 + 32/13) = 7/27, 1/2, 20/27.
-    assert shrunk[SHRUNK_RATE].tolist() == pytest.approx([7 / 27, 0.5, 20 / 27])
-    # Weight of the raw rate n / (n + a + b) = 10 / (162/13) = 65/81.
-    assert shrunk[c.SHRINKAGE_WEIGHT].tolist() == pytest.approx([65 / 81] * 3)
-    # Posterior interval of rep 1: Beta(2 + 16/13, 8 + 16/13) quantiles (scipy.stats.beta).
-    from scipy.stats import beta
-
-    assert shrunk[c.SHRUNK_CI_LOW].iloc[0] == pytest.approx(beta.ppf(0.025, 42 / 13, 120 / 13))
-
-
-def test_rho_estimate_is_unbiased_for_small_reps():
-    # Planted truth by simulation (seeded): 400 reps of 5 deals each with rates
-    # drawn from Beta with intra-class correlation rho = 0.2 (a + b = 1/rho - 1 = 4).
-    # Leaving out the (k_t - 1) term biased the estimate to about 0.16.
-    rng = np.random.default_rng(11)
-    estimates = []
-    for _ in range(200):
-        p = rng.beta(0.4 * 4, 0.6 * 4, size=400)
-        estimates.append(fit_beta_prior(rng.binomial(5, p), np.full(400, 5)).rho)
-    assert np.mean(estimates) == pytest.approx(0.2, abs=0.01)
-
-
-def test_every_shrunk_rate_lies_between_raw_and_team_rate():
-    # Property over seeded random data: several teams, uneven sizes.
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        n = rng.integers(0, 80, size=24)
-        x = rng.binomial(n, rng.uniform(0.1, 0.7, size=24))
-        team = np.repeat(["a", "b", "c"], 8)
-        prior = fit_beta_prior(x, n, team)
-        p = pd.Series(team).map(prior.group_rate).to_numpy()
-        shrunk = shrink_rates(x, n, p, prior.strength)[SHRUNK_RATE].to_numpy()
-        has = n > 0
-        raw = x[has] / n[has]
-        lo, hi = np.minimum(raw, p[has]), np.maximum(raw, p[has])
-        assert np.all((shrunk[has] >= lo - 1e-12) & (shrunk[has] <= hi + 1e-12))
-        assert np.allclose(shrunk[~has], p[~has])  # no closed deals: the team rate
-
-
-def test_no_extra_variation_shrinks_every_rep_to_the_team_rate():
-    # Identical raw rates: Q = 0 < k - T, so rho = 0 and a + b is infinite.
-    prior = fit_beta_prior([3, 6, 9], [10, 20, 30])
-    assert prior.rho == 0 and np.isinf(prior.strength)
-    shrunk = shrink_rates([3, 6, 9], [10, 20, 30], [0.3] * 3, prior.strength)
-    assert shrunk[SHRUNK_RATE].tolist() == pytest.approx([0.3] * 3)
-
-
-def test_funnel_limits_hand_values():
-    # p = 0.5, n = 100: 0.5 -/+ 1.959964 * sqrt(0.25 / 100) = 0.5 -/+ 0.0979982.
-    lo, hi = funnel_limits(0.5, 100, 0.05)
-    assert (float(lo), float(hi)) == pytest.approx((0.4020018, 0.5979982), abs=1e-6)
-    lo, hi = funnel_limits(0.5, 0, 0.05)
-    assert np.isnan(lo) and np.isnan(hi)
-
-
 def test_scorecard_counts_reconcile_with_the_deals(sample, scorecard):
     crm, _ = sample
     deals = crm.tables[c.DEALS]
@@ -108,6 +42,8 @@ def test_scorecard_counts_reconcile_with_the_deals(sample, scorecard):
     per_rep = acts.groupby(c.OWNER_ID).size() / deals.groupby(c.OWNER_ID).size()
     assert table[c.ACTIVITIES_PER_DEAL].to_numpy() == pytest.approx(per_rep[table.index].to_numpy())
     assert table[c.WIN_RATE].between(table[c.CI_LOW], table[c.CI_HIGH]).all()
+    assert table[c.SHRUNK_WIN_RATE].between(table[c.SHRUNK_CI_LOW], table[c.SHRUNK_CI_HIGH]).all()
+    assert (table[c.SHRUNK_CI_HIGH] > table[c.SHRUNK_CI_LOW]).all()
     assert set(table[c.FUNNEL_POSITION]) <= {"below", "within", "above"}
     assert table[c.MEDIAN_CYCLE_DAYS].gt(0).all()
 
@@ -174,10 +110,14 @@ def test_rep_with_no_closed_deals_gets_a_message_code_not_a_crash(sample):
     deals.loc[mine, c.OUTCOME] = c.OPEN
     deals.loc[mine, c.CLOSED_AT] = pd.NaT
     ws = analysis.connect({c.DEALS: deals, c.REPS: crm.tables[c.REPS]})
-    row = rep_scorecard(ws).to_frame().set_index(c.OWNER_ID).loc[rep]
+    card = rep_scorecard(ws)
+    row = card.to_frame().set_index(c.OWNER_ID).loc[rep]
     assert row[c.NOTE] == c.NOTE_NO_CLOSED_DEALS
     assert np.isnan(row[c.WIN_RATE])
-    assert row[c.SHRUNK_WIN_RATE] == pytest.approx(row[c.TEAM_WIN_RATE])
+    # A new rep of the team: the posterior mean of the team's mean rate, with the
+    # spread of rates between reps in its interval.
+    assert row[c.SHRUNK_WIN_RATE] == pytest.approx(card.prior.group_mean[row[c.TEAM]])
+    assert row[c.SHRUNK_CI_LOW] < row[c.TEAM_WIN_RATE] < row[c.SHRUNK_CI_HIGH]
 
 
 def test_bad_arguments_say_what_to_fix(sample):
@@ -189,8 +129,6 @@ def test_bad_arguments_say_what_to_fix(sample):
     no_owner = analysis.connect({c.DEALS: ws.execute(ws.deals).drop(columns=[c.OWNER_ID])})
     with pytest.raises(ValueError, match="owner_id"):
         rep_scorecard(no_owner)
-    with pytest.raises(ValueError, match="between 0 and the number of trials"):
-        fit_beta_prior([5], [3])
 
 
 @pytest.mark.shared_data

@@ -1,8 +1,8 @@
 """Rep performance without leaderboards: shrunk win rates and a funnel plot.
 
 A rep with 8 closed deals and 6 wins tops a raw leaderboard by luck. Here
-each rep's win rate is shrunk toward their team's rate by empirical-Bayes
-Beta-binomial estimation (the fewer the deals, the stronger the pull), and
+each rep's win rate is shrunk toward their team's rate by a hierarchical
+Beta-binomial model (the fewer the deals, the stronger the pull), and
 reps are shown on a funnel plot: rate against number of closed deals with
 control limits, instead of a ranking. Row-level work (counts, revenue,
 activities per rep) runs in the engine; the statistics run on one row per rep.
@@ -175,9 +175,12 @@ def rep_scorecard(
     -----
     - ``win_rate = won / (won + lost)`` with a Wilson interval; open deals are
       neither.
-    - ``shrunk_win_rate``: posterior mean under the empirical-Bayes prior of
-      :func:`analysis.stats.shrinkage.fit_beta_prior`
-      (:func:`~analysis.stats.shrinkage.shrink_rates`), with its Beta interval.
+    - ``shrunk_win_rate``: posterior mean of the rep's rate under the
+      hierarchical Beta-binomial model of
+      :func:`analysis.stats.shrinkage.fit_beta_prior` (each team a group, one
+      spread for all), with its equal-tailed posterior interval, which carries
+      the uncertainty in the team's mean rate and in the spread
+      (:func:`~analysis.stats.shrinkage.shrink_rates`).
     - ``revenue_per_rep_month = won_amount / tenure_months``; tenure runs from
       ``max(hired_at, window start)`` (without ``hired_at``: the rep's first
       deal) to the window end (default: the data cutoff), in months of
@@ -188,8 +191,8 @@ def rep_scorecard(
     - ``funnel_position``: raw rate below, within or above the funnel-plot
       limits of the team rate at the rep's number of closed deals.
 
-    Note codes: ``no_closed_deals`` (rate NaN, shrunk rate = team rate),
-    ``no_tenure``, ``no_between_rep_variation`` (every rep shrunk to the team).
+    Note codes: ``no_closed_deals`` (rate NaN; shrunk rate and interval are
+    those of a new rep of the team), ``no_tenure``.
     """
     if shrink_toward not in ("team", "all"):
         raise ValueError(f"shrink_toward must be 'team' or 'all', not {shrink_toward!r}.")
@@ -216,7 +219,7 @@ def rep_scorecard(
     table[c.WIN_RATE], table[c.CI_LOW], table[c.CI_HIGH] = rate, low, high
     prior = fit_beta_prior(won, closed, table[c.TEAM])
     table[c.TEAM_WIN_RATE] = table[c.TEAM].map(prior.group_rate).astype(float)
-    shrunk = shrink_rates(won, closed, table[c.TEAM_WIN_RATE], prior.strength, alpha)
+    shrunk = shrink_rates(won, closed, table[c.TEAM], alpha, prior=prior)
     shrunk = shrunk.rename(columns={SHRUNK_RATE: c.SHRUNK_WIN_RATE})
     table = pd.concat([table, shrunk], axis=1)
 
@@ -265,8 +268,8 @@ def rep_scorecard(
         default=POSITION_WITHIN,
     )
     table[c.NOTE] = np.select(
-        [closed == 0, tenure.isna(), np.full(len(table), np.isinf(prior.strength))],
-        [c.NOTE_NO_CLOSED_DEALS, c.NOTE_NO_TENURE, c.NOTE_NO_REP_VARIATION],
+        [closed == 0, tenure.isna()],
+        [c.NOTE_NO_CLOSED_DEALS, c.NOTE_NO_TENURE],
         default="",
     )
     order = [
