@@ -85,3 +85,16 @@ def test_stages_the_data_never_records_are_not_implied(shaped_pages):
     assert "never records the stages discovery, presentation" in text
     conversion = pd.read_csv(out / "01_pipeline_bottlenecks" / "stage_conversion.csv")
     assert not set(conversion["stage"]) & {"discovery", "presentation"}
+
+
+def test_the_full_sample_computes_every_section(shaped_pages):
+    # The full sample has every table, so no page may skip a section. Found in issue 19's
+    # session: notebooks passed options such as segments=None positionally, which
+    # present.Page reads as "a result this page could not compute", so acquisition cost
+    # was never shown on default runs.
+    pages_, _ = shaped_pages("full_sample")
+    for name, page in pages_.items():
+        text = text_of(page)
+        assert "is not computed" not in text, (
+            f"{name}: {text[text.find('is not computed') - 80 :][:200]}"
+        )
