@@ -56,7 +56,6 @@ def test_an_immature_drop_is_not_a_bottleneck_but_says_when_it_can_be_read():
     # Issue 19, case 6: an improvement ranked first in the bottleneck table while the
     # planted drop, immature, ranked last. Hand-built ranking: a significant improvement
     # (mature) and a significant drop that only 30% of entrants could be followed for.
-    from analysis.core.types import Window
     from analysis.pipeline.bottlenecks import views
 
     ranking = pd.DataFrame(
@@ -78,24 +77,22 @@ def test_an_immature_drop_is_not_a_bottleneck_but_says_when_it_can_be_read():
             "mature": [True, False],
             "followed_share_current": [0.9, 0.3],
             "open_share_current": [0.05, 0.1],
+            "readable_from": pd.to_datetime([None, "2026-07-12"], utc=True),
         }
     )
-    current = Window(pd.Timestamp("2026-04-01", tz="UTC"), pd.Timestamp("2026-07-01", tz="UTC"))
     assert views.drops(ranking).empty  # the only drop is not readable yet
     assert views.improvements(ranking)["stage"].tolist() == ["discovery"]
-    pending = views.not_yet_readable(ranking, current)
-    # Window middle 2026-05-16 12:00 + 40 days = 2026-06-25.
+    pending = views.not_yet_readable(ranking)
     assert pending["readable_when"].tolist() == [
-        "about 2026-06-25, when half of this window's entrants will have been followed for 40 days"
+        "from 2026-07-12, when half of this window's entrants will have been followed for 40 days"
     ]
-    first, second = pipeline_findings.bottleneck_sentences(ranking, "Q2", current=current)
+    first, second = pipeline_findings.bottleneck_sentences(ranking, "Q2")
     assert first.startswith("B2B: no stage transition converted significantly worse")
     assert second.startswith("B2B: proposal → negotiation looks lower in Q2")
-    assert "cannot be read yet: about 2026-06-25" in second
+    assert "cannot be read yet: from 2026-07-12" in second
 
 
 def test_rows_without_a_horizon_or_decided_deals_say_what_they_need():
-    from analysis.core.types import Window
     from analysis.pipeline.bottlenecks import views
 
     ranking = pd.DataFrame(
@@ -107,8 +104,7 @@ def test_rows_without_a_horizon_or_decided_deals_say_what_they_need():
             "note": ["no_horizon; immature", "no_decided_current"],
         }
     )  # fmt: skip
-    current = Window(pd.Timestamp("2026-04-01", tz="UTC"), pd.Timestamp("2026-07-01", tz="UTC"))
-    assert views.not_yet_readable(ranking, current)["readable_when"].tolist() == [
+    assert views.not_yet_readable(ranking)["readable_when"].tolist() == [
         "needs decided deals in the baseline to set the follow-up horizon",
         "needs decided deals in both windows (no_decided_current)",
     ]

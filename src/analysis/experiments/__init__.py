@@ -22,6 +22,7 @@ from analysis.experiments.bayes import (
     POSTERIOR_MEAN,
     PROB_BEATS_CONTROL,
     PROB_BEST,
+    PROB_NEGLIGIBLE,
     BayesianReading,
     bayesian_conversion,
 )
@@ -32,6 +33,7 @@ from analysis.experiments.power import PowerAnalysis, power_analysis
 from analysis.experiments.reading import (
     ACHIEVED_POWER,
     DETECTABLE_EFFECT,
+    MAX_POWER_SAME_CLUSTERS,
     ExperimentReading,
     Judgement,
     bayes_table,
@@ -65,6 +67,7 @@ __all__ = [
     "ClusterDesign",
     "ConversionComparison",
     "DETECTABLE_EFFECT",
+    "MAX_POWER_SAME_CLUSTERS",
     "DealSizeComparison",
     "EXPECTED_LOSS",
     "ExperimentReading",
@@ -73,6 +76,7 @@ __all__ = [
     "POSTERIOR_MEAN",
     "PROB_BEATS_CONTROL",
     "PROB_BEST",
+    "PROB_NEGLIGIBLE",
     "PowerAnalysis",
     "SampleRatioCheck",
     "SequentialPlan",

@@ -31,6 +31,7 @@ from analysis.experiments.verdict import Verdict, experiment_verdict
 
 ACHIEVED_POWER = "achieved_power"  # design table: power at the sample size reached
 DETECTABLE_EFFECT = "detectable_effect"  # smallest difference the test could detect
+MAX_POWER_SAME_CLUSTERS = "max_power_same_clusters"  # the most more deals from them can give
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,9 @@ def _stack(readings: list[ExperimentReading], part) -> pd.DataFrame:
 
 def design_table(readings: list[ExperimentReading]) -> pd.DataFrame:
     """Per experiment: unit type, units, SRM p-value and flag, clusters, ICC, design
-    effect, power of the current sample and deals still needed."""
+    effect, power of the current sample and deals still needed (for a clustered
+    design: from the same clusters, empty when they cannot reach the power, with
+    the most power they can give and the clusters per arm needed)."""
     rows = []
     for r in readings:
         d, p = r.comparison.design, r.power
@@ -207,10 +210,22 @@ def design_table(readings: list[ExperimentReading]) -> pd.DataFrame:
                 "design_effect": d.design_effect if d else None,
                 ACHIEVED_POWER: p.achieved_power if p else None,
                 DETECTABLE_EFFECT: p.detectable_effect if p else None,
-                "more_deals_needed": p.more_units_needed if p else None,
+                "more_deals_needed": _more_deals(p, d),
+                MAX_POWER_SAME_CLUSTERS: p.max_power_same_clusters if p and d else None,
+                "clusters_per_arm_needed": p.clusters_per_arm_needed if p and d else None,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for count in ("more_deals_needed", "clusters_per_arm_needed"):  # whole numbers, or empty
+        frame[count] = pd.array(frame[count].astype("Float64").round(), dtype="Int64")
+    return frame
+
+
+def _more_deals(power: PowerAnalysis | None, design) -> int | None:
+    """Deals still needed for the target power: from the same clusters when clustered."""
+    if power is None:
+        return None
+    return power.more_units_same_clusters if design is not None else power.more_units_needed
 
 
 def comparison_table(readings: list[ExperimentReading]) -> pd.DataFrame:

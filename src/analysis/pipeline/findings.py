@@ -6,7 +6,6 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.columns import COUNT
-from analysis.core.types import Window
 from analysis.pipeline.cycle.close import TimeToClose
 from analysis.present.formatting import (
     format_days,
@@ -176,7 +175,6 @@ def bottleneck_sentences(
     ranking: pd.DataFrame | None,
     window: str,
     group: str = c.SEGMENT,
-    current: Window | None = None,
 ) -> list[str]:
     """One sentence per group on its top bottleneck, and on drops that cannot be read yet.
 
@@ -188,16 +186,14 @@ def bottleneck_sentences(
         Label of the current window.
     group : str
         The grouping column.
-    current : Window, optional
-        The current window: a significant drop in a row that is not readable
-        yet gets a sentence saying when it will be
-        (:func:`analysis.pipeline.bottlenecks.views.not_yet_readable`).
 
     Notes
     -----
     Only readable significant drops (:func:`analysis.pipeline.bottlenecks.views.drops`)
     are called bottlenecks; an improvement never is, and an immature row is
-    never ranked as if it were a weaker drop.
+    never ranked as if it were a weaker drop: a significant drop in a row not
+    readable yet gets its own sentence saying when it will be
+    (:func:`analysis.pipeline.bottlenecks.views.not_yet_readable`).
     """
     from analysis.pipeline.bottlenecks import find as b
     from analysis.pipeline.bottlenecks import views
@@ -205,7 +201,7 @@ def bottleneck_sentences(
     if ranking is None:
         return []
     readable = views.drops(ranking)
-    pending = views.not_yet_readable(ranking, current) if current is not None else None
+    pending = views.not_yet_readable(ranking)
     sentences = []
     for name in dict.fromkeys(ranking[group]):
         rows = readable[(readable[group] == name) & readable[b.SIGNIFICANT_DROP].fillna(False)]
@@ -216,8 +212,6 @@ def bottleneck_sentences(
             )
         else:
             sentences.append(_bottleneck_sentence(name, rows.iloc[0], window))
-        if pending is None:
-            continue
         later = pending[(pending[group] == name) & pending[b.SIGNIFICANT_DROP].fillna(False)]
         for _, row in later.iterrows():
             sentences.append(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
@@ -30,7 +31,7 @@ from analysis.core.columns import (
     P_VALUE,
 )
 from analysis.core.types import Correction, WindowLike, as_window, check_correction
-from analysis.engine.journey import NEXT_STAGE
+from analysis.engine.journey import NEXT_STAGE, data_cutoff
 from analysis.engine.needs import CREATED_DATES, STAGE_HISTORY
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
 from analysis.engine.workspace import Workspace
@@ -39,6 +40,7 @@ from analysis.pipeline.bottlenecks._compare import windowed as _col
 from analysis.pipeline.bottlenecks.horizon import (
     DEFAULT_HORIZON_QUANTILE,
     HORIZON_DAYS,
+    MEDIAN_FOLLOW_DAYS,
     N_FOLLOWED,
     N_OPEN_AT_HORIZON,
     choose_horizons,
@@ -73,6 +75,7 @@ from analysis.pipeline.bottlenecks.rank import (
     rank_transitions,
     row_notes,
 )
+from analysis.pipeline.bottlenecks.views import READABLE_FROM
 from analysis.reference.benchmarks import Benchmarks
 
 # Result columns of the ranking (the helper modules define theirs).
@@ -301,6 +304,7 @@ def bottlenecks(
     )
     table[FOLLOWED_SHARE_CURRENT] = followed / entered.where(entered > 0)
     table[c.MATURE] = is_mature(table)
+    table[READABLE_FROM] = _readable_from(ws, table)
     table = pd.concat([table, compare_windows(table, alpha, correction)], axis=1)
     table[SIGNIFICANT_DROP] = ((table[P_ADJUSTED] < alpha) & (table[DIFFERENCE] < 0)).astype(bool)
 
@@ -328,6 +332,22 @@ def bottlenecks(
     )
 
 
+def _readable_from(ws: Workspace, table: pd.DataFrame) -> pd.Series:
+    """The day half of the current window's entrants will have been followed for the horizon.
+
+    The cut-off plus what the median entrant still lacks (``H`` minus its
+    follow-up so far); empty when half are followed already or there is no
+    horizon. Exact whatever the cohort, since it reads the entrants' own
+    entry times rather than assuming they spread evenly over the window.
+    """
+    cutoff = data_cutoff(ws)
+    lacking = table[HORIZON_DAYS] - table[_col(MEDIAN_FOLLOW_DAYS, CURRENT)]
+    if pd.isna(cutoff):
+        return pd.Series(pd.NaT, index=table.index, dtype="datetime64[us, UTC]")
+    days = pd.to_timedelta(lacking.where(lacking > 0).astype(float).apply(np.ceil), unit="D")
+    return (cutoff.normalize() + days).astype("datetime64[us, UTC]")
+
+
 def _next_stage(ws: Workspace) -> dict[str, str]:
     stages = ws.pipeline.stages
     return dict(zip(stages, [*stages[1:], ws.pipeline.won], strict=True))
@@ -341,7 +361,7 @@ def _column_order(keys: list[str]) -> list[str]:
     ]
     return [
         *keys, c.STAGE, NEXT_STAGE, RANK, HORIZON_DAYS, *per_window, OPEN_SHARE_CURRENT,
-        FOLLOWED_SHARE_CURRENT, c.MATURE, DIFFERENCE, DIFF_CI_LOW, DIFF_CI_HIGH, P_VALUE,
+        FOLLOWED_SHARE_CURRENT, c.MATURE, READABLE_FROM, DIFFERENCE, DIFF_CI_LOW, DIFF_CI_HIGH, P_VALUE,
         P_ADJUSTED, SIGNIFICANT_DROP, DOWNSTREAM_WIN, AVG_WON_AMOUNT, WINDOW_DAYS, REVENUE_IMPACT,
         BENCHMARK_VALUE, BENCHMARK_GAP, BENCHMARK_DEFINITION, DEFINITION_DIFFERS,
         BENCHMARK_SOURCE, BENCHMARK_NOTE, BENCHMARK_REVENUE_IMPACT, OVERALL_RANK, c.NOTE,

@@ -31,6 +31,7 @@ from analysis.pipeline.cycle.durations import HORIZON_DAYS
 # Columns of the per-(deal, stage) decision table and of the counts.
 DECISION_DAYS = "decision_days"  # entry to advance (or loss) at the stage; null while undecided
 FOLLOW_DAYS = "follow_days"  # entry to the data cutoff
+MEDIAN_FOLLOW_DAYS = "median_follow_days"  # of a window's entrants: half followed this long
 N_FOLLOWED = "followed"  # entered and followed for at least the horizon
 N_OPEN_AT_HORIZON = "open_at_horizon"  # followed, but neither advanced nor lost within it
 DEFAULT_HORIZON_QUANTILE = 0.9
@@ -152,7 +153,7 @@ def _horizon_counts(
     keys: list[str],
     horizons: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Entered, followed, advanced, lost and open-at-horizon per (groups, stage) of one window.
+    """Entered, followed, advanced, lost, open-at-horizon and median follow-up per (groups, stage).
 
     ``horizons`` has one ``horizon_days`` per (groups, stage); rows of other
     groups get no horizon (nothing is followed).
@@ -175,6 +176,7 @@ def _horizon_counts(
             N_FOLLOWED: total(followed),
             c.N_ADVANCED: total(advanced),
             c.N_LOST: total(lost),
+            MEDIAN_FOLLOW_DAYS: joined[FOLLOW_DAYS].median(),
         }
     )
     out = ws.execute(expr)

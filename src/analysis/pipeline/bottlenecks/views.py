@@ -9,12 +9,10 @@ of being ranked beneath the others.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
 from analysis.core.columns import DIFFERENCE, P_ADJUSTED
-from analysis.core.types import Window
 from analysis.pipeline.bottlenecks.horizon import HORIZON_DAYS
 from analysis.pipeline.bottlenecks.rank import (
     FOLLOWED_SHARE_CURRENT,
@@ -26,6 +24,7 @@ from analysis.pipeline.bottlenecks.rank import (
 )
 
 READABLE_WHEN = "readable_when"  # what would make an immature row readable
+READABLE_FROM = "readable_from"  # see analysis.pipeline.bottlenecks.find
 
 
 def _readable(ranking: pd.DataFrame) -> pd.Series:
@@ -51,53 +50,45 @@ def improvements(ranking: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(P_ADJUSTED, na_position="last", kind="stable").reset_index(drop=True)
 
 
-def not_yet_readable(ranking: pd.DataFrame, current: Window) -> pd.DataFrame:
+def not_yet_readable(ranking: pd.DataFrame) -> pd.DataFrame:
     """Transitions the current window cannot answer yet, each with what would make it readable.
 
     Parameters
     ----------
     ranking : pandas.DataFrame
         :class:`analysis.pipeline.bottlenecks.find.Bottlenecks` table.
-    current : Window
-        The current window (bounded).
 
     Returns
     -------
     pandas.DataFrame
         The immature rows (and rows without a difference), in stage order,
-        with ``readable_when``: for too few entrants followed for the
-        horizon, about when half of them will have been (the window's middle
-        plus the horizon: entrants spread over the window); for too many
-        still undecided at the horizon, that the stage decides slowly; else
-        the row's note (no decided deals, no horizon).
+        with ``readable_when``: for too few entrants followed for the horizon,
+        the day half of them will have been (``readable_from``, from their own
+        entry times); for too many still undecided at the horizon, that the
+        stage decides slowly; else what the row lacks (its note).
     """
     rows = ranking[~_readable(ranking)].copy()
-    middle = current.start + (current.end - current.start) / 2
-    when = []
-    for _, row in rows.iterrows():
-        horizon = row[HORIZON_DAYS]
-        if pd.isna(horizon):
-            when.append("needs decided deals in the baseline to set the follow-up horizon")
-        elif pd.notna(row[FOLLOWED_SHARE_CURRENT]) and row[FOLLOWED_SHARE_CURRENT] < (
-            MIN_FOLLOWED_SHARE
-        ):
-            date = (middle + pd.Timedelta(days=float(horizon))).strftime("%Y-%m-%d")
-            when.append(
-                f"about {date}, when half of this window's entrants will have been followed "
-                f"for {horizon:.0f} days"
-            )
-        elif pd.notna(row[OPEN_SHARE_CURRENT]) and row[OPEN_SHARE_CURRENT] > MAX_OPEN_SHARE:
-            when.append(
-                f"{row[OPEN_SHARE_CURRENT]:.0%} of the followed deals are still undecided after "
-                f"{horizon:.0f} days; the stage decides slowly: read it later or with a longer "
-                "horizon (horizon_days)"
-            )
-        else:
-            notes = [n for n in str(row[c.NOTE]).split("; ") if n and n != c.NOTE_IMMATURE]
-            when.append(
-                "needs decided deals in both windows (" + ", ".join(notes) + ")"
-                if notes
-                else "needs decided deals in both windows"
-            )
-    rows[READABLE_WHEN] = np.array(when, dtype=object) if when else pd.Series(dtype=object)
+    when = [_readable_when(row) for _, row in rows.iterrows()]
+    rows[READABLE_WHEN] = pd.Series(when, index=rows.index, dtype=object)
     return rows.reset_index(drop=True)
+
+
+def _readable_when(row: pd.Series) -> str:
+    horizon = row[HORIZON_DAYS]
+    if pd.isna(horizon):
+        return "needs decided deals in the baseline to set the follow-up horizon"
+    followed = row[FOLLOWED_SHARE_CURRENT]
+    if pd.notna(followed) and followed < MIN_FOLLOWED_SHARE and pd.notna(row.get(READABLE_FROM)):
+        return (
+            f"from {pd.Timestamp(row[READABLE_FROM]):%Y-%m-%d}, when half of this window's "
+            f"entrants will have been followed for {horizon:.0f} days"
+        )
+    if pd.notna(row[OPEN_SHARE_CURRENT]) and row[OPEN_SHARE_CURRENT] > MAX_OPEN_SHARE:
+        return (
+            f"{row[OPEN_SHARE_CURRENT]:.0%} of the followed deals are still undecided after "
+            f"{horizon:.0f} days; the stage decides slowly: read it later or with a longer "
+            "horizon (horizon_days)"
+        )
+    notes = [n for n in str(row[c.NOTE]).split("; ") if n and n != c.NOTE_IMMATURE]
+    lacking = f" ({', '.join(notes)})" if notes else ""
+    return f"needs decided deals in both windows{lacking}"
