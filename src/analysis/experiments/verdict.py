@@ -168,19 +168,21 @@ def _more_data(
     exp, n, variant = comparison.experiment_id, comparison.n_units, str(row[c.VARIANT])
     rests = _rests_on(comparison)
     design = comparison.design
-    if power is not None and design is not None and power.clusters_per_arm is not None:
-        label = design.cluster
-        more_same = power.more_units_same_clusters
-        if more_same is not None and 0 < more_same <= MAX_EXTRA_FACTOR * n:
-            extra = _about(more_same)
-            return Verdict(
-                exp, KEEP_RUNNING, variant, extra, NOT_SURE,
-                f"{exp_name}keep running for about {extra:,} more deals from the same "
-                f"{label}s. {effect}: not yet clear. That many give "
-                f"{format_percent(power.power, 0)} power to detect a "
-                f"{_size(minimum_effect)} difference.{rests}",
-            )  # fmt: skip
-        needed = power.clusters_per_arm_needed
+    clustered = power is not None and design is not None and power.clusters_per_arm is not None
+    more = None
+    if power is not None:
+        more = power.more_units_same_clusters if clustered else power.more_units_needed
+    if more is not None and 0 < more <= MAX_EXTRA_FACTOR * n:
+        extra = _about(more)
+        source = f" from the same {design.cluster}s" if clustered else ""
+        return Verdict(
+            exp, KEEP_RUNNING, variant, extra, NOT_SURE,
+            f"{exp_name}keep running for about {extra:,} more deals{source}. {effect}: not yet "
+            f"clear. That many more give {format_percent(power.power, 0)} power to detect a "
+            f"{_size(minimum_effect)} difference.{rests}",
+        )  # fmt: skip
+    if clustered:
+        label, needed = design.cluster, power.clusters_per_arm_needed
         ceiling = power.max_power_same_clusters
         cap = (
             f"more deals from the same {power.clusters_per_arm:.0f} {label}s per arm give at "
@@ -200,15 +202,6 @@ def _more_data(
             f"{_size(minimum_effect)} difference with {format_percent(power.power, 0)} "
             f"power, {cap}{more_clusters}; rerun it with more {label}s or test a bolder "
             f"change.{rests}",
-        )  # fmt: skip
-    more = power.more_units_needed if power is not None else None
-    if more is not None and 0 < more <= MAX_EXTRA_FACTOR * n:
-        extra = _about(more)
-        return Verdict(
-            exp, KEEP_RUNNING, variant, extra, NOT_SURE,
-            f"{exp_name}keep running for about {extra:,} more deals. {effect}: not yet clear. "
-            f"That many more give {format_percent(power.power, 0)} power to detect a "
-            f"{_size(minimum_effect)} difference.{rests}",
         )  # fmt: skip
     if more is not None and more > MAX_EXTRA_FACTOR * n:
         return Verdict(
