@@ -217,7 +217,8 @@ def design_table(readings: list[ExperimentReading]) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     for count in ("more_deals_needed", "clusters_per_arm_needed"):  # whole numbers, or empty
-        frame[count] = pd.array(frame[count].astype("Float64").round(), dtype="Int64")
+        if count in frame:
+            frame[count] = pd.array(frame[count].astype("Float64").round(), dtype="Int64")
     return frame
 
 

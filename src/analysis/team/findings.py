@@ -127,12 +127,17 @@ def acquisition_sentences(
                 f"spend was {format_money(r[c.SPEND_TOTAL])}."
             )
         else:
+            payback = (
+                "no payback: the won amounts could not be used (several currencies without "
+                "exchange rates, or none recorded)"
+                if is_missing(r[c.PAYBACK_MONTHS])
+                else f"payback {r[c.PAYBACK_MONTHS]:.1f} months at a "
+                f"{format_percent(gross_margin, 0)} gross margin"
+            )
             out.append(
                 f"Blended CAC{scope} {format_money(r[c.CAC])} [{format_money(r[c.CAC_CI_LOW])}–"
                 f"{format_money(r[c.CAC_CI_HIGH])}] over {int(r[c.NEW_CUSTOMERS]):,} new "
-                f"customers; paid-only {format_money(r[PAID_CAC])}; payback "
-                f"{r[c.PAYBACK_MONTHS]:.1f} months at a {format_percent(gross_margin, 0)} "
-                "gross margin."
+                f"customers; paid-only {format_money(r[PAID_CAC])}; {payback}."
             )
     for _, r in coverage.iterrows():
         where = f" ({r[c.SEGMENT]})" if c.SEGMENT in coverage.columns else ""
