@@ -66,8 +66,16 @@ def _parameters(nb: NotebookResult) -> str:
     return f'<p class="meta">Parameters: {html.escape(text)}</p>'
 
 
+COVERS = "covers"  # meta key: the run line (data, size, run date) under every title
+DATA_LINE = "data covered"  # meta key: the data line alone
+
+
 def index_html(run_id: str, results: Sequence[NotebookResult], meta: Mapping[str, str]) -> str:
     """The run's index page: one section per report, summary reports first.
+
+    Titled with the period the data covers ("Sales process report — data
+    through 30 June 2026"), not the run id; the line under the title gives the
+    data's size and the run (``meta["covers"]``).
 
     Headline findings come from each notebook's ``summary.json``; every piece
     of text is escaped, links are relative so the run folder can be moved or
@@ -88,7 +96,9 @@ def index_html(run_id: str, results: Sequence[NotebookResult], meta: Mapping[str
             f"<ul>{bullets}</ul>{_parameters(nb)}</section>"
         )
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items()
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+        for k, v in meta.items()
+        if k != COVERS  # shown under the title
     )
     failed = [nb.name for nb in results if not nb.ok]
     banner = (
@@ -100,4 +110,12 @@ def index_html(run_id: str, results: Sequence[NotebookResult], meta: Mapping[str
     body = (
         banner + "".join(sections) + f'<h2>About this run</h2><table class="about">{rows}</table>'
     )
-    return page(f"Sales process report — {run_id}", body, meta=f"Run {html.escape(run_id)}")
+    covers = meta.get(COVERS, f"Run {run_id}")
+    data = meta.get(DATA_LINE)
+    period = data.split(" · ")[0] if data else ""
+    title = (
+        f"Sales process report — {period[:1].lower()}{period[1:]}"
+        if period
+        else ("Sales process report")
+    )
+    return page(title, body, meta=html.escape(covers))

@@ -34,7 +34,7 @@ from analysis.core.stages import load_stages
 from analysis.present.outputs import read_summary
 from analysis.report.data_checks import check_has_deals, check_parameters_against_data
 from analysis.report.html import notebook_to_html, page
-from analysis.report.index import NotebookResult, index_html, notebook_title
+from analysis.report.index import COVERS, DATA_LINE, NotebookResult, index_html, notebook_title
 from analysis.report.plan import (
     PIPELINE_PARAM,
     NotebookJob,
@@ -45,6 +45,7 @@ from analysis.report.plan import (
     plan_run,
     report_title,
 )
+from analysis.report.provenance import data_line, run_line
 
 LATEST = "latest"
 INDEX = "index.html"
@@ -226,10 +227,13 @@ def _run_one(
     seconds = time.perf_counter() - start
     title = report_title(notebook_title(job.path), job.name)
     html_path = out_dir / f"{job.name}.html"
-    footer = f"Run {html.escape(meta['run id'])} · code {html.escape(meta['code version'])}"
+    footer = (
+        f'<a href="../{INDEX}">All reports of this run</a> · Run '
+        f"{html.escape(meta['run id'])} · code {html.escape(meta['code version'])}"
+    )
     try:
         document = notebook_to_html(
-            executed, title, meta=html.escape(meta["started (UTC)"]), footer=footer, redact=redact
+            executed, title, meta=html.escape(meta[COVERS]), footer=footer, redact=redact
         )
     except Exception as exc:
         error = error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
@@ -575,6 +579,12 @@ def _locked_run(
         "data": str(data_dir),
         "data manifest sha256": _manifest_hash(data_dir),
         "code version": _code_version(),
+    }
+    covered = data_line(data_dir)
+    meta = {
+        COVERS: run_line(covered, started, run_id),
+        **({DATA_LINE: covered} if covered else {}),
+        **meta,
     }
     log(
         f"run {run_id} started: {len(jobs)} notebook(s), {workers} worker(s), parameters "
