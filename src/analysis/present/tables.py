@@ -1,11 +1,12 @@
-"""Result tables for display: rates as percentages, small figures to three significant
-digits, free text redacted and escaped."""
+"""Result tables for display: human column labels, rates as percentages, small figures to
+three significant digits, free text redacted and escaped."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.present.labels import column_label
 from analysis.present.redaction import redact
 
 RATE_COLUMNS = (c.OPEN_SHARE, c.WIN_RATE, c.CI_LOW, c.CI_HIGH)
@@ -55,6 +56,8 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
             small = frame[col].abs().max() < 1
             formats[col] = "{:.3g}" if small else "{:,.1f}"
     styler = frame.style.format(formats, na_rep="–", escape="html").hide(axis="index")
+    # Human headers on the page; the data (and every export) keeps the machine names.
+    styler = styler.format_index(column_label, axis="columns", escape="html")
     if text_cols:
         styler = styler.format(subset=text_cols, escape="html", na_rep="–")
     return styler

@@ -1,0 +1,35 @@
+"""Tests of analysis.present.labels: pages show human column labels, data keeps machine names."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.present import styled_table
+from analysis.present.labels import column_label
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [  # issue 18, item 4: raw names such as these were shown on the pages
+        ("horizon_days", "Horizon (days)"),
+        ("followed_current", "Followed, current"),
+        ("conversion_baseline", "Conversion, baseline"),
+        ("diff_ci_low", "Difference (interval low)"),
+        ("ci_high", "Interval high"),
+        ("owner_id", "Rep"),
+        ("cac_payback_months", "CAC payback (months)"),
+        ("p_adjusted", "Adjusted p-value"),
+        ("converted_by_30", "Converted by day 30"),
+        ("win_rate", "Win rate"),
+    ],
+)
+def test_column_labels(name, label):
+    assert column_label(name) == label
+
+
+def test_a_styled_table_shows_labels_and_keeps_the_data_names():
+    frame = pd.DataFrame({"horizon_days": [30.0], "win_rate": [0.25]})
+    page = styled_table(frame, percent=("win_rate",)).to_html()
+    assert "Horizon (days)" in page and "Win rate" in page and "horizon_days" not in page
+    assert list(frame.columns) == ["horizon_days", "win_rate"]  # what CSV exports write
