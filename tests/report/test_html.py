@@ -143,3 +143,12 @@ def test_a_failed_cell_shows_its_reason_in_words_not_a_traceback(tmp_path, ename
     page = notebook_to_html(path, "Failed")
     assert says in page.replace("&#x27;", "'")
     assert "Traceback" not in page and "x.py" not in page
+
+
+def test_every_page_has_a_phone_layout_and_a_print_stylesheet():
+    # Issue 18, item 4: pages are read on phones and printed or saved to PDF.
+    from analysis.report.html import page
+
+    document = page("T", "<p>x</p>")
+    assert "@media (max-width: 600px)" in document and "@media print" in document
+    assert "@page" in document

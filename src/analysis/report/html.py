@@ -34,6 +34,18 @@ table.about td { text-align: left; }
 .jp-InputPrompt, .jp-OutputPrompt, .prompt, .anchor-link { display: none; }
 .ansi-red-fg { color: var(--bad); }
 footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--rule); }
+@media (max-width: 600px) {
+  body { font-size: 15px; } main { padding: 16px 12px 40px; }
+  h1 { font-size: 22px; } h2 { font-size: 18px; } table { font-size: 12px; }
+}
+@media print {
+  @page { margin: 14mm; }
+  body { font-size: 10.5pt; } main { max-width: none; padding: 0; }
+  table { display: table; overflow: visible; font-size: 8pt; }
+  th, td { padding: 2px 4px; }
+  tr, img, figure { break-inside: avoid; } h2, h3 { break-after: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 _EXTERNAL = re.compile(
