@@ -33,3 +33,10 @@ def test_a_styled_table_shows_labels_and_keeps_the_data_names():
     page = styled_table(frame, percent=("win_rate",)).to_html()
     assert "Horizon (days)" in page and "Win rate" in page and "horizon_days" not in page
     assert list(frame.columns) == ["horizon_days", "win_rate"]  # what CSV exports write
+
+
+def test_money_shows_whole_units_with_thousands_separators():
+    # Issue 18, item 4: revenue_impact read "30,893.4"; cents are noise on a page.
+    frame = pd.DataFrame({"revenue_impact": [30893.4], "horizon_days": [35.0]})
+    page = styled_table(frame, percent=()).to_html()
+    assert "30,893<" in page and "30,893.4" not in page and "35.0" in page

@@ -10,6 +10,17 @@ from analysis.present.labels import column_label
 from analysis.present.redaction import redact
 
 RATE_COLUMNS = (c.OPEN_SHARE, c.WIN_RATE, c.CI_LOW, c.CI_HIGH)
+# Money: whole currency units with thousands separators (cents are noise on a page).
+MONEY_COLUMNS = frozenset(
+    {
+        "amount", "amount_ci_low", "amount_ci_high", "amount_original", "amount_total",
+        "won_amount", "lost_amount", "open_amount", "avg_won_amount", "open_pipeline",
+        "pipeline_gap", "revenue_target", "revenue_impact", "benchmark_revenue_impact",
+        "revenue_at_stake_per_quarter", "revenue_per_deal_created", "revenue_per_rep_month",
+        "cac", "cac_ci_low", "cac_ci_high", "paid_cac", "spend", "paid_spend",
+        "sales_cost", "marketing_cost",
+    }
+)  # fmt: skip
 
 
 def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
@@ -21,7 +32,8 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
         A result table.
     percent : tuple of str
         Columns shown as percentages (default: the shared rate and interval
-        columns). Integers get thousands separators, other numbers one decimal
+        columns). Integers and money (:data:`MONEY_COLUMNS`) get thousands
+        separators and no decimals, other numbers one decimal
         (three significant digits in columns below 1 in size, such as
         p-values), timestamps their date.
 
@@ -49,7 +61,9 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
             continue
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
             formats[col] = lambda ts: "–" if pd.isna(ts) else f"{ts:%Y-%m-%d}"
-        elif pd.api.types.is_integer_dtype(frame[col]):
+        elif pd.api.types.is_integer_dtype(frame[col]) or (
+            col in MONEY_COLUMNS and pd.api.types.is_float_dtype(frame[col])
+        ):
             formats[col] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(frame[col]):
             # p-values, ICCs, odds ratios near 0: one decimal would show 0.0.
