@@ -54,6 +54,7 @@ from ingest_helpers import (
     tree_digest,
     write_csv,
 )
+from lab_helpers import alive, start_lab_with_stand_in
 from report_helpers import live_markup, write_notebook
 
 from analysis.cli import main
@@ -974,29 +975,9 @@ def killed_partial(kit: Kit) -> None:
     assert (kit.tmp / "reports" / "next" / "index.html").exists()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a child not reaped yet shows as a zombie
-        return fh.read().split()[2] != "Z"
-
-
 @probe("51-lab-stops-jupyterlab", "SIGTERM to sales-workbench lab")
 def lab_stops(kit: Kit) -> None:
-    pid_file = kit.tmp / "jupyter.pid"
-    stand_in = kit.tmp / "jupyter"  # a JupyterLab that records its pid and waits
-    stand_in.write_text(
-        f"#!{sys.executable}\nimport os, time\n"
-        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
-    )
-    stand_in.chmod(0o755)
-    code = (
-        "import shutil, sys\nfrom analysis import cli\n"
-        f"shutil.which = lambda *a, **k: {str(stand_in)!r}\nsys.exit(cli.main(['lab']))\n"
-    )
-    lab = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
+    lab, pid_file = start_lab_with_stand_in(kit.tmp)  # a JupyterLab that records its pid
     jupyter = None
     try:
         deadline = time.monotonic() + 30
@@ -1007,13 +988,13 @@ def lab_stops(kit: Kit) -> None:
         lab.send_signal(signal.SIGTERM)
         assert lab.wait(timeout=30) == 128 + signal.SIGTERM  # cli._run_with_child
         deadline = time.monotonic() + 10
-        while _alive(jupyter) and time.monotonic() < deadline:
+        while alive(jupyter) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(jupyter)  # issue 20: it kept running, holding its port and token
+        assert not alive(jupyter)  # issue 20: it kept running, holding its port and token
     finally:  # never leave either process behind, even when the probe fails
         if lab.poll() is None:
             lab.kill()
-        if jupyter is not None and _alive(jupyter):
+        if jupyter is not None and alive(jupyter):
             os.kill(jupyter, signal.SIGKILL)
 
 
