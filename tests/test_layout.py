@@ -25,7 +25,9 @@ from analysis.core import paths
 PACKAGE_DIR = paths.PROJ_ROOT / "src" / "analysis"
 NOTEBOOK_DIR = paths.PROJ_ROOT / "notebooks"
 
-QUESTION_PACKAGES = ("overview", "pipeline", "experiments", "winloss", "team", "segments")
+QUESTION_PACKAGES = (
+    "overview", "pipeline", "experiments", "winloss", "team", "segments", "scorecard",
+)  # fmt: skip
 # What the engine must never reach up to: the question packages and everything above.
 ABOVE_ENGINE = (*QUESTION_PACKAGES, "reference", "report", "present")
 STATS_THIRD_PARTY = frozenset({"numpy", "scipy", "pandas", "statsmodels"})

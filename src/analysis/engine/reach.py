@@ -251,6 +251,26 @@ def reach_rows(
     return rows.select(*_REACH_COLUMNS, *keys, c.STAGE, STAGE_ORDER, **flags)
 
 
+def decided_at(rows: ibis.Table) -> ibis.Value:
+    """When each reach row's stage was decided: the advance or the loss; null while open.
+
+    ``rows`` come from :func:`reach_rows` with ``decision_times=True``. A deal
+    advances from a stage when it first enters a later one (the next
+    stage's implied entry; at the last open stage, the won entry or a won
+    deal's ``closed_at``); it is lost at its lost entry or ``closed_at``.
+    """
+    if c.CLOSED_AT in rows.columns:
+        closed_at = rows[c.CLOSED_AT]
+    else:
+        closed_at = ibis.null().cast("timestamp('UTC')")
+    won_at = rows[WON_AT].coalesce(ibis.ifelse(rows[c.OUTCOME] == c.WON, closed_at, ibis.null()))
+    advanced_at = rows[NEXT_ENTERED_AT].coalesce(won_at)
+    lost_at = rows[LOST_AT].coalesce(closed_at)
+    return ibis.cases(
+        (rows[c.IS_ADVANCED], advanced_at), (rows[c.IS_LOST_HERE], lost_at), else_=ibis.null()
+    )
+
+
 def stage_skeleton(
     ws: Workspace, keys: list[str], period: str | None, counts: pd.DataFrame
 ) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from analysis.core import columns as c
 from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.durations import seconds_between
 from analysis.engine.journey import data_cutoff
-from analysis.engine.reach import LOST_AT, NEXT_ENTERED_AT, WON_AT, reach_rows
+from analysis.engine.reach import decided_at, reach_rows
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.cycle.durations import HORIZON_DAYS
 
@@ -64,22 +64,12 @@ def decision_rows(ws: Workspace, reach: str, keys: list[str]) -> ibis.Table:
     the same per-deal pass, so no window or join runs over the deal x stage rows.
     """
     rows = reach_rows(ws, reach, keys, moves=False, decision_times=True)
-    if c.CLOSED_AT in rows.columns:
-        closed_at = rows[c.CLOSED_AT]
-    else:
-        closed_at = ibis.null().cast("timestamp('UTC')")
-    won_at = rows[WON_AT].coalesce(ibis.ifelse(rows[c.OUTCOME] == c.WON, closed_at, ibis.null()))
-    advanced_at = rows[NEXT_ENTERED_AT].coalesce(won_at)
-    lost_at = rows[LOST_AT].coalesce(closed_at)
     entered = rows[c.STAGE_ENTERED_AT]
-    decided_at = ibis.cases(
-        (rows[c.IS_ADVANCED], advanced_at), (rows[c.IS_LOST_HERE], lost_at), else_=ibis.null()
-    )
     cutoff = data_cutoff(ws)
     cut = ibis.literal(cutoff) if not pd.isna(cutoff) else ibis.null().cast("timestamp('UTC')")
     # Clip negative days at 0 but keep null (undecided): GREATEST ignores nulls
     # in DuckDB, so greatest(null, 0) would turn an open deal into a decision.
-    days = _days(ws, entered, decided_at)
+    days = _days(ws, entered, decided_at(rows))
     decision = ibis.cases((days < 0, 0.0), else_=days)
     out = rows.select(
         c.DEAL_ID, c.CREATED_AT, *keys, c.STAGE, c.STAGE_ENTERED_AT, c.REACHED,
