@@ -82,6 +82,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             keep=args.keep,
             progress=sys.stderr.isatty(),
             wait=args.wait,
+            compare_to=args.compare_to,
         )
     except RunInterrupted as exc:
         print(f"sales-workbench report: {exc}; reports/latest unchanged.", file=sys.stderr)
@@ -224,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="when another run is writing to the reports folder, wait for it (default: exit 2)",
     )
     p.add_argument("--run-id", default=None, help="run id (default: UTC timestamp)")
+    p.add_argument(
+        "--compare-to",
+        default=None,
+        metavar="RUN_ID",
+        help="earlier run the executive summary compares with (default: the previous "
+        "successful run)",
+    )
     p.add_argument("--reports-dir", type=Path, default=paths.REPORTS_DIR, help="reports folder")
     p.add_argument(
         "--data-dir",

@@ -243,3 +243,50 @@ def _bottleneck_sentence(name: str, top: pd.Series, window: str) -> str:
         f"{top[b.P_ADJUSTED]:.3f}. Back at the baseline rate it would add about "
         f"{format_money(top[b.REVENUE_IMPACT])} of won revenue per period like this one."
     )
+
+
+def _per(window_days: float) -> str:
+    """``'a quarter'`` for a window of about three months, else ``'per period like this one'``."""
+    return "a quarter" if 89 <= window_days <= 92 else "per period like this one"
+
+
+def bottleneck_actions(ranking: pd.DataFrame | None, group: str = c.SEGMENT) -> list[dict]:
+    """The readable significant drops as actions for the executive summary, money first.
+
+    Parameters
+    ----------
+    ranking : pandas.DataFrame or None
+        :func:`analysis.pipeline.bottlenecks.find.bottlenecks` frame.
+    group : str
+
+    Returns
+    -------
+    list of dict
+        ``{"action": sentence, "money": won revenue a period would regain at the
+        baseline rate}``; drops without a money figure are left out (they have
+        nothing to rank by and stay on the page).
+    """
+    from analysis.pipeline.bottlenecks import find as b
+    from analysis.pipeline.bottlenecks import views
+
+    if ranking is None:
+        return []
+    rows = views.drops(ranking)
+    rows = rows[rows[b.SIGNIFICANT_DROP].fillna(False) & (rows[b.REVENUE_IMPACT] > 0)]
+    out = []
+    for r in rows.sort_values(b.REVENUE_IMPACT, ascending=False).to_dict("records"):
+        step = f"{str(r[c.STAGE]).capitalize()} → {r[b.NEXT_STAGE]}"
+        where = f" in {r[group]}" if group in r and pd.notna(r[group]) else ""
+        out.append(
+            {
+                "action": (
+                    f"Find out why {step}{where} fell from "
+                    f"{format_percent(r[f'{c.CONVERSION}_baseline'], 0)} to "
+                    f"{format_percent(r[f'{c.CONVERSION}_current'], 0)}: about "
+                    f"{format_money(r[b.REVENUE_IMPACT])} of won revenue "
+                    f"{_per(r.get(b.WINDOW_DAYS, float('nan')))} rides on it."
+                ),
+                "money": float(r[b.REVENUE_IMPACT]),
+            }
+        )
+    return out

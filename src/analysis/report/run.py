@@ -48,6 +48,7 @@ from analysis.report.plan import (
 from analysis.report.provenance import data_line, run_line
 
 LATEST = "latest"
+COMPARE_TO_PARAM = "compare_to"  # declared by the executive summary
 INDEX = "index.html"
 RUN_LOG = "run.log"
 PARTIAL_SUFFIX = ".partial"
@@ -486,6 +487,7 @@ def run_report(
     keep: int | None = None,
     progress: bool = False,
     wait: bool = False,
+    compare_to: str | None = None,
 ) -> ReportRun:
     """Execute report notebooks and publish HTML, CSV tables and summaries.
 
@@ -514,6 +516,10 @@ def run_report(
         When another run is writing to ``reports_dir``, wait for it to end
         instead of stopping (one run at a time holds the folder's lock, so
         runs never collide and ``latest`` only moves forward).
+    compare_to : str, optional
+        Run id whose findings the executive summary compares with (default:
+        the previous successful run); it must be a finished run in
+        ``reports_dir``.
 
     Returns
     -------
@@ -541,6 +547,9 @@ def run_report(
     overrides = {
         k: parse_cli_value(v) if isinstance(v, str) else v for k, v in (parameters or {}).items()
     }
+    if compare_to is not None:
+        _check_compare_to(reports_dir, compare_to)
+        overrides[COMPARE_TO_PARAM] = compare_to
     jobs = plan_run(
         report_config, notebooks, overrides, Path(notebooks_dir), _as_of(report_config, data_dir)
     )
@@ -559,6 +568,22 @@ def run_report(
                 jobs, run_id, reports_dir, data_dir, report_config, overrides, workers, keep,
                 progress, redact,
             )  # fmt: skip
+
+
+def _check_compare_to(reports_dir: Path, run_id: str) -> None:
+    """Refuse (exit 2) a ``--compare-to`` that names no finished run of this reports folder."""
+    folder = reports_dir / run_id
+    if Path(run_id).name != run_id or not (
+        (folder / RUN_LOG).exists() and (folder / INDEX).exists()
+    ):
+        finished = sorted(
+            p.name for p in reports_dir.glob("*") if (p / INDEX).exists() and not p.is_symlink()
+        ) if reports_dir.is_dir() else []  # fmt: skip
+        raise InputError(
+            f"there is no finished run {run_id!r} in {reports_dir} to compare with; "
+            f"finished runs: {', '.join(finished) or 'none'}.",
+            column="--compare-to",
+        )
 
 
 def _locked_run(

@@ -25,6 +25,7 @@ from analysis.team.acquisition import (
 from analysis.team.coaching import CoachingFocus, coaching_focus, compare_to_team
 from analysis.team.findings import (
     acquisition_sentences,
+    coaching_actions,
     coaching_sentences,
     history_sentences,
     scorecard_sentences,
@@ -48,6 +49,7 @@ __all__ = [
     "acquisition_cost",
     "acquisition_sentences",
     "coaching_focus",
+    "coaching_actions",
     "coaching_sentences",
     "columns",
     "compare_periods",

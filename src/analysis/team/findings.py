@@ -35,6 +35,7 @@ from analysis.team.performance import POSITION_ABOVE, POSITION_BELOW, RepScoreca
 
 __all__ = [
     "acquisition_sentences",
+    "coaching_actions",
     "coaching_sentences",
     "history_sentences",
     "scorecard_sentences",
@@ -174,5 +175,31 @@ def history_sentences(comparison: PeriodComparison, label: str) -> list[str]:
         out.append(
             f"{label}: deal creation ran at {r[c.DIFFERENCE]:.2f}× the earlier rate "
             f"[{r[c.DIFF_CI_LOW]:.2f}–{r[c.DIFF_CI_HIGH]:.2f}]."
+        )
+    return out
+
+
+def coaching_actions(focus: CoachingFocus | None, names: dict | None = None) -> list[dict]:
+    """Flagged (rep, stage) cells as actions for the executive summary, money first.
+
+    Returns ``{"action": sentence, "money": won revenue at stake a quarter}``
+    per flagged cell with a money figure.
+    """
+    if focus is None:
+        return []
+    flagged = focus.flagged()
+    flagged = flagged[flagged[c.REVENUE_AT_STAKE] > 0]
+    out = []
+    for r in flagged.sort_values(c.REVENUE_AT_STAKE, ascending=False).to_dict("records"):
+        who = (names or {}).get(r[c.OWNER_ID], r[c.OWNER_ID])
+        out.append(
+            {
+                "action": (
+                    f"Coach {who} at {r[c.STAGE]}: {format_percent(r[c.REP_CONVERSION], 0)} "
+                    f"advance against the team's {format_percent(r[c.TEAM_CONVERSION], 0)}, "
+                    f"about {format_money(r[c.REVENUE_AT_STAKE])} of won revenue a quarter."
+                ),
+                "money": float(r[c.REVENUE_AT_STAKE]),
+            }
         )
     return out
