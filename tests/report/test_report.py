@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import nbformat
 import pandas as pd
 import pytest
-from browser_helpers import chromium_or_skip, open_offline
+from browser_helpers import VIEWS, chromium_or_skip, open_offline
 from report_helpers import write_notebook
 
 import analysis
@@ -206,17 +206,23 @@ def test_a_notebook_that_cannot_start_fails_alone(processed_folder, tmp_path, mo
     assert not list(tmp_path.glob(".*.partial"))
 
 
-def test_pages_render_in_a_real_browser_with_the_network_off(good_run, tmp_path):
+def test_pages_render_in_a_real_browser_with_the_network_off(good_run):
     executable = chromium_or_skip()
-    _, reports = good_run
-    latest = reports / "latest"
-    pages = [latest / "index.html", latest / OVERVIEW / f"{OVERVIEW}.html"]
-    index, overview_page = open_offline(pages, tmp_path, executable)
-    for check in (index, overview_page):
-        assert check.problems == []
+    run = good_run[0].path
+    pages = [run / "index.html", *sorted(run.glob("*/*.html"))]
+    # Kept with the run, for a person to look at: screenshots/<page>--<view>.png.
+    checks = open_offline(pages, run / "screenshots", executable)
+    problems = [f"{check.name}: {p}" for check in checks for p in check.problems]
+    assert not problems, "\n".join(problems)
+    for check in checks:
+        for view in VIEWS:
+            shot = check.views[view.name].screenshot
+            assert shot == run / "screenshots" / f"{check.name}--{view.name}.png"
+            assert shot.stat().st_size > 10_000, shot.name  # a screenshot, not a blank
+    by_page = {check.name: check for check in checks}
+    index, overview_page = by_page["index"], by_page[OVERVIEW]
     assert "Data overview" in index.text and "About this run" in index.text
     assert overview_page.images >= 3  # the overview's charts, each drawn with a size
-    assert (tmp_path / "index.png").stat().st_size > 10_000  # a screenshot, not a blank
 
 
 class _References(HTMLParser):

@@ -33,6 +33,10 @@ table.about td { text-align: left; }
 .status-ok { color: var(--ok); font-weight: 600; } .status-failed { color: var(--bad); font-weight: 600; }
 .jp-InputPrompt, .jp-OutputPrompt, .prompt, .anchor-link { display: none; }
 .ansi-red-fg { color: var(--bad); }
+table.scorecard td { vertical-align: middle; }
+.scorecard .better { color: var(--ok); font-weight: 600; } .scorecard .worse { color: var(--bad); font-weight: 600; }
+.scorecard .noise, .scorecard .interval { color: var(--muted); } .scorecard .interval { font-size: 90%; }
+img.sparkline { display: block; max-width: none; }
 footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--rule); }
 @media (max-width: 600px) {
   body { font-size: 15px; } main { padding: 16px 12px 40px; }
@@ -41,8 +45,10 @@ footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px
 @media print {
   @page { margin: 14mm; }
   body { font-size: 10.5pt; } main { max-width: none; padding: 0; }
-  table { display: table; overflow: visible; font-size: 8pt; }
-  th, td { padding: 2px 4px; }
+  table { display: table; overflow: visible; font-size: 7pt; }
+  th, td { padding: 2px 3px; }
+  th { overflow-wrap: anywhere; } /* paper cannot scroll: headings wrap mid-word, figures never */
+  table:has(tr > :nth-child(16)) { font-size: 6pt; } /* 16 columns or more */
   tr, img, figure { break-inside: avoid; } h2, h3 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }
