@@ -108,3 +108,34 @@ def test_rows_without_a_horizon_or_decided_deals_say_what_they_need():
         "needs decided deals in the baseline to set the follow-up horizon",
         "needs decided deals in both windows (no_decided_current)",
     ]
+
+
+def test_bottleneck_actions_rank_readable_drops_by_money():
+    ranking = pd.DataFrame(
+        {
+            "segment": ["B2B", "B2C", "B2B"],
+            "rank": [1, 1, 2],
+            "stage": ["proposal", "discovery", "qualification"],
+            "next_stage": ["negotiation", "presentation", "discovery"],
+            "conversion_current": [0.45, 0.60, 0.70],
+            "conversion_baseline": [0.69, 0.75, 0.71],
+            "difference": [-0.24, -0.15, -0.01],
+            "diff_ci_low": [-0.46, -0.25, -0.1],
+            "diff_ci_high": [-0.01, -0.05, 0.08],
+            "p_adjusted": [0.03, 0.01, 1.0],
+            "significant_drop": [True, True, False],
+            "revenue_impact": [386_000.0, 912_000.0, 5_000.0],
+            "window_days": [91.0, 91.0, 91.0],
+            "note": ["", "", ""],
+            "mature": [True, True, True],
+        }
+    )
+    first, second = pipeline_findings.bottleneck_actions(ranking)
+    # Hand-formatted from the rows: the larger sum first; the non-significant row is no action.
+    assert first == {
+        "action": "Find out why Discovery → presentation in B2C fell from 75% to 60%: about "
+        "$912k of won revenue a quarter rides on it.",
+        "money": 912_000.0,
+    }
+    assert second["money"] == 386_000.0 and "from 69% to 45%" in second["action"]
+    assert pipeline_findings.bottleneck_actions(None) == []

@@ -13,7 +13,7 @@ from analysis.core import paths
 from analysis.sample import generate_sample
 from analysis.team import columns as c
 from analysis.team.coaching import coaching_focus, compare_to_team
-from analysis.team.findings import coaching_sentences
+from analysis.team.findings import coaching_actions, coaching_sentences
 
 STAGES = ("prospecting", "qualification", "discovery", "presentation", "proposal", "negotiation")
 
@@ -75,6 +75,9 @@ def test_planted_weakness_is_flagged_with_revenue_at_stake(sample, focus):
     sentence = coaching_sentences(focus)[0]
     assert sentence.startswith(f"Rep {weak['rep_id']} loses at {weak['stage']}: ")
     assert "/quarter" in sentence
+    action = coaching_actions(focus)[0]  # the executive summary's action: the same cell
+    assert action["money"] == pytest.approx(row[c.REVENUE_AT_STAKE])
+    assert action["action"].startswith(f"Coach {weak['rep_id']} at {weak['stage']}: ")
 
 
 def test_revenue_at_stake_follows_its_formula(focus):
