@@ -40,3 +40,18 @@ def test_money_shows_whole_units_with_thousands_separators():
     frame = pd.DataFrame({"revenue_impact": [30893.4], "horizon_days": [35.0]})
     page = styled_table(frame, percent=()).to_html()
     assert "30,893<" in page and "30,893.4" not in page and "35.0" in page
+
+
+def test_money_headers_name_the_page_currency():
+    from analysis.present.formatting import money_symbol, set_money_symbol
+
+    before = money_symbol()
+    frame = pd.DataFrame({"won_amount": [1200.0], "win_rate": [0.25]})
+    try:
+        set_money_symbol("€")  # what present.Page sets for EUR data
+        page = styled_table(frame).to_html()
+        assert "Won amount (€)" in page and "Win rate (" not in page
+        set_money_symbol("")  # no known currency: no unit rather than a wrong one
+        assert "Won amount<" in styled_table(frame).to_html()
+    finally:
+        set_money_symbol(before)

@@ -50,6 +50,11 @@ def set_money_symbol(symbol: str) -> None:
     _money_symbol[0] = symbol
 
 
+def money_symbol() -> str:
+    """The symbol money is printed with on the current page (:func:`set_money_symbol`)."""
+    return _money_symbol[0]
+
+
 def format_money(value: float, currency: str | None = None) -> str:
     """Compact money: ``10005534 -> '$10.0M'``, ``2360.9 -> '$2,361'``.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.present.formatting import money_symbol
 from analysis.present.labels import column_label
 from analysis.present.redaction import redact
 
@@ -35,7 +36,8 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
         columns). Integers and money (:data:`MONEY_COLUMNS`) get thousands
         separators and no decimals, other numbers one decimal
         (three significant digits in columns below 1 in size, such as
-        p-values), timestamps their date.
+        p-values), timestamps their date. Money headers carry the page's
+        currency (:func:`analysis.present.formatting.set_money_symbol`).
 
     Returns
     -------
@@ -71,7 +73,14 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
             formats[col] = "{:.3g}" if small else "{:,.1f}"
     styler = frame.style.format(formats, na_rep="–", escape="html").hide(axis="index")
     # Human headers on the page; the data (and every export) keeps the machine names.
-    styler = styler.format_index(column_label, axis="columns", escape="html")
+    # Money headers name the page's currency, so "Won amount ($)" cannot be misread.
+    unit = money_symbol().strip()
+
+    def header(name: object) -> str:
+        label = column_label(name)
+        return f"{label} ({unit})" if unit and name in MONEY_COLUMNS else label
+
+    styler = styler.format_index(header, axis="columns", escape="html")
     if text_cols:
         styler = styler.format(subset=text_cols, escape="html", na_rep="–")
     return styler
