@@ -47,7 +47,7 @@ from analysis.pipeline.cycle import (
     time_in_stage,
     time_to_close,
 )
-from analysis.pipeline.findings import bottleneck_sentences, funnel_findings
+from analysis.pipeline.findings import bottleneck_actions, bottleneck_sentences, funnel_findings
 from analysis.pipeline.funnel import (
     StageConversion,
     WinRates,
@@ -55,7 +55,12 @@ from analysis.pipeline.funnel import (
     stage_conversion,
     win_rates,
 )
-from analysis.pipeline.plots import stage_conversion_chart, time_in_stage_chart, time_to_close_chart
+from analysis.pipeline.plots import (
+    funnel_chart,
+    stage_conversion_chart,
+    time_in_stage_chart,
+    time_to_close_chart,
+)
 from analysis.pipeline.velocity import (
     Velocity,
     VelocityChange,
@@ -92,6 +97,7 @@ __all__ = [
     "Velocity",
     "VelocityChange",
     "WinRates",
+    "bottleneck_actions",
     "bottleneck_sentences",
     "bottlenecks",
     "columns",
@@ -99,6 +105,7 @@ __all__ = [
     "drops",
     "improvements",
     "not_yet_readable",
+    "funnel_chart",
     "funnel_findings",
     "resolve_windows",
     "sales_velocity",
