@@ -11,17 +11,18 @@ from analysis.core import columns as c
 from analysis.core import paths
 
 
-def make_processed_folder(folder: Path, n_deals: int = 1500, seed: int = 7) -> Path:
+def make_processed_folder(folder: Path, n_deals: int = 1500, seed: int = 7, plan=None) -> Path:
     """A small processed folder (canonical Parquet + manifest) from the sample generator.
 
     Tests compare report outputs with counts taken from these Parquet files
     (or with the generator's truth), never with hard-coded totals. The
     manifest claims two quarantined duplicate deals so data-quality text has
-    something to say.
+    something to say. ``plan`` changes what the generator plants
+    (:class:`analysis.sample.params.Plan`).
     """
     from analysis.sample import generate_sample
 
-    crm = generate_sample(n_deals, seed=seed)
+    crm = generate_sample(n_deals, seed=seed, plan=plan)
     folder.mkdir(parents=True, exist_ok=True)
     tables = {}
     for name, frame in crm.tables.items():

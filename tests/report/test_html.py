@@ -6,6 +6,8 @@ hostile strings a CRM export can contain, in each form a notebook emits them.
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 from report_helpers import live_markup
@@ -82,7 +84,11 @@ def test_redaction_leaves_dates_ids_and_figures(kept):
 def test_a_web_link_in_an_output_keeps_its_text_and_does_not_fail_the_page(tmp_path):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("display(...)")
-    link = "[pricing](https://competitor.example/pricing) and [top](#findings)"
+    link = (
+        "[pricing](https://competitor.example/pricing) and [top](#findings), "
+        "[evidence](../01_pipeline_bottlenecks/01_pipeline_bottlenecks.html), "
+        "[host](//competitor.example/x) and [run](javascript:alert(1))"
+    )
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": link})]
     nb.cells = [nbformat.v4.new_markdown_cell("# Links"), cell]
     path = tmp_path / "links.ipynb"
@@ -90,6 +96,10 @@ def test_a_web_link_in_an_output_keeps_its_text_and_does_not_fail_the_page(tmp_p
     page = notebook_to_html(path, "Links")  # raises if anything points outside
     assert "competitor.example" not in page and "pricing" in page
     assert 'href="#findings"' in page
+    # A link to another page of the run survives (the executive summary's actions use them).
+    assert 'href="../01_pipeline_bottlenecks/01_pipeline_bottlenecks.html"' in page
+    hrefs = set(re.findall(r'href="([^"]*)"', page)) - {"#Links"}  # the heading's anchor
+    assert hrefs == {"#findings", "../01_pipeline_bottlenecks/01_pipeline_bottlenecks.html"}
 
 
 def test_an_error_output_is_redacted_too(tmp_path):

@@ -204,3 +204,16 @@ def test_sample_card_has_every_measure_per_segment_and_a_flat_csv(sample_card):
     flat = scorecards_frame({"default": card})
     assert flat[c.TREND].map(type).eq(str).all() and (flat[c.PIPELINE] == "default").all()
     assert _row(table, c.WIN_RATE, "B2B")[c.BENCHMARK] > 0  # config/benchmarks.yaml: B2B win rate
+
+
+def test_data_without_dates_gets_a_sentence_not_a_card():
+    deals = _tables()[c.DEALS].assign(**{c.CREATED_AT: pd.NaT, c.CLOSED_AT: pd.NaT})
+    deals[c.CREATED_AT] = pd.to_datetime(deals[c.CREATED_AT], utc=True)
+    deals[c.CLOSED_AT] = pd.to_datetime(deals[c.CLOSED_AT], utc=True)
+    card = process_scorecard(analysis.connect({c.DEALS: deals}))
+    assert card.current is None and card.to_frame().empty
+    assert "The scorecard is not shown" in card.notes[0] and "created_at" in card.notes[0]
+    from analysis.scorecard import scorecard_html, scorecard_sentences
+
+    assert scorecard_sentences(card) == list(card.notes)
+    assert scorecard_html(card).startswith("<p>The scorecard is not shown")

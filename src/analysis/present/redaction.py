@@ -89,6 +89,8 @@ def escape_markdown(text: object) -> str:
     """
     if not isinstance(text, str):
         return ""
-    safe = html.escape(redact(text), quote=True)
+    # Quotes stay: they are harmless in text, and an escaped one (&#x27;) would have its
+    # '#' backslash-escaped below and show as "&#x27;" on the page.
+    safe = html.escape(redact(text), quote=False)
     safe = _URL_SCHEME.sub(lambda m: f"{m.group(1)}\u200b:", safe)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", safe)

@@ -179,7 +179,9 @@ def _sanitize_fragment(fragment: str) -> str:
     cleaner = bleach.Cleaner(
         tags=_SAFE_TAGS,
         attributes=_allowed_attribute,
-        protocols=["data"],
+        # bleach reads a relative URL as http(s); _allowed_attribute already refuses
+        # every href with a scheme or host, so this admits links within the run only.
+        protocols=["data", "http", "https"],
         strip=True,
         strip_comments=True,
     )

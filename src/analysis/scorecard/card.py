@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis.core.types import Window, WindowLike, as_window
 from analysis.engine.journey import data_cutoff
-from analysis.engine.needs import CLOSE_DATES, OWNERS, SPEND, STAGE_HISTORY
+from analysis.engine.needs import CLOSE_DATES, CREATED_DATES, OWNERS, SPEND, STAGE_HISTORY
 from analysis.engine.periods import last_full_quarter
 from analysis.engine.shape import Shape
 from analysis.engine.workspace import Workspace
@@ -92,8 +92,9 @@ class ProcessScorecard:
         windows, oldest first) and ``note``. A change is a difference, except
         for CAC, where it is the ratio current / baseline.
     windows : tuple of Window
-        The trend windows, oldest first; the last is the current period.
-    previous, last_year : Window
+        The trend windows, oldest first; the last is the current period
+        (empty when the data has no dates, and the card with it).
+    previous, last_year : Window or None
         The baselines.
     currency : str or None
         Currency of revenue per rep and CAC.
@@ -106,17 +107,17 @@ class ProcessScorecard:
 
     table: pd.DataFrame
     windows: tuple[Window, ...]
-    previous: Window
-    last_year: Window
+    previous: Window | None
+    last_year: Window | None
     currency: str | None
     alpha: float
     correction: str
     notes: tuple[str, ...] = ()
 
     @property
-    def current(self) -> Window:
-        """The period the scorecard is about."""
-        return self.windows[-1]
+    def current(self) -> Window | None:
+        """The period the scorecard is about; None when the data has no dates."""
+        return self.windows[-1] if self.windows else None
 
     def to_frame(self) -> pd.DataFrame:
         """The scorecard table (a copy)."""
@@ -316,6 +317,18 @@ def _benchmarks(table: pd.DataFrame, benchmarks: Benchmarks | None, currency) ->
     return table
 
 
+def _columns() -> list[str]:
+    return [
+        c.MEASURE, c.STAGE, c.NEXT_STAGE, c.SEGMENT, c.VALUE, c.CI_LOW, c.CI_HIGH, c.BASIS,
+        *[c.baseline_column(b, part) for b in c.BASELINES for part in c.BASELINE_PARTS],
+        c.BENCHMARK, c.BENCHMARK_SOURCE, c.BENCHMARK_DEFINITION_DIFFERS, c.TREND, c.NOTE,
+    ]  # fmt: skip
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame(columns=_columns())
+
+
 def process_scorecard(
     ws: Workspace,
     current: WindowLike | None = None,
@@ -369,6 +382,12 @@ def process_scorecard(
     """
     if periods < 1:
         raise ValueError(f"periods must be at least 1, got {periods}.")
+    undated = _lacking(ws, CREATED_DATES, "The scorecard")
+    if undated or (current is None and pd.isna(data_cutoff(ws))):
+        note = undated or "The scorecard is not shown: no deal or stage entry has a date."
+        return ProcessScorecard(
+            _empty_table(), (), None, None, ws.money.currency, alpha, correction, (note,)
+        )
     if current is None:
         window = last_full_quarter(data_cutoff(ws))
     else:

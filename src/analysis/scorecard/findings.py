@@ -44,8 +44,10 @@ def scorecard_sentences(card: ProcessScorecard) -> list[str]:
     says that nothing moved, so a quiet quarter reads as quiet.
     """
     table = card.to_frame()
+    if card.current is None:
+        return list(card.notes)
     if table.empty:
-        return ["No scorecard measure could be computed for this period."]
+        return ["No scorecard measure could be computed for this period.", *card.notes]
     symbol = Money(card.currency).symbol
     now = period_label(card.current)
     out = []

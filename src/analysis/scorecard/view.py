@@ -27,8 +27,10 @@ _NAMES = {
 }
 
 
-def period_label(window: Window) -> str:
-    """``Q2 2026`` for a calendar quarter, ``March 2026`` for a month, else the dates."""
+def period_label(window: Window | None) -> str:
+    """``Q2 2026`` for a calendar quarter, ``March 2026`` for a month, else the dates ('' for None)."""
+    if window is None:
+        return ""
     start, end = window.start, window.end
     months = (end.year - start.year) * 12 + end.month - start.month
     whole = start == start.normalize() and end == end.normalize() and start.day == end.day == 1
@@ -131,6 +133,8 @@ def scorecard_html(card: ProcessScorecard) -> str:
         Self-contained markup (trend lines as embedded SVG images); the page
         theme styles its classes.
     """
+    if card.current is None:
+        return "\n".join(f"<p>{html.escape(note)}</p>" for note in card.notes)
     symbol = Money(card.currency).symbol
     now = period_label(card.current)
     before, year = period_label(card.previous), period_label(card.last_year)
