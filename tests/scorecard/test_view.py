@@ -94,3 +94,11 @@ def test_sentences_name_only_changes_beyond_noise():
     assert "below the published 60%" in moved[2] and "indicative only" in moved[2]
     quiet = scorecard_sentences(_card(beyond=False))
     assert quiet[0] == "No measure changed beyond noise from Q1 2026 to Q2 2026 (1 compared)."
+
+
+def test_no_benchmark_column_without_a_benchmark():
+    card = _card(beyond=False)
+    table = card.table.assign(**{c.BENCHMARK: np.nan})
+    bare = ProcessScorecard(table, card.windows, card.previous, card.last_year, "EUR", 0.05, "holm")
+    assert "Benchmark" in scorecard_html(card) and "Benchmark" not in scorecard_html(bare)
+    assert scorecard_html(bare).count("<td") == 5  # measure, value, two changes, trend

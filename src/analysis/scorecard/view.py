@@ -144,9 +144,12 @@ def scorecard_html(card: ProcessScorecard) -> str:
     if table.empty:
         parts.append("<p>No measure could be computed for this period.</p>")
     for segment, rows in table.groupby(c.SEGMENT, sort=False):
+        # A benchmark column only where a figure exists: on a phone every column counts.
+        benchmarked = rows[c.BENCHMARK].notna().any()
         head = (
-            f"<tr><th>Measure</th><th>{now}</th><th>Since {before}</th>"
-            f"<th>Since {year}</th><th>Benchmark</th><th>Last {len(labels)} periods</th></tr>"
+            f"<tr><th>Measure</th><th>{now}</th><th>Since {before}</th><th>Since {year}</th>"
+            f"{'<th>Benchmark</th>' if benchmarked else ''}"
+            f"<th>Last {len(labels)} periods</th></tr>"
         )
         body = []
         for row in rows.to_dict("records"):
@@ -158,7 +161,8 @@ def scorecard_html(card: ProcessScorecard) -> str:
                 f"<td>{_value_cell(row, symbol)}</td>"
                 f"<td>{_change_cell(row, c.PREVIOUS, symbol)}</td>"
                 f"<td>{_change_cell(row, c.LAST_YEAR, symbol)}</td>"
-                f"<td>{_benchmark_cell(row, symbol)}</td><td>{line}</td></tr>"
+                f"{f'<td>{_benchmark_cell(row, symbol)}</td>' if benchmarked else ''}"
+                f"<td>{line}</td></tr>"
             )
         title = "All segments" if segment == c.ALL_SEGMENTS else f"Segment {segment}"
         parts.append(
