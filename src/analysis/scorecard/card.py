@@ -149,15 +149,22 @@ def _segments(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _with_everyone(
+    frame: pd.DataFrame, keys: list[str], segs: list[str], by: list[str], values: list[str]
+) -> pd.DataFrame:
+    """The rows of each segment plus their sums over all segments (segment ``All``).
+
+    With one segment only the ``All`` rows are kept: the card shows one table.
+    """
+    frame = _segments(frame, keys)
+    totals = frame.groupby(by)[values].sum().reset_index().assign(**{c.SEGMENT: c.ALL_SEGMENTS})
+    return pd.concat([frame, totals] if len(segs) > 1 else [totals], ignore_index=True)
+
+
 def _rate_samples(counts: pd.DataFrame, measure: str, hits: str, misses: str, keys, segs):
+    by = [c.WINDOW, *([c.STAGE] if c.STAGE in counts.columns else [])]
     samples: dict[tuple[Key, int], Sample] = {}
-    counts = _segments(counts, keys)
-    by_stage = [c.STAGE] if c.STAGE in counts.columns else []
-    totals = counts.groupby([c.WINDOW, *by_stage])[[hits, misses]].sum().reset_index()
-    totals[c.SEGMENT] = c.ALL_SEGMENTS
-    parts = [counts, totals] if len(segs) > 1 else [totals]
-    for row in pd.concat(parts).itertuples(index=False):
-        row = row._asdict()
+    for row in _with_everyone(counts, keys, segs, by, [hits, misses]).to_dict("records"):
         x, miss = int(row[hits]), int(row[misses])
         key = (measure, row.get(c.STAGE), row[c.SEGMENT])
         samples[(key, int(row[c.WINDOW]))] = Rate(x, x + miss)
@@ -166,26 +173,19 @@ def _rate_samples(counts: pd.DataFrame, measure: str, hits: str, misses: str, ke
 
 def _days_samples(hist: pd.DataFrame, keys, segs):
     samples: dict[tuple[Key, int], Sample] = {}
-    hist = _segments(hist, keys)
-    totals = hist.groupby([c.WINDOW, c.DAYS])[c.COUNT].sum().reset_index()
-    totals[c.SEGMENT] = c.ALL_SEGMENTS
-    parts = [hist, totals] if len(segs) > 1 else [totals]
-    for (window, segment), group in pd.concat(parts).groupby([c.WINDOW, c.SEGMENT]):
-        group = group.groupby(c.DAYS)[c.COUNT].sum().sort_index()
-        days = group.index.to_numpy(dtype=float)
+    every = _with_everyone(hist, keys, segs, [c.WINDOW, c.DAYS], [c.COUNT])
+    for (window, segment), group in every.groupby([c.WINDOW, c.SEGMENT]):
+        counts = group.groupby(c.DAYS)[c.COUNT].sum().sort_index()
         samples[((c.DAYS_TO_WIN, None, segment), int(window))] = Days(
-            days, group.to_numpy(dtype="int64")
+            counts.index.to_numpy(dtype=float), counts.to_numpy(dtype="int64")
         )
     return samples
 
 
 def _rep_samples(revenue: pd.DataFrame, keys, segs):
     samples: dict[tuple[Key, int], Sample] = {}
-    revenue = _segments(revenue, keys)
-    totals = revenue.groupby([c.WINDOW, c.OWNER_ID])[c.WON_AMOUNT].sum().reset_index()
-    totals[c.SEGMENT] = c.ALL_SEGMENTS
-    parts = [revenue, totals] if len(segs) > 1 else [totals]
-    for (window, segment), group in pd.concat(parts).groupby([c.WINDOW, c.SEGMENT]):
+    every = _with_everyone(revenue, keys, segs, [c.WINDOW, c.OWNER_ID], [c.WON_AMOUNT])
+    for (window, segment), group in every.groupby([c.WINDOW, c.SEGMENT]):
         per_rep = group.groupby(c.OWNER_ID)[c.WON_AMOUNT].sum().to_numpy(dtype=float)
         samples[((c.REVENUE_PER_REP, None, segment), int(window))] = PerRep(per_rep)
     return samples
