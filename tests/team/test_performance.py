@@ -11,7 +11,7 @@ import analysis
 from analysis.core import paths
 from analysis.sample import generate_sample
 from analysis.team import columns as c
-from analysis.team.performance import rep_scorecard, win_rates_by_rep
+from analysis.team.performance import PAGE_COLUMNS, rep_scorecard, win_rates_by_rep
 
 MAVEN = paths.SHARED_DATASETS_DIR / "maven_crm"
 
@@ -151,3 +151,11 @@ def test_maven_revenue_per_agent_and_office_win_rates(tmp_path):
     card = rep_scorecard(ws).to_frame().set_index(c.OWNER_ID)
     assert card[c.WON_AMOUNT].to_dict() == pytest.approx(direct.astype(float).to_dict())
     assert card[c.WON_AMOUNT].sum() == 10_005_534  # README: won revenue
+
+
+def test_the_page_shows_a_subset_that_fits_and_the_frame_keeps_everything(scorecard):
+    # Issue 18: the 27-column scorecard overflowed a printed page; the page shows 14.
+    shown = scorecard.page_frame()
+    assert list(shown.columns) == list(PAGE_COLUMNS) and len(shown.columns) == 14
+    assert len(scorecard.to_frame().columns) > len(shown.columns)
+    assert shown.equals(scorecard.to_frame()[list(PAGE_COLUMNS)])

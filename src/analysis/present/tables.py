@@ -18,6 +18,7 @@ MONEY_COLUMNS = frozenset(
         "won_amount", "lost_amount", "open_amount", "avg_won_amount", "open_pipeline",
         "pipeline_gap", "revenue_target", "revenue_impact", "benchmark_revenue_impact",
         "revenue_at_stake_per_quarter", "revenue_per_deal_created", "revenue_per_rep_month",
+        "avg_won_deal", "revenue_per_rep", "revenue_per_lead",
         "cac", "cac_ci_low", "cac_ci_high", "paid_cac", "spend", "paid_spend",
         "sales_cost", "marketing_cost",
     }

@@ -49,6 +49,13 @@ POSITION_BELOW, POSITION_WITHIN, POSITION_ABOVE = "below", "within", "above"
 ALL_REPS = "all reps"  # team label when shrinking toward the whole team of reps
 
 
+PAGE_COLUMNS = (
+    c.OWNER_ID, c.NAME, c.TEAM, c.N_DEALS, c.N_CLOSED, c.WIN_RATE, c.CI_LOW, c.CI_HIGH,
+    c.TEAM_WIN_RATE, c.SHRUNK_WIN_RATE, c.REVENUE_PER_REP_MONTH, c.MEDIAN_CYCLE_DAYS,
+    c.FUNNEL_POSITION, c.NOTE,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RepScorecard:
     """Per-rep measures with shrunk win rates and funnel-plot positions.
@@ -81,6 +88,15 @@ class RepScorecard:
     def to_frame(self) -> pd.DataFrame:
         """The scorecard as a DataFrame (a copy)."""
         return self.table.copy()
+
+    def page_frame(self) -> pd.DataFrame:
+        """The columns a page shows (:data:`PAGE_COLUMNS`); the CSV keeps them all.
+
+        Twenty-seven columns do not fit a printed page or a phone; counts of
+        lost and open deals, activity and interval bounds of the cycle stay
+        in ``to_frame()``.
+        """
+        return self.table[[col for col in PAGE_COLUMNS if col in self.table]].copy()
 
 
 def bounded_window(ws: Workspace, window: WindowLike | None) -> Window | None:
