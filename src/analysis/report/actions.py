@@ -58,7 +58,9 @@ class Actions:
         return "\n".join(lines)
 
 
-def top_actions(run_dir: str | Path | None, limit: int = 3, exclude: tuple[str, ...] = ()) -> Actions:
+def top_actions(
+    run_dir: str | Path | None, limit: int = 3, exclude: tuple[str, ...] = ()
+) -> Actions:
     """The ``limit`` actions with the most money at stake across a run's reports.
 
     Parameters
