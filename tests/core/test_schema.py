@@ -27,6 +27,9 @@ DESIGN_REQUIRED = {
     c.REPS: ("rep_id",),
     c.SPEND: ("period", "channel", "sales_cost", "marketing_cost"),
     c.FEEDBACK: ("deal_id", "source", "text"),
+    # Not in DESIGN.md's table: issue 14 ("change history as data") asks for deal,
+    # changed_at, field and the new value at least.
+    c.DEAL_CHANGES: ("deal_id", "changed_at", "field", "new_value"),
 }
 
 # How docs/data-model.md names each declared dtype (its "Types" table).
@@ -82,6 +85,8 @@ def valid_frame(table: str, unit: str = "us") -> pd.DataFrame:
             c.QUAL_NEED: [True, True, True],
             c.QUAL_TIMELINE: [False, None, None],
             c.LEAD_SCORE: [72.5, 10, None],
+            c.PROBABILITY: [1.0, 0.0, 0.35],
+            c.FORECAST_CATEGORY: ["Closed", "Omitted", "Best Case"],
         },
         c.STAGE_EVENTS: {
             c.DEAL_ID: ["D1", "D1", "D1"],
@@ -128,6 +133,14 @@ def valid_frame(table: str, unit: str = "us") -> pd.DataFrame:
             c.TEXT: ["Great demo", "Lost on price", "Too slow"],
             c.COLLECTED_AT: [T0, None, T0 + DAY],
             c.RATING: [5.0, None, 2],
+        },
+        c.DEAL_CHANGES: {
+            c.DEAL_ID: ["D3", "D3", "D3"],
+            c.CHANGED_AT: utc(n, unit),
+            c.FIELD: ["amount", "expected_close_at", "probability"],
+            c.OLD_VALUE: [None, "2024-03-20T00:00:00+00:00", "0.2"],
+            c.NEW_VALUE: ["900.0", "2024-04-10T00:00:00+00:00", "0.35"],
+            c.CHANGED_BY: ["R1", None, "R1"],
         },
     }
     return pd.DataFrame(frames[table])
@@ -229,6 +242,8 @@ def test_round_trip_through_parquet_keeps_dtypes(tmp_path, stages: tuple[str, ..
         (c.REPS, c.QUOTA, -1.0, s.NEGATIVE_AMOUNT),
         (c.SPEND, c.SALES_COST, -0.01, s.NEGATIVE_AMOUNT),
         (c.SPEND, c.MARKETING_COST, -3.0, s.NEGATIVE_AMOUNT),
+        (c.DEALS, c.PROBABILITY, 1.5, s.BAD_VALUE),  # a share; ingest turns percent into one
+        (c.DEAL_CHANGES, c.FIELD, "owner", s.BAD_VALUE),  # not a tracked field
         (c.FEEDBACK, c.SOURCE, "partner", s.BAD_VALUE),
         # pandera built-ins: not_nullable -> missing_required
         (c.DEALS, c.DEAL_ID, None, "not_nullable"),
@@ -387,6 +402,7 @@ def test_deals_optional_columns() -> None:
         "closed_at", "expected_close_at", "backdated", "currency", "amount_original", "pipeline", "stage", "source",
         "owner_id", "account_id", "product", "region", "n_decision_makers",
         "loss_reason", "competitor", *c.QUALIFICATION_FIELDS,
+        "probability", "forecast_category",  # issue 14: the rep's chance and forecast category
     )  # fmt: skip
 
 

@@ -511,3 +511,65 @@ def test_parquet_text_stored_as_bytes_is_read_and_undecodable_cells_cost_their_r
     held = read_quarantine(tmp_path / "out", c.DEALS).set_index(c.SOURCE_ROW)
     assert held[c.REASON].to_dict() == {2: "unparseable_date", 3: "bad_value", 4: "bad_value"}
     assert held.loc[2, c.CREATED_AT] == "\\xff" and held.loc[3, c.AMOUNT] == "\\xfe3"
+
+
+FIELD_HISTORY_MAP = """\
+options: {dayfirst: false}
+tables:
+  deals:
+    file: opps
+    columns: {deal_id: Id, created_at: CreatedDate, outcome: Status, amount: Amount,
+              segment: {constant: B2B}, probability: Probability,
+              forecast_category: ForecastCategoryName}
+  deal_changes:
+    file: field_history
+    columns:
+      deal_id: OpportunityId
+      changed_at: CreatedDate
+      field:
+        from: Field
+        values: {Amount: amount, CloseDate: expected_close_at, StageName: stage,
+                 Probability: probability, ForecastCategoryName: forecast_category}
+      old_value: OldValue
+      new_value: NewValue
+"""
+
+
+def test_a_field_history_becomes_deal_changes_in_canonical_text(tmp_path):
+    # Salesforce's OpportunityFieldHistory shape: field names, percent, US dates, labels.
+    src = tmp_path / "src"
+    write_csv(
+        src, "opps.csv", "Id,CreatedDate,Status,Amount,Probability,ForecastCategoryName",
+        ["O1,2024-01-01,open,1500,60,Best Case"],
+    )  # fmt: skip
+    write_csv(
+        src,
+        "field_history.csv",
+        "OpportunityId,CreatedDate,Field,OldValue,NewValue",
+        [
+            "O1,2024-01-01,Amount,,1200",
+            'O1,2024-01-10,Amount,1200,"1,500"',
+            "O1,2024-01-10,CloseDate,01/31/2024,02/29/2024",
+            "O1,2024-01-12,StageName,Prospecting,Qualified",  # labels through the aliases
+            "O1,2024-01-12,Probability,10,60",
+            "O1,2024-01-12,ForecastCategoryName,Pipeline,Best Case",
+            "O1,2024-01-13,OwnerId,R1,R2",  # not a tracked field
+            "O9,2024-01-13,Amount,,5",  # no such deal
+        ],
+    )
+    (tmp_path / "map.yaml").write_text(FIELD_HISTORY_MAP)
+    result = ingest(src, tmp_path / "out", map_path=tmp_path / "map.yaml")
+    deals = pd.read_parquet(tmp_path / "out" / "deals.parquet")
+    assert deals[c.PROBABILITY].tolist() == [0.6]  # 60 percent, read as a share
+    changes = pd.read_parquet(tmp_path / "out" / "deal_changes.parquet")
+    # Hand-converted from the rows above, sorted by deal, time and field name.
+    assert changes[[c.FIELD, c.OLD_VALUE, c.NEW_VALUE]].fillna("").values.tolist() == [
+        ["amount", "", "1200.0"],
+        ["amount", "1200.0", "1500.0"],
+        ["expected_close_at", "2024-01-31T00:00:00+00:00", "2024-02-29T00:00:00+00:00"],
+        ["forecast_category", "Pipeline", "Best Case"],
+        ["probability", "0.1", "0.6"],
+        ["stage", "prospecting", "qualification"],
+    ]
+    reasons = result.manifest["tables"][c.DEAL_CHANGES]["quarantine_reasons"]
+    assert reasons == {"bad_value": 1, "orphan_event": 1}

@@ -18,7 +18,8 @@ ASSIGNMENTS = "assignments"
 REPS = "reps"
 SPEND = "spend"
 FEEDBACK = "feedback"
-TABLES = (DEALS, STAGE_EVENTS, ACTIVITIES, ASSIGNMENTS, REPS, SPEND, FEEDBACK)
+DEAL_CHANGES = "deal_changes"
+TABLES = (DEALS, STAGE_EVENTS, ACTIVITIES, ASSIGNMENTS, REPS, SPEND, FEEDBACK, DEAL_CHANGES)
 
 # --- deals ----------------------------------------------------------------------
 DEAL_ID = "deal_id"
@@ -47,6 +48,16 @@ QUAL_NEED = "qual_need"
 QUAL_TIMELINE = "qual_timeline"
 LEAD_SCORE = "lead_score"
 QUALIFICATION_FIELDS = (QUAL_BUDGET, QUAL_AUTHORITY, QUAL_NEED, QUAL_TIMELINE, LEAD_SCORE)
+PROBABILITY = "probability"  # the rep-entered chance of winning, a share in [0, 1]
+FORECAST_CATEGORY = "forecast_category"  # e.g. Pipeline, Best Case, Commit (as the CRM says)
+
+# --- deal_changes: one row per change of a tracked deal field -----------------
+CHANGED_AT = "changed_at"
+FIELD = "field"  # which deal column changed: one of TRACKED_FIELDS
+OLD_VALUE = "old_value"  # as canonical text: amounts and shares as decimals, times ISO 8601 UTC
+NEW_VALUE = "new_value"
+CHANGED_BY = "changed_by"  # rep or user who made the change, when the CRM says
+TRACKED_FIELDS = (AMOUNT, EXPECTED_CLOSE_AT, STAGE, FORECAST_CATEGORY, PROBABILITY)
 
 # --- stage_events ---------------------------------------------------------------
 ENTERED_AT = "entered_at"

@@ -47,6 +47,10 @@ def _at_least_one() -> pa.Check:
     return pa.Check(lambda s: s.isna() | (s >= 1), name=BAD_VALUE, ignore_na=False)
 
 
+def _share() -> pa.Check:
+    return pa.Check(lambda s: s.isna() | ((s >= 0) & (s <= 1)), name=BAD_VALUE, ignore_na=False)
+
+
 def _one_of(values: Iterable[str], name: str = BAD_VALUE) -> pa.Check:
     allowed = tuple(values)
     return pa.Check(lambda s: s.isna() | s.isin(allowed), name=name, ignore_na=False)
@@ -90,6 +94,8 @@ def _deals(stage_checks: tuple[pa.Check, ...]) -> dict[str, _Spec]:
         c.QUAL_NEED: (BOOL, False, True, (), False),
         c.QUAL_TIMELINE: (BOOL, False, True, (), False),
         c.LEAD_SCORE: (FLOAT, False, True, (), False),
+        c.PROBABILITY: (FLOAT, False, True, (_share(),), False),
+        c.FORECAST_CATEGORY: (STRING, False, True, (), False),
     }
 
 
@@ -152,6 +158,16 @@ _FEEDBACK: dict[str, _Spec] = {
     c.RATING: (FLOAT, False, True, (), False),
 }
 
+_DEAL_CHANGES: dict[str, _Spec] = {
+    c.DEAL_ID: (STRING, True, False, (), False),
+    c.CHANGED_AT: (TIMESTAMP, True, False, (), False),
+    c.FIELD: (STRING, True, False, (_one_of(c.TRACKED_FIELDS),), False),
+    # Canonical text (ingest.changes): decimals, ISO 8601 UTC times, canonical stage names.
+    c.NEW_VALUE: (STRING, True, True, (), False),
+    c.OLD_VALUE: (STRING, False, True, (), False),  # some CRMs (HubSpot) keep new values only
+    c.CHANGED_BY: (STRING, False, True, (), False),
+}
+
 # Keys that identify a row, for duplicate detection beyond single-column ids.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     c.DEALS: (c.DEAL_ID,),
@@ -176,6 +192,7 @@ def column_specs(table: str, stages: Iterable[str] | None = None) -> dict[str, _
         c.REPS: lambda: _REPS,
         c.SPEND: lambda: _SPEND,
         c.FEEDBACK: lambda: _FEEDBACK,
+        c.DEAL_CHANGES: lambda: _DEAL_CHANGES,
     }
     if table not in specs:
         raise ValueError(f"Unknown table {table!r}; canonical tables are {', '.join(c.TABLES)}.")

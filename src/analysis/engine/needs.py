@@ -85,6 +85,21 @@ COMPETITORS = Shape(
     empty_is_missing=False,
 )
 
+CHANGE_HISTORY = Shape(
+    "Pipeline as it stood on a past date (forecast backtests, waterfall, slippage)",
+    needs={c.DEAL_CHANGES: (c.DEAL_ID, c.CHANGED_AT, c.FIELD, c.NEW_VALUE)},
+    uses={
+        c.DEAL_CHANGES: (c.OLD_VALUE, c.CHANGED_BY),
+        c.DEALS: (c.PROBABILITY, c.FORECAST_CATEGORY, c.EXPECTED_CLOSE_AT),
+    },  # fmt: skip
+    supply=(
+        "Export the deals' field history (Salesforce OpportunityFieldHistory with "
+        "OpportunityHistory, HubSpot property history, Pipedrive deal updates) as "
+        "deal_changes: deal, time, field (amount, close date, stage, probability, forecast "
+        "category), old and new value."
+    ),
+)
+
 # Every shared need, in the order docs/data-needs.md lists them.
 ALL = (
     STAGE_HISTORY,
@@ -96,4 +111,5 @@ ALL = (
     SPEND,
     LOSS_REASONS,
     COMPETITORS,
+    CHANGE_HISTORY,
 )

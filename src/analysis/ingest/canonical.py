@@ -23,6 +23,7 @@ from analysis.core import schema
 from analysis.core.errors import InputError
 from analysis.core.stages import Pipeline, normalise_label
 from analysis.ingest import parse
+from analysis.ingest.changes import normalise_changes, probability_as_share
 from analysis.ingest.colmap import ColumnSpec, TableMap
 from analysis.ingest.read import MALFORMED_ROWS, clean_header
 from analysis.ingest.reasons import BAD_VALUE, MALFORMED_ROW, UNPARSEABLE_DATE
@@ -36,6 +37,7 @@ CATEGORIES: dict[tuple[str, str], tuple[str, ...]] = {
     (c.ACTIVITIES, c.ACTIVITY_TYPE): c.ACTIVITY_TYPES,
     (c.ASSIGNMENTS, c.UNIT_TYPE): c.UNIT_TYPES,
     (c.FEEDBACK, c.SOURCE): c.FEEDBACK_SOURCES,
+    (c.DEAL_CHANGES, c.FIELD): c.TRACKED_FIELDS,
 }
 
 # Columns holding stage labels, normalised through the stage config and map aliases.
@@ -360,6 +362,15 @@ def build_canonical(
     order = [k for k in dtypes if k in frame]
     canon = pd.DataFrame({k: frame[k] for k in order}, index=raw.index)
     end_of_day = expected = backdated = 0
+    if table == c.DEALS and c.PROBABILITY in canon:
+        canon[c.PROBABILITY] = probability_as_share(canon[c.PROBABILITY])
+    if table == c.DEAL_CHANGES:
+        canon, value_bad = normalise_changes(
+            canon, pipeline, decimal=tmap.options.decimal, timezone=tmap.options.timezone,
+            dayfirst=tmap.options.dayfirst,
+        )  # fmt: skip
+        for name, mask in value_bad.items():
+            bad[name] = bad.get(name, np.zeros(len(canon), dtype=bool)) | mask
     if table == c.DEALS:
         canon, end_of_day = same_day_closes_at_end_of_day(canon, tmap.options.timezone)
         canon, expected = open_deals_expected_close(canon)

@@ -30,6 +30,7 @@ DEAL_LINKS: dict[str, str] = {
     c.STAGE_EVENTS: c.DEAL_ID,
     c.ACTIVITIES: c.DEAL_ID,
     c.FEEDBACK: c.DEAL_ID,
+    c.DEAL_CHANGES: c.DEAL_ID,
     c.ASSIGNMENTS: c.UNIT_ID,  # only rows with unit_type == "deal"
 }
 

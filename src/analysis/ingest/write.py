@@ -34,6 +34,7 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     c.REPS: (c.REP_ID,),
     c.SPEND: (c.PERIOD, c.CHANNEL),
     c.FEEDBACK: (c.DEAL_ID, c.COLLECTED_AT),
+    c.DEAL_CHANGES: (c.DEAL_ID, c.CHANGED_AT, c.FIELD),
 }
 _OURS = {paths.MANIFEST_FILENAME, paths.QUARANTINE_DIRNAME, paths.STAGES_COPY_FILENAME}
 

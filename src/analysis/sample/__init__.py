@@ -1,7 +1,8 @@
 """A synthetic CRM with planted truth, for demos and for testing the analyses.
 
 :func:`generate_sample` draws a company's deals, stage histories, activities,
-experiments, reps, spend and feedback as the canonical tables, together with
+experiments, reps, spend, feedback and deal change history (close-date pushes,
+amount changes, rep-entered probabilities) as the canonical tables, together with
 ``truth``: every planted parameter and what it realised in this draw (see
 ``docs`` in each module and ``truth["conversion_definition"]``).
 :func:`write_sample` writes them as a CRM-style export (optionally as messy as
@@ -13,6 +14,9 @@ Inside, :mod:`~analysis.sample.context` fixes the setting (plan, pipeline,
 calendar, windows), :mod:`~analysis.sample.draws` draws the reps, deals and
 journeys, and the other modules read both to draw the rest, build the tables
 (:mod:`~analysis.sample.build`) and record the truth (:mod:`~analysis.sample.truth`).
+The change history (:mod:`~analysis.sample.changes`, with
+:mod:`~analysis.sample.slippage` and :mod:`~analysis.sample.probability`) draws
+from a random stream of its own, so the other tables do not depend on it.
 
 Example
 -------
@@ -36,7 +40,7 @@ from analysis.core import columns as c
 from analysis.core import paths
 from analysis.core.stages import load_stages
 from analysis.sample import activities as act
-from analysis.sample import build, text, truth
+from analysis.sample import build, changes, text, truth
 from analysis.sample.context import DEFAULT_CUTOFF, make_context
 from analysis.sample.draws import draw_sample
 from analysis.sample.export import write_sample
@@ -53,7 +57,7 @@ __all__ = [
     "write_sample",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: deal_changes and deals' expected close, probability, forecast
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ def generate_sample(
         Number of deals (at least 1).
     seed : int
         Seed of ``numpy.random.default_rng``; the same seed gives identical tables.
+        The deal change history (``deal_changes`` and the deals' ``expected_close_at``,
+        ``probability`` and ``forecast_category``) uses its own stream
+        ``default_rng([seed, changes.HISTORY_STREAM])``.
     cutoff : str, optional
         Export moment (UTC when no zone is given; a date means its midnight).
         Default ``DEFAULT_CUTOFF``; deals are created over the 730 days before it.
@@ -123,14 +130,21 @@ def generate_sample(
     quota = build.rep_quotas(rng, context, draws)
     spend = monthly_spend(rng, context, draws.deals)
 
+    # The change history draws from its own stream, after the rest: adding it changed
+    # none of the other tables or their truth for a seed.
+    history = changes.draw_history(seed, context, draws)
+    deals = build.deals_table(context, draws, reasons)
+    deals = deals.assign(**changes.current_deal_columns(context, draws, history))
+
     tables = {
-        c.DEALS: build.deals_table(context, draws, reasons),
+        c.DEALS: deals,
         c.STAGE_EVENTS: build.stage_events_table(context, draws),
         c.ACTIVITIES: build.activities_table(context, draws, activities),
         c.ASSIGNMENTS: build.assignments_table(context, draws, experiments),
         c.REPS: build.reps_table(context, draws, quota),
         c.SPEND: spend,
         c.FEEDBACK: build.feedback_table(context, feedback),
+        c.DEAL_CHANGES: changes.deal_changes_table(context, draws, history),
     }
     reps, weakness = truth.reps_truth(context, draws, quota)
     report = {
@@ -171,6 +185,7 @@ def generate_sample(
                 for ch, g in spend.groupby(c.CHANNEL, sort=True)
             },
         },
+        **changes.history_truth(context, draws, history, tables[c.DEAL_CHANGES]),
         "rows": {name: len(df) for name, df in tables.items()},
     }
     return SampleCRM(tables=MappingProxyType(tables), truth=truth.jsonable(report))

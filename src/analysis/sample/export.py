@@ -4,7 +4,9 @@ Headers and category labels are what a CRM writes ("Deal ID", "Deal Stage",
 "Closed Won", "Paid Ads", "Yes"); ``config/maps/sample.yaml`` maps them back
 to the canonical tables. Stage labels are taken from the stage config's
 aliases (the first alias of each stage that differs from its canonical name),
-so they always resolve. Files are first written to a temporary folder beside
+so they always resolve. ``deal_changes.csv`` keeps the canonical text of its
+old and new values (decimals, ISO 8601 UTC times, canonical stage names), as
+the data model stores them. Files are first written to a temporary folder beside
 the output folder and then moved into place; the same sample gives
 byte-identical files.
 """

@@ -11,21 +11,48 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.core.types import SECONDS_PER_DAY
 
 _US = 1_000_000
 
 
+def seconds(days: np.ndarray) -> np.ndarray:
+    """Whole seconds since the origin of float ``days`` (floored; NaN counts as 0)."""
+    days = np.asarray(days, dtype=float)
+    return np.floor(np.where(np.isnan(days), 0.0, days) * SECONDS_PER_DAY).astype(np.int64)
+
+
 def timestamps(origin: pd.Timestamp, days: np.ndarray) -> pd.Series:
     """UTC timestamps ``origin + days``, floored to the second; NaN days become NaT."""
     days = np.asarray(days, dtype=float)
-    missing = np.isnan(days)
-    secs = np.floor(np.where(missing, 0.0, days) * SECONDS_PER_DAY).astype(np.int64)
-    micros = origin.value // 1_000 + secs * _US  # origin.value is in ns
+    return timestamps_at(origin, seconds(days), missing=np.isnan(days))
+
+
+def timestamps_at(
+    origin: pd.Timestamp, secs: np.ndarray, missing: np.ndarray | None = None
+) -> pd.Series:
+    """UTC timestamps ``origin + secs`` (whole seconds); entries where ``missing`` are NaT."""
+    micros = origin.value // 1_000 + np.asarray(secs, dtype=np.int64) * _US  # value is in ns
     values = micros.astype("datetime64[us]")
-    values[missing] = np.datetime64("NaT")
+    if missing is not None:
+        values[np.asarray(missing, dtype=bool)] = np.datetime64("NaT")
     return pd.Series(values).dt.tz_localize("UTC")
+
+
+def iso_text(origin: pd.Timestamp, secs: np.ndarray) -> pa.Array:
+    """``2026-05-31T23:59:59+00:00`` text of ``origin + secs`` (what ``Timestamp.isoformat``
+    writes for a UTC time in whole seconds), as an Arrow string array."""
+    micros = origin.value // 1_000 + np.asarray(secs, dtype=np.int64) * _US
+    plain = pc.cast(pa.array(micros.astype("datetime64[us]")).cast(pa.timestamp("s")), pa.string())
+    return pc.binary_join_element_wise(pc.replace_substring(plain, " ", "T"), "+00:00", "")
+
+
+def decimal_text(values: np.ndarray) -> pa.Array:
+    """Plain decimal text of floats, as Python's ``repr`` writes them (``12500.0``, ``0.35``)."""
+    unique, index = np.unique(np.asarray(values, dtype=float), return_inverse=True)
+    return pa.array(unique.astype(str), type=pa.string()).take(pa.array(index.ravel()))
 
 
 def strings(values: np.ndarray | list, missing: np.ndarray | None = None) -> pd.Series:

@@ -44,6 +44,9 @@ HEADERS: dict[str, dict[str, str]] = {
         c.QUAL_NEED: "Need Confirmed",
         c.QUAL_TIMELINE: "Timeline Confirmed",
         c.LEAD_SCORE: "Lead Score",
+        c.EXPECTED_CLOSE_AT: "Expected Close Date",
+        c.PROBABILITY: "Probability",
+        c.FORECAST_CATEGORY: "Forecast Category",
     },
     c.STAGE_EVENTS: {
         c.DEAL_ID: "Deal ID",
@@ -89,6 +92,14 @@ HEADERS: dict[str, dict[str, str]] = {
         c.TEXT: "Comment",
         c.COLLECTED_AT: "Submitted At",
         c.RATING: "Rating",
+    },
+    c.DEAL_CHANGES: {
+        c.DEAL_ID: "Deal ID",
+        c.CHANGED_AT: "Edit Date",
+        c.FIELD: "Field",
+        c.OLD_VALUE: "Old Value",
+        c.NEW_VALUE: "New Value",
+        c.CHANGED_BY: "Edited By",
     },
 }
 

@@ -13,6 +13,8 @@ Format mess (the data stay the same; a good parser reads them back):
   ``1.200,50 €`` (both separators present: the rightmost is the decimal).
 * Case and whitespace noise in category labels; booleans as Yes/No, Y/N,
   true/false, 1/0.
+* ``deal_changes.csv`` is written as in the clean export (UTF-8, ISO times,
+  canonical value text): the field history stays clean.
 
 Planted bad rows (each with exactly one defect, counted in
 ``truth["messy"]["expected_quarantine"]``): extra deals with new ids (so no

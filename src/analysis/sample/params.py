@@ -152,6 +152,75 @@ B2C_PLAN = SegmentPlan(
 )
 
 
+# Forecast categories a rep's deal carries (values of ``deals.forecast_category``).
+PIPELINE_CATEGORY = "Pipeline"
+BEST_CASE = "Best Case"
+COMMIT = "Commit"
+CLOSED_CATEGORY = "Closed"  # won
+OMITTED = "Omitted"  # lost
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    """Planted parameters of the deal change history (``deal_changes``).
+
+    Attributes
+    ----------
+    planned_cycle_factor, planned_cycle_sigma : float
+        At creation a deal's expected close is the end of the day of
+        ``created + cycle``, cycle lognormal with median ``factor`` times the sum
+        of the segment's stage medians (reps plan shorter cycles than deals take).
+    push_probability : dict
+        Per segment: the chance that an average rep pushes the expected close
+        when it passes while the deal is open (for a deal that does not end lost).
+        A date not pushed when it passes stays as it is (stale) until the close.
+    push_days : dict
+        Per segment: a push moves the date by uniform whole days in this range.
+    push_delay_days : tuple of float
+        A push comes this long (uniform) after the date passed; none if the deal
+        closed in between.
+    rep_push_sd : float
+        Standard deviation of each rep's log-odds shift of pushing.
+    heavy_pusher_odds : float
+        Odds multiplier of pushing for one named rep (on top of the rep's shift).
+    lost_push_odds : float
+        Odds multiplier of pushing for a deal that ends lost (a stalling deal slips).
+    amount_change_share, amount_second_change_share : float
+        Share of deals (open at least ``amount_min_life_days``) whose amount
+        changes while open, and share of those that change it twice.
+    amount_change_range : tuple of float
+        Each change multiplies the amount by ``1 ± uniform(low, high)``.
+    optimism_odds : float
+        At each stage entry the rep sets the stage's true chance of ending won
+        with its odds times this, times the rep's own factor.
+    rep_optimism_sd : float
+        Standard deviation of each rep's log-odds shift of that probability.
+    probability_range : tuple of float
+        Rep-entered probabilities of open deals are clipped to this range.
+    forecast_bands : dict
+        Lower bound of the probability of each forecast category above Pipeline.
+    """
+
+    planned_cycle_factor: float = 0.7
+    planned_cycle_sigma: float = 0.35
+    push_probability: dict[str, float] = field(default_factory=lambda: {c.B2B: 0.45, c.B2C: 0.2})
+    push_days: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {c.B2B: (14, 45), c.B2C: (7, 21)}
+    )
+    push_delay_days: tuple[float, float] = (0.0, 3.0)
+    rep_push_sd: float = 0.25
+    heavy_pusher_odds: float = 8.0
+    lost_push_odds: float = 2.5
+    amount_change_share: float = 0.25
+    amount_second_change_share: float = 0.4
+    amount_change_range: tuple[float, float] = (0.03, 0.2)
+    amount_min_life_days: float = 1.0 / 24.0
+    optimism_odds: float = 1.8
+    rep_optimism_sd: float = 0.15
+    probability_range: tuple[float, float] = (0.01, 0.95)
+    forecast_bands: dict[str, float] = field(default_factory=lambda: {BEST_CASE: 0.4, COMMIT: 0.7})
+
+
 @dataclass(frozen=True)
 class Plan:
     """Every planted parameter of the generator (defaults are the shipped truth).
@@ -257,6 +326,8 @@ class Plan:
         default_factory=lambda: {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}
     )
     deals_per_b2b_account: float = 1.6
+    # Deal change history (deal_changes); drawn from its own random stream.
+    history: HistoryPlan = field(default_factory=HistoryPlan)
 
 
 def stage_profile(values: tuple[float, ...], n_stages: int) -> np.ndarray:

@@ -186,3 +186,43 @@ def test_an_open_stage_named_like_the_won_stage_is_refused():
     rows = [StageRow("Prospecting", 1, False, False), StageRow("Won", 2, False, False)]
     with pytest.raises(InputError, match="'Won' of pipeline 'p' is an open stage"):
         pipeline_from_stages("p", [*rows, StageRow("Closed Won", 3, True, True)])
+
+
+def test_field_history_becomes_deal_changes(tmp_path):
+    # A hand-made org export: two opportunities and their OpportunityFieldHistory, as the
+    # Salesforce Object Reference describes it (Field, OldValue, NewValue, CreatedDate).
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Opportunity.csv").write_text(
+        "Id,StageName,CreatedDate,IsClosed,IsWon,Amount,CloseDate,Probability,"
+        "ForecastCategoryName,Segment__c\n"
+        "006A,Proposal,2024-01-02T10:00:00.000+0000,false,false,1500,2024-03-31,60,"
+        "Best Case,B2B\n"
+        "006B,Closed Won,2024-01-05T10:00:00.000+0000,true,true,800,2024-02-10,100,Closed,B2C\n"
+    )
+    (export / "OpportunityFieldHistory.csv").write_text(
+        "OpportunityId,Field,OldValue,NewValue,CreatedDate,CreatedById\n"
+        "006A,created,,,2024-01-02T10:00:00.000+0000,005X\n"
+        "006A,StageName,Prospecting,Proposal,2024-01-20T09:00:00.000+0000,005X\n"
+        "006A,CloseDate,2024-02-29,2024-03-31,2024-02-25T09:00:00.000+0000,005X\n"
+        "006A,Amount,1200,1500,2024-02-25T09:05:00.000+0000,005X\n"
+        "006A,Probability,10,60,2024-01-20T09:00:00.000+0000,005X\n"
+        "006A,Description,old text,new text,2024-01-21T09:00:00.000+0000,005X\n"
+        "006B,StageName,Prospecting,Closed Won,2024-02-10T09:00:00.000+0000,005Y\n"
+    )
+    result = ingest(export, tmp_path / "out", timezone="UTC")
+    deals = pd.read_parquet(tmp_path / "out" / "deals.parquet").set_index(c.DEAL_ID)
+    assert deals.loc["006A", c.PROBABILITY] == 0.6  # Probability is percent in Salesforce
+    assert deals.loc["006A", c.FORECAST_CATEGORY] == "Best Case"
+    changes = pd.read_parquet(tmp_path / "out" / "deal_changes.parquet")
+    seen = changes[[c.DEAL_ID, c.FIELD, c.OLD_VALUE, c.NEW_VALUE]].fillna("").values.tolist()
+    # Hand-converted: CloseDate is the end of that day (UTC here), as on the deals.
+    assert ["006A", "expected_close_at", "2024-02-29T23:59:59.999999+00:00",
+            "2024-03-31T23:59:59.999999+00:00"] in seen  # fmt: skip
+    assert ["006A", "amount", "1200.0", "1500.0"] in seen
+    assert ["006A", "probability", "0.1", "0.6"] in seen
+    assert ["006B", "stage", "prospecting", "won"] in seen
+    assert len(changes) == 5  # the created marker and the Description edit are not changes
+    table = result.manifest["tables"][c.DEAL_CHANGES]
+    assert table["quarantine_reasons"] == {r.OUT_OF_SCOPE: 2}
+    assert set(changes[c.CHANGED_BY]) == {"005X", "005Y"}

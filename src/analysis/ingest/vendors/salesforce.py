@@ -4,13 +4,16 @@ Objects and fields read (Salesforce Object Reference, standard objects):
 
 - ``Opportunity`` (required): Id, IsDeleted, AccountId, StageName, Amount,
   CloseDate, LeadSource, IsClosed, IsWon, CurrencyIsoCode (multi-currency
-  orgs), OwnerId, CreatedDate, LastModifiedDate, SystemModstamp; custom
+  orgs), OwnerId, CreatedDate, LastModifiedDate, SystemModstamp, Probability,
+  ForecastCategoryName; custom
   fields whose name holds "segment", "loss/lost reason" or "competitor".
 - ``OpportunityHistory``: OpportunityId, StageName, CreatedDate, IsDeleted.
   One row per change of stage, amount, probability, close date or forecast
   category; only the rows whose stage differs from the one before are stage
   events. Or ``OpportunityFieldHistory``: OpportunityId, Field, OldValue,
-  NewValue, CreatedDate (rows of Field ``StageName``, and ``created``).
+  NewValue, CreatedDate, CreatedById (rows of Field ``StageName``, and
+  ``created``). OpportunityFieldHistory is also ``deal_changes``: its rows of
+  Amount, CloseDate, StageName, Probability and ForecastCategoryName.
 - ``OpportunityStage``: MasterLabel, ApiName, SortOrder, IsActive, IsClosed,
   IsWon: the org's pipeline, in the org's language.
 - ``Account``: Id, IsPersonAccount (Person Accounts are Salesforce's B2C
@@ -55,11 +58,15 @@ from analysis.ingest.vendors.adapted import (
 from analysis.ingest.vendors.salesforce_fields import (
     AT,
     CLOSE,
+    FIELD,
     FIELDS,
     NAME_COLUMN,
+    NEW,
+    OLD,
     OPPORTUNITY,
     OUTCOME,
     STAGE,
+    TRACKED,
     TYPE,
     money,
     need,
@@ -131,6 +138,8 @@ def _deals(files: ExportFiles, options: VendorOptions, stages_meta, notes) -> tu
         (c.COMPETITOR, custom_column(opp, r"competitor")),
         (c.REGION, custom_column(opp, r"^region", r"territory")),
         (c.PRODUCT, custom_column(opp, r"^product")),
+        (c.PROBABILITY, cols["Probability"]),
+        (c.FORECAST_CATEGORY, cols["ForecastCategoryName"]),
     ):
         if found is not None:
             spec[canonical] = found
@@ -192,6 +201,42 @@ def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
         c.STAGE_EVENTS, path, {c.DEAL_ID: deal, c.STAGE: STAGE, c.ENTERED_AT: AT}, options.timezone
     )
     return AdaptedTable(c.STAGE_EVENTS, frame, tmap, path, flags)
+
+
+def _changes(files: ExportFiles, options: VendorOptions) -> AdaptedTable | None:
+    """``deal_changes`` from OpportunityFieldHistory: one row per tracked field's change.
+
+    Rows of other fields (and the ``created`` marker) are ``out_of_scope``. A
+    CloseDate is a date: old and new become the end of that day in the
+    export's time zone, as the deals' own CloseDate does.
+    """
+    history = files.read("OpportunityFieldHistory")
+    if history is None:
+        return None
+    path = files.used["OpportunityFieldHistory"]
+    deal, field, old, new, at = need(
+        history, "OpportunityFieldHistory", files,
+        "OpportunityId", "Field", "OldValue", "NewValue", "CreatedDate",
+    )  # fmt: skip
+    kind = _lower(history, field)
+    history[FIELD] = kind.map(TRACKED)
+    dated = (kind == "closedate").to_numpy()
+    for source, target in ((old, OLD), (new, NEW)):
+        values = history[source].astype("str")
+        if dated.any():
+            values = values.mask(dated, end_of_local_day(history[source], options.timezone))
+        history[target] = values
+    by = column(history, "CreatedById")
+    spec = {c.DEAL_ID: deal, c.CHANGED_AT: at, c.FIELD: FIELD, c.OLD_VALUE: OLD, c.NEW_VALUE: NEW}
+    if by is not None:
+        spec[c.CHANGED_BY] = by
+    deleted = deleted_rows(history, "IsDeleted")
+    flags = {
+        r.DELETED_IN_SOURCE: deleted,
+        r.OUT_OF_SCOPE: history[FIELD].isna().to_numpy() & ~deleted,
+    }
+    tmap = table_map(c.DEAL_CHANGES, path, spec, options.timezone)
+    return AdaptedTable(c.DEAL_CHANGES, history, tmap, path, flags)
 
 
 def _lower(frame: pd.DataFrame, name: str | None) -> pd.Series:
@@ -315,6 +360,9 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     tables = {c.DEALS: deals}
     if events is not None:
         tables[c.STAGE_EVENTS] = events
+    changes = _changes(files, options)
+    if changes is not None:
+        tables[c.DEAL_CHANGES] = changes
     else:
         notes.append(
             "no OpportunityHistory or OpportunityFieldHistory file: no stage events; export "

@@ -61,6 +61,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "LastModifiedDate",
         "SystemModstamp",
         "Probability",
+        "ForecastCategoryName",
     ),
     "OpportunityHistory": ("OpportunityId", "StageName", "CreatedDate", "IsDeleted"),
     "OpportunityFieldHistory": (
@@ -69,6 +70,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "OldValue",
         "NewValue",
         "CreatedDate",
+        "CreatedById",
         "IsDeleted",
     ),
     "OpportunityStage": ("MasterLabel", "ApiName", "SortOrder", "IsActive", "IsClosed", "IsWon"),
@@ -97,6 +99,16 @@ SEGMENT = COMPUTED + "segment"
 CURRENCY = COMPUTED + "currency"
 TYPE = COMPUTED + "type"
 STAGE = COMPUTED + "stage"
+# OpportunityFieldHistory.Field values of the tracked fields, lower-cased, and the deal
+# column each one changes (field history must be switched on for each in the org).
+TRACKED = {
+    "amount": c.AMOUNT,
+    "closedate": c.EXPECTED_CLOSE_AT,
+    "stagename": c.STAGE,
+    "probability": c.PROBABILITY,
+    "forecastcategoryname": c.FORECAST_CATEGORY,
+}
+FIELD, OLD, NEW = COMPUTED + "field", COMPUTED + "old", COMPUTED + "new"
 AT = COMPUTED + "at"
 NAME_COLUMN = COMPUTED + "name"
 
