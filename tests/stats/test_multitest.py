@@ -27,8 +27,9 @@ def test_identical_to_statsmodels_on_many_families_with_ties(method):
     # Reference: statsmodels 0.14 multipletests(p, method=...)[1]; the numpy code
     # performs the same floating-point operations, so the values are identical,
     # including tied p-values and p-values pushed above 1.
+    # 40 families: statsmodels' Holm takes ~65 ms a call here, 200 cost half a minute.
     rng = np.random.default_rng(7)
-    for _ in range(200):
+    for _ in range(40):
         m = int(rng.integers(1, 40))
         p = rng.uniform(size=m) ** 3
         p[rng.integers(0, m)] = p[0]  # a tie
