@@ -26,7 +26,7 @@ PACKAGE_DIR = paths.PROJ_ROOT / "src" / "analysis"
 NOTEBOOK_DIR = paths.PROJ_ROOT / "notebooks"
 
 QUESTION_PACKAGES = (
-    "overview", "pipeline", "experiments", "winloss", "team", "segments", "scorecard",
+    "overview", "pipeline", "experiments", "winloss", "team", "segments", "scorecard", "forecast",
 )  # fmt: skip
 # What the engine must never reach up to: the question packages and everything above.
 ABOVE_ENGINE = (*QUESTION_PACKAGES, "reference", "report", "present")

@@ -90,7 +90,7 @@ def stage_stays(ws: Workspace, columns: Sequence[str] = STAY_COLUMNS) -> ibis.Ta
 
 
 def data_cutoff(ws: Workspace) -> pd.Timestamp:
-    """The time the data runs to: the latest timestamp among deals and stage events.
+    """The time the data runs to: the latest timestamp among deals, stage events and changes.
 
     Open deals and ongoing stays are censored here. The close dates of open
     deals (expected closes) do not count. When ingest recorded the export's
@@ -109,6 +109,8 @@ def data_cutoff(ws: Workspace) -> pd.Timestamp:
         candidates.append(closed[c.CLOSED_AT].max())
     if ws.has(c.STAGE_EVENTS):
         candidates.append(ws.stage_events[c.ENTERED_AT].max())
+    if ws.has(c.DEAL_CHANGES):
+        candidates.append(ws.tables[c.DEAL_CHANGES][c.CHANGED_AT].max())
     values = [ws.execute(expr) for expr in candidates]
     values = [pd.Timestamp(v) for v in values if v is not None and not pd.isna(v)]
     if not values:

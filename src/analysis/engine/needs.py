@@ -85,19 +85,20 @@ COMPETITORS = Shape(
     empty_is_missing=False,
 )
 
-CHANGE_HISTORY = Shape(
-    "Pipeline as it stood on a past date (forecast backtests, waterfall, slippage)",
-    needs={c.DEAL_CHANGES: (c.DEAL_ID, c.CHANGED_AT, c.FIELD, c.NEW_VALUE)},
+PIPELINE_HISTORY = Shape(
+    "Pipeline as it stood on a past date (snapshots, waterfall, forecast backtests)",
+    needs={c.DEALS: (c.CREATED_AT,)},
     uses={
-        c.DEAL_CHANGES: (c.OLD_VALUE, c.CHANGED_BY),
-        c.DEALS: (c.PROBABILITY, c.FORECAST_CATEGORY, c.EXPECTED_CLOSE_AT),
-    },  # fmt: skip
+        c.DEALS: (c.CLOSED_AT, c.EXPECTED_CLOSE_AT, c.PROBABILITY, c.FORECAST_CATEGORY),
+        c.DEAL_CHANGES: (c.CHANGED_AT, c.FIELD, c.OLD_VALUE, c.NEW_VALUE),
+        c.STAGE_EVENTS: (c.STAGE, c.ENTERED_AT),
+    },
     supply=(
-        "Export the deals' field history (Salesforce OpportunityFieldHistory with "
-        "OpportunityHistory, HubSpot property history, Pipedrive deal updates) as "
-        "deal_changes: deal, time, field (amount, close date, stage, probability, forecast "
-        "category), old and new value."
+        "Map the deals' creation date, and export the field history (Salesforce "
+        "OpportunityFieldHistory, HubSpot property history, Pipedrive deal updates) as "
+        "deal_changes so that amounts and close dates are as they stood."
     ),
+    empty_is_missing=False,  # a check of the columns only: nothing runs before the snapshot
 )
 
 # Every shared need, in the order docs/data-needs.md lists them.
@@ -111,5 +112,5 @@ ALL = (
     SPEND,
     LOSS_REASONS,
     COMPETITORS,
-    CHANGE_HISTORY,
+    PIPELINE_HISTORY,
 )

@@ -1,0 +1,31 @@
+"""What will close, and how did the pipeline move? Snapshots and the pipeline waterfall.
+
+The one import of the forecast notebook::
+
+    from analysis import forecast
+    forecast.pipeline_as_of(ws, "2026-03-31").to_frame()
+    forecast.pipeline_waterfall(ws, "2026-04-01", "2026-07-01").to_frame()
+
+:mod:`.history` rewinds each deal's tracked fields (amount, expected close,
+stage, forecast category, probability) to a past moment from
+``deal_changes``; :mod:`.snapshot` builds the open pipeline on a date from
+it; :mod:`.waterfall` bridges the pipeline of a forecast window from one date
+to another (created, moved in, increased, decreased, moved out, won, lost).
+"""
+
+from __future__ import annotations
+
+from analysis.forecast import columns
+from analysis.forecast.history import values_as_of
+from analysis.forecast.snapshot import PIPELINE_HISTORY, PipelineSnapshot, pipeline_as_of
+from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
+
+__all__ = [
+    "PIPELINE_HISTORY",
+    "PipelineSnapshot",
+    "PipelineWaterfall",
+    "columns",
+    "pipeline_as_of",
+    "pipeline_waterfall",
+    "values_as_of",
+]
