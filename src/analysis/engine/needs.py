@@ -101,6 +101,23 @@ PIPELINE_HISTORY = Shape(
     empty_is_missing=False,  # a check of the columns only: nothing runs before the snapshot
 )
 
+SLIPPAGE_HISTORY = Shape(
+    "Slippage of expected close dates",
+    needs={
+        c.DEALS: (c.CREATED_AT,),
+        c.DEAL_CHANGES: (c.DEAL_ID, c.CHANGED_AT, c.FIELD, c.NEW_VALUE),
+    },
+    uses={
+        c.DEALS: (c.CLOSED_AT, c.OUTCOME, c.EXPECTED_CLOSE_AT),
+        c.DEAL_CHANGES: (c.OLD_VALUE,),
+    },
+    supply=(
+        "Export the field history of the expected close date (Salesforce "
+        "OpportunityFieldHistory of CloseDate, HubSpot closedate property history, "
+        "Pipedrive deal updates of expected_close_date) as deal_changes."
+    ),
+)
+
 # Every shared need, in the order docs/data-needs.md lists them.
 ALL = (
     STAGE_HISTORY,
@@ -113,4 +130,5 @@ ALL = (
     LOSS_REASONS,
     COMPETITORS,
     PIPELINE_HISTORY,
+    SLIPPAGE_HISTORY,
 )

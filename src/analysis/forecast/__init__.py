@@ -10,13 +10,17 @@ The one import of the forecast notebook::
 stage, forecast category, probability) to a past moment from
 ``deal_changes``; :mod:`.snapshot` builds the open pipeline on a date from
 it; :mod:`.waterfall` bridges the pipeline of a forecast window from one date
-to another (created, moved in, increased, decreased, moved out, won, lost).
+to another (created, moved in, increased, decreased, moved out, won, lost);
+:mod:`.slippage` counts pushed expected close dates and compares the win
+rates of pushed and unpushed deals (in words: :mod:`.findings`).
 """
 
 from __future__ import annotations
 
 from analysis.forecast import columns
+from analysis.forecast.findings import slippage_sentences
 from analysis.forecast.history import values_as_of
+from analysis.forecast.slippage import SLIPPAGE_HISTORY, Slippage, slippage
 from analysis.forecast.snapshot import PIPELINE_HISTORY, PipelineSnapshot, pipeline_as_of
 from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
 
@@ -24,8 +28,12 @@ __all__ = [
     "PIPELINE_HISTORY",
     "PipelineSnapshot",
     "PipelineWaterfall",
+    "SLIPPAGE_HISTORY",
+    "Slippage",
     "columns",
     "pipeline_as_of",
     "pipeline_waterfall",
+    "slippage",
+    "slippage_sentences",
     "values_as_of",
 ]

@@ -41,3 +41,32 @@ NOTE_AFTER_CUTOFF = (
     "The data runs to {cutoff}: the end of the period ({end}) is later, so its flows are "
     "those known so far."
 )
+
+# --- slippage of expected close dates ---
+AT_RISK = "at_risk"  # deals still open after their first expected close
+PUSHED = "pushed"  # at-risk deals whose expected close was pushed at least once
+SHARE_PUSHED = "share_pushed"  # pushed / at_risk
+PUSHES = "pushes"  # pushes of the pushed deals
+PUSHES_PER_DEAL = "pushes_per_pushed_deal"
+PUSHES_CI_LOW, PUSHES_CI_HIGH = "pushes_ci_low", "pushes_ci_high"
+MEAN_DAYS_PUSHED = "mean_days_pushed"  # per pushed deal, days its close moved later in all
+DAYS_CI_LOW, DAYS_CI_HIGH = "days_ci_low", "days_ci_high"
+MEDIAN_DAYS_PUSHED = "median_days_pushed"
+PULL_INS = "pull_ins"  # changes to an earlier expected close while open
+PUSHED_CLOSED, PUSHED_WON = "pushed_closed", "pushed_won"
+PUSHED_WIN_RATE = "pushed_win_rate"
+PUSHED_CI_LOW, PUSHED_CI_HIGH = "pushed_ci_low", "pushed_ci_high"
+UNPUSHED_CLOSED, UNPUSHED_WON = "unpushed_closed", "unpushed_won"
+UNPUSHED_WIN_RATE = "unpushed_win_rate"
+UNPUSHED_CI_LOW, UNPUSHED_CI_HIGH = "unpushed_ci_low", "unpushed_ci_high"
+# Message codes of slippage rows.
+NOTE_NO_AT_RISK = "no_deals_at_risk"
+NOTE_NO_PUSHES = "no_pushes"
+NOTE_NO_CLOSED_PUSHED = "no_closed_pushed_deals"
+NOTE_NO_CLOSED_UNPUSHED = "no_closed_unpushed_deals"
+# Sentences in the slippage result's notes.
+NOTE_PUSHED_NOT_AT_RISK = (
+    "{deals} pushed before the first expected close passed and closed before it: "
+    "not at risk, so left out of the shares and win rates."
+)
+NOTE_NO_FIRST_CLOSE = "{deals} without any expected close date: never at risk."
