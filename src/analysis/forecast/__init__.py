@@ -12,7 +12,8 @@ stage, forecast category, probability) to a past moment from
 it; :mod:`.waterfall` bridges the pipeline of a forecast window from one date
 to another (created, moved in, increased, decreased, moved out, won, lost);
 :mod:`.slippage` counts pushed expected close dates and compares the win
-rates of pushed and unpushed deals (in words: :mod:`.findings`).
+rates of pushed and unpushed deals (in words: :mod:`.findings`);
+:mod:`.outlook` forecasts what the open pipeline will win in a window.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from analysis.forecast import columns
 from analysis.forecast.findings import slippage_sentences
 from analysis.forecast.history import values_as_of
+from analysis.forecast.outlook import WindowForecast, forecast_window
 from analysis.forecast.slippage import SLIPPAGE_HISTORY, Slippage, slippage
 from analysis.forecast.snapshot import PIPELINE_HISTORY, PipelineSnapshot, pipeline_as_of
 from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
@@ -30,7 +32,9 @@ __all__ = [
     "PipelineWaterfall",
     "SLIPPAGE_HISTORY",
     "Slippage",
+    "WindowForecast",
     "columns",
+    "forecast_window",
     "pipeline_as_of",
     "pipeline_waterfall",
     "slippage",

@@ -70,3 +70,35 @@ NOTE_PUSHED_NOT_AT_RISK = (
     "not at risk, so left out of the shares and win rates."
 )
 NOTE_NO_FIRST_CLOSE = "{deals} without any expected close date: never at risk."
+
+# --- the forecast of a window (outlook) ---
+GROUP = "group"  # the value of the grouping column, or TOTAL
+TOTAL = "total"
+OPEN_DEALS = "open_deals"  # open deals at as_of
+EXPECTED_COUNT = "expected_count"  # sum of the deals' p_win
+MEAN = "mean"  # expected amount won in the window: sum of amount x p_win
+PI_LOW, MEDIAN, PI_HIGH = "pi_low", "median", "pi_high"  # alpha/2, 1/2, 1 - alpha/2 quantiles
+REP_WEIGHTED = "rep_weighted"  # sum of amount x probability, expected close before the end
+STAGE_WEIGHTED = "stage_weighted"  # sum of amount x the stage's historical win rate
+P_WIN = "p_win"  # modelled probability that the deal is won in the window
+STAGE_WIN_RATE = "stage_win_rate"  # won / closed among the stage's past entrants
+N_AT_RISK = "n_at_risk"  # past entrants of the stage still open after the deal's days in stage
+ESTIMATED_FROM = "estimated_from"  # which history p_win comes from
+FROM_SEGMENT_STAGE, FROM_STAGE = "segment_stage", "stage"  # its values (null: none)
+# Sentences in the outlook's notes.
+NOTE_NEW_DEALS = (
+    "Deals created after {as_of} are not forecast: the figures are the open pipeline's only."
+)
+NOTE_AS_OF_IN_WINDOW = (
+    "The pipeline is read on {as_of}, inside the window: deals won from {start} to then "
+    "are not counted."
+)
+NOTE_POOLED_STAGE = (
+    "{deals} without history of their segment at that stage and time in stage: "
+    "p_win from the stage over all segments."
+)
+NOTE_NO_HISTORY = (
+    "{deals} without any history at that stage and time in stage: p_win unknown, counted as 0."
+)
+NOTE_NO_STAGE_ENTRY = "{deals} without a known stage entry time: days in stage taken as 0."
+STAY_DAYS = "stay_days"  # history of a stage: days an entry stayed in it (to move, close or as_of)

@@ -1,0 +1,414 @@
+"""What the open pipeline will book in a window: a win probability per deal, then the sum.
+
+Each deal open on ``as_of`` gets the probability of being won in the window
+from the history of its stage known on ``as_of`` (won and lost as competing
+outcomes, open deals censored, so slow deals are not counted as lost); the
+amount booked is the sum of amount x Bernoulli(p) over the deals, simulated
+with a seed. The CRM's own answers — the reps' probabilities and a stage's
+historical win rate — are reported beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from analysis.core.types import TimeLike, to_utc
+from analysis.engine.durations import rounded_days
+from analysis.engine.journey import stage_position
+from analysis.engine.workspace import Workspace
+from analysis.forecast import columns as c
+from analysis.forecast.snapshot import PIPELINE_HISTORY, pipeline_as_of
+from analysis.pipeline.cycle.durations import CAUSE, CAUSE_LOST, CAUSE_OPEN, CAUSE_WON
+from analysis.stats.survival import aalen_johansen
+
+__all__ = ["WindowForecast", "forecast_window", "stage_history", "window_win_probability"]
+
+SUMMARY_COLUMNS = (
+    c.GROUP, c.OPEN_DEALS, c.EXPECTED_COUNT, c.MEAN, c.PI_LOW, c.MEDIAN, c.PI_HIGH,
+    c.REP_WEIGHTED, c.STAGE_WEIGHTED,
+)  # fmt: skip
+DEAL_COLUMNS = (
+    c.DEAL_ID, c.SEGMENT, c.STAGE, c.AMOUNT, c.DAYS_IN_STAGE, c.P_WIN, c.N_AT_RISK,
+    c.ESTIMATED_FROM, c.PROBABILITY, c.EXPECTED_CLOSE_AT, c.STAGE_WIN_RATE,
+)  # fmt: skip
+_CHUNK = 1_000  # simulations drawn at a time (bounds the memory of the draws)
+
+
+@dataclass(frozen=True)
+class WindowForecast:
+    """The amount the open pipeline will book in a window, and the CRM's answers beside it.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per group and a last row ``total``: ``group, open_deals,
+        expected_count, mean, pi_low, median, pi_high, rep_weighted,
+        stage_weighted`` (``pi_low``/``pi_high`` are the ``alpha/2`` and
+        ``1 - alpha/2`` quantiles: P10 and P90 at ``alpha=0.2``).
+    deals : pandas.DataFrame
+        One row per open deal: ``deal_id, segment, stage, amount,
+        days_in_stage, p_win, n_at_risk, estimated_from, probability,
+        expected_close_at, stage_win_rate`` (and the ``by`` column).
+    start, end, as_of : pandas.Timestamp
+        The window ``[start, end)`` and the moment the pipeline and its history are read.
+    alpha : float
+    simulations, seed : int
+    notes : tuple of str
+        What the figures leave out or could not estimate.
+    """
+
+    table: pd.DataFrame
+    deals: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+    as_of: pd.Timestamp
+    alpha: float
+    simulations: int
+    seed: int
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-group table (a copy)."""
+        return self.table.copy()
+
+
+def window_win_probability(
+    stay: np.ndarray,
+    days: np.ndarray,
+    cause: np.ndarray,
+    count: np.ndarray,
+    elapsed: np.ndarray,
+    horizon: float,
+    skip: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probability of a win between ``skip`` and ``horizon`` days from now, given ``elapsed``.
+
+    Parameters
+    ----------
+    stay, days, cause, count : arrays
+        The history of one stage, one row per entry (or per identical
+        entries): days the entry stayed in the stage (to the next stage, the
+        close or the censoring), days from the entry to the close (or to the
+        censoring), cause ``0`` open (censored), ``1`` won, ``2`` lost, and
+        how many entries the row stands for.
+    elapsed : array of float
+        Days the deals to forecast have spent in the stage so far.
+    horizon : float
+        Days from now to the end of the window.
+    skip : float
+        Days from now to the start of the window (0 when it has started).
+
+    Returns
+    -------
+    p_win : array of float
+        NaN where no past entrant stayed in the stage longer than ``elapsed``.
+    n_at_risk : array of float
+        Past entrants that stayed in the stage longer than ``elapsed`` days.
+
+    Notes
+    -----
+    A landmark estimate (van Houwelingen 2007): for a deal :math:`d` days
+    into the stage, the reference set is the past entrants still in the
+    stage after :math:`d` days (stay :math:`> d`); on their times to close
+    :math:`\\hat F_{won}` is the Aalen–Johansen cumulative incidence of a win
+    (:func:`analysis.stats.survival.aalen_johansen`; losses compete, open
+    deals are censored), and
+
+    .. math:: p = \\hat F_{won}(d + h) - \\hat F_{won}(d + s).
+
+    Every deal of the reference set is open at :math:`d`, so no division by
+    :math:`\\hat S(d)` is needed. Conditioning on *still in the stage*, not
+    merely still open, matters: entrants open after :math:`d` days are
+    mostly those that advanced, and they win more often than deals stuck
+    in the stage.
+
+    References
+    ----------
+    van Houwelingen, H. C. (2007). Dynamic prediction by landmarking in
+    event history analysis. Scandinavian Journal of Statistics 34, 70–85.
+    Pintilie, M. (2006). Competing Risks: A Practical Perspective, §4.2. Wiley.
+    """
+    stay, days = np.asarray(stay, dtype=float), np.asarray(days, dtype=float)
+    cause, count = np.asarray(cause, dtype=np.int64), np.asarray(count, dtype=float)
+    elapsed = np.asarray(elapsed, dtype=float)
+    p, n_at_risk = np.full(elapsed.size, np.nan), np.zeros(elapsed.size)
+    for value in np.unique(elapsed):
+        at = elapsed == value
+        ref = stay > value
+        n_at_risk[at] = count[ref].sum()
+        if not n_at_risk[at][0]:
+            continue
+        curve = aalen_johansen(days[ref], cause[ref], count[ref], causes=(CAUSE_WON, CAUSE_LOST))
+        times, won = curve[c.DAYS].to_numpy(), curve[f"cif_{CAUSE_WON}"].to_numpy()
+        cif = np.r_[0.0, won]  # the curve is 0 before its first event time
+        upto = np.searchsorted(times, [value + skip, value + horizon], side="right")
+        p[at] = cif[upto[1]] - cif[upto[0]]
+    return p, n_at_risk
+
+
+def _stage_entries(ws: Workspace, moment: ibis.Value) -> ibis.Table:
+    """Every stage entry at or before ``moment``, as the snapshot reads stages.
+
+    The stage changes of ``deal_changes``; for deals without any, their timed stage events.
+    """
+    parts = []
+    if ws.has(c.DEAL_CHANGES):
+        ch = ws.deal_changes
+        ch = ch.filter(ch[c.FIELD] == c.STAGE)
+        entered = {c.STAGE: ch[c.NEW_VALUE], c.ENTERED_AT: ch[c.CHANGED_AT]}
+        parts.append(ch.select(c.DEAL_ID, **entered))
+    if ws.has(c.STAGE_EVENTS):
+        ev = ws.stage_events
+        ev = ev.filter(ev[c.ENTERED_AT].notnull()).select(c.DEAL_ID, c.STAGE, c.ENTERED_AT)
+        if parts:
+            ev = ev.anti_join(parts[0], c.DEAL_ID)
+        parts.append(ev)
+    if not parts:
+        raise ValueError("A forecast needs a stage history: deal_changes or stage_events.")
+    entries = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
+    entries = entries.mutate(**{c.ENTERED_AT: entries[c.ENTERED_AT].cast("timestamp('UTC')")})
+    return entries.filter(entries[c.ENTERED_AT] <= moment)
+
+
+def stage_history(ws: Workspace, as_of: TimeLike) -> pd.DataFrame:
+    """The history of every open stage as known on ``as_of``, reduced to counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``segment, stage, stay_days, days, cause, count``: per entry of an
+        open stage at or before ``as_of``, the days it stayed (to the next
+        stage entered or the close by ``as_of``, else to ``as_of``), and the
+        days to the deal's close when it was won (cause 1) or lost (2) by
+        ``as_of``, else to ``as_of`` (0, censored).
+    """
+    at = to_utc(as_of)
+    moment = ibis.literal(at, type="timestamp('UTC')")
+    entries = _stage_entries(ws, moment)
+    entries = entries.mutate(_order=stage_position(ws, entries[c.STAGE]))
+    window = ibis.window(
+        group_by=entries[c.DEAL_ID], order_by=[entries[c.ENTERED_AT], entries["_order"]]
+    )
+    entries = entries.mutate(_next=entries[c.ENTERED_AT].lead().over(window))
+    entries = entries.filter(entries[c.STAGE].isin(list(ws.pipeline.stages)))
+    deals = ws.deals
+    segment = deals[c.SEGMENT] if c.SEGMENT in deals.columns else ibis.literal("all")
+    deals = deals.select(c.DEAL_ID, c.OUTCOME, c.CLOSED_AT, **{c.SEGMENT: segment})
+    rows = entries.join(deals, c.DEAL_ID)
+    closed_at = rows[c.CLOSED_AT].cast("timestamp('UTC')")
+    closed = (closed_at <= moment).fill_null(False)
+    cause = ibis.cases(
+        (closed & (rows[c.OUTCOME] == c.WON), CAUSE_WON),
+        (closed & (rows[c.OUTCOME] == c.LOST), CAUSE_LOST),
+        else_=CAUSE_OPEN,
+    )
+    ended = (cause == CAUSE_OPEN).ifelse(moment, closed_at)
+    left = ibis.least(rows["_next"].fill_null(ended), ended)
+    rows = rows.select(
+        c.SEGMENT,
+        c.STAGE,
+        **{
+            c.STAY_DAYS: rounded_days(ws, rows[c.ENTERED_AT], left),
+            c.DAYS: rounded_days(ws, rows[c.ENTERED_AT], ended),
+            CAUSE: cause,
+        },
+    )
+    rows = rows.filter(rows[c.DAYS] >= 0)
+    keys = [c.SEGMENT, c.STAGE, c.STAY_DAYS, c.DAYS, CAUSE]
+    counts = rows.group_by(keys).aggregate(**{c.COUNT: rows.count()})
+    return ws.execute(counts.order_by(keys))
+
+
+def _check(start, end, as_of, alpha, simulations) -> None:
+    if not start < end:
+        raise ValueError(f"The window must end after it starts; got {start} to {end}.")
+    if not as_of < end:
+        raise ValueError(f"as_of ({as_of}) must be before the end of the window ({end}).")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}.")
+    if int(simulations) < 1:
+        raise ValueError(f"simulations must be at least 1, got {simulations}.")
+
+
+def _deal_count(n: int) -> str:
+    return "1 deal" if n == 1 else f"{n} deals"
+
+
+def _win_probabilities(deals: pd.DataFrame, history: pd.DataFrame, horizon, skip) -> pd.DataFrame:
+    """``p_win, n_at_risk, estimated_from, stage_win_rate`` for each open deal."""
+    deals = deals.assign(
+        **{c.P_WIN: np.nan, c.N_AT_RISK: 0.0, c.ESTIMATED_FROM: None, c.STAGE_WIN_RATE: np.nan}
+    )
+    elapsed = deals[c.DAYS_IN_STAGE].fillna(0.0).to_numpy()
+    for (segment, stage), rows in history.groupby([c.SEGMENT, c.STAGE]) if len(history) else []:
+        idx = (deals[c.SEGMENT] == segment) & (deals[c.STAGE] == stage)
+        if idx.any():
+            p, n = window_win_probability(
+                rows[c.STAY_DAYS], rows[c.DAYS], rows[CAUSE], rows[c.COUNT], elapsed[idx],
+                horizon, skip,
+            )  # fmt: skip
+            deals.loc[idx, c.P_WIN], deals.loc[idx, c.N_AT_RISK] = p, n
+            deals.loc[idx & deals[c.P_WIN].notna(), c.ESTIMATED_FROM] = c.FROM_SEGMENT_STAGE
+    for stage, rows in history.groupby(c.STAGE) if len(history) else []:
+        idx = deals[c.STAGE] == stage
+        won = rows.loc[rows[CAUSE] == CAUSE_WON, c.COUNT].sum()
+        closed = rows.loc[rows[CAUSE] != CAUSE_OPEN, c.COUNT].sum()
+        deals.loc[idx, c.STAGE_WIN_RATE] = won / closed if closed else np.nan
+        missing = idx & deals[c.P_WIN].isna()
+        if missing.any():
+            p, n = window_win_probability(
+                rows[c.STAY_DAYS], rows[c.DAYS], rows[CAUSE], rows[c.COUNT], elapsed[missing],
+                horizon, skip,
+            )  # fmt: skip
+            deals.loc[missing, c.P_WIN], deals.loc[missing, c.N_AT_RISK] = p, n
+            deals.loc[missing & deals[c.P_WIN].notna(), c.ESTIMATED_FROM] = c.FROM_STAGE
+    return deals
+
+
+def _simulate(p, amount, labels, groups, simulations, seed) -> dict[object, np.ndarray]:
+    """Simulated amounts won per group (and in total), ``simulations`` draws each."""
+    rng = np.random.default_rng(seed)
+    masks = {g: (labels == g) for g in groups}
+    sums = {g: [] for g in [*groups, c.TOTAL]}
+    left = int(simulations)
+    while left:
+        m = min(_CHUNK, left)
+        booked = (rng.random((m, p.size)) < p) * amount
+        for g, mask in masks.items():
+            sums[g].append(booked[:, mask].sum(axis=1))
+        sums[c.TOTAL].append(booked.sum(axis=1))
+        left -= m
+    return {g: np.concatenate(v) for g, v in sums.items()}
+
+
+def forecast_window(
+    ws: Workspace,
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    as_of: TimeLike | None = None,
+    by: str | None = c.SEGMENT,
+    alpha: float = 0.2,
+    simulations: int = 10_000,
+    seed: int = 0,
+) -> WindowForecast:
+    """Forecast the amount the open pipeline will win in the window ``[start, end)``.
+
+    Parameters
+    ----------
+    ws : Workspace
+        Needs ``deals`` and a stage history (``deal_changes`` or ``stage_events``).
+    start, end : str or pandas.Timestamp
+        The window (naive values are read as UTC).
+    as_of : str or pandas.Timestamp, optional
+        When the pipeline and the history are read; default ``start``.
+    by : str or None
+        Column of the open pipeline to report by (``segment``, ``owner_id``,
+        ``pipeline``, ``stage``); None for the total only.
+    alpha : float
+        The amount's interval runs from the ``alpha/2`` to the ``1 - alpha/2``
+        quantile (P10 to P90 at 0.2).
+    simulations : int
+        Monte Carlo draws of the pipeline's outcomes.
+    seed : int
+        Seed of ``numpy.random.default_rng`` for the draws.
+
+    Returns
+    -------
+    WindowForecast
+
+    Notes
+    -----
+    The pipeline is :func:`~analysis.forecast.snapshot.pipeline_as_of` at
+    :math:`a` = ``as_of``. For each (segment, open stage), the history is
+    every entry of the stage at or before :math:`a`
+    (:func:`stage_history`): days from the entry to the deal's close if it
+    was won or lost by :math:`a`, else censored at :math:`a`. A deal open
+    for :math:`d` days in its stage is won in the window with the
+    conditional cumulative incidence of :func:`window_win_probability`, with
+    :math:`h = end - a` and :math:`s = \\max(start - a, 0)`; where its
+    segment has no entrant of the stage still in it after :math:`d` days, the
+    stage's history over all segments is used, and failing that
+    :math:`p` is unknown and counted as 0 (``notes`` says how many).
+
+    Nothing recorded after :math:`a` is read except as
+    :func:`~analysis.forecast.snapshot.pipeline_as_of` reads it (the old
+    value of a field's first later change) and the deals' segment, which has
+    no history.
+
+    Assumptions: the time from entering a stage to the close depends on the
+    deal only through its segment and stage (not the rep, amount or the
+    stages it passed through), it does not drift over time, and a deal
+    still in its stage after :math:`d` days behaves like the past entrants
+    still in that stage after :math:`d` days (the landmark set). The
+    deals are independent given :math:`p`, and the estimation error of
+    :math:`p` is not propagated into the interval, which is therefore too
+    narrow when the history is short. Deals created after :math:`a` are not
+    forecast.
+
+    ``mean`` is :math:`\\sum_i a_i p_i` (exact), ``expected_count``
+    :math:`\\sum_i p_i`; ``pi_low``, ``median`` and ``pi_high`` are quantiles
+    of :math:`\\sum_i a_i B_i`, :math:`B_i \\sim \\text{Bernoulli}(p_i)`,
+    over ``simulations`` draws. ``rep_weighted`` is
+    :math:`\\sum a_i q_i` over the deals with an expected close before
+    ``end``, :math:`q_i` the probability as of :math:`a`; ``stage_weighted``
+    is :math:`\\sum a_i r_{s(i)}` over all open deals, :math:`r_s` the share
+    won among the stage's past entrants closed by :math:`a`.
+    """
+    PIPELINE_HISTORY.check(ws)
+    start, end = to_utc(start), to_utc(end)
+    at = start if as_of is None else to_utc(as_of)
+    _check(start, end, at, alpha, simulations)
+    snapshot = pipeline_as_of(ws, at)
+    deals = snapshot.table
+    if by is not None and by not in deals.columns:
+        raise ValueError(f"Cannot group by {by!r}; choose from {', '.join(deals.columns)}.")
+    if c.SEGMENT not in deals.columns:
+        deals = deals.assign(**{c.SEGMENT: "all"})
+    day = pd.Timedelta(days=1)
+    horizon, skip = (end - at) / day, max((start - at) / day, 0.0)
+    deals = _win_probabilities(deals, stage_history(ws, at), horizon, skip)
+
+    p = deals[c.P_WIN].fillna(0.0).clip(0.0, 1.0).to_numpy()
+    amount = deals[c.AMOUNT].fillna(0.0).to_numpy(dtype=float)
+    labels = deals[by].to_numpy(dtype=object) if by else np.full(len(deals), c.TOTAL, object)
+    groups = sorted(pd.unique(labels[pd.notna(labels)])) if by else []
+    draws = _simulate(p, amount, labels, groups, simulations, seed)
+    probability = deals[c.PROBABILITY] if c.PROBABILITY in deals.columns else np.nan
+    due = (deals[c.EXPECTED_CLOSE_AT] < end) if c.EXPECTED_CLOSE_AT in deals.columns else False
+    rep = np.where(due, amount * pd.Series(probability, index=deals.index).fillna(0.0), 0.0)
+    stage = amount * deals[c.STAGE_WIN_RATE].fillna(0.0).to_numpy()
+    rows = []
+    for g in [*groups, c.TOTAL]:
+        mask = np.ones(len(deals), bool) if g == c.TOTAL else labels == g
+        low, median, high = np.quantile(draws[g], [alpha / 2, 0.5, 1 - alpha / 2])
+        rows.append({
+            c.GROUP: g, c.OPEN_DEALS: int(mask.sum()), c.EXPECTED_COUNT: p[mask].sum(),
+            c.MEAN: (amount * p)[mask].sum(), c.PI_LOW: low, c.MEDIAN: median, c.PI_HIGH: high,
+            c.REP_WEIGHTED: rep[mask].sum(), c.STAGE_WEIGHTED: stage[mask].sum(),
+        })  # fmt: skip
+    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    keep = [col for col in (*DEAL_COLUMNS, by) if col in deals.columns]
+    per_deal = deals[list(dict.fromkeys(keep))].reset_index(drop=True)
+    return WindowForecast(
+        table, per_deal, start, end, at, alpha, int(simulations), seed,
+        snapshot.notes + _notes(deals, start, at),
+    )  # fmt: skip
+
+
+def _notes(deals: pd.DataFrame, start: pd.Timestamp, at: pd.Timestamp) -> tuple[str, ...]:
+    when = f"{at:%Y-%m-%d %H:%M} UTC"
+    notes = [c.NOTE_NEW_DEALS.format(as_of=when)]
+    if at > start:
+        notes.append(c.NOTE_AS_OF_IN_WINDOW.format(as_of=when, start=f"{start:%Y-%m-%d}"))
+    counts = (
+        (deals[c.DAYS_IN_STAGE].isna().sum(), c.NOTE_NO_STAGE_ENTRY),
+        ((deals[c.ESTIMATED_FROM] == c.FROM_STAGE).sum(), c.NOTE_POOLED_STAGE),
+        (deals[c.P_WIN].isna().sum(), c.NOTE_NO_HISTORY),
+    )
+    notes += [note.format(deals=_deal_count(int(n))) for n, note in counts if n]
+    return tuple(notes)
