@@ -1,4 +1,4 @@
-"""What will close, and how did the pipeline move? Snapshots and the pipeline waterfall.
+"""What will close, and how did the pipeline move? Snapshots, waterfall, slippage, forecast.
 
 The one import of the forecast notebook::
 
@@ -13,12 +13,14 @@ it; :mod:`.waterfall` bridges the pipeline of a forecast window from one date
 to another (created, moved in, increased, decreased, moved out, won, lost);
 :mod:`.slippage` counts pushed expected close dates and compares the win
 rates of pushed and unpushed deals (in words: :mod:`.findings`);
-:mod:`.outlook` forecasts what the open pipeline will win in a window.
+:mod:`.outlook` forecasts what the open pipeline will win in a window and
+:mod:`.backtest` replays that forecast on past windows against what closed.
 """
 
 from __future__ import annotations
 
 from analysis.forecast import columns
+from analysis.forecast.backtest import Backtest, backtest_forecast, backtest_windows
 from analysis.forecast.findings import slippage_sentences
 from analysis.forecast.history import values_as_of
 from analysis.forecast.outlook import WindowForecast, forecast_window
@@ -27,12 +29,15 @@ from analysis.forecast.snapshot import PIPELINE_HISTORY, PipelineSnapshot, pipel
 from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
 
 __all__ = [
+    "Backtest",
     "PIPELINE_HISTORY",
     "PipelineSnapshot",
     "PipelineWaterfall",
     "SLIPPAGE_HISTORY",
     "Slippage",
     "WindowForecast",
+    "backtest_forecast",
+    "backtest_windows",
     "columns",
     "forecast_window",
     "pipeline_as_of",

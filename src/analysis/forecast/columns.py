@@ -102,3 +102,18 @@ NOTE_NO_HISTORY = (
 )
 NOTE_NO_STAGE_ENTRY = "{deals} without a known stage entry time: days in stage taken as 0."
 STAY_DAYS = "stay_days"  # history of a stage: days an entry stayed in it (to move, close or as_of)
+
+# --- the backtest of the window forecast ---
+WINDOW_START, WINDOW_END = "window_start", "window_end"  # the past window [start, end)
+ACTUAL = "actual"  # amount won in the window by the deals open at its start
+P10, P50, P90 = "p10", "p50", "p90"  # the forecast's pi_low, median, pi_high
+COVERED = "covered"  # p10 <= actual <= p90
+WON_IN_WINDOW = "won_in_window"  # per deal: won with closed_at in the window
+METHOD = "method"  # which forecast a summary row scores: MEAN, REP_WEIGHTED, STAGE_WEIGHTED
+WINDOWS = "windows"  # windows scored (actual > 0 for bias and MAPE)
+BIAS = "bias"  # mean of (forecast - actual) / actual
+MAPE = "mape"  # mean of |forecast - actual| / actual
+COVERAGE = "coverage"  # share of windows whose interval covered the actual
+# Message codes of summary rows.
+NOTE_NO_WINDOWS = "no_windows"
+NOTE_ZERO_ACTUAL = "windows_with_zero_actual_left_out"
