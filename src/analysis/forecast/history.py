@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import ibis
 
 from analysis.core import columns as c
+from analysis.engine.grouping import as_keys
 from analysis.engine.journey import stage_position
 from analysis.engine.workspace import Workspace
 
@@ -202,3 +203,23 @@ def values_as_of(
         if f == c.STAGE:
             values[c.STAGE_ENTERED_AT] = entered
     return table.select(c.DEAL_ID, AS_OF, **values)
+
+
+def label_keys(ws: Workspace, by: str | Sequence[str] | None) -> list[str]:
+    """The grouping columns ``by`` names: deal labels that have no history.
+
+    A tracked field (amount, stage, ...) changes over time, so a deal would
+    move between groups; a column the deals lack is an error too.
+    """
+    keys = as_keys(by)
+    for key in keys:
+        if key in c.TRACKED_FIELDS:
+            raise ValueError(
+                f"by={key!r} changes over time, so deals would move between groups; group by "
+                "a deal label without history (segment, owner_id, pipeline, source)."
+            )
+        if key not in ws.deals.columns:
+            raise ValueError(
+                f"Deals have no column {key!r}; they have {', '.join(ws.deals.columns)}."
+            )
+    return keys

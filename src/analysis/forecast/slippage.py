@@ -29,11 +29,12 @@ from analysis.core.types import (
 )
 from analysis.engine.durations import seconds_between
 from analysis.engine.filters import deals_created_in
-from analysis.engine.grouping import aggregate_by, as_keys
+from analysis.engine.grouping import aggregate_by
 from analysis.engine.journey import data_cutoff
 from analysis.engine.needs import SLIPPAGE_HISTORY
 from analysis.engine.workspace import Workspace
 from analysis.forecast import columns as c
+from analysis.forecast.history import label_keys
 from analysis.stats.means import positive_mean_interval
 from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
@@ -89,21 +90,6 @@ class Slippage:
     def to_frame(self) -> pd.DataFrame:
         """The push table (a copy)."""
         return self.table.copy()
-
-
-def _checked_keys(ws: Workspace, by: str | Sequence[str] | None) -> list[str]:
-    keys = as_keys(by)
-    for key in keys:
-        if key in c.TRACKED_FIELDS:
-            raise ValueError(
-                f"by={key!r} changes over time, so deals would move between groups; group by "
-                "a deal label without history (segment, owner_id, pipeline, source)."
-            )
-        if key not in ws.deals.columns:
-            raise ValueError(
-                f"Deals have no column {key!r}; they have {', '.join(ws.deals.columns)}."
-            )
-    return keys
 
 
 def _close_changes(ws: Workspace) -> ibis.Table:
@@ -357,7 +343,7 @@ def slippage(
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}.")
     window = as_window(window)
-    keys = _checked_keys(ws, by)
+    keys = label_keys(ws, by)
     SLIPPAGE_HISTORY.check(ws)
     changes = ws.deal_changes
     n_changes = ws.execute(changes.count(where=changes[c.FIELD] == c.EXPECTED_CLOSE_AT))

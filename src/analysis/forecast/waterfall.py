@@ -16,11 +16,11 @@ import ibis
 import pandas as pd
 
 from analysis.core.types import TimeLike, to_utc
-from analysis.engine.grouping import aggregate_by, as_keys
+from analysis.engine.grouping import aggregate_by
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
 from analysis.forecast import columns as c
-from analysis.forecast.history import AS_OF, values_as_of
+from analysis.forecast.history import AS_OF, label_keys, values_as_of
 from analysis.forecast.snapshot import (
     PIPELINE_HISTORY,
     UNDATED,
@@ -68,21 +68,6 @@ class PipelineWaterfall:
     def to_frame(self) -> pd.DataFrame:
         """The waterfall (a copy)."""
         return self.table.copy()
-
-
-def _checked_keys(ws: Workspace, by: str | Sequence[str] | None) -> list[str]:
-    keys = as_keys(by)
-    for key in keys:
-        if key in c.TRACKED_FIELDS:
-            raise ValueError(
-                f"by={key!r} changes over time, so deals would move between groups; group by "
-                "a deal label without history (segment, owner_id, pipeline, source)."
-            )
-        if key not in ws.deals.columns:
-            raise ValueError(
-                f"Deals have no column {key!r}; they have {', '.join(ws.deals.columns)}."
-            )
-    return keys
 
 
 def _candidates(ws: Workspace, s: ibis.Value, e: ibis.Value, keys: list[str]) -> ibis.Table:
@@ -282,7 +267,7 @@ def pipeline_waterfall(
     if not start < end:
         raise ValueError(f"end must be after start, got start={start} and end={end}.")
     close_by = end if close_by is None else to_utc(close_by)
-    keys = _checked_keys(ws, by)
+    keys = label_keys(ws, by)
     window = c.EXPECTED_CLOSE_AT in ws.deals.columns or ws.has(c.DEAL_CHANGES)
     paths = _deal_paths(ws, start, end, close_by if window else None, keys)
     metrics = {}

@@ -17,8 +17,7 @@ import pandas as pd
 from analysis.core import paths
 from analysis.present.outputs import read_summary
 from analysis.present.redaction import escape_markdown
-from analysis.report.index import notebook_title
-from analysis.report.plan import report_title
+from analysis.report.digest import report_folders
 
 ACTIONS_KEY = "actions"
 ACTION, MONEY, REPORT, TITLE, LINK = "action", "money", "report", "title", "link"
@@ -78,14 +77,10 @@ def top_actions(
     """
     run_dir = Path(run_dir or paths.REPORTS_DIR / "latest")
     rows = []
-    folders = sorted(p for p in run_dir.iterdir() if p.is_dir()) if run_dir.is_dir() else []
-    for folder in folders:
-        summary = read_summary(folder) if folder.name not in exclude else None
+    for folder, title in report_folders(run_dir, exclude):
+        summary = read_summary(folder)
         if not summary:
             continue
-        executed = folder / f"{folder.name}.ipynb"
-        title = notebook_title(executed) if executed.exists() else folder.name
-        title = report_title(title, folder.name)
         for item in summary.get(ACTIONS_KEY) or []:
             money = item.get(MONEY)
             if money is None or not item.get(ACTION):

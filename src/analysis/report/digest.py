@@ -7,6 +7,7 @@ anything, so it always agrees with the reports it links to.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,20 @@ def _default_run_dir() -> Path:
     return paths.REPORTS_DIR / "latest"
 
 
+def report_folders(run_dir: Path, exclude: tuple[str, ...] = ()) -> Iterator[tuple[Path, str]]:
+    """Each report folder of a run, by name, with its title (naming its pipeline).
+
+    A folder that does not exist yields nothing; ``exclude`` names folders to skip.
+    """
+    folders = sorted(p for p in run_dir.iterdir() if p.is_dir()) if run_dir.is_dir() else []
+    for folder in folders:
+        if folder.name in exclude:
+            continue
+        executed = folder / f"{folder.name}.ipynb"
+        title = notebook_title(executed) if executed.exists() else folder.name
+        yield folder, report_title(title, folder.name)
+
+
 def collect_findings(
     run_dir: str | Path | None = None, per_report: int = 3, exclude: tuple[str, ...] = ()
 ) -> RunFindings:
@@ -86,10 +101,7 @@ def collect_findings(
     """
     run_dir = Path(run_dir) if run_dir else _default_run_dir()
     rows, missing, data = [], [], ""
-    folders = sorted(p for p in run_dir.iterdir() if p.is_dir()) if run_dir.is_dir() else []
-    for folder in folders:
-        if folder.name in exclude:
-            continue
+    for folder, title in report_folders(run_dir, exclude):
         summary = read_summary(folder)
         if summary is None:
             missing.append(folder.name)
@@ -99,9 +111,6 @@ def collect_findings(
         line = str(summary.get("data") or "")
         if line and line not in data:  # one line per pipeline when reports cover several
             data = f"{data} {line}".strip()
-        executed = folder / f"{folder.name}.ipynb"
-        title = notebook_title(executed) if executed.exists() else folder.name
-        title = report_title(title, folder.name)
         for rank, text in enumerate((summary.get("headline") or [])[:per_report], start=1):
             rows.append({NOTEBOOK: folder.name, TITLE: title, RANK: rank, FINDING: str(text)})
     frame = pd.DataFrame(rows, columns=[NOTEBOOK, TITLE, RANK, FINDING])

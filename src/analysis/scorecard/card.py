@@ -426,18 +426,11 @@ def process_scorecard(
         _changes(rows, samples, index[base], now, name, alpha, correction)
     for row in rows:
         row[c.NOTE] = c.NOTE_NOTHING_DECIDED if row[c.BASIS] == 0 else ""
-    columns = [
-        c.MEASURE, c.STAGE, c.SEGMENT, c.VALUE, c.CI_LOW, c.CI_HIGH, c.BASIS,
-        *[c.baseline_column(b, part) for b in c.BASELINES for part in c.BASELINE_PARTS],
-    ]  # fmt: skip
-    table = pd.DataFrame(rows, columns=["_key", *columns, c.TREND, c.NOTE]).drop(columns="_key")
+    table = pd.DataFrame(rows, columns=["_key", *_columns()]).drop(columns="_key")
     stages = list(ws.pipeline.stages)
     following = dict(zip(stages, [*stages[1:], c.WON], strict=True))
-    table.insert(2, c.NEXT_STAGE, table[c.STAGE].map(following))
-    table = _benchmarks(table, benchmarks, ws.money.currency)
-    columns.insert(2, c.NEXT_STAGE)
-    order = [*columns, c.BENCHMARK, c.BENCHMARK_SOURCE, c.BENCHMARK_DEFINITION_DIFFERS]
-    table = table[[*order, c.TREND, c.NOTE]]
+    table[c.NEXT_STAGE] = table[c.STAGE].map(following)
+    table = _benchmarks(table, benchmarks, ws.money.currency)[_columns()]
     return ProcessScorecard(
         table, windows, previous, last_year, ws.money.currency, alpha, correction, tuple(notes)
     )

@@ -20,8 +20,6 @@ from analysis.engine.reach import decided_at, reach_rows
 from analysis.engine.workspace import Workspace
 from analysis.scorecard import columns as c
 
-UNPRICED = "won_without_amount"  # column of rep_revenue: wins that add nothing to revenue
-
 
 def window_of(when: ibis.Value, windows: Sequence[Window]) -> ibis.Value:
     """The index of the window ``[start, end)`` that holds ``when``; null outside them all."""
@@ -113,10 +111,5 @@ def rep_revenue(ws: Workspace, windows: Sequence[Window], keys: list[str]) -> pd
     )
     amount = ibis.ifelse(won_in, pairs[c.AMOUNT].fill_null(0.0), 0.0)
     expr = pairs.group_by([c.WINDOW, *keys, pairs[c.OWNER_ID].cast("string").name(c.OWNER_ID)])
-    expr = expr.aggregate(
-        **{
-            c.WON_AMOUNT: amount.sum(),
-            UNPRICED: (won_in & pairs[c.AMOUNT].isnull()).cast("int64").sum(),
-        }
-    )
+    expr = expr.aggregate(**{c.WON_AMOUNT: amount.sum()})
     return ws.execute(expr)
