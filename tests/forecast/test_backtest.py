@@ -65,23 +65,44 @@ def test_actual_is_what_the_start_pipeline_won_in_the_window(small, small_backte
     won = deals[c.DEAL_ID].isin(ids) & (deals[c.OUTCOME] == c.WON)
     won &= (closed >= start) & (closed < end)
     row = small_backtest.table.set_index(c.WINDOW_START).loc[start]
-    assert row[c.ACTUAL] == pytest.approx(deals.loc[won, c.AMOUNT].sum())
-    assert row[c.OPEN_DEALS] == len(ids) and row[c.ACTUAL] > 0
+    assert row[c.ACTUAL_PIPELINE] == pytest.approx(deals.loc[won, c.AMOUNT].sum())
+    assert row[c.OPEN_DEALS] == len(ids) and row[c.ACTUAL_PIPELINE] > 0
+    # The actual adds the deals created in the window and won in it.
+    new = (deals[c.OUTCOME] == c.WON) & (closed >= start) & (closed < end)
+    new &= pd.to_datetime(deals[c.CREATED_AT], utc=True) > start
+    assert row[c.NEW_WON] == new.sum() > 0
+    assert row[c.ACTUAL] == pytest.approx(deals.loc[won | new, c.AMOUNT].sum())
 
 
 def test_summary_matches_its_formulas(small_backtest):
-    # Property: bias, MAPE and coverage recomputed from the per-window table.
+    # Property: bias, MAPE and coverage recomputed from the per-window table; each method is
+    # scored against the actual it forecasts (the model's total against all that was won; the
+    # pipeline forecasts against what the pipeline open at the start won).
     table, summary = small_backtest.table, small_backtest.summary.set_index(c.METHOD)
-    actual = table[c.ACTUAL]
-    for method in (c.MEAN, c.REP_WEIGHTED, c.STAGE_WEIGHTED):
+    scored = {
+        c.MEAN: (c.ACTUAL, c.P10, c.P90),
+        c.PIPELINE_MEAN: (c.ACTUAL_PIPELINE, None, None),
+        c.REP_WEIGHTED: (c.ACTUAL_PIPELINE, c.REP_P10, c.REP_P90),
+        c.STAGE_WEIGHTED: (c.ACTUAL_PIPELINE, c.STAGE_P10, c.STAGE_P90),
+    }
+    for method, (target, low, high) in scored.items():
+        actual = table[target]
         error = (table[method] - actual) / actual
+        assert summary.loc[method, c.TARGET] == target
         assert summary.loc[method, c.BIAS] == pytest.approx(error.mean())
         assert summary.loc[method, c.MAPE] == pytest.approx(error.abs().mean())
         assert summary.loc[method, c.WINDOWS] == len(table)
-    rate, low, high = rate_with_interval(table[c.COVERED].sum(), len(table), alpha=0.2)
-    assert summary.loc[c.MEAN, c.COVERAGE] == pytest.approx(rate[0])
-    assert summary.loc[c.MEAN, [c.CI_LOW, c.CI_HIGH]].tolist() == pytest.approx([low[0], high[0]])
-    assert summary.loc[[c.REP_WEIGHTED, c.STAGE_WEIGHTED], c.COVERAGE].isna().all()
+        if low is None:
+            assert np.isnan(summary.loc[method, c.COVERAGE])
+            continue
+        covered = ((table[low] <= actual) & (actual <= table[high])).sum()
+        rate, ci_low, ci_high = rate_with_interval(covered, len(table), alpha=0.2)
+        assert summary.loc[method, c.COVERAGE] == pytest.approx(rate[0])
+        assert summary.loc[method, [c.CI_LOW, c.CI_HIGH]].tolist() == pytest.approx(
+            [ci_low[0], ci_high[0]]
+        )
+    assert (table[c.REP_P10] <= table[c.REP_P90]).all()
+    assert (table[c.STAGE_P10] <= table[c.STAGE_P90]).all()
 
 
 def test_less_than_a_year_of_data_is_a_result_without_windows(crm):

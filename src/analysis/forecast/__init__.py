@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from analysis.forecast import columns
 from analysis.forecast.backtest import Backtest, backtest_forecast, backtest_windows
+from analysis.forecast.calibration import Calibration, brier_score, forecast_calibration
 from analysis.forecast.findings import slippage_sentences
 from analysis.forecast.history import values_as_of
 from analysis.forecast.outlook import WindowForecast, forecast_window
@@ -30,6 +31,7 @@ from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
 
 __all__ = [
     "Backtest",
+    "Calibration",
     "PIPELINE_HISTORY",
     "PipelineSnapshot",
     "PipelineWaterfall",
@@ -38,7 +40,9 @@ __all__ = [
     "WindowForecast",
     "backtest_forecast",
     "backtest_windows",
+    "brier_score",
     "columns",
+    "forecast_calibration",
     "forecast_window",
     "pipeline_as_of",
     "pipeline_waterfall",

@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
 from analysis.forecast import columns as c
-from analysis.forecast.outlook import forecast_window
+from analysis.forecast.outlook import booked_draws, crm_probabilities, forecast_window
 from analysis.stats.rates import rate_with_interval
 
 __all__ = ["Backtest", "Frequency", "backtest_forecast", "backtest_windows"]
@@ -25,15 +25,18 @@ __all__ = ["Backtest", "Frequency", "backtest_forecast", "backtest_windows"]
 Frequency = Literal["quarter", "month"]
 _MONTHS = {"quarter": 3, "month": 1}
 WINDOW_COLUMNS = (
-    c.WINDOW_START, c.WINDOW_END, c.ACTUAL, c.MEAN, c.P10, c.P50, c.P90,
-    c.REP_WEIGHTED, c.STAGE_WEIGHTED, c.OPEN_DEALS, c.COVERED,
+    c.WINDOW_START, c.WINDOW_END, c.ACTUAL, c.MEAN, c.P10, c.P50, c.P90, c.COVERED,
+    c.ACTUAL_PIPELINE, c.PIPELINE_MEAN,
+    c.REP_WEIGHTED, c.REP_P10, c.REP_P50, c.REP_P90,
+    c.STAGE_WEIGHTED, c.STAGE_P10, c.STAGE_P50, c.STAGE_P90,
+    c.OPEN_DEALS, c.NEW_WON,
 )  # fmt: skip
 SUMMARY_COLUMNS = (
-    c.METHOD, c.WINDOWS, c.BIAS, c.MAPE, c.COVERAGE, c.CI_LOW, c.CI_HIGH, c.NOTE,
+    c.METHOD, c.TARGET, c.WINDOWS, c.BIAS, c.MAPE, c.COVERAGE, c.CI_LOW, c.CI_HIGH, c.NOTE,
 )  # fmt: skip
 DEAL_COLUMNS = (
-    c.WINDOW_START, c.DEAL_ID, c.AMOUNT, c.P_WIN, c.PROBABILITY, c.STAGE_WIN_RATE,
-    c.WON_IN_WINDOW,
+    c.WINDOW_START, c.DEAL_ID, c.SEGMENT, c.STAGE, c.AMOUNT, c.P_WIN, c.REP_P_WIN,
+    c.STAGE_P_WIN, c.WON_IN_WINDOW,
 )  # fmt: skip
 
 
@@ -44,15 +47,23 @@ class Backtest:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per window: ``window_start, window_end, actual, mean, p10,
-        p50, p90, rep_weighted, stage_weighted, open_deals, covered``.
+        One row per window: ``window_start, window_end``; ``actual`` (won in
+        the window by any deal), the model's ``mean, p10, p50, p90`` and
+        ``covered``; ``actual_pipeline`` (won by the deals open at the
+        start) and the model's ``pipeline_mean`` for them; the CRM's
+        ``rep_weighted, rep_p10, rep_p50, rep_p90`` and ``stage_weighted,
+        stage_p10, stage_p50, stage_p90`` (pipeline only); ``open_deals``
+        and ``new_deals_won``.
     summary : pandas.DataFrame
-        One row per forecast (``method``: ``mean``, ``rep_weighted``,
-        ``stage_weighted``): ``windows, bias, mape, coverage, ci_low,
-        ci_high, note`` (coverage and its Wilson interval for the model only).
+        One row per forecast (``method``: ``mean``, ``pipeline_mean``,
+        ``rep_weighted``, ``stage_weighted``) with the actual it is scored
+        against (``target``): ``windows, bias, mape, coverage, ci_low,
+        ci_high, note`` (coverage of its P10-P90 with a Wilson interval).
     deals : pandas.DataFrame
         One row per (window, deal open at its start): ``window_start,
-        deal_id, amount, p_win, probability, stage_win_rate, won_in_window``.
+        deal_id, segment, stage, amount``, the three predicted chances of a
+        win in the window (``p_win``, ``rep_p_win``, ``stage_p_win``) and
+        ``won_in_window``.
     freq : {"quarter", "month"}
     alpha : float
         The forecast interval runs from the ``alpha/2`` to the ``1 - alpha/2`` quantile;
@@ -114,18 +125,51 @@ def _won_in_window(deals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) 
     return (deals[c.OUTCOME] == c.WON) & (closed >= start) & (closed < end)
 
 
-def _score(frame: pd.DataFrame, column: str, alpha: float) -> dict:
-    """Bias, MAPE (over windows with a positive actual) and, for the model, coverage."""
-    row = {c.METHOD: column, c.NOTE: None}
-    scored = frame[frame[c.ACTUAL] > 0]
-    error = (scored[column] - scored[c.ACTUAL]) / scored[c.ACTUAL]
+def _baselines(forecast, end: pd.Timestamp, alpha: float, simulations: int, seed: int) -> dict:
+    """The CRM's two weighted pipelines with their P10/P50/P90 as Bernoulli sums.
+
+    Each deal due in the window is won with the rep's probability (or the
+    stage's win rate), independently: the interval those probabilities
+    claim, scored like the model's.
+    """
+    deals = forecast.deals
+    amount = deals[c.AMOUNT].fillna(0.0).to_numpy(dtype=float)
+    q, r = crm_probabilities(deals, forecast.start, end)
+    rng = np.random.default_rng([seed, 1])
+    everything = {c.TOTAL: np.ones(len(deals), bool)}
+    out = {c.REP_WEIGHTED: (amount * q).sum(), c.STAGE_WEIGHTED: (amount * r).sum()}
+    for p, names in (
+        (q, (c.REP_P10, c.REP_P50, c.REP_P90)),
+        (r, (c.STAGE_P10, c.STAGE_P50, c.STAGE_P90)),
+    ):
+        draws = booked_draws(np.clip(p, 0, 1), amount, everything, simulations, rng)[c.TOTAL]
+        out |= dict(zip(names, np.quantile(draws, [alpha / 2, 0.5, 1 - alpha / 2]), strict=True))
+    return out
+
+
+# What each summary row scores: (method, the actual it forecasts, its interval's columns).
+SCORED = (
+    (c.MEAN, c.ACTUAL, (c.P10, c.P90)),
+    (c.PIPELINE_MEAN, c.ACTUAL_PIPELINE, None),
+    (c.REP_WEIGHTED, c.ACTUAL_PIPELINE, (c.REP_P10, c.REP_P90)),
+    (c.STAGE_WEIGHTED, c.ACTUAL_PIPELINE, (c.STAGE_P10, c.STAGE_P90)),
+)
+
+
+def _score(frame: pd.DataFrame, column: str, target: str, interval, alpha: float) -> dict:
+    """Bias and MAPE (over windows with a positive actual) and the interval's coverage."""
+    row = {c.METHOD: column, c.TARGET: target, c.NOTE: None}
+    scored = frame[frame[target] > 0]
+    error = (scored[column] - scored[target]) / scored[target]
     row[c.WINDOWS] = len(scored)
     row[c.BIAS] = error.mean() if len(scored) else np.nan
     row[c.MAPE] = error.abs().mean() if len(scored) else np.nan
     row[c.COVERAGE] = row[c.CI_LOW] = row[c.CI_HIGH] = np.nan
-    if column == c.MEAN and len(frame):
-        rate, low, high = rate_with_interval(frame[c.COVERED].sum(), len(frame), alpha=alpha)
-        row[c.COVERAGE], row[c.CI_LOW], row[c.CI_HIGH] = rate[0], low[0], high[0]
+    if interval is not None and len(frame):
+        low, high = interval
+        covered = ((frame[low] <= frame[target]) & (frame[target] <= frame[high])).sum()
+        rate, ci_low, ci_high = rate_with_interval(covered, len(frame), alpha=alpha)
+        row[c.COVERAGE], row[c.CI_LOW], row[c.CI_HIGH] = rate[0], ci_low[0], ci_high[0]
     if not len(frame):
         row[c.NOTE] = c.NOTE_NO_WINDOWS
     elif len(scored) < len(frame):
@@ -190,32 +234,42 @@ def backtest_forecast(
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}.")
     spans = backtest_windows(ws, freq, windows)
-    cols = [c.DEAL_ID, c.OUTCOME, c.CLOSED_AT, c.AMOUNT]
+    cols = [c.DEAL_ID, c.OUTCOME, c.CREATED_AT, c.CLOSED_AT, c.AMOUNT]
     deals = ws.execute(ws.deals.select(*cols)).set_index(c.DEAL_ID)
     rows, per_deal = [], []
     for start, end in spans:
         forecast = forecast_window(
             ws, start, end, by=None, alpha=alpha, simulations=simulations, seed=seed
         )
-        total = forecast.table.set_index(c.GROUP).loc[c.TOTAL]
+        table = forecast.table.set_index(c.GROUP)
+        total = table.loc[c.TOTAL]
         open_at_start = deals.loc[forecast.deals[c.DEAL_ID]]
         won = _won_in_window(open_at_start, start, end)
-        actual = float(open_at_start[c.AMOUNT].fillna(0.0)[won].sum())
+        actual_pipeline = float(open_at_start[c.AMOUNT].fillna(0.0)[won].sum())
+        created = pd.to_datetime(deals[c.CREATED_AT], utc=True)
+        new = deals[_won_in_window(deals, start, end) & (created > start)]
+        actual = actual_pipeline + float(new[c.AMOUNT].fillna(0.0).sum())
+        baselines = _baselines(forecast, end, alpha, simulations, seed)
+        pipeline_mean = total[c.MEAN] - (
+            table.loc[c.NEW_DEALS, c.MEAN] if c.NEW_DEALS in table.index else 0.0
+        )
         rows.append({
             c.WINDOW_START: start, c.WINDOW_END: end, c.ACTUAL: actual, c.MEAN: total[c.MEAN],
             c.P10: total[c.PI_LOW], c.P50: total[c.MEDIAN], c.P90: total[c.PI_HIGH],
-            c.REP_WEIGHTED: total[c.REP_WEIGHTED], c.STAGE_WEIGHTED: total[c.STAGE_WEIGHTED],
-            c.OPEN_DEALS: int(total[c.OPEN_DEALS]),
             c.COVERED: bool(total[c.PI_LOW] <= actual <= total[c.PI_HIGH]),
+            c.ACTUAL_PIPELINE: actual_pipeline, c.PIPELINE_MEAN: pipeline_mean,
+            **baselines, c.OPEN_DEALS: int(total[c.OPEN_DEALS]), c.NEW_WON: len(new),
         })  # fmt: skip
+        q, r = crm_probabilities(forecast.deals, start, end)
         kept = [col for col in DEAL_COLUMNS if col in forecast.deals.columns]
-        part = forecast.deals[kept].assign(
-            **{c.WINDOW_START: start, c.WON_IN_WINDOW: won.to_numpy()}
-        )
+        part = forecast.deals[kept].assign(**{
+            c.WINDOW_START: start, c.REP_P_WIN: q, c.STAGE_P_WIN: r,
+            c.WON_IN_WINDOW: won.to_numpy(),
+        })  # fmt: skip
         per_deal.append(part.reindex(columns=list(DEAL_COLUMNS)))
     table = pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))
     summary = pd.DataFrame(
-        [_score(table, m, alpha) for m in (c.MEAN, c.REP_WEIGHTED, c.STAGE_WEIGHTED)],
+        [_score(table, *scored, alpha) for scored in SCORED],
         columns=list(SUMMARY_COLUMNS),
     )
     empty = pd.DataFrame(columns=list(DEAL_COLUMNS))

@@ -74,6 +74,7 @@ NOTE_NO_FIRST_CLOSE = "{deals} without any expected close date: never at risk."
 # --- the forecast of a window (outlook) ---
 GROUP = "group"  # the value of the grouping column, or TOTAL
 TOTAL = "total"
+NEW_DEALS = "new deals"  # the group of deals not yet created on as_of
 OPEN_DEALS = "open_deals"  # open deals at as_of
 EXPECTED_COUNT = "expected_count"  # sum of the deals' p_win
 MEAN = "mean"  # expected amount won in the window: sum of amount x p_win
@@ -85,9 +86,21 @@ STAGE_WIN_RATE = "stage_win_rate"  # won / closed among the stage's past entrant
 N_AT_RISK = "n_at_risk"  # past entrants of the stage still open after the deal's days in stage
 ESTIMATED_FROM = "estimated_from"  # which history p_win comes from
 FROM_SEGMENT_STAGE, FROM_STAGE = "segment_stage", "stage"  # its values (null: none)
+FROM_SIZE = "segment_size_stage"  # ... from the deal's size band within its segment
+SIZE_BAND = "size_band"  # the deal's third of its segment's amounts on as_of
+SMALLER, MIDDLE, LARGER = "smaller", "middle", "larger"  # its values (null: unknown)
+MIN_AT_RISK = 20  # past entrants a size band needs before its own history is used
 # Sentences in the outlook's notes.
 NOTE_NEW_DEALS = (
     "Deals created after {as_of} are not forecast: the figures are the open pipeline's only."
+)
+NOTE_RUN_RATE = (
+    "Deals created after {as_of} are forecast from the past year's run rate: deals created "
+    "and won within the last {spans} of {days} days."
+)
+NOTE_NO_RUN_RATE = (
+    "Deals created after {as_of} are not forecast: the history holds no whole span of {days} "
+    "days before then."
 )
 NOTE_AS_OF_IN_WINDOW = (
     "The pipeline is read on {as_of}, inside the window: deals won from {start} to then "
@@ -105,15 +118,32 @@ STAY_DAYS = "stay_days"  # history of a stage: days an entry stayed in it (to mo
 
 # --- the backtest of the window forecast ---
 WINDOW_START, WINDOW_END = "window_start", "window_end"  # the past window [start, end)
-ACTUAL = "actual"  # amount won in the window by the deals open at its start
+ACTUAL = "actual"  # amount won in the window (by open deals and deals created in it)
 P10, P50, P90 = "p10", "p50", "p90"  # the forecast's pi_low, median, pi_high
+ACTUAL_PIPELINE = "actual_pipeline"  # amount won in the window by the deals open at its start
+PIPELINE_MEAN = "pipeline_mean"  # the model's mean for those deals (new deals left out)
+NEW_WON = "new_deals_won"  # deals created in the window and won in it
+REP_P10, REP_P50, REP_P90 = "rep_p10", "rep_p50", "rep_p90"  # Bernoulli(rep probability) sums
+STAGE_P10, STAGE_P50, STAGE_P90 = "stage_p10", "stage_p50", "stage_p90"  # ... (stage rate)
 COVERED = "covered"  # p10 <= actual <= p90
+REP_P_WIN = "rep_p_win"  # per deal: its probability when due in the window, else 0
+STAGE_P_WIN = "stage_p_win"  # per deal: its stage's win rate when due in the window, else 0
 WON_IN_WINDOW = "won_in_window"  # per deal: won with closed_at in the window
 METHOD = "method"  # which forecast a summary row scores: MEAN, REP_WEIGHTED, STAGE_WEIGHTED
+TARGET = "target"  # the actual a summary row is scored against: ACTUAL or ACTUAL_PIPELINE
 WINDOWS = "windows"  # windows scored (actual > 0 for bias and MAPE)
 BIAS = "bias"  # mean of (forecast - actual) / actual
 MAPE = "mape"  # mean of |forecast - actual| / actual
 COVERAGE = "coverage"  # share of windows whose interval covered the actual
+# --- calibration of the backtest's per-deal chances ---
+MODEL, REP, STAGE_DEFAULT = "model", "rep probability", "stage win rate"  # the three methods
+BIN = "bin"  # lower edge of a band of predicted chance
+DEAL_WINDOWS = "deal_windows"  # (deal, window) pairs counted
+PREDICTED, OBSERVED = "predicted", "observed"  # mean predicted chance; share won
+BRIER = "brier"  # mean squared error of the predicted chance
+VERSUS_MODEL = "versus_model"  # the method's Brier score minus the model's (paired)
+DIFF_LOW, DIFF_HIGH = "diff_ci_low", "diff_ci_high"
+P_VALUE = "p_value"
 # Message codes of summary rows.
 NOTE_NO_WINDOWS = "no_windows"
 NOTE_ZERO_ACTUAL = "windows_with_zero_actual_left_out"

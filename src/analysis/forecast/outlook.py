@@ -21,6 +21,8 @@ from analysis.engine.durations import rounded_days
 from analysis.engine.journey import stage_position
 from analysis.engine.workspace import Workspace
 from analysis.forecast import columns as c
+from analysis.forecast.new_deals import NewDeals, new_deal_draws, new_deals_run_rate
+from analysis.forecast.size_bands import amounts_as_of, band_expr, band_of, size_cuts
 from analysis.forecast.snapshot import PIPELINE_HISTORY, pipeline_as_of
 from analysis.pipeline.cycle.durations import CAUSE, CAUSE_LOST, CAUSE_OPEN, CAUSE_WON
 from analysis.stats.survival import aalen_johansen
@@ -32,7 +34,7 @@ SUMMARY_COLUMNS = (
     c.REP_WEIGHTED, c.STAGE_WEIGHTED,
 )  # fmt: skip
 DEAL_COLUMNS = (
-    c.DEAL_ID, c.SEGMENT, c.STAGE, c.AMOUNT, c.DAYS_IN_STAGE, c.P_WIN, c.N_AT_RISK,
+    c.DEAL_ID, c.SEGMENT, c.SIZE_BAND, c.STAGE, c.AMOUNT, c.DAYS_IN_STAGE, c.P_WIN, c.N_AT_RISK,
     c.ESTIMATED_FROM, c.PROBABILITY, c.EXPECTED_CLOSE_AT, c.STAGE_WIN_RATE,
 )  # fmt: skip
 _CHUNK = 1_000  # simulations drawn at a time (bounds the memory of the draws)
@@ -174,16 +176,25 @@ def _stage_entries(ws: Workspace, moment: ibis.Value) -> ibis.Table:
     return entries.filter(entries[c.ENTERED_AT] <= moment)
 
 
-def stage_history(ws: Workspace, as_of: TimeLike) -> pd.DataFrame:
+def stage_history(ws: Workspace, as_of: TimeLike, cuts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The history of every open stage as known on ``as_of``, reduced to counts.
+
+    Parameters
+    ----------
+    ws : Workspace
+    as_of : str or pandas.Timestamp
+    cuts : pandas.DataFrame, optional
+        The segments' size cuts on ``as_of``
+        (:func:`~analysis.forecast.size_bands.size_cuts`); computed when not given.
 
     Returns
     -------
     pandas.DataFrame
-        ``segment, stage, stay_days, days, cause, count``: per entry of an
-        open stage at or before ``as_of``, the days it stayed (to the next
-        stage entered or the close by ``as_of``, else to ``as_of``), and the
-        days to the deal's close when it was won (cause 1) or lost (2) by
+        ``segment, size_band, stage, stay_days, days, cause, count``: per
+        entry of an open stage at or before ``as_of``, the deal's size band
+        (its amount on ``as_of``), the days it stayed (to the next stage
+        entered or the close by ``as_of``, else to ``as_of``), and the days
+        to the deal's close when it was won (cause 1) or lost (2) by
         ``as_of``, else to ``as_of`` (0, censored).
     """
     at = to_utc(as_of)
@@ -195,9 +206,10 @@ def stage_history(ws: Workspace, as_of: TimeLike) -> pd.DataFrame:
     )
     entries = entries.mutate(_next=entries[c.ENTERED_AT].lead().over(window))
     entries = entries.filter(entries[c.STAGE].isin(list(ws.pipeline.stages)))
-    deals = ws.deals
-    segment = deals[c.SEGMENT] if c.SEGMENT in deals.columns else ibis.literal("all")
-    deals = deals.select(c.DEAL_ID, c.OUTCOME, c.CLOSED_AT, **{c.SEGMENT: segment})
+    amounts = amounts_as_of(ws, moment)
+    cuts = size_cuts(ws, amounts) if cuts is None else cuts
+    amounts = amounts.select(c.DEAL_ID, c.SEGMENT, **{c.SIZE_BAND: band_expr(amounts, cuts)})
+    deals = ws.deals.select(c.DEAL_ID, c.OUTCOME, c.CLOSED_AT).join(amounts, c.DEAL_ID)
     rows = entries.join(deals, c.DEAL_ID)
     closed_at = rows[c.CLOSED_AT].cast("timestamp('UTC')")
     closed = (closed_at <= moment).fill_null(False)
@@ -210,6 +222,7 @@ def stage_history(ws: Workspace, as_of: TimeLike) -> pd.DataFrame:
     left = ibis.least(rows["_next"].fill_null(ended), ended)
     rows = rows.select(
         c.SEGMENT,
+        c.SIZE_BAND,
         c.STAGE,
         **{
             c.STAY_DAYS: rounded_days(ws, rows[c.ENTERED_AT], left),
@@ -218,7 +231,7 @@ def stage_history(ws: Workspace, as_of: TimeLike) -> pd.DataFrame:
         },
     )
     rows = rows.filter(rows[c.DAYS] >= 0)
-    keys = [c.SEGMENT, c.STAGE, c.STAY_DAYS, c.DAYS, CAUSE]
+    keys = [c.SEGMENT, c.SIZE_BAND, c.STAGE, c.STAY_DAYS, c.DAYS, CAUSE]
     counts = rows.group_by(keys).aggregate(**{c.COUNT: rows.count()})
     return ws.execute(counts.order_by(keys))
 
@@ -238,51 +251,63 @@ def _deal_count(n: int) -> str:
     return "1 deal" if n == 1 else f"{n} deals"
 
 
+# Where a deal's p_win comes from, finest first: (keys of the history, label, fewest entrants).
+LEVELS = (
+    ((c.SEGMENT, c.SIZE_BAND, c.STAGE), c.FROM_SIZE, c.MIN_AT_RISK),
+    ((c.SEGMENT, c.STAGE), c.FROM_SEGMENT_STAGE, 1),
+    ((c.STAGE,), c.FROM_STAGE, 1),
+)
+
+
 def _win_probabilities(deals: pd.DataFrame, history: pd.DataFrame, horizon, skip) -> pd.DataFrame:
-    """``p_win, n_at_risk, estimated_from, stage_win_rate`` for each open deal."""
+    """``p_win, n_at_risk, estimated_from, stage_win_rate`` for each open deal.
+
+    Each deal takes the finest level of :data:`LEVELS` whose history has at
+    least that level's number of entrants still in the stage after as long.
+    """
     deals = deals.assign(
         **{c.P_WIN: np.nan, c.N_AT_RISK: 0.0, c.ESTIMATED_FROM: None, c.STAGE_WIN_RATE: np.nan}
     )
     elapsed = deals[c.DAYS_IN_STAGE].fillna(0.0).to_numpy()
-    for (segment, stage), rows in history.groupby([c.SEGMENT, c.STAGE]) if len(history) else []:
-        idx = (deals[c.SEGMENT] == segment) & (deals[c.STAGE] == stage)
-        if idx.any():
+    for keys, label, fewest in LEVELS if len(history) else ():
+        for key, rows in history.groupby(list(keys)):
+            idx = deals[c.P_WIN].isna().to_numpy().copy()
+            for col, value in zip(keys, key, strict=True):
+                idx &= (deals[col] == value).to_numpy()
+            if not idx.any():
+                continue
             p, n = window_win_probability(
                 rows[c.STAY_DAYS], rows[c.DAYS], rows[CAUSE], rows[c.COUNT], elapsed[idx],
                 horizon, skip,
             )  # fmt: skip
-            deals.loc[idx, c.P_WIN], deals.loc[idx, c.N_AT_RISK] = p, n
-            deals.loc[idx & deals[c.P_WIN].notna(), c.ESTIMATED_FROM] = c.FROM_SEGMENT_STAGE
+            enough = n >= fewest
+            where = np.flatnonzero(idx)[enough]
+            deals.loc[deals.index[where], c.P_WIN] = p[enough]
+            deals.loc[deals.index[where], c.N_AT_RISK] = n[enough]
+            deals.loc[deals.index[where], c.ESTIMATED_FROM] = label
     for stage, rows in history.groupby(c.STAGE) if len(history) else []:
-        idx = deals[c.STAGE] == stage
         won = rows.loc[rows[CAUSE] == CAUSE_WON, c.COUNT].sum()
         closed = rows.loc[rows[CAUSE] != CAUSE_OPEN, c.COUNT].sum()
-        deals.loc[idx, c.STAGE_WIN_RATE] = won / closed if closed else np.nan
-        missing = idx & deals[c.P_WIN].isna()
-        if missing.any():
-            p, n = window_win_probability(
-                rows[c.STAY_DAYS], rows[c.DAYS], rows[CAUSE], rows[c.COUNT], elapsed[missing],
-                horizon, skip,
-            )  # fmt: skip
-            deals.loc[missing, c.P_WIN], deals.loc[missing, c.N_AT_RISK] = p, n
-            deals.loc[missing & deals[c.P_WIN].notna(), c.ESTIMATED_FROM] = c.FROM_STAGE
+        deals.loc[deals[c.STAGE] == stage, c.STAGE_WIN_RATE] = won / closed if closed else np.nan
     return deals
 
 
-def _simulate(p, amount, labels, groups, simulations, seed) -> dict[object, np.ndarray]:
-    """Simulated amounts won per group (and in total), ``simulations`` draws each."""
-    rng = np.random.default_rng(seed)
-    masks = {g: (labels == g) for g in groups}
-    sums = {g: [] for g in [*groups, c.TOTAL]}
+def booked_draws(
+    p: np.ndarray, amount: np.ndarray, masks: dict, simulations: int, rng: np.random.Generator
+) -> dict[object, np.ndarray]:
+    """Simulated amounts booked per mask: :math:`\\sum_i a_i B_i`, :math:`B_i \\sim` Bernoulli(:math:`p_i`).
+
+    ``masks`` maps a label to the deals it sums; ``simulations`` draws each.
+    """
+    sums = {g: [] for g in masks}
     left = int(simulations)
     while left:
         m = min(_CHUNK, left)
         booked = (rng.random((m, p.size)) < p) * amount
         for g, mask in masks.items():
             sums[g].append(booked[:, mask].sum(axis=1))
-        sums[c.TOTAL].append(booked.sum(axis=1))
         left -= m
-    return {g: np.concatenate(v) for g, v in sums.items()}
+    return {g: np.concatenate(v) if v else np.zeros(0) for g, v in sums.items()}
 
 
 def forecast_window(
@@ -295,6 +320,7 @@ def forecast_window(
     alpha: float = 0.2,
     simulations: int = 10_000,
     seed: int = 0,
+    new_deals: bool = True,
 ) -> WindowForecast:
     """Forecast the amount the open pipeline will win in the window ``[start, end)``.
 
@@ -371,38 +397,98 @@ def forecast_window(
         deals = deals.assign(**{c.SEGMENT: "all"})
     day = pd.Timedelta(days=1)
     horizon, skip = (end - at) / day, max((start - at) / day, 0.0)
-    deals = _win_probabilities(deals, stage_history(ws, at), horizon, skip)
+    moment = ibis.literal(at, type="timestamp('UTC')")
+    cuts = size_cuts(ws, amounts_as_of(ws, moment))
+    deals = deals.assign(**{c.SIZE_BAND: band_of(deals[c.SEGMENT], deals[c.AMOUNT], cuts)})
+    deals = _win_probabilities(deals, stage_history(ws, at, cuts), horizon, skip)
 
     p = deals[c.P_WIN].fillna(0.0).clip(0.0, 1.0).to_numpy()
     amount = deals[c.AMOUNT].fillna(0.0).to_numpy(dtype=float)
     labels = deals[by].to_numpy(dtype=object) if by else np.full(len(deals), c.TOTAL, object)
     groups = sorted(pd.unique(labels[pd.notna(labels)])) if by else []
-    draws = _simulate(p, amount, labels, groups, simulations, seed)
-    probability = deals[c.PROBABILITY] if c.PROBABILITY in deals.columns else np.nan
-    due = (deals[c.EXPECTED_CLOSE_AT] < end) if c.EXPECTED_CLOSE_AT in deals.columns else False
-    rep = np.where(due, amount * pd.Series(probability, index=deals.index).fillna(0.0), 0.0)
-    stage = amount * deals[c.STAGE_WIN_RATE].fillna(0.0).to_numpy()
+    masks = {g: labels == g for g in groups} | {c.TOTAL: np.ones(len(deals), bool)}
+    rng = np.random.default_rng(seed)
+    draws = booked_draws(p, amount, masks, simulations, rng)
+    new = new_deals_run_rate(ws, at, horizon, skip) if new_deals else None
+    if new is not None:
+        draws[c.NEW_DEALS] = new_deal_draws(new, simulations, rng)
+        draws[c.TOTAL] = draws[c.TOTAL] + draws[c.NEW_DEALS]
+    rep, stage = crm_weighted(deals, start, end)
     rows = []
-    for g in [*groups, c.TOTAL]:
-        mask = np.ones(len(deals), bool) if g == c.TOTAL else labels == g
+    for g in [*groups, *([c.NEW_DEALS] if new is not None else []), c.TOTAL]:
         low, median, high = np.quantile(draws[g], [alpha / 2, 0.5, 1 - alpha / 2])
-        rows.append({
-            c.GROUP: g, c.OPEN_DEALS: int(mask.sum()), c.EXPECTED_COUNT: p[mask].sum(),
-            c.MEAN: (amount * p)[mask].sum(), c.PI_LOW: low, c.MEDIAN: median, c.PI_HIGH: high,
-            c.REP_WEIGHTED: rep[mask].sum(), c.STAGE_WEIGHTED: stage[mask].sum(),
-        })  # fmt: skip
+        row = {c.GROUP: g, c.PI_LOW: low, c.MEDIAN: median, c.PI_HIGH: high}
+        if g == c.NEW_DEALS:
+            row |= {c.OPEN_DEALS: 0, c.REP_WEIGHTED: 0.0, c.STAGE_WEIGHTED: 0.0}
+            row |= {c.EXPECTED_COUNT: _or_zero(new.rate), c.MEAN: _or_zero(new.mean)}
+        else:
+            mask = masks[g]
+            row |= {
+                c.OPEN_DEALS: int(mask.sum()), c.EXPECTED_COUNT: p[mask].sum(),
+                c.MEAN: (amount * p)[mask].sum(), c.REP_WEIGHTED: rep[mask].sum(),
+                c.STAGE_WEIGHTED: stage[mask].sum(),
+            }  # fmt: skip
+        if g == c.TOTAL and new is not None:
+            row[c.EXPECTED_COUNT] += _or_zero(new.rate)
+            row[c.MEAN] += _or_zero(new.mean)
+        rows.append(row)
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     keep = [col for col in (*DEAL_COLUMNS, by) if col in deals.columns]
     per_deal = deals[list(dict.fromkeys(keep))].reset_index(drop=True)
     return WindowForecast(
         table, per_deal, start, end, at, alpha, int(simulations), seed,
-        snapshot.notes + _notes(deals, start, at),
+        snapshot.notes + _notes(deals, start, at, new, horizon),
     )  # fmt: skip
 
 
-def _notes(deals: pd.DataFrame, start: pd.Timestamp, at: pd.Timestamp) -> tuple[str, ...]:
+def _or_zero(value: float) -> float:
+    return 0.0 if pd.isna(value) else float(value)
+
+
+def crm_probabilities(
+    deals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each open deal's chance of a win in the window by the CRM's two methods.
+
+    Notes
+    -----
+    Both count only deals whose expected close (as on ``as_of``) falls in
+    the window, :math:`[start, end)`, as a CRM's forecast of a period does
+    (an overdue deal belongs to an earlier period); other deals get 0. A
+    deal due in the window gets :math:`q_i`, its probability (0 when
+    missing), by the rep method and :math:`r_{s(i)}`, its stage's
+    historical win rate (``stage_win_rate``), by the stage method.
+    """
+    due = np.zeros(len(deals), bool)
+    if c.EXPECTED_CLOSE_AT in deals.columns:
+        expected = deals[c.EXPECTED_CLOSE_AT]
+        due = ((expected >= start) & (expected < end)).fillna(False).to_numpy(dtype=bool)
+    probability = deals[c.PROBABILITY] if c.PROBABILITY in deals.columns else np.nan
+    q = pd.Series(probability, index=deals.index, dtype=float).fillna(0.0).to_numpy()
+    r = deals[c.STAGE_WIN_RATE].fillna(0.0).to_numpy(dtype=float)
+    return np.where(due, q, 0.0), np.where(due, r, 0.0)
+
+
+def crm_weighted(
+    deals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each open deal's amount times its :func:`crm_probabilities` (rep, stage)."""
+    amount = deals[c.AMOUNT].fillna(0.0).to_numpy(dtype=float)
+    q, r = crm_probabilities(deals, start, end)
+    return amount * q, amount * r
+
+
+def _notes(
+    deals: pd.DataFrame, start: pd.Timestamp, at: pd.Timestamp, new: NewDeals | None, horizon
+) -> tuple[str, ...]:
     when = f"{at:%Y-%m-%d %H:%M} UTC"
-    notes = [c.NOTE_NEW_DEALS.format(as_of=when)]
+    if new is None:
+        notes = [c.NOTE_NEW_DEALS.format(as_of=when)]
+    elif not new.spans:
+        notes = [c.NOTE_NO_RUN_RATE.format(as_of=when, days=f"{horizon:.0f}")]
+    else:
+        spans = "1 span" if new.spans == 1 else f"{new.spans} spans"
+        notes = [c.NOTE_RUN_RATE.format(as_of=when, spans=spans, days=f"{horizon:.0f}")]
     if at > start:
         notes.append(c.NOTE_AS_OF_IN_WINDOW.format(as_of=when, start=f"{start:%Y-%m-%d}"))
     counts = (
