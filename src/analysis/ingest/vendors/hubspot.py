@@ -16,6 +16,10 @@ Owners APIs):
   or ``pipelines.csv`` (one row per stage): labels, display order, isClosed
   and probability of every stage of every pipeline.
 - ``owners.csv`` (the Owners API, flattened): id, firstName, lastName, teams.
+- ``deals_with_history.json`` or ``deal_property_history.csv`` (optional): the
+  versions of amount, closedate, dealstage, the stage and forecast
+  probabilities and the forecast categories, which become ``deal_changes``
+  (:mod:`analysis.ingest.vendors.hubspot_changes`).
 
 The outcome comes from "Is Closed Won" and "Is Deal Closed?" (or the
 stage's own isClosed/probability), never from stage labels. A date-only
@@ -34,6 +38,7 @@ from analysis.core.stages import normalise_label
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnSpec
 from analysis.ingest.read import read_header
+from analysis.ingest.vendors import hubspot_changes as hc
 from analysis.ingest.vendors import hubspot_fields as hf
 from analysis.ingest.vendors import hubspot_stages as hs
 from analysis.ingest.vendors.adapted import (
@@ -59,6 +64,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     DEALS: (*hf.LABELS, "hs_v2_date_entered_<stage id>", "hs_date_entered_<stage id>"),
     hs.PIPELINES: hs.PIPELINE_COLUMNS,
     hf.OWNERS: ("id", "firstName", "lastName", "email", "teams"),
+    hc.HISTORY: hc.FIELDS,
 }
 """Every object the adapter reads, with the fields it uses (docs/vendors/hubspot.md)."""
 
@@ -227,6 +233,9 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     events, history = _entries(deals, id_col, entered, pipeline_of, options.timezone)
     events_deleted = deleted[events[ROW].to_numpy(dtype=np.int64) - 1]
     used = {normalise_label(str(s)) for s in pd.concat([deals[stage_col], events[STAGE]]).dropna()}
+    versions = hc.read_history(files)
+    if versions is not None:  # an archived stage the history names stays in its pipeline
+        used |= {normalise_label(s) for s in hc.history_stages(versions[0])}
     pipes = hs.from_metadata(meta, used) if meta is not None else None
     # With the pipelines file, a stage's closed and won flags are read in the deal's pipeline.
     pipeline = _pipeline_column(deals, pipes, notes) if pipes is not None else None
@@ -280,6 +289,9 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
         )
     if reps is not None:
         tables[c.REPS] = reps
+    if versions is not None:
+        archived = set(values_text(deals[id_col])[deleted].dropna())
+        tables[c.DEAL_CHANGES] = hc.history_changes(versions, archived, options, notes)
     modified = hf.prop(deals, "hs_lastmodifieddate")
     stamps = [deals[modified]] if modified else [deals[created_col], events[AT]]
     return VendorExport(

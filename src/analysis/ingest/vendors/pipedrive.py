@@ -14,9 +14,12 @@ Users, DealFields and a deal's updates flow; docs/vendors/pipedrive.md):
   (pipeline_name where the file has it).
 - pipelines: id, name, order_nr.
 - users: id, name.
-- the deals' updates flow (``deal_flow``, ``deal_updates``, ``deal_changelog``):
-  its dealChange items, item_id (or deal_id), field_key, old_value,
-  new_value, log_time (or time). Only ``stage_id`` changes are stage events.
+- the deals' updates flow (``deal_flow``, ``deal_updates``, ``deal_changelog``;
+  CSV, or the API's JSON as ``deal_flow.json``): its dealChange items,
+  item_id (or deal_id), field_key, old_value, new_value, log_time (or time),
+  user_id. Only ``stage_id`` changes are stage events; changes of value,
+  expected_close_date, stage_id, probability and status (won, lost) are
+  ``deal_changes`` (:mod:`~analysis.ingest.vendors.pipedrive_flow`).
 - dealFields: key, name (names of the custom fields that an API export
   gives as hashed keys).
 
@@ -77,6 +80,7 @@ from analysis.ingest.vendors.pipedrive_fields import (
     lower_text,
     need,
 )
+from analysis.ingest.vendors.pipedrive_flow import flow_changes, read_flow
 from analysis.ingest.vendors.pipedrive_stages import (
     AT,
     STAGE,
@@ -322,13 +326,15 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     names = custom_field_names(files)
     users = files.read(USERS, "user")
     deals, facts, reporting = _deals(files, path, options, stage_list, users, names, notes)
-    events, used = read_events(files, facts, stage_list, notes)
+    flow = read_flow(files)  # read once: stage events and deal changes
+    events, used = read_events(flow, facts, stage_list, notes)
     stage_col = field(deals.raw, "stage_id")
     if stage_col is not None:
         used |= set(ids_text(deals.raw[stage_col]).dropna().unique())
     config = stage_config(pipelines_in_use(stage_list, used, notes))
     tables = {c.DEALS: deals}
-    for table in (events, _reps(users, files)):
+    changes = None if flow is None else flow_changes(flow, facts, stage_list, options)
+    for table in (events, changes, _reps(users, files)):
         if table is not None:
             tables[table.table] = table
     # The export's time: the latest update_time (parsed, UTC) or logged change.

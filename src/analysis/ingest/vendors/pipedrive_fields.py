@@ -49,7 +49,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     STAGES: ("id", "name", "pipeline_id", "pipeline_name", "order_nr", "active_flag"),
     PIPELINES: ("id", "name", "order_nr"),
     USERS: ("id", "name"),
-    FLOW: ("item_id", "field_key", "old_value", "new_value", "log_time"),
+    FLOW: ("item_id", "field_key", "old_value", "new_value", "log_time", "user_id"),
     DEAL_FIELDS: ("key", "name"),
 }
 """Every file the adapter reads, with the API fields it uses (docs/vendors/pipedrive.md)."""

@@ -33,8 +33,6 @@ from analysis.ingest.vendors.adapted import (
     values_text,
 )
 from analysis.ingest.vendors.pipedrive_fields import (
-    FLOW,
-    FLOW_NAMES,
     PIPELINES,
     STAGES,
     field,
@@ -237,23 +235,26 @@ def _entries(facts: DealFacts, first_old: pd.Series, stage_list: StageList) -> p
 
 
 def read_events(
-    files: ExportFiles, facts: DealFacts, stage_list: StageList, notes: list[str]
+    found: tuple[pd.DataFrame, Path] | None,
+    facts: DealFacts,
+    stage_list: StageList,
+    notes: list[str],
 ) -> tuple[AdaptedTable | None, set[str]]:
     """The stage events: the flow's rows, then the entries it does not log (:func:`_entries`).
 
+    ``found`` is the flow and its path (``pipedrive_flow.read_flow``), or None.
     Flow rows that change another field (value, expected close date, status)
     are flagged ``not_a_stage_change``, as are stage changes into the stage
     the deal is already in; rows of deleted deals ``deleted_in_source``.
     Returns the table (None without a flow file) and the stage ids it uses.
     """
-    flow = files.read(FLOW, *FLOW_NAMES[1:])
-    if flow is None:
+    if found is None:
         notes.append(
             "no deal flow file (deal_flow, deal_updates or deal_changelog): no stage events; "
             "export the deals' updates for stage conversion and time in stage."
         )
         return None, set()
-    path = files.used[FLOW]
+    flow, path = found
     deal, key, old, new, at = need(
         flow, "deal flow", path, "item_id", "field_key", "old_value", "new_value", "log_time"
     )

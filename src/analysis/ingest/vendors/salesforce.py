@@ -7,13 +7,16 @@ Objects and fields read (Salesforce Object Reference, standard objects):
   orgs), OwnerId, CreatedDate, LastModifiedDate, SystemModstamp, Probability,
   ForecastCategoryName; custom
   fields whose name holds "segment", "loss/lost reason" or "competitor".
-- ``OpportunityHistory``: OpportunityId, StageName, CreatedDate, IsDeleted.
+- ``OpportunityHistory``: OpportunityId, StageName, Amount, CloseDate,
+  Probability, ForecastCategory, CreatedDate, CreatedById, IsDeleted.
   One row per change of stage, amount, probability, close date or forecast
   category; only the rows whose stage differs from the one before are stage
   events. Or ``OpportunityFieldHistory``: OpportunityId, Field, OldValue,
   NewValue, CreatedDate, CreatedById (rows of Field ``StageName``, and
-  ``created``). OpportunityFieldHistory is also ``deal_changes``: its rows of
-  Amount, CloseDate, StageName, Probability and ForecastCategoryName.
+  ``created``). ``deal_changes`` come from OpportunityFieldHistory (its rows
+  of Amount, CloseDate, StageName, Probability and ForecastCategoryName),
+  else from comparing consecutive OpportunityHistory rows; each file is read
+  once (:mod:`~analysis.ingest.vendors.salesforce_changes`).
 - ``OpportunityStage``: MasterLabel, ApiName, SortOrder, IsActive, IsClosed,
   IsWon: the org's pipeline, in the org's language.
 - ``Account``: Id, IsPersonAccount (Person Accounts are Salesforce's B2C
@@ -55,18 +58,15 @@ from analysis.ingest.vendors.adapted import (
     latest,
     table_map,
 )
+from analysis.ingest.vendors.salesforce_changes import field_history_changes, snapshot_changes
 from analysis.ingest.vendors.salesforce_fields import (
     AT,
     CLOSE,
-    FIELD,
     FIELDS,
     NAME_COLUMN,
-    NEW,
-    OLD,
     OPPORTUNITY,
     OUTCOME,
     STAGE,
-    TRACKED,
     TYPE,
     money,
     need,
@@ -149,21 +149,16 @@ def _deals(files: ExportFiles, options: VendorOptions, stages_meta, notes) -> tu
     return AdaptedTable(c.DEALS, opp, tmap, path, flags), opp, cols, reporting, stamps
 
 
-def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
-    history = files.read("OpportunityHistory")
-    if history is not None:
-        path = files.used["OpportunityHistory"]
+def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols, found):
+    """Stage events from OpportunityHistory, else from OpportunityFieldHistory (``found``)."""
+    obj, history = found
+    path = files.used[obj]
+    if obj == "OpportunityHistory":
         deal, stage, at = need(
             history, "OpportunityHistory", files, "OpportunityId", "StageName", "CreatedDate"
         )
-        frame = history
-        frame[STAGE] = frame[stage]
-        frame[AT] = frame[at]
+        frame = history.assign(**{STAGE: history[stage], AT: history[at]})
     else:
-        history = files.read("OpportunityFieldHistory")
-        if history is None:
-            return None
-        path = files.used["OpportunityFieldHistory"]
         deal, field, old, new, at = need(
             history,
             "OpportunityFieldHistory",
@@ -174,11 +169,10 @@ def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
             "NewValue",
             "CreatedDate",
         )
-        frame = history
-        kind = frame[field].astype("str").str.strip().str.lower()
+        kind = history[field].astype("str").str.strip().str.lower()
         first_old = (
-            frame[kind == "stagename"]
-            .assign(_t=as_timestamps(frame.loc[kind == "stagename", at], "UTC"))
+            history[kind == "stagename"]
+            .assign(_t=as_timestamps(history.loc[kind == "stagename", at], "UTC"))
             .sort_values("_t")
             .drop_duplicates(deal)
             .set_index(deal)[old]
@@ -186,12 +180,17 @@ def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
         current = dict(
             zip(deals_opp[deal_cols["Id"]], deals_opp[deal_cols["StageName"]], strict=True)
         )
-        initial = frame[deal].map(first_old).fillna(frame[deal].map(current))
-        frame[STAGE] = np.where(
-            kind == "stagename", frame[new], np.where(kind == "created", initial, None)
+        initial = history[deal].map(first_old).fillna(history[deal].map(current))
+        frame = history.assign(
+            **{
+                STAGE: np.where(
+                    kind == "stagename", history[new], np.where(kind == "created", initial, None)
+                ),
+                AT: history[at],
+            }
         )
-        frame[AT] = frame[at]
     stamps = as_timestamps(frame[AT], options.timezone)
+    frame.attrs = dict(history.attrs)
     frame.attrs[LATEST] = stamps.max()  # the history's last change, for the export's time
     deleted = deleted_rows(frame, "IsDeleted")
     judge = frame[STAGE].notna().to_numpy() & ~deleted
@@ -203,40 +202,21 @@ def _history(files: ExportFiles, options: VendorOptions, deals_opp, deal_cols):
     return AdaptedTable(c.STAGE_EVENTS, frame, tmap, path, flags)
 
 
-def _changes(files: ExportFiles, options: VendorOptions) -> AdaptedTable | None:
-    """``deal_changes`` from OpportunityFieldHistory: one row per tracked field's change.
-
-    Rows of other fields (and the ``created`` marker) are ``out_of_scope``. A
-    CloseDate is a date: old and new become the end of that day in the
-    export's time zone, as the deals' own CloseDate does.
-    """
-    history = files.read("OpportunityFieldHistory")
-    if history is None:
-        return None
-    path = files.used["OpportunityFieldHistory"]
-    deal, field, old, new, at = need(
-        history, "OpportunityFieldHistory", files,
-        "OpportunityId", "Field", "OldValue", "NewValue", "CreatedDate",
-    )  # fmt: skip
-    kind = _lower(history, field)
-    history[FIELD] = kind.map(TRACKED)
-    dated = (kind == "closedate").to_numpy()
-    for source, target in ((old, OLD), (new, NEW)):
-        values = history[source].astype("str")
-        if dated.any():
-            values = values.mask(dated, end_of_local_day(history[source], options.timezone))
-        history[target] = values
-    by = column(history, "CreatedById")
-    spec = {c.DEAL_ID: deal, c.CHANGED_AT: at, c.FIELD: FIELD, c.OLD_VALUE: OLD, c.NEW_VALUE: NEW}
-    if by is not None:
-        spec[c.CHANGED_BY] = by
-    deleted = deleted_rows(history, "IsDeleted")
-    flags = {
-        r.DELETED_IN_SOURCE: deleted,
-        r.OUT_OF_SCOPE: history[FIELD].isna().to_numpy() & ~deleted,
-    }
-    tmap = table_map(c.DEAL_CHANGES, path, spec, options.timezone)
-    return AdaptedTable(c.DEAL_CHANGES, history, tmap, path, flags)
+def _changes(files: ExportFiles, options: VendorOptions, found: dict, notes: list[str]):
+    """``deal_changes`` from OpportunityFieldHistory, else from OpportunityHistory's snapshots."""
+    if "OpportunityFieldHistory" in found:
+        history = found["OpportunityFieldHistory"]
+        names = need(
+            history, "OpportunityFieldHistory", files,
+            "OpportunityId", "Field", "OldValue", "NewValue", "CreatedDate",
+        )  # fmt: skip
+        return field_history_changes(history, files.used["OpportunityFieldHistory"], names, options)
+    if "OpportunityHistory" in found:
+        history = found["OpportunityHistory"]
+        names = need(history, "OpportunityHistory", files, "OpportunityId", "CreatedDate")
+        path = files.used["OpportunityHistory"]
+        return snapshot_changes(history, path, names, options, notes)
+    return None
 
 
 def _lower(frame: pd.DataFrame, name: str | None) -> pd.Series:
@@ -333,7 +313,13 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
             if label in meta["flags"]:
                 meta["flags"][api] = meta["flags"][label]
     deals, opp, cols, reporting, stamps = _deals(files, options, meta, notes)
-    events = _history(files, options, opp, cols)
+    # Each history file is read once: the stage events and the changes share it.
+    found = {
+        obj: frame
+        for obj in ("OpportunityHistory", "OpportunityFieldHistory")
+        if (frame := files.read(obj)) is not None
+    }
+    events = _history(files, options, opp, cols, next(iter(found.items()))) if found else None
     if rows is None:
         outcomes = dict(zip(opp[cols["Id"]], opp[OUTCOME], strict=True))
         if events is not None:
@@ -360,10 +346,10 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     tables = {c.DEALS: deals}
     if events is not None:
         tables[c.STAGE_EVENTS] = events
-    changes = _changes(files, options)
+    changes = _changes(files, options, found, notes)
     if changes is not None:
         tables[c.DEAL_CHANGES] = changes
-    else:
+    if events is None:
         notes.append(
             "no OpportunityHistory or OpportunityFieldHistory file: no stage events; export "
             "one of them for stage conversion and time in stage."

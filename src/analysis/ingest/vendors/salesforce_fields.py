@@ -63,7 +63,17 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "Probability",
         "ForecastCategoryName",
     ),
-    "OpportunityHistory": ("OpportunityId", "StageName", "CreatedDate", "IsDeleted"),
+    "OpportunityHistory": (
+        "OpportunityId",
+        "StageName",
+        "Amount",
+        "CloseDate",
+        "Probability",
+        "ForecastCategory",
+        "CreatedDate",
+        "CreatedById",
+        "IsDeleted",
+    ),
     "OpportunityFieldHistory": (
         "OpportunityId",
         "Field",
