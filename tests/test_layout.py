@@ -41,6 +41,7 @@ NOTEBOOK_PACKAGE = {
     "03_win_loss": "winloss",
     "04_team_performance": "team",
     "05_b2b_vs_b2c": "segments",
+    "06_forecast": "forecast",
     "00_executive_summary": "report",
 }
 

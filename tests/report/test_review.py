@@ -140,6 +140,7 @@ def test_no_reports_folder_yet_means_no_previous_run(tmp_path, monkeypatch):
 # since_last_review ----------------------------------------------------------
 
 BOTTLENECKS, EXPERIMENTS, TEAM = "01_pipeline_bottlenecks", "02_ab_tests", "04_team_performance"
+FORECAST = "06_forecast"
 SUMMARY = "00_executive_summary"
 
 
@@ -265,8 +266,28 @@ def test_unchanged_conclusions_give_one_sentence_saying_so(tmp_path):
     assert changes.table.empty
     assert changes.sentences == (
         "Since the last review (r1) no bottleneck appeared or cleared, no experiment "
-        "changed its verdict and no rep crossed the team's limits.",
+        "changed its verdict, no rep crossed the team's limits and the forecast did not move.",
     )
+
+
+def test_a_forecast_that_moved_is_named_and_a_small_move_is_not(tmp_path):
+    # Hand: 1,000,000 -> 1,100,000 is +10% (named); -> 1,005,000 is +0.5%, under the 1% line.
+    window = ["2026-07-01", "2026-10-01"]
+
+    def forecast(mean):
+        return {FORECAST: {"forecast": {"sentence": "s", "window": window, "mean": mean}}}
+
+    old, new = two_runs(tmp_path, forecast(1_000_000.0), forecast(1_100_000.0))
+    changes = since_last_review(new, old)
+    assert changes.table.to_dict("records") == [
+        {"what": "Forecast", "before": "$1.0M", "now": "$1.1M"}
+    ]
+    assert changes.sentences == (
+        "The forecast for 2026-07-01 to 2026-10-01 moved from $1.0M to $1.1M (+10%) since the "
+        "last review.",
+    )
+    old, new = two_runs(tmp_path / "small", forecast(1_000_000.0), forecast(1_005_000.0))
+    assert since_last_review(new, old).table.empty
 
 
 def test_a_new_period_comes_first(tmp_path):

@@ -36,5 +36,6 @@ SHARED_DATASETS_DIR = PROJ_ROOT.parent / "shared" / "datasets"
 DEFAULT_SEED = 20240601
 DEFAULT_SAMPLE_DEALS = 5_000
 BENCHMARKS_FILE = CONFIG_DIR / "benchmarks.yaml"
+TARGETS_FILE = CONFIG_DIR / "targets.yaml"  # bookings targets of forecast windows
 THEMES_FILE = CONFIG_DIR / "themes.yaml"  # feedback theme lexicon
 REPORTS_FILE = CONFIG_DIR / "reports.yaml"  # report runs: notebooks, parameters, periods

@@ -22,14 +22,32 @@ from __future__ import annotations
 from analysis.forecast import columns
 from analysis.forecast.backtest import Backtest, backtest_forecast, backtest_windows
 from analysis.forecast.calibration import Calibration, brier_score, forecast_calibration
-from analysis.forecast.findings import slippage_sentences
+from analysis.forecast.coverage import TargetCoverage, load_target, target_coverage
+from analysis.forecast.findings import (
+    backtest_sentences,
+    calibration_sentences,
+    coverage_sentences,
+    forecast_headline,
+    slippage_sentences,
+)
 from analysis.forecast.history import values_as_of
 from analysis.forecast.outlook import WindowForecast, forecast_window
+from analysis.forecast.period import forecast_period
+from analysis.forecast.plots import backtest_chart, calibration_chart, waterfall_chart
 from analysis.forecast.slippage import SLIPPAGE_HISTORY, Slippage, slippage
 from analysis.forecast.snapshot import PIPELINE_HISTORY, PipelineSnapshot, pipeline_as_of
+from analysis.forecast.view import (
+    MONEY,
+    SLIPPAGE_PERCENT,
+    readable_backtest,
+    readable_forecast,
+    readable_slippage,
+)
 from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
 
 __all__ = [
+    "MONEY",
+    "SLIPPAGE_PERCENT",
     "Backtest",
     "Calibration",
     "PIPELINE_HISTORY",
@@ -37,16 +55,30 @@ __all__ = [
     "PipelineWaterfall",
     "SLIPPAGE_HISTORY",
     "Slippage",
+    "TargetCoverage",
     "WindowForecast",
     "backtest_forecast",
+    "backtest_chart",
+    "backtest_sentences",
     "backtest_windows",
     "brier_score",
+    "calibration_chart",
+    "calibration_sentences",
+    "coverage_sentences",
+    "forecast_headline",
+    "forecast_period",
     "columns",
     "forecast_calibration",
     "forecast_window",
+    "load_target",
     "pipeline_as_of",
     "pipeline_waterfall",
+    "readable_backtest",
+    "readable_forecast",
+    "readable_slippage",
     "slippage",
     "slippage_sentences",
+    "target_coverage",
     "values_as_of",
+    "waterfall_chart",
 ]

@@ -17,7 +17,12 @@ import pandas as pd
 from analysis.engine.journey import data_cutoff
 from analysis.engine.workspace import Workspace
 from analysis.forecast import columns as c
-from analysis.forecast.outlook import booked_draws, crm_probabilities, forecast_window
+from analysis.forecast.outlook import (
+    booked_draws,
+    crm_probabilities,
+    due_pipeline,
+    forecast_window,
+)
 from analysis.stats.rates import rate_with_interval
 
 __all__ = ["Backtest", "Frequency", "backtest_forecast", "backtest_windows"]
@@ -29,7 +34,7 @@ WINDOW_COLUMNS = (
     c.ACTUAL_PIPELINE, c.PIPELINE_MEAN,
     c.REP_WEIGHTED, c.REP_P10, c.REP_P50, c.REP_P90,
     c.STAGE_WEIGHTED, c.STAGE_P10, c.STAGE_P50, c.STAGE_P90,
-    c.OPEN_DEALS, c.NEW_WON,
+    c.OPEN_DEALS, c.DUE_PIPELINE, c.NEW_WON,
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     c.METHOD, c.TARGET, c.WINDOWS, c.BIAS, c.MAPE, c.COVERAGE, c.CI_LOW, c.CI_HIGH, c.NOTE,
@@ -52,8 +57,9 @@ class Backtest:
         ``covered``; ``actual_pipeline`` (won by the deals open at the
         start) and the model's ``pipeline_mean`` for them; the CRM's
         ``rep_weighted, rep_p10, rep_p50, rep_p90`` and ``stage_weighted,
-        stage_p10, stage_p50, stage_p90`` (pipeline only); ``open_deals``
-        and ``new_deals_won``.
+        stage_p10, stage_p50, stage_p90`` (pipeline only); ``open_deals``,
+        ``due_pipeline`` (their amount expected to close in the window) and
+        ``new_deals_won``.
     summary : pandas.DataFrame
         One row per forecast (``method``: ``mean``, ``pipeline_mean``,
         ``rep_weighted``, ``stage_weighted``) with the actual it is scored
@@ -258,7 +264,8 @@ def backtest_forecast(
             c.P10: total[c.PI_LOW], c.P50: total[c.MEDIAN], c.P90: total[c.PI_HIGH],
             c.COVERED: bool(total[c.PI_LOW] <= actual <= total[c.PI_HIGH]),
             c.ACTUAL_PIPELINE: actual_pipeline, c.PIPELINE_MEAN: pipeline_mean,
-            **baselines, c.OPEN_DEALS: int(total[c.OPEN_DEALS]), c.NEW_WON: len(new),
+            **baselines, c.OPEN_DEALS: int(total[c.OPEN_DEALS]),
+            c.DUE_PIPELINE: due_pipeline(forecast.deals, start, end), c.NEW_WON: len(new),
         })  # fmt: skip
         q, r = crm_probabilities(forecast.deals, start, end)
         kept = [col for col in DEAL_COLUMNS if col in forecast.deals.columns]

@@ -165,7 +165,7 @@ def forecast_calibration(backtest: Backtest, bins: int = 10, alpha: float = 0.05
     model_error = (chances[c.MODEL] - outcome) ** 2
     bin_rows, score_rows = [], []
     for method, p in chances.items():
-        band = np.minimum((p * bins).astype(int), int(bins) - 1)
+        band = np.minimum(np.floor(p * bins + 1e-9).astype(int), int(bins) - 1)  # 0.29 -> 0.2
         for b in np.unique(band):
             at = band == b
             rate, low, high = rate_with_interval(outcome[at].sum(), at.sum(), alpha=alpha)

@@ -75,6 +75,7 @@ NOTE_NO_FIRST_CLOSE = "{deals} without any expected close date: never at risk."
 GROUP = "group"  # the value of the grouping column, or TOTAL
 TOTAL = "total"
 NEW_DEALS = "new deals"  # the group of deals not yet created on as_of
+WON_SO_FAR = "won so far"  # the group of deals won from the window's start to as_of
 OPEN_DEALS = "open_deals"  # open deals at as_of
 EXPECTED_COUNT = "expected_count"  # sum of the deals' p_win
 MEAN = "mean"  # expected amount won in the window: sum of amount x p_win
@@ -103,8 +104,8 @@ NOTE_NO_RUN_RATE = (
     "days before then."
 )
 NOTE_AS_OF_IN_WINDOW = (
-    "The pipeline is read on {as_of}, inside the window: deals won from {start} to then "
-    "are not counted."
+    "The pipeline is read on {as_of}, inside the window: what was won from {start} to then "
+    "is counted as booked (the 'won so far' row)."
 )
 NOTE_POOLED_STAGE = (
     "{deals} without history of their segment at that stage and time in stage: "
@@ -118,10 +119,12 @@ STAY_DAYS = "stay_days"  # history of a stage: days an entry stayed in it (to mo
 
 # --- the backtest of the window forecast ---
 WINDOW_START, WINDOW_END = "window_start", "window_end"  # the past window [start, end)
+WINDOW = "window"  # a past window in words, on a page
 ACTUAL = "actual"  # amount won in the window (by open deals and deals created in it)
 P10, P50, P90 = "p10", "p50", "p90"  # the forecast's pi_low, median, pi_high
 ACTUAL_PIPELINE = "actual_pipeline"  # amount won in the window by the deals open at its start
 PIPELINE_MEAN = "pipeline_mean"  # the model's mean for those deals (new deals left out)
+DUE_PIPELINE = "due_pipeline"  # amount of the open deals expected to close in the window
 NEW_WON = "new_deals_won"  # deals created in the window and won in it
 REP_P10, REP_P50, REP_P90 = "rep_p10", "rep_p50", "rep_p90"  # Bernoulli(rep probability) sums
 STAGE_P10, STAGE_P50, STAGE_P90 = "stage_p10", "stage_p50", "stage_p90"  # ... (stage rate)
@@ -135,6 +138,17 @@ WINDOWS = "windows"  # windows scored (actual > 0 for bias and MAPE)
 BIAS = "bias"  # mean of (forecast - actual) / actual
 MAPE = "mape"  # mean of |forecast - actual| / actual
 COVERAGE = "coverage"  # share of windows whose interval covered the actual
+# --- coverage of a target ---
+TARGET_AMOUNT = "target_amount"  # what the window should win
+COVERAGE_NOW = "coverage_now"  # due pipeline / target
+NEEDED_COVERAGE = "needed_coverage"  # 1 / the (1 - confidence) quantile of past conversions
+PIPELINE_NEEDED = "pipeline_needed"  # needed coverage x target
+PIPELINE_GAP = "pipeline_gap"  # max(0, pipeline needed - due pipeline)
+CHANCE_OF_TARGET = "chance_of_target"  # share of the forecast's simulations reaching the target
+CONVERSION = "conversion"  # a past window's actual / due pipeline
+NOTE_FEW_WINDOWS = "few_past_windows"
+NOTE_NOTHING_WON = "past_windows_won_nothing"
+
 # --- calibration of the backtest's per-deal chances ---
 MODEL, REP, STAGE_DEFAULT = "model", "rep probability", "stage win rate"  # the three methods
 BIN = "bin"  # lower edge of a band of predicted chance

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from analysis.forecast import columns as c
+from analysis.forecast.backtest import Backtest
+from analysis.forecast.calibration import Calibration
+from analysis.forecast.coverage import TargetCoverage
+from analysis.forecast.outlook import WindowForecast
 from analysis.forecast.slippage import Slippage
 from analysis.present.formatting import (
     format_count,
     format_days,
+    format_money,
     format_p_value,
     format_points,
     format_rate,
     is_missing,
 )
 
-__all__ = ["slippage_sentences"]
+__all__ = [
+    "backtest_sentences",
+    "calibration_sentences",
+    "coverage_sentences",
+    "forecast_headline",
+    "slippage_sentences",
+]
+_WINDOW_WORD = {"quarter": "quarters", "month": "months"}
 
 
 def _label(row: dict, by: tuple[str, ...]) -> str:
@@ -69,3 +83,140 @@ def slippage_sentences(result: Slippage) -> list[str]:
             head += f", {times} each, by {days} on average in all"
         out.append(f"{head}; {_win_clause(w, result.correction)}.")
     return out + list(result.notes)
+
+
+def _signed_share(value: float) -> str:
+    """``0.26 -> '26% high'``, ``-0.1 -> '10% low'``."""
+    return f"{abs(value):.0%} {'high' if value >= 0 else 'low'}"
+
+
+def _last_day(end: pd.Timestamp) -> str:
+    day = end - pd.Timedelta(days=1)
+    return f"{day.day} {day:%B %Y}"
+
+
+def forecast_headline(forecast: WindowForecast, backtest: Backtest | None = None) -> str:
+    """The forecast in one sentence, with the CRM's answer and its track record when known.
+
+    "By 30 September 2026: $1.01M expected [P10 $0.81M – P90 $1.22M], $91k of it from deals
+    not yet created; the reps' probabilities would say $1.34M and ran 26% high over the
+    last 4 quarters (the model: 8% high, its 80% interval held the actual in 4 of 4)."
+    """
+    table = forecast.table.set_index(c.GROUP)
+    total = table.loc[c.TOTAL]
+    level = f"P{100 * forecast.alpha / 2:g}", f"P{100 * (1 - forecast.alpha / 2):g}"
+    head = (
+        f"By {_last_day(forecast.end)}: {format_money(total[c.MEAN])} expected "
+        f"[{level[0]} {format_money(total[c.PI_LOW])} – {level[1]} "
+        f"{format_money(total[c.PI_HIGH])}]"
+    )
+    parts = []
+    if c.WON_SO_FAR in table.index:
+        parts.append(f"{format_money(table.loc[c.WON_SO_FAR, c.MEAN])} of it already won")
+    if c.NEW_DEALS in table.index:
+        parts.append(f"{format_money(table.loc[c.NEW_DEALS, c.MEAN])} from deals not yet created")
+    if parts:
+        head += ", " + " and ".join(parts)
+    rep = f"the reps' probabilities would say {format_money(total[c.REP_WEIGHTED])}"
+    scores = None if backtest is None else backtest.summary.set_index(c.METHOD)
+    if scores is None or backtest.table.empty or is_missing(scores.loc[c.MEAN, c.BIAS]):
+        return f"{head}; {rep} (no past window with a win to check either against)."
+    n = len(backtest.table)
+    words = _WINDOW_WORD.get(backtest.freq, "windows")
+    model, reps = scores.loc[c.MEAN], scores.loc[c.REP_WEIGHTED]
+    if is_missing(reps[c.BIAS]):
+        return (
+            f"{head}; {rep} (the model ran {_signed_share(model[c.BIAS])} over the last {n} "
+            f"{words}; the pipeline of their starts won nothing to score the reps against)."
+        )
+    covered = int(backtest.table[c.COVERED].sum())
+    track = f"over the last {n} {words}" if n > 1 else f"in the last {words[:-1]}"
+    return (
+        f"{head}; {rep} and ran {_signed_share(reps[c.BIAS])} {track} (the model: "
+        f"{_signed_share(model[c.BIAS])}, its {1 - backtest.alpha:.0%} interval held the actual "
+        f"in {covered} of {n})."
+    )
+
+
+def backtest_sentences(backtest: Backtest) -> list[str]:
+    """Bias, error and interval coverage of the model and of the CRM's two answers."""
+    if backtest.table.empty:
+        return ["No past window has a year of history before it: the forecast is not backtested."]
+    words = _WINDOW_WORD.get(backtest.freq, "windows")
+    scores = backtest.summary.set_index(c.METHOD)
+    level = f"{1 - backtest.alpha:.0%}"
+    out = []
+    names = {
+        c.MEAN: "The model (pipeline and new deals)",
+        c.REP_WEIGHTED: "The reps' probabilities (deals due in the window)",
+        c.STAGE_WEIGHTED: "The stages' win rates (deals due in the window)",
+    }
+    for method, name in names.items():
+        r = scores.loc[method]
+        if is_missing(r[c.BIAS]):
+            continue
+        coverage = format_rate(r[c.COVERAGE], r[c.CI_LOW], r[c.CI_HIGH])
+        out.append(
+            f"{name} ran {_signed_share(r[c.BIAS])} on average over {int(r[c.WINDOWS])} {words} "
+            f"(mean absolute error {r[c.MAPE]:.0%}); its {level} interval held the actual in "
+            f"{coverage} of them."
+        )
+    return out
+
+
+def calibration_sentences(calibration: Calibration) -> list[str]:
+    """The Brier scores of the three methods, and how much better the best is."""
+    scores = calibration.scores.set_index(c.METHOD)
+    if scores.empty or is_missing(scores.loc[c.MODEL, c.BRIER]):
+        return []
+    level = f"{1 - calibration.alpha:.0%}"
+
+    def score(method: str) -> str:
+        r = scores.loc[method]
+        return f"{r[c.BRIER]:.3f} [{r[c.CI_LOW]:.3f}–{r[c.CI_HIGH]:.3f}]"
+
+    out = [
+        f"Per deal and window ({format_count(scores.loc[c.MODEL, c.DEAL_WINDOWS])} of them), "
+        f"the Brier score (lower is better, {level} intervals) was {score(c.MODEL)} for the "
+        f"model, {score(c.REP)} for the reps' probabilities and {score(c.STAGE_DEFAULT)} for "
+        "the stages' win rates."
+    ]
+    for method, name in ((c.REP, "reps' probabilities"), (c.STAGE_DEFAULT, "stages' win rates")):
+        r = scores.loc[method]
+        if is_missing(r[c.DIFF_LOW]):
+            continue
+        if r[c.DIFF_LOW] > 0:
+            verdict = "the model is better"
+        elif r[c.DIFF_HIGH] < 0:
+            verdict = "the model is worse"
+        else:
+            verdict = "no clear difference"
+        out.append(
+            f"Against the {name}: {verdict} (difference {r[c.VERSUS_MODEL]:+.3f} "
+            f"[{r[c.DIFF_LOW]:+.3f} to {r[c.DIFF_HIGH]:+.3f}], {format_p_value(r[c.P_VALUE])})."
+        )
+    return out
+
+
+def coverage_sentences(coverage: TargetCoverage | None) -> list[str]:
+    """The target's coverage now, what history says is needed and the chance of the target."""
+    if coverage is None:
+        return ["No target for this window: coverage is not computed (config/targets.yaml)."]
+    r = coverage.table.iloc[0]
+    head = (
+        f"Target {format_money(r[c.TARGET_AMOUNT])}: the pipeline due in the window, "
+        f"{format_money(r[c.DUE_PIPELINE])}, covers it {r[c.COVERAGE_NOW]:.1f}×"
+    )
+    chance = f"the model gives a {r[c.CHANCE_OF_TARGET]:.0%} chance of reaching it"
+    if r[c.NOTE] == c.NOTE_NOTHING_WON:
+        return [f"{head}; in the past windows, the pipeline due won nothing; {chance}."]
+    if is_missing(r[c.NEEDED_COVERAGE]):
+        return [f"{head}; no past window says what coverage is needed; {chance}."]
+    conf = f"{coverage.confidence:.0%}"
+    gap = r[c.PIPELINE_GAP]
+    short = f", {format_money(gap)} short" if gap > 0 else ", enough"
+    rough = " (a rough guide: few windows)" if r[c.NOTE] == c.NOTE_FEW_WINDOWS else ""
+    return [
+        f"{head}; the last {int(r[c.WINDOWS])} windows say {r[c.NEEDED_COVERAGE]:.1f}× is "
+        f"needed to meet it with {conf} confidence{rough}{short}; {chance}."
+    ]

@@ -10,12 +10,13 @@ historical win rate — are reported beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from analysis.core.errors import MissingInput
 from analysis.core.types import TimeLike, to_utc
 from analysis.engine.durations import rounded_days
 from analysis.engine.journey import stage_position
@@ -61,6 +62,8 @@ class WindowForecast:
     simulations, seed : int
     notes : tuple of str
         What the figures leave out or could not estimate.
+    draws : numpy.ndarray
+        The simulated totals (``simulations`` of them), for chances of reaching an amount.
     """
 
     table: pd.DataFrame
@@ -72,10 +75,15 @@ class WindowForecast:
     simulations: int
     seed: int
     notes: tuple[str, ...] = ()
+    draws: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The per-group table (a copy)."""
         return self.table.copy()
+
+    def chance_of_reaching(self, amount: float) -> float:
+        """Share of the simulated totals at or above ``amount``."""
+        return float((self.draws >= amount).mean()) if self.draws.size else np.nan
 
 
 def window_win_probability(
@@ -170,7 +178,11 @@ def _stage_entries(ws: Workspace, moment: ibis.Value) -> ibis.Table:
             ev = ev.anti_join(parts[0], c.DEAL_ID)
         parts.append(ev)
     if not parts:
-        raise ValueError("A forecast needs a stage history: deal_changes or stage_events.")
+        raise MissingInput(
+            "The forecast",
+            "a stage history (the deal_changes or stage_events table)",
+            "export the deals' stage history (e.g. OpportunityHistory) with the deals",
+        )
     entries = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
     entries = entries.mutate(**{c.ENTERED_AT: entries[c.ENTERED_AT].cast("timestamp('UTC')")})
     return entries.filter(entries[c.ENTERED_AT] <= moment)
@@ -413,14 +425,20 @@ def forecast_window(
     if new is not None:
         draws[c.NEW_DEALS] = new_deal_draws(new, simulations, rng)
         draws[c.TOTAL] = draws[c.TOTAL] + draws[c.NEW_DEALS]
+    so_far = won_so_far(ws, start, at) if at > start else None
+    if so_far is not None:
+        draws[c.WON_SO_FAR] = np.full(int(simulations), so_far[1])
+        draws[c.TOTAL] = draws[c.TOTAL] + so_far[1]
     rep, stage = crm_weighted(deals, start, end)
     rows = []
-    for g in [*groups, *([c.NEW_DEALS] if new is not None else []), c.TOTAL]:
+    extra = [c.NEW_DEALS] * (new is not None) + [c.WON_SO_FAR] * (so_far is not None)
+    for g in [*groups, *extra, c.TOTAL]:
         low, median, high = np.quantile(draws[g], [alpha / 2, 0.5, 1 - alpha / 2])
         row = {c.GROUP: g, c.PI_LOW: low, c.MEDIAN: median, c.PI_HIGH: high}
-        if g == c.NEW_DEALS:
+        if g in (c.NEW_DEALS, c.WON_SO_FAR):
+            count, mean = (new.rate, new.mean) if g == c.NEW_DEALS else so_far
             row |= {c.OPEN_DEALS: 0, c.REP_WEIGHTED: 0.0, c.STAGE_WEIGHTED: 0.0}
-            row |= {c.EXPECTED_COUNT: _or_zero(new.rate), c.MEAN: _or_zero(new.mean)}
+            row |= {c.EXPECTED_COUNT: _or_zero(count), c.MEAN: _or_zero(mean)}
         else:
             mask = masks[g]
             row |= {
@@ -428,21 +446,49 @@ def forecast_window(
                 c.MEAN: (amount * p)[mask].sum(), c.REP_WEIGHTED: rep[mask].sum(),
                 c.STAGE_WEIGHTED: stage[mask].sum(),
             }  # fmt: skip
-        if g == c.TOTAL and new is not None:
-            row[c.EXPECTED_COUNT] += _or_zero(new.rate)
-            row[c.MEAN] += _or_zero(new.mean)
+        if g == c.TOTAL:
+            for count, mean in [(new.rate, new.mean)] * (new is not None) + [so_far] * (
+                so_far is not None
+            ):
+                row[c.EXPECTED_COUNT] += _or_zero(count)
+                row[c.MEAN] += _or_zero(mean)
         rows.append(row)
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     keep = [col for col in (*DEAL_COLUMNS, by) if col in deals.columns]
     per_deal = deals[list(dict.fromkeys(keep))].reset_index(drop=True)
     return WindowForecast(
         table, per_deal, start, end, at, alpha, int(simulations), seed,
-        snapshot.notes + _notes(deals, start, at, new, horizon),
+        snapshot.notes + _notes(deals, start, at, new, horizon), draws[c.TOTAL],
     )  # fmt: skip
+
+
+def won_so_far(ws: Workspace, start: pd.Timestamp, at: pd.Timestamp) -> tuple[int, float]:
+    """Deals won, and their amount, from the window's start to ``at`` (inclusive)."""
+    deals = ws.deals
+    closed = deals[c.CLOSED_AT].cast("timestamp('UTC')")
+    low = ibis.literal(start, type="timestamp('UTC')")
+    high = ibis.literal(at, type="timestamp('UTC')")
+    won = deals.filter((deals[c.OUTCOME] == c.WON) & (closed >= low) & (closed <= high))
+    row = ws.execute(won.aggregate(_n=won.count(), _amount=won[c.AMOUNT].sum()))
+    return int(row["_n"].iloc[0]), _or_zero(row["_amount"].iloc[0])
 
 
 def _or_zero(value: float) -> float:
     return 0.0 if pd.isna(value) else float(value)
+
+
+def due_in_window(deals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Whether each open deal's expected close (as on ``as_of``) falls in ``[start, end)``."""
+    if c.EXPECTED_CLOSE_AT not in deals.columns:
+        return np.zeros(len(deals), bool)
+    expected = deals[c.EXPECTED_CLOSE_AT]
+    return ((expected >= start) & (expected < end)).fillna(False).to_numpy(dtype=bool)
+
+
+def due_pipeline(deals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """The amount of the open deals expected to close in ``[start, end)``."""
+    amount = deals[c.AMOUNT].fillna(0.0).to_numpy(dtype=float)
+    return float(amount[due_in_window(deals, start, end)].sum())
 
 
 def crm_probabilities(
@@ -459,10 +505,7 @@ def crm_probabilities(
     missing), by the rep method and :math:`r_{s(i)}`, its stage's
     historical win rate (``stage_win_rate``), by the stage method.
     """
-    due = np.zeros(len(deals), bool)
-    if c.EXPECTED_CLOSE_AT in deals.columns:
-        expected = deals[c.EXPECTED_CLOSE_AT]
-        due = ((expected >= start) & (expected < end)).fillna(False).to_numpy(dtype=bool)
+    due = due_in_window(deals, start, end)
     probability = deals[c.PROBABILITY] if c.PROBABILITY in deals.columns else np.nan
     q = pd.Series(probability, index=deals.index, dtype=float).fillna(0.0).to_numpy()
     r = deals[c.STAGE_WIN_RATE].fillna(0.0).to_numpy(dtype=float)

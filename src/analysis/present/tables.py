@@ -25,7 +25,9 @@ MONEY_COLUMNS = frozenset(
 )  # fmt: skip
 
 
-def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
+def styled_table(
+    frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS, money: tuple[str, ...] = ()
+):
     """A pandas Styler with readable number formats and no index, safe for reports.
 
     Parameters
@@ -39,6 +41,9 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
         (three significant digits in columns below 1 in size, such as
         p-values), timestamps their date. Money headers carry the page's
         currency (:func:`analysis.present.formatting.set_money_symbol`).
+    money : tuple of str
+        Further money columns, beyond :data:`MONEY_COLUMNS` (a result whose
+        columns are named ``mean`` or ``p10`` says which hold money).
 
     Returns
     -------
@@ -59,13 +64,14 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
     for col in text_cols:
         frame[col] = frame[col].map(redact)
     formats = {col: "{:.1%}" for col in percent if col in frame}
+    money_columns = MONEY_COLUMNS | set(money)
     for col in frame.columns:
         if col in formats or pd.api.types.is_bool_dtype(frame[col]):
             continue
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
             formats[col] = lambda ts: "–" if pd.isna(ts) else f"{ts:%Y-%m-%d}"
         elif pd.api.types.is_integer_dtype(frame[col]) or (
-            col in MONEY_COLUMNS and pd.api.types.is_float_dtype(frame[col])
+            col in money_columns and pd.api.types.is_float_dtype(frame[col])
         ):
             formats[col] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(frame[col]):
@@ -79,7 +85,7 @@ def styled_table(frame: pd.DataFrame, percent: tuple[str, ...] = RATE_COLUMNS):
 
     def header(name: object) -> str:
         label = column_label(name)
-        return f"{label} ({unit})" if unit and name in MONEY_COLUMNS else label
+        return f"{label} ({unit})" if unit and name in money_columns else label
 
     styler = styler.format_index(header, axis="columns", escape="html")
     if text_cols:

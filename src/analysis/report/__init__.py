@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from analysis.report.actions import Actions, top_actions
 from analysis.report.digest import collect_findings
+from analysis.report.outlook import forecast_line
 from analysis.report.review import ReviewChanges, previous_run, since_last_review
 from analysis.scorecard import (
     period_label,
@@ -29,6 +30,7 @@ def run_report(*args, **kwargs):
 
 
 __all__ = [
+    "forecast_line",
     "Actions",
     "ReviewChanges",
     "collect_findings",

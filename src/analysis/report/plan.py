@@ -35,6 +35,7 @@ PIPELINE_PARAM = "pipeline_name"  # the pipeline a report covers, when the CRM h
 PIPELINE_SEPARATOR = "--"  # report folder of another pipeline: <notebook>--<pipeline>
 
 RELATIVE_PERIODS = (
+    "current_quarter",
     "last_full_month",
     "last_full_quarter",
     "previous_quarter",
@@ -62,8 +63,10 @@ def relative_window(name: str, as_of: pd.Timestamp) -> tuple[str, str]:
     -----
     With ``Q`` the last quarter that ended on or before ``as_of``:
     ``last_full_quarter = Q``, ``previous_quarter = Q - 1 quarter`` and
-    ``same_quarter_last_year = Q - 4 quarters``. ``last_full_month`` is the
-    last calendar month that ended on or before ``as_of``.
+    ``same_quarter_last_year = Q - 4 quarters``; ``current_quarter`` is
+    ``Q + 1``, the quarter in progress (the one to forecast).
+    ``last_full_month`` is the last calendar month that ended on or before
+    ``as_of``.
     """
     day = pd.Timestamp(as_of)
     day = (day.tz_convert(None) if day.tzinfo else day).normalize()
@@ -71,7 +74,12 @@ def relative_window(name: str, as_of: pd.Timestamp) -> tuple[str, str]:
         end = day.to_period("M").start_time
         start = end - pd.DateOffset(months=1)
     else:
-        shift = {"last_full_quarter": 0, "previous_quarter": 1, "same_quarter_last_year": 4}
+        shift = {
+            "current_quarter": -1,
+            "last_full_quarter": 0,
+            "previous_quarter": 1,
+            "same_quarter_last_year": 4,
+        }
         if name not in shift:
             raise ConfigError(
                 f"unknown period {name!r}; use one of {', '.join(RELATIVE_PERIODS)}.",

@@ -20,13 +20,16 @@ import pandas as pd
 
 from analysis.core import paths
 from analysis.core.errors import InputError
+from analysis.present.formatting import format_money
 from analysis.present.outputs import read_summary
 from analysis.present.redaction import escape_markdown
+from analysis.report.outlook import FORECAST_KEY, FORECAST_REPORT
 
 RUN_LOG, INDEX, LATEST = "run.log", "index.html", "latest"
 FINISHED_OK = "finished: ok"
 BOTTLENECKS, EXPERIMENTS, TEAM = "01_pipeline_bottlenecks", "02_ab_tests", "04_team_performance"
 SUMMARY_NOTEBOOK = "00_executive_summary"
+MOVED = 0.01  # a forecast that changed by this share or more has moved
 SCORECARD_KEY, PERIOD_KEY = "scorecard", "period"
 WHAT, BEFORE, NOW = "what", "before", "now"
 
@@ -220,6 +223,32 @@ def _reps(before: Path, now: Path) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _forecasts(before: Path, now: Path) -> list[tuple[str, str, str, str]]:
+    """The forecast of the same window when it moved by 1% or more (or a new window)."""
+    old, new = _summaries(before, FORECAST_REPORT), _summaries(now, FORECAST_REPORT)
+    rows = []
+    for pipeline, summary in sorted(new.items()):
+        was = (old.get(pipeline) or {}).get(FORECAST_KEY) or {}
+        is_now = summary.get(FORECAST_KEY) or {}
+        if is_now.get("mean") is None or was.get("mean") is None:
+            continue
+        window = " to ".join(is_now.get("window") or [])
+        if was.get("window") != is_now.get("window"):
+            text = f"The forecast now covers {window}{_where(pipeline)}."
+            rows.append(("Forecast window", " to ".join(was.get("window") or []), window, text))
+            continue
+        a, b = float(was["mean"]), float(is_now["mean"])
+        if a and abs(b - a) / abs(a) < MOVED:
+            continue
+        change = f" ({(b - a) / abs(a):+.0%})" if a else ""
+        text = (
+            f"The forecast for {window}{_where(pipeline)} moved from {format_money(a)} to "
+            f"{format_money(b)}{change} since the last review."
+        )
+        rows.append(("Forecast", format_money(a), format_money(b), text))
+    return rows
+
+
 def since_last_review(
     run_dir: str | Path | None, previous: str | Path | None, period: str | None = None
 ) -> ReviewChanges:
@@ -251,13 +280,14 @@ def since_last_review(
         rows.append(("Period reviewed", old_period, period,
                      f"The last review ({before.name}) covered {old_period}; this one covers "
                      f"{period}."))  # fmt: skip
-    for compare in (_bottlenecks, _verdicts, _reps):
+    for compare in (_bottlenecks, _verdicts, _reps, _forecasts):
         rows += compare(before, now)
     table = pd.DataFrame([r[:3] for r in rows], columns=columns)
     sentences = [r[3] for r in rows]
     if len(sentences) == (1 if rows and rows[0][0] == "Period reviewed" else 0):
         sentences.append(
             f"Since the last review ({before.name}) no bottleneck appeared or cleared, no "
-            "experiment changed its verdict and no rep crossed the team's limits."
+            "experiment changed its verdict, no rep crossed the team's limits and the forecast "
+            "did not move."
         )
     return ReviewChanges(before, table, tuple(sentences))
