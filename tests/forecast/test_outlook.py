@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import analysis
+from analysis.engine.workspace import Workspace
 from analysis.forecast import columns as c
 from analysis.forecast.outlook import forecast_window, stage_history, window_win_probability
 from analysis.sample import generate_sample
@@ -173,24 +174,28 @@ def sample_q2():
         & (deals[c.CLOSED_AT] >= _t("2026-04-01"))
         & (deals[c.CLOSED_AT] < _t("2026-07-01"))
     ]
-    return result, won, crm.truth
+    return result, won, crm.truth, ws
+
+
+def ws_of(fixture) -> Workspace:
+    return fixture[3]
 
 
 def test_sample_q2_against_what_closed(sample_q2):
     # Planted truth, default sample, Q2 2026 forecast from the pipeline of 1 April (141 deals).
     # Figures recorded when this test was written (seed 0, 10,000 simulations):
-    #   open pipeline: mean 1,129,870, expected count 41.6 (P10 880,458, P90 1,381,897 alone);
+    #   open pipeline: mean 1,163,423, expected count 42.2 (P10 909,603, P90 1,420,038 alone);
     #   new deals: 50.75 wins and 105,536 a quarter (203 created-and-won over the past 4 quarters);
-    #   total: mean 1,235,406, P10 976,812, P50 1,232,642, P90 1,491,429;
+    #   total: mean 1,268,960, P10 1,005,977, P50 1,266,440, P90 1,530,426;
     #   actually won in Q2 from that pipeline: 35 deals, 948,521 (amounts at the close);
     #   rep-weighted 1,371,942; stage-weighted 1,206,274 (deals due in Q2 only).
     # The pipeline's actual lies inside its own 80% interval, checked by a fresh simulation.
-    result, won, _ = sample_q2
+    result, won, _, _ = sample_q2
     table = result.to_frame().set_index(c.GROUP)
     total = table.loc[c.TOTAL]
     actual = won[c.AMOUNT].sum()
     assert len(won) == 35 and actual == pytest.approx(948_521.2, abs=1)
-    assert total[c.MEAN] == pytest.approx(1_235_406, rel=1e-4)
+    assert total[c.MEAN] == pytest.approx(1_268_960, rel=1e-4)
     assert table.loc[c.NEW_DEALS, c.MEAN] == pytest.approx(105_536, rel=1e-4)
     assert total[c.MEAN] == pytest.approx(table[c.MEAN].drop(c.TOTAL).sum())
     wide = result.deals[c.P_WIN].fillna(0).to_numpy()
@@ -199,6 +204,16 @@ def test_sample_q2_against_what_closed(sample_q2):
     draws = (rng.random((20_000, wide.size)) < wide) @ amounts
     low, high = np.quantile(draws, [0.1, 0.9])
     assert low <= actual <= high
+    # Without the new deals' run rate the pipeline stands alone (the groups add up to it).
+    alone = (
+        forecast_window(
+            ws_of(sample_q2), "2026-04-01", "2026-07-01", seed=0, simulations=1_000, new_deals=False
+        )
+        .to_frame()
+        .set_index(c.GROUP)
+    )
+    assert c.NEW_DEALS not in alone.index
+    assert alone.loc[c.TOTAL, c.MEAN] == pytest.approx(1_163_423, rel=1e-4)
     # The planted optimism of the reps' probabilities: their weighted pipeline of the deals due
     # in Q2 exceeds the model's mean for the whole pipeline.
     assert total[c.REP_WEIGHTED] > total[c.MEAN] - table.loc[c.NEW_DEALS, c.MEAN]
@@ -208,7 +223,7 @@ def test_sample_p_win_tracks_planted_truth(sample_q2):
     # Planted truth: a deal's chance of winning at all from its stage (true_win_probability)
     # bounds its chance of winning within the quarter, so the mean p_win per stage stays
     # below it (with sampling slack of 0.1) and rises with the stage.
-    result, _, truth = sample_q2
+    result, _, truth, _ = sample_q2
     planted = truth["rep_probability"]["true_win_probability"]["B2B"]
     b2b = result.deals[result.deals[c.SEGMENT] == c.B2B]
     mean_p = b2b.groupby(c.STAGE)[c.P_WIN].mean()

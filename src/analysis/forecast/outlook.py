@@ -26,7 +26,6 @@ from analysis.forecast.new_deals import NewDeals, new_deal_draws, new_deals_run_
 from analysis.forecast.size_bands import amounts_as_of, band_expr, band_of, size_cuts
 from analysis.forecast.snapshot import PIPELINE_HISTORY, pipeline_as_of
 from analysis.pipeline.cycle.durations import CAUSE, CAUSE_LOST, CAUSE_OPEN, CAUSE_WON
-from analysis.stats.survival import aalen_johansen
 
 __all__ = ["WindowForecast", "forecast_window", "stage_history", "window_win_probability"]
 
@@ -131,8 +130,12 @@ def window_win_probability(
     .. math:: p = \\hat F_{won}(d + h) - \\hat F_{won}(d + s).
 
     Every deal of the reference set is open at :math:`d`, so no division by
-    :math:`\\hat S(d)` is needed. Conditioning on *still in the stage*, not
-    merely still open, matters: entrants open after :math:`d` days are
+    :math:`\\hat S(d)` is needed. Times are counted in whole days (a stay
+    of :math:`x` days is :math:`\\lceil x \\rceil`, a close on day
+    :math:`\\lceil t \\rceil`, a deal :math:`d` days in reads the landmark
+    :math:`\\lfloor d \\rfloor`), so one pass over the history, adding
+    entrants as the landmark falls, serves every deal of a stage.
+    Conditioning on *still in the stage*, not merely still open, matters: entrants open after :math:`d` days are
     mostly those that advanced, and they win more often than deals stuck
     in the stage.
 
@@ -146,18 +149,55 @@ def window_win_probability(
     cause, count = np.asarray(cause, dtype=np.int64), np.asarray(count, dtype=float)
     elapsed = np.asarray(elapsed, dtype=float)
     p, n_at_risk = np.full(elapsed.size, np.nan), np.zeros(elapsed.size)
-    for value in np.unique(elapsed):
-        at = elapsed == value
-        ref = stay > value
-        n_at_risk[at] = count[ref].sum()
+    if not elapsed.size or not stay.size:
+        return p, n_at_risk
+    # Whole days: an entry stayed more than d days when ceil(stay) > d; events fall on the
+    # day ceil(days); a deal d.5 days in reads the landmark of day d.
+    left = np.ceil(stay - _TINY).astype(np.int64)
+    day = np.maximum(np.ceil(days - _TINY).astype(np.int64), 0)
+    mark = np.floor(elapsed + _TINY).astype(np.int64)
+    last = int(day.max()) + 1
+    kinds = (CAUSE_WON, CAUSE_LOST, CAUSE_OPEN)
+    events = {k: np.zeros(last) for k in kinds}  # the landmark set's entries per day, by cause
+    order = np.argsort(-left, kind="stable")  # entries join the set as the landmark falls
+    left, day, cause, count = left[order], day[order], cause[order], count[order]
+    joined = 0
+    for d in np.unique(mark)[::-1]:
+        upto = joined + int(np.searchsorted(-left[joined:], -d, side="left"))
+        for k in kinds:
+            sel = slice(joined, upto)
+            is_k = cause[sel] == k
+            np.add.at(events[k], day[sel][is_k], count[sel][is_k])
+        joined = upto
+        at = mark == d
+        n_at_risk[at] = count[:joined].sum()
         if not n_at_risk[at][0]:
             continue
-        curve = aalen_johansen(days[ref], cause[ref], count[ref], causes=(CAUSE_WON, CAUSE_LOST))
-        times, won = curve[c.DAYS].to_numpy(), curve[f"cif_{CAUSE_WON}"].to_numpy()
-        cif = np.r_[0.0, won]  # the curve is 0 before its first event time
-        upto = np.searchsorted(times, [value + skip, value + horizon], side="right")
-        p[at] = cif[upto[1]] - cif[upto[0]]
+        cif = _win_incidence(events[CAUSE_WON], events[CAUSE_LOST], events[CAUSE_OPEN])
+        ends = np.floor(d + np.array([skip, horizon]) + _TINY).astype(np.int64)
+        lo, hi = (cif[min(e, last - 1)] if e >= 0 else 0.0 for e in ends)
+        p[at] = hi - lo
     return p, n_at_risk
+
+
+_TINY = 1e-9  # rounding slack: a stay of exactly 5 days is 5, not 6
+
+
+def _win_incidence(won: np.ndarray, lost: np.ndarray, censored: np.ndarray) -> np.ndarray:
+    """Aalen–Johansen cumulative incidence of a win on a grid of days, at each day's end.
+
+    With :math:`n_t` entries at risk on day :math:`t` (closing or censored
+    on day :math:`t` or later), :math:`S(t) = \\prod_{u \\le t} (1 - (w_u + l_u) / n_u)`
+    and :math:`F(t) = \\sum_{u \\le t} S(u - 1) w_u / n_u`
+    (:func:`analysis.stats.survival.aalen_johansen` on whole days).
+    """
+    total = won + lost + censored
+    at_risk = np.cumsum(total[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hazard_all = np.where(at_risk > 0, (won + lost) / at_risk, 0.0)
+        hazard_won = np.where(at_risk > 0, won / at_risk, 0.0)
+    survival_before = np.r_[1.0, np.cumprod(1.0 - hazard_all)[:-1]]
+    return np.cumsum(survival_before * hazard_won)
 
 
 def _stage_entries(ws: Workspace, moment: ibis.Value) -> ibis.Table:
@@ -188,6 +228,11 @@ def _stage_entries(ws: Workspace, moment: ibis.Value) -> ibis.Table:
     return entries.filter(entries[c.ENTERED_AT] <= moment)
 
 
+def _whole_days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    """Days from start to end rounded up to whole days (the grid of the landmark estimate)."""
+    return (rounded_days(ws, start, end) - _TINY).ceil().cast("float64")
+
+
 def stage_history(ws: Workspace, as_of: TimeLike, cuts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The history of every open stage as known on ``as_of``, reduced to counts.
 
@@ -207,7 +252,8 @@ def stage_history(ws: Workspace, as_of: TimeLike, cuts: pd.DataFrame | None = No
         (its amount on ``as_of``), the days it stayed (to the next stage
         entered or the close by ``as_of``, else to ``as_of``), and the days
         to the deal's close when it was won (cause 1) or lost (2) by
-        ``as_of``, else to ``as_of`` (0, censored).
+        ``as_of``, else to ``as_of`` (0, censored); days rounded up to
+        whole days, as :func:`window_win_probability` reads them.
     """
     at = to_utc(as_of)
     moment = ibis.literal(at, type="timestamp('UTC')")
@@ -237,8 +283,8 @@ def stage_history(ws: Workspace, as_of: TimeLike, cuts: pd.DataFrame | None = No
         c.SIZE_BAND,
         c.STAGE,
         **{
-            c.STAY_DAYS: rounded_days(ws, rows[c.ENTERED_AT], left),
-            c.DAYS: rounded_days(ws, rows[c.ENTERED_AT], ended),
+            c.STAY_DAYS: _whole_days(ws, rows[c.ENTERED_AT], left),
+            c.DAYS: _whole_days(ws, rows[c.ENTERED_AT], ended),
             CAUSE: cause,
         },
     )
@@ -432,6 +478,7 @@ def forecast_window(
     rep, stage = crm_weighted(deals, start, end)
     rows = []
     extra = [c.NEW_DEALS] * (new is not None) + [c.WON_SO_FAR] * (so_far is not None)
+    added = ([(new.rate, new.mean)] if new is not None else []) + ([so_far] if so_far else [])
     for g in [*groups, *extra, c.TOTAL]:
         low, median, high = np.quantile(draws[g], [alpha / 2, 0.5, 1 - alpha / 2])
         row = {c.GROUP: g, c.PI_LOW: low, c.MEDIAN: median, c.PI_HIGH: high}
@@ -447,9 +494,7 @@ def forecast_window(
                 c.STAGE_WEIGHTED: stage[mask].sum(),
             }  # fmt: skip
         if g == c.TOTAL:
-            for count, mean in [(new.rate, new.mean)] * (new is not None) + [so_far] * (
-                so_far is not None
-            ):
+            for count, mean in added:
                 row[c.EXPECTED_COUNT] += _or_zero(count)
                 row[c.MEAN] += _or_zero(mean)
         rows.append(row)
