@@ -170,3 +170,27 @@ def test_random_histories_match_the_timeline(crm, stage_history):
                     assert pd.isna(value), (deal["id"], field, at)
                 else:
                     assert value == expected, (deal["id"], field, at)
+
+
+def test_amounts_edited_in_the_deals_own_currency_are_converted(crm):
+    # Hand: a EUR deal booked at 100 EUR = 110 USD (amount / amount_original = 1.1) whose
+    # amount was 80 EUR before 1 Feb: on 15 Jan it stood at 80 x 1.1 = 88 USD. A deal without
+    # an original amount (one currency) keeps the recorded figure.
+    deals = [
+        {"id": "E", "created": _t("2026-01-01"), "initial": {c.AMOUNT: 80.0},
+         "changes": [(_t("2026-02-01"), c.AMOUNT, 100.0)]},
+        {"id": "U", "created": _t("2026-01-01"), "initial": {c.AMOUNT: 80.0},
+         "changes": [(_t("2026-02-01"), c.AMOUNT, 100.0)]},
+    ]  # fmt: skip
+    frames = crm.frames(deals)
+    table = frames[c.DEALS]
+    table[c.AMOUNT] = [110.0, 100.0]
+    table[c.AMOUNT_ORIGINAL] = [100.0, np.nan]
+    table[c.CURRENCY] = ["EUR", None]
+    ws = analysis.connect(frames)
+    assert _values(ws, ["E", "U"], "2026-01-15", [c.AMOUNT])[c.AMOUNT].tolist() == pytest.approx(
+        [88.0, 80.0]
+    )
+    assert _values(ws, ["E", "U"], "2026-03-01", [c.AMOUNT])[c.AMOUNT].tolist() == pytest.approx(
+        [110.0, 100.0]
+    )

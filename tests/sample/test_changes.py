@@ -157,8 +157,9 @@ def test_current_deal_values_are_the_last_change_of_each_field(crm):
     assert (
         last_values(crm, c.FORECAST_CATEGORY).loc[deals.index] == deals[c.FORECAST_CATEGORY]
     ).all()
+    # Amounts are edited in the deal's own currency: the last one is amount_original.
     amount = last_values(crm, c.AMOUNT).loc[deals.index]
-    assert (amount == deals[c.AMOUNT].map(repr)).all()  # canonical text of the float
+    assert (amount == deals[c.AMOUNT_ORIGINAL].map(repr)).all()  # canonical text of the float
     probability = last_values(crm, c.PROBABILITY).loc[deals.index].astype(float)
     assert (probability == deals[c.PROBABILITY]).all()
     expected = last_values(crm, c.EXPECTED_CLOSE_AT).loc[deals.index].map(pd.Timestamp)

@@ -42,6 +42,19 @@ def _current(deals: ibis.Table, field: str) -> ibis.Value:
     return deals[field].cast(FIELD_TYPES[field])
 
 
+def _own_currency_rate(deals: ibis.Table) -> ibis.Value:
+    """Reporting amount per unit of the deal's own currency: ``amount / amount_original``.
+
+    1 when the deal has no original amount (one currency) or either is 0 or missing.
+    """
+    if c.AMOUNT_ORIGINAL not in deals.columns or c.AMOUNT not in deals.columns:
+        return ibis.literal(1.0)
+    amount = deals[c.AMOUNT].cast("float64")
+    original = deals[c.AMOUNT_ORIGINAL].cast("float64")
+    usable = amount.notnull() & original.notnull() & (original != 0) & (amount != 0)
+    return usable.ifelse(amount / original, 1.0)
+
+
 def _picked_changes(changes: ibis.Table, pairs: ibis.Table, fields: Sequence[str]) -> ibis.Table:
     """Per (deal, moment, field) the last change at or before the moment and the first after.
 
@@ -157,7 +170,12 @@ def values_as_of(
 
     Only changes and events at or before :math:`t` and, through rule 2, the
     ``old_value`` of the first later change can influence the result; today's
-    value counts only for a field that never changed. ``stage_entered_at`` is
+    value counts only for a field that never changed.
+
+    Amounts in ``deal_changes`` are in the deal's own currency, as CRMs
+    record edits; they are converted to the reporting currency with the
+    deal's own rate, ``amount / amount_original`` from ``deals`` (1 when the
+    deal has no original amount), so a rewound amount and today's agree. ``stage_entered_at`` is
     the time of the change or event that set the stage (null when the stage
     comes from rule 2 or 3).
     """
@@ -170,7 +188,8 @@ def values_as_of(
     deals = ws.deals
     now = {f"_now_{f}": _current(deals, f) for f in fields}
     closed = deals[c.CLOSED_AT] if c.CLOSED_AT in deals.columns else ibis.null("timestamp('UTC')")
-    table = pairs.join(deals.select(c.DEAL_ID, _closed_at=closed, **now), c.DEAL_ID)
+    rate = {"_rate": _own_currency_rate(deals)} if c.AMOUNT in fields else {}
+    table = pairs.join(deals.select(c.DEAL_ID, _closed_at=closed, **now, **rate), c.DEAL_ID)
     if c.STAGE in fields:
         # Today's stage is won or lost only from the close on; before it, unknown.
         terminal = table["_now_stage"].isin(list(ws.pipeline.terminal_stages))
@@ -195,6 +214,8 @@ def values_as_of(
             known, has = table[f"_known_{f}"].fill_null(False), table[f"_has_{f}"].fill_null(False)
             new = table[f"_new_{f}"].try_cast(FIELD_TYPES[f])
             old = table[f"_old_{f}"].try_cast(FIELD_TYPES[f])
+            if f == c.AMOUNT:  # recorded in the deal's own currency
+                new, old = new * table["_rate"], old * table["_rate"]
             value = ibis.cases((known, new), (has, old), else_=value)
             if f == c.STAGE:
                 changed_at = table["_stage_changed_at"].cast("timestamp('UTC')")

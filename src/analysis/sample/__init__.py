@@ -57,7 +57,8 @@ __all__ = [
     "write_sample",
 ]
 
-GENERATOR_VERSION = 2  # 2: deal_changes and deals' expected close, probability, forecast
+GENERATOR_VERSION = 3  # 2: deal_changes and deals' expected close, probability, forecast;
+# 3: amounts in deal_changes in the deal's own currency, as CRMs record them
 
 
 @dataclass(frozen=True)

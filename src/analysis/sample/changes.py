@@ -114,7 +114,7 @@ def draw_amount_changes(
     u = rng.random((n, 2))
     first_at = deals.created + life * np.where(twice, 0.10 + 0.35 * u[:, 0], 0.10 + 0.80 * u[:, 0])
     second_at = deals.created + life * (0.55 + 0.35 * u[:, 1])
-    final = deals.amount
+    final = deals.amount_original  # a CRM records edits in the deal's own currency
     before_last = np.round(final / np.where(twice, factor[:, 1], factor[:, 0]), 2)
     before_first = np.round(before_last / factor[:, 0], 2)
     initial = np.where(twice, before_first, np.where(changed, before_last, final))
