@@ -115,17 +115,37 @@ def test_less_than_a_year_of_data_is_a_result_without_windows(crm):
     assert result.summary[c.BIAS].isna().all()
 
 
-def test_default_sample_rep_weighting_is_more_optimistic_than_the_model():
+@pytest.fixture(scope="module")
+def seeded_backtests():
+    """Quarterly and monthly backtests of the default sample and of three other seeds."""
+    out = {}
+    for seed in (None, 1, 2, 3):
+        crm = generate_sample() if seed is None else generate_sample(5000, seed=seed)
+        ws = analysis.connect(dict(crm.tables))
+        for freq in ("quarter", "month"):
+            out[seed, freq] = backtest_forecast(ws, freq=freq, simulations=1000)
+    return out
+
+
+def test_the_80_percent_interval_covers_about_80_percent_of_windows(seeded_backtests):
+    # Planted truth (issue 14): the P10-P90 interval should hold the actual in 70-90% of past
+    # windows. One sample has only 4 quarters and 12 months, so a single sample's share is
+    # mostly chance (4 of 4 has probability 0.41 at a true 80%); pooled over four generator
+    # seeds, quarters and months, 64 windows. Recorded: default seed 3/4 quarters, 11/12
+    # months; seeds 1-3: 2, 4, 3 of 4 quarters and 10, 7, 9 of 12 months: 49 of 64 (77%).
+    covered = sum(int(b.table[c.COVERED].sum()) for b in seeded_backtests.values())
+    windows = sum(len(b.table) for b in seeded_backtests.values())
+    assert windows == 64
+    assert 0.70 <= covered / windows <= 0.90
+
+
+def test_default_sample_rep_weighting_is_more_optimistic_than_the_model(seeded_backtests):
     # Planted truth: the generator's reps overstate their probabilities (planted optimism),
-    # so the rep-weighted pipeline overshoots what was won by more than the model's mean.
-    crm = generate_sample()  # 5,000 deals, cut-off 2026-07-01
-    ws = analysis.connect(dict(crm.tables))
-    result = backtest_forecast(ws, freq="month", simulations=1000)
-    summary = result.summary.set_index(c.METHOD)
-    assert len(result.table) == 12
-    assert summary.loc[c.REP_WEIGHTED, c.BIAS] > summary.loc[c.MEAN, c.BIAS]
-    # Recorded (seed 0, 1,000 draws): the P10-P90 interval covered 12 of 12 monthly actuals
-    # (nominal 80 %); the Wilson interval's lower end is about 0.88.
-    coverage = summary.loc[c.MEAN, c.COVERAGE]
-    assert coverage == pytest.approx(1.0)
-    assert np.isfinite(summary.loc[c.MEAN, c.CI_LOW])
+    # so on every seed the rep-weighted pipeline overshoots what its deals won by more than
+    # the model's pipeline forecast does, and its own interval covers less often.
+    for (seed, freq), result in seeded_backtests.items():
+        summary = result.summary.set_index(c.METHOD)
+        assert summary.loc[c.REP_WEIGHTED, c.BIAS] > summary.loc[c.PIPELINE_MEAN, c.BIAS], seed
+        if freq == "month":
+            assert len(result.table) == 12
+            assert summary.loc[c.REP_WEIGHTED, c.COVERAGE] < summary.loc[c.MEAN, c.COVERAGE]

@@ -37,7 +37,7 @@ DEAL_COLUMNS = (
     c.DEAL_ID, c.SEGMENT, c.SIZE_BAND, c.STAGE, c.AMOUNT, c.DAYS_IN_STAGE, c.P_WIN, c.N_AT_RISK,
     c.ESTIMATED_FROM, c.PROBABILITY, c.EXPECTED_CLOSE_AT, c.STAGE_WIN_RATE,
 )  # fmt: skip
-_CHUNK = 1_000  # simulations drawn at a time (bounds the memory of the draws)
+_CHUNK = 500  # simulations drawn at a time (bounds the memory of the draws)
 
 
 @dataclass(frozen=True)
@@ -351,21 +351,58 @@ def _win_probabilities(deals: pd.DataFrame, history: pd.DataFrame, horizon, skip
 
 
 def booked_draws(
-    p: np.ndarray, amount: np.ndarray, masks: dict, simulations: int, rng: np.random.Generator
+    p: np.ndarray,
+    amount: np.ndarray,
+    masks: dict,
+    simulations: int,
+    rng: np.random.Generator,
+    error: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[object, np.ndarray]:
     """Simulated amounts booked per mask: :math:`\\sum_i a_i B_i`, :math:`B_i \\sim` Bernoulli(:math:`p_i`).
 
     ``masks`` maps a label to the deals it sums; ``simulations`` draws each.
+    With ``error = (se, cell)``, each draw first moves every deal's chance by
+    :math:`z_{cell(i)} \\, se_i` with one :math:`z \\sim N(0, 1)` per cell
+    of history (clipped to [0, 1]): the estimate's own error, shared by the
+    deals that read the same history.
     """
     sums = {g: [] for g in masks}
     left = int(simulations)
     while left:
         m = min(_CHUNK, left)
-        booked = (rng.random((m, p.size)) < p) * amount
+        chance = p
+        if error is not None:
+            se, cell = error
+            z = rng.standard_normal((m, int(cell.max()) + 1 if cell.size else 0))
+            chance = np.clip(p + z[:, cell] * se, 0.0, 1.0)
+        booked = (rng.random((m, p.size)) < chance) * amount
         for g, mask in masks.items():
             sums[g].append(booked[:, mask].sum(axis=1))
         left -= m
     return {g: np.concatenate(v) if v else np.zeros(0) for g, v in sums.items()}
+
+
+def estimate_error(deals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each deal's standard error of ``p_win`` and the cell of history it was read from.
+
+    Notes
+    -----
+    :math:`se_i = \\sqrt{p_i (1 - p_i) / n_i}`, :math:`n_i` the past entrants
+    still in the stage after as long (``n_at_risk``): the binomial error of
+    a share of :math:`n_i`, which understates an Aalen–Johansen estimate's
+    error when many of them are censored. The cell is the history the
+    estimate came from (:data:`LEVELS`): deals of a cell share one error.
+    """
+    p = deals[c.P_WIN].fillna(0.0).clip(0.0, 1.0).to_numpy()
+    n = deals[c.N_AT_RISK].to_numpy(dtype=float)
+    se = np.where(n > 0, np.sqrt(p * (1 - p) / np.where(n > 0, n, 1.0)), 0.0)
+    keys = {label: cols for cols, label, _ in LEVELS}
+    cell_key = [
+        (label, *(row[col] for col in keys[label])) if label in keys else None
+        for label, row in zip(deals[c.ESTIMATED_FROM], deals.to_dict("records"), strict=True)
+    ]
+    cell, _ = pd.factorize(pd.Series(cell_key, dtype=object).astype(str))
+    return se, cell.astype(np.int64)
 
 
 def forecast_window(
@@ -400,6 +437,8 @@ def forecast_window(
         Monte Carlo draws of the pipeline's outcomes.
     seed : int
         Seed of ``numpy.random.default_rng`` for the draws.
+    new_deals : bool
+        Add what deals not yet created on ``as_of`` will win (the run rate).
 
     Returns
     -------
@@ -408,40 +447,49 @@ def forecast_window(
     Notes
     -----
     The pipeline is :func:`~analysis.forecast.snapshot.pipeline_as_of` at
-    :math:`a` = ``as_of``. For each (segment, open stage), the history is
-    every entry of the stage at or before :math:`a`
-    (:func:`stage_history`): days from the entry to the deal's close if it
-    was won or lost by :math:`a`, else censored at :math:`a`. A deal open
-    for :math:`d` days in its stage is won in the window with the
-    conditional cumulative incidence of :func:`window_win_probability`, with
-    :math:`h = end - a` and :math:`s = \\max(start - a, 0)`; where its
-    segment has no entrant of the stage still in it after :math:`d` days, the
-    stage's history over all segments is used, and failing that
-    :math:`p` is unknown and counted as 0 (``notes`` says how many).
+    :math:`a` = ``as_of``. For each open stage, the history is every entry
+    of the stage at or before :math:`a` (:func:`stage_history`): days from
+    the entry to the deal's close if it was won or lost by :math:`a`, else
+    censored at :math:`a`. A deal open for :math:`d` days in its stage is
+    won in the window with the conditional cumulative incidence of
+    :func:`window_win_probability`, with :math:`h = end - a` and
+    :math:`s = \\max(start - a, 0)`, read from the history of its segment
+    and size third (:mod:`~analysis.forecast.size_bands`) when at least
+    :data:`~analysis.forecast.columns.MIN_AT_RISK` of its entrants were
+    still in the stage after :math:`d` days, else of its segment, else of
+    the stage over all segments (:data:`LEVELS`, ``estimated_from``);
+    failing all, :math:`p` is unknown and counted as 0 (``notes`` says how
+    many).
+
+    Deals not yet created add the compound Poisson run rate of
+    :func:`~analysis.forecast.new_deals.new_deals_run_rate` (row ``new
+    deals``; ``new_deals=False`` leaves it out); when :math:`a` is inside
+    the window, what was won from ``start`` to :math:`a` is added as booked
+    (row ``won so far``).
 
     Nothing recorded after :math:`a` is read except as
     :func:`~analysis.forecast.snapshot.pipeline_as_of` reads it (the old
-    value of a field's first later change) and the deals' segment, which has
-    no history.
+    value of a field's first later change) and the deals' segment, which
+    has no history.
 
     Assumptions: the time from entering a stage to the close depends on the
-    deal only through its segment and stage (not the rep, amount or the
+    deal only through its segment, size third and stage (not the rep or the
     stages it passed through), it does not drift over time, and a deal
     still in its stage after :math:`d` days behaves like the past entrants
-    still in that stage after :math:`d` days (the landmark set). The
-    deals are independent given :math:`p`, and the estimation error of
-    :math:`p` is not propagated into the interval, which is therefore too
-    narrow when the history is short. Deals created after :math:`a` are not
-    forecast.
+    still in that stage after :math:`d` days (the landmark set). The deals
+    are independent given :math:`p`; the estimate's own error enters the
+    simulation as one normal shift per cell of history
+    (:func:`estimate_error`), an approximation that understates it when
+    much of the history is censored.
 
-    ``mean`` is :math:`\\sum_i a_i p_i` (exact), ``expected_count``
-    :math:`\\sum_i p_i`; ``pi_low``, ``median`` and ``pi_high`` are quantiles
-    of :math:`\\sum_i a_i B_i`, :math:`B_i \\sim \\text{Bernoulli}(p_i)`,
-    over ``simulations`` draws. ``rep_weighted`` is
-    :math:`\\sum a_i q_i` over the deals with an expected close before
-    ``end``, :math:`q_i` the probability as of :math:`a`; ``stage_weighted``
-    is :math:`\\sum a_i r_{s(i)}` over all open deals, :math:`r_s` the share
-    won among the stage's past entrants closed by :math:`a`.
+    ``mean`` is :math:`\\sum_i a_i p_i` plus the new deals' run rate and
+    what was won so far (exact), ``expected_count`` :math:`\\sum_i p_i`
+    plus their counts; ``pi_low``, ``median`` and ``pi_high`` are quantiles
+    of the simulated total over ``simulations`` draws. ``rep_weighted`` and
+    ``stage_weighted`` are the CRM's answers (:func:`crm_weighted`): the
+    amounts of the deals expected to close in the window times the rep's
+    probability, or times the share won among the stage's past entrants
+    closed by :math:`a`.
     """
     PIPELINE_HISTORY.check(ws)
     start, end = to_utc(start), to_utc(end)
@@ -466,7 +514,7 @@ def forecast_window(
     groups = sorted(pd.unique(labels[pd.notna(labels)])) if by else []
     masks = {g: labels == g for g in groups} | {c.TOTAL: np.ones(len(deals), bool)}
     rng = np.random.default_rng(seed)
-    draws = booked_draws(p, amount, masks, simulations, rng)
+    draws = booked_draws(p, amount, masks, simulations, rng, estimate_error(deals))
     new = new_deals_run_rate(ws, at, horizon, skip) if new_deals else None
     if new is not None:
         draws[c.NEW_DEALS] = new_deal_draws(new, simulations, rng)
