@@ -38,15 +38,20 @@ from analysis.forecast.slippage import SLIPPAGE_HISTORY, Slippage, slippage
 from analysis.forecast.snapshot import PIPELINE_HISTORY, PipelineSnapshot, pipeline_as_of
 from analysis.forecast.view import (
     MONEY,
+    SCORE_PERCENT,
     SLIPPAGE_PERCENT,
     readable_backtest,
+    readable_coverage,
     readable_forecast,
+    readable_scores,
     readable_slippage,
+    readable_slippage_wins,
 )
 from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
 
 __all__ = [
     "MONEY",
+    "SCORE_PERCENT",
     "SLIPPAGE_PERCENT",
     "Backtest",
     "Calibration",
@@ -74,8 +79,11 @@ __all__ = [
     "pipeline_as_of",
     "pipeline_waterfall",
     "readable_backtest",
+    "readable_coverage",
     "readable_forecast",
+    "readable_scores",
     "readable_slippage",
+    "readable_slippage_wins",
     "slippage",
     "slippage_sentences",
     "target_coverage",

@@ -51,16 +51,15 @@ def waterfall_chart(waterfall: PipelineWaterfall) -> Figure:
         return fig
     amounts = frame.set_index(c.COMPONENT)[c.AMOUNT].reindex(c.COMPONENTS).fillna(0.0)
     colours = sns.color_palette(PALETTE, 4)
-    running = 0.0
-    for i, name in enumerate(c.COMPONENTS):
+    for i, (name, top) in enumerate(zip(c.COMPONENTS, _bar_tops(amounts), strict=True)):
         sign, value = c.COMPONENT_SIGNS[name], amounts[name]
-        if sign == 0:
-            ax.bar(i, value, color=colours[0])
-            running = value
-            continue
-        bottom = running if sign > 0 else running - value
-        ax.bar(i, value, bottom=bottom, color=colours[2] if sign > 0 else colours[3])
-        running += sign * value
+        colour = colours[0] if sign == 0 else colours[2] if sign > 0 else colours[3]
+        ax.bar(i, value, bottom=top - value, color=colour)
+        sign_text = "" if sign == 0 else "+" if sign > 0 else "−"
+        ax.annotate(  # each bar's amount, so the small flows still read
+            f"{sign_text}{format_money(value)}", (i, top), ha="center", va="bottom",
+            fontsize="x-small", xytext=(0, 2), textcoords="offset points",
+        )  # fmt: skip
     ax.set_xticks(range(len(c.COMPONENTS)), [_LABELS[n] for n in c.COMPONENTS], rotation=30)
     ax.yaxis.set_major_formatter(lambda v, _: format_money(v))
     start, end = amounts[c.START], amounts[c.END]
@@ -72,6 +71,20 @@ def waterfall_chart(waterfall: PipelineWaterfall) -> Figure:
     period = f"{waterfall.start:%d %b} to {waterfall.end:%d %b %Y}; amounts as they stood"
     finding_title(fig, title, period, ax)
     return fig
+
+
+def _bar_tops(amounts: pd.Series) -> list[float]:
+    """The top of each bar of the waterfall: the running total after (or before) each flow."""
+    running, tops = 0.0, []
+    for name in c.COMPONENTS:
+        sign, value = c.COMPONENT_SIGNS[name], amounts[name]
+        if sign == 0:
+            running = value
+            tops.append(value)
+            continue
+        tops.append(running + value if sign > 0 else running)
+        running += sign * value
+    return tops
 
 
 def backtest_chart(backtest: Backtest) -> Figure:
@@ -97,7 +110,7 @@ def backtest_chart(backtest: Backtest) -> Figure:
     labels = [f"{s:%b %Y}" for s in table[c.WINDOW_START]]
     ax.set_xticks(x, labels, rotation=30)
     ax.yaxis.set_major_formatter(lambda v, _: format_money(v))
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     covered, n = int(table[c.COVERED].sum()), len(table)
     title = f"The {level} interval held the actual in {covered} of {n} past windows"
     finding_title(fig, title, "each window forecast from the pipeline at its start", ax)

@@ -35,6 +35,10 @@ LABELS: dict[str, str] = {
     "n_clusters": "Clusters",
     "max_power_same_clusters": "Most power from the same clusters",
     "revenue_per_rep_month": "Revenue per rep-month",
+    "mape": "Mean absolute error",
+    "bias": "Bias (mean error)",
+    "method": "Method",
+    "target": "Scored against",
 }
 
 _ACRONYMS = {"cac": "CAC", "icc": "ICC", "srm": "SRM", "km": "KM", "b2b": "B2B", "b2c": "B2C"}

@@ -30,7 +30,9 @@ def forecast_line(run_dir: str | Path | None) -> str:
         sentence = forecast.get("sentence")
         link = f"../{folder.name}/{folder.name}.html"
         if sentence:
-            lines.append(f"- {escape_markdown(sentence)} [evidence]({link})")
+            # The workbench's own sentence (numbers and dates), shown as the forecast page
+            # shows it: escaping would print its brackets' backslashes inside "$...$" math.
+            lines.append(f"- {sentence} [evidence]({link})")
         else:
             lines.append(f"- {escape_markdown(title)}: no forecast could be made ([why]({link})).")
     return "\n".join(lines) or "No forecast report in this run."
