@@ -9,7 +9,13 @@ import pytest
 import analysis
 from analysis.engine.workspace import Workspace
 from analysis.forecast import columns as c
-from analysis.forecast.outlook import forecast_window, stage_history, window_win_probability
+from analysis.forecast.outlook import (
+    booked_draws,
+    estimate_error,
+    forecast_window,
+    stage_history,
+    window_win_probability,
+)
 from analysis.sample import generate_sample
 
 
@@ -135,6 +141,24 @@ def test_nothing_after_as_of_moves_the_forecast(crm):
     pd.testing.assert_frame_equal(before.deals, after.deals)
 
 
+def test_deals_created_after_as_of_do_not_move_the_forecast(crm):
+    # Property (no leakage): new deals after as_of, some won within the window, change neither
+    # the pipeline's chances nor the new deals' run rate, which reads only earlier spans.
+    rng = np.random.default_rng(8)
+    deals = crm.random_deals(rng, 150, days=120)
+    at = _t("2026-04-20")
+    later = [
+        crm.random_deal(rng, f"n{i}", at + pd.Timedelta(days=1 + i), _t("2026-06-30"))
+        for i in range(20)
+    ]
+    assert sum(d["outcome"] == c.WON for d in later) > 0
+    kwargs = {"as_of": at, "simulations": 2_000, "seed": 3}
+    before = forecast_window(analysis.connect(crm.frames(deals)), at, "2026-07-01", **kwargs)
+    after = forecast_window(analysis.connect(crm.frames(deals + later)), at, "2026-07-01", **kwargs)
+    pd.testing.assert_frame_equal(before.to_frame(), after.to_frame())
+    pd.testing.assert_frame_equal(before.deals, after.deals)
+
+
 def test_properties_and_arguments(crm):
     deals = crm.random_deals(np.random.default_rng(11), 120, days=120)
     ws = analysis.connect(crm.frames(deals))
@@ -231,3 +255,23 @@ def test_sample_p_win_tracks_planted_truth(sample_q2):
         assert p <= planted[stage] + 0.1, stage
     order = [s for s in planted if s in mean_p.index]
     assert mean_p[order].is_monotonic_increasing
+
+
+def test_estimate_error_by_hand():
+    # Hand: se = sqrt(p (1 - p) / n): 0.5 of 25 -> 0.1; 0.2 of 16 -> 0.1; no history -> 0.
+    # Deals read from the same cell share it; a deal without history gets the cell 0.
+    deals = pd.DataFrame({
+        c.P_WIN: [0.5, 0.5, 0.2, np.nan], c.N_AT_RISK: [25.0, 25.0, 16.0, 0.0],
+        c.ESTIMATED_FROM: [c.FROM_SIZE, c.FROM_SIZE, c.FROM_STAGE, None],
+        c.SEGMENT: ["B2B", "B2B", "B2C", "B2C"], c.SIZE_BAND: [c.LARGER, c.LARGER, None, None],
+        c.STAGE: ["proposal", "proposal", "proposal", "proposal"],
+    })  # fmt: skip
+    se, cell = estimate_error(deals)
+    assert se == pytest.approx([0.1, 0.1, 0.1, 0.0])
+    assert cell[0] == cell[1] != cell[2] and cell[3] == 0 and cell.min() == 0
+    # With no history at all, the simulation still runs (every chance 0, nothing booked).
+    none = deals.iloc[[3]]
+    se, cell = estimate_error(none)
+    draws = booked_draws(np.zeros(1), np.ones(1), {"t": np.ones(1, bool)}, 10,
+                         np.random.default_rng(0), (se, cell))  # fmt: skip
+    assert (draws["t"] == 0).all()

@@ -401,8 +401,8 @@ def estimate_error(deals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         (label, *(row[col] for col in keys[label])) if label in keys else None
         for label, row in zip(deals[c.ESTIMATED_FROM], deals.to_dict("records"), strict=True)
     ]
-    cell, _ = pd.factorize(pd.Series(cell_key, dtype=object).astype(str))
-    return se, cell.astype(np.int64)
+    cell, _ = pd.factorize(pd.Series(cell_key, dtype=object))
+    return se, cell.astype(np.int64) + 1  # 0: no history (its se is 0)
 
 
 def forecast_window(
