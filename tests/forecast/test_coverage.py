@@ -55,6 +55,36 @@ def test_coverage_by_hand():
     assert row[c.WINDOWS] == 5 and row[c.NOTE] == c.NOTE_FEW_WINDOWS
 
 
+def test_read_inside_the_window_the_pipeline_covers_what_is_left():
+    # Hand: target 200 with 150 won so far leaves 50; due pipeline 400 covers it 8x; the same
+    # history (1 / 0.24 needed) asks for 208.33 of pipeline, so no gap. A target already won
+    # says so and has no coverage ratio.
+    forecast = _forecast(np.array([150.0, 200.0, 250.0, 400.0]))
+    table = pd.DataFrame({c.GROUP: [c.WON_SO_FAR, c.TOTAL], c.MEAN: [150.0, 250.0]})
+    inside = WindowForecast(
+        table, forecast.deals, START, END, START + pd.Timedelta(days=30), 0.2, 4, 0, (),
+        forecast.draws,
+    )  # fmt: skip
+    backtest = _backtest([100, 200, 500, 1000, 100], [50, 50, 200, 200, 30])
+    row = target_coverage(inside, 200.0, backtest).to_frame().iloc[0]
+    assert row[c.WON_SO_FAR_AMOUNT] == 150.0 and row[c.COVERAGE_NOW] == 8.0
+    assert row[c.PIPELINE_NEEDED] == pytest.approx(50 / 0.24) and row[c.PIPELINE_GAP] == 0.0
+    met = target_coverage(inside, 100.0, backtest).to_frame().iloc[0]
+    assert met[c.NOTE] == c.NOTE_TARGET_MET and np.isnan(met[c.COVERAGE_NOW])
+
+
+def test_history_from_windows_of_another_length_is_refused():
+    # A month's conversion is not a quarter's: monthly backtest windows against a quarter.
+    starts = pd.date_range("2025-01-01", periods=3, freq="MS", tz="UTC")
+    table = pd.DataFrame({
+        c.WINDOW_START: starts, c.WINDOW_END: starts + pd.DateOffset(months=1),
+        c.DUE_PIPELINE: [1.0, 1.0, 1.0], c.ACTUAL: [1.0, 1.0, 1.0],
+    })  # fmt: skip
+    monthly = Backtest(table, pd.DataFrame(), pd.DataFrame(), "month", 0.2, 10, 0)
+    with pytest.raises(ValueError, match="as long"):
+        target_coverage(_forecast(np.array([1.0])), 1.0, monthly)
+
+
 def test_windows_without_due_pipeline_are_left_out_and_no_history_is_said():
     forecast = _forecast(np.array([0.0, 500.0]))
     result = target_coverage(forecast, 100.0, _backtest([0.0, 100.0], [10.0, 50.0]))

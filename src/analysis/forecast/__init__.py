@@ -22,17 +22,24 @@ from __future__ import annotations
 from analysis.forecast import columns
 from analysis.forecast.backtest import Backtest, backtest_forecast, backtest_windows
 from analysis.forecast.calibration import Calibration, brier_score, forecast_calibration
-from analysis.forecast.coverage import TargetCoverage, load_target, target_coverage
+from analysis.forecast.coverage import (
+    TargetCoverage,
+    load_target,
+    target_coverage,
+    window_target,
+)
 from analysis.forecast.findings import (
+    FORECAST_KEY,
     backtest_sentences,
     calibration_sentences,
     coverage_sentences,
     forecast_headline,
+    forecast_record,
     slippage_sentences,
 )
 from analysis.forecast.history import values_as_of
 from analysis.forecast.outlook import WindowForecast, forecast_window
-from analysis.forecast.period import forecast_period
+from analysis.forecast.period import forecast_period, waterfall_dates
 from analysis.forecast.plots import backtest_chart, calibration_chart, waterfall_chart
 from analysis.forecast.slippage import SLIPPAGE_HISTORY, Slippage, slippage
 from analysis.forecast.snapshot import PIPELINE_HISTORY, PipelineSnapshot, pipeline_as_of
@@ -50,6 +57,7 @@ from analysis.forecast.view import (
 from analysis.forecast.waterfall import PipelineWaterfall, pipeline_waterfall
 
 __all__ = [
+    "FORECAST_KEY",
     "MONEY",
     "SCORE_PERCENT",
     "SLIPPAGE_PERCENT",
@@ -71,6 +79,7 @@ __all__ = [
     "calibration_sentences",
     "coverage_sentences",
     "forecast_headline",
+    "forecast_record",
     "forecast_period",
     "columns",
     "forecast_calibration",
@@ -87,6 +96,8 @@ __all__ = [
     "slippage",
     "slippage_sentences",
     "target_coverage",
+    "window_target",
     "values_as_of",
+    "waterfall_dates",
     "waterfall_chart",
 ]

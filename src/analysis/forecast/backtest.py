@@ -148,6 +148,9 @@ def _baselines(forecast, end: pd.Timestamp, alpha: float, simulations: int, seed
         (q, (c.REP_P10, c.REP_P50, c.REP_P90)),
         (r, (c.STAGE_P10, c.STAGE_P50, c.STAGE_P90)),
     ):
+        if len(p) and np.isnan(p).all():  # the CRM has no answer of this kind
+            out |= dict.fromkeys(names, np.nan)
+            continue
         draws = booked_draws(np.clip(p, 0, 1), amount, everything, simulations, rng)[c.TOTAL]
         out |= dict(zip(names, np.quantile(draws, [alpha / 2, 0.5, 1 - alpha / 2]), strict=True))
     return out
@@ -215,11 +218,15 @@ def backtest_forecast(
     -----
     For a window :math:`[s, e)` the forecast is the ``total`` row of
     ``forecast_window(ws, s, e, by=None)``: the open pipeline read at
-    :math:`s` with the history known at :math:`s`. The actual is
-    :math:`A = \\sum_i a_i [\\text{won}_i, s \\le \\text{closed}_i < e]` over
-    the deals of that pipeline, :math:`a_i` the deal's amount in ``deals``
-    (as booked, not as forecast at :math:`s`); deals created after :math:`s`
-    are left out of both sides.
+    :math:`s` with the history known at :math:`s`, plus the run rate of
+    deals not yet created. The actual is :math:`A = \\sum_i a_i
+    [\\text{won}_i, s \\le \\text{closed}_i < e]` over every deal (the
+    pipeline at :math:`s` and the deals created after it), :math:`a_i` the
+    deal's amount in ``deals`` (as booked, not as forecast at :math:`s`);
+    ``actual_pipeline`` is the same sum over the pipeline at :math:`s` only.
+    The model's total is scored against ``actual``; its pipeline part and
+    the CRM's two answers, which see only the pipeline, against
+    ``actual_pipeline``.
 
     For a forecast :math:`F_w` of window :math:`w` with :math:`A_w > 0`,
     ``bias`` is :math:`\\frac1W\\sum_w (F_w - A_w)/A_w` and ``mape``

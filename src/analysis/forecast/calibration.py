@@ -161,7 +161,8 @@ def forecast_calibration(backtest: Backtest, bins: int = 10, alpha: float = 0.05
     chances = {
         method: pd.to_numeric(deals[column], errors="coerce").fillna(0.0).clip(0, 1).to_numpy()
         for method, column in PREDICTIONS.items()
-    }
+        if method == c.MODEL or not (len(deals) and deals[column].isna().all())
+    }  # a CRM method without any answer (no probabilities in the export) is left out
     model_error = (chances[c.MODEL] - outcome) ** 2
     bin_rows, score_rows = [], []
     for method, p in chances.items():

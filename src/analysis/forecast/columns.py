@@ -140,6 +140,7 @@ MAPE = "mape"  # mean of |forecast - actual| / actual
 COVERAGE = "coverage"  # share of windows whose interval covered the actual
 # --- coverage of a target ---
 TARGET_AMOUNT = "target_amount"  # what the window should win
+WON_SO_FAR_AMOUNT = "won_so_far"  # what it has already won when read inside it
 COVERAGE_NOW = "coverage_now"  # due pipeline / target
 NEEDED_COVERAGE = "needed_coverage"  # 1 / the (1 - confidence) quantile of past conversions
 PIPELINE_NEEDED = "pipeline_needed"  # needed coverage x target
@@ -148,6 +149,7 @@ CHANCE_OF_TARGET = "chance_of_target"  # share of the forecast's simulations rea
 CONVERSION = "conversion"  # a past window's actual / due pipeline
 NOTE_FEW_WINDOWS = "few_past_windows"
 NOTE_NOTHING_WON = "past_windows_won_nothing"
+NOTE_TARGET_MET = "target_already_met"
 
 # --- calibration of the backtest's per-deal chances ---
 MODEL, REP, STAGE_DEFAULT = "model", "rep probability", "stage win rate"  # the three methods

@@ -21,11 +21,11 @@ from analysis.forecast import columns as c
 from analysis.forecast.backtest import Backtest
 from analysis.forecast.outlook import WindowForecast, due_pipeline
 
-__all__ = ["TargetCoverage", "load_target", "target_coverage"]
+__all__ = ["TargetCoverage", "load_target", "target_coverage", "window_target"]
 
 FEW_WINDOWS = 8  # fewer past windows than this: the needed coverage is a rough guide
 COVERAGE_COLUMNS = (
-    c.TARGET_AMOUNT, c.DUE_PIPELINE, c.COVERAGE_NOW, c.NEEDED_COVERAGE, c.PIPELINE_NEEDED,
+    c.TARGET_AMOUNT, c.WON_SO_FAR_AMOUNT, c.DUE_PIPELINE, c.COVERAGE_NOW, c.NEEDED_COVERAGE, c.PIPELINE_NEEDED,
     c.PIPELINE_GAP, c.CHANCE_OF_TARGET, c.MEAN, c.WINDOWS, c.NOTE,
 )  # fmt: skip
 
@@ -81,16 +81,20 @@ def target_coverage(
     Notes
     -----
     With :math:`P` the amount of open deals expected to close in the window
-    (as on the forecast's ``as_of``) and :math:`T` the target,
-    ``coverage_now`` is :math:`P / T`. In past window :math:`w`,
+    (as on the forecast's ``as_of``), :math:`T` the target and :math:`B` what
+    the window has already won when ``as_of`` is inside it (``won_so_far``),
+    the pipeline has :math:`L = T - B` still to bring: ``coverage_now`` is
+    :math:`P / L` (NaN, with the note ``target_met``, when :math:`L \\le 0`). In past window :math:`w`,
     :math:`r_w = A_w / P_w`: what was won in it (by any deal, new ones
     included) per unit of pipeline due at its start. Had the pipeline been
     :math:`k T`, the target was met when :math:`k r_w \\ge 1`; it is met in
     a share ``confidence`` of the windows when
     :math:`k = 1 / q_{1-c}(r)`, ``needed_coverage``, :math:`q` the
     empirical quantile (linear interpolation) over windows with
-    :math:`P_w > 0`. ``pipeline_needed`` is :math:`kT` and ``pipeline_gap``
-    :math:`\\max(0, kT - P)`. ``chance_of_target`` is the share of the
+    :math:`P_w > 0`. ``pipeline_needed`` is :math:`kL` and ``pipeline_gap``
+    :math:`\\max(0, kL - P)` (past windows were measured at their start;
+    read from inside a window, the needed coverage is a rough guide). The
+    backtest's windows must be as long as the forecast's (within 20%). ``chance_of_target`` is the share of the
     forecast's simulated totals at or above :math:`T`, the model's answer
     to the same question; ``mean`` its expected total. The ratio assumes
     what is won grows in proportion to the pipeline; with fewer than
@@ -102,26 +106,46 @@ def target_coverage(
         raise ValueError(f"The target must be a positive amount, got {target}.")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}.")
+    _check_lengths(forecast, backtest)
     history = backtest.table[[c.WINDOW_START, c.WINDOW_END, c.DUE_PIPELINE, c.ACTUAL]].copy()
     history = history[history[c.DUE_PIPELINE] > 0].reset_index(drop=True)
     history[c.CONVERSION] = history[c.ACTUAL] / history[c.DUE_PIPELINE]
     due = due_pipeline(forecast.deals, forecast.start, forecast.end)
+    table = forecast.table.set_index(c.GROUP)
+    booked = float(table.loc[c.WON_SO_FAR, c.MEAN]) if c.WON_SO_FAR in table.index else 0.0
+    left = max(float(target) - booked, 0.0)  # what the pipeline still has to bring
     needed, note = np.nan, c.NOTE_NO_WINDOWS
     if len(history):
         low = np.quantile(history[c.CONVERSION], 1 - confidence)
         needed = 1 / low if low > 0 else np.nan  # no coverage would have been enough
         note = c.NOTE_FEW_WINDOWS if len(history) < FEW_WINDOWS else None
         note = c.NOTE_NOTHING_WON if not low > 0 else note
-    total = forecast.table.set_index(c.GROUP).loc[c.TOTAL]
+    if not left > 0:
+        note = c.NOTE_TARGET_MET
     row = {
-        c.TARGET_AMOUNT: float(target), c.DUE_PIPELINE: due, c.COVERAGE_NOW: due / target,
-        c.NEEDED_COVERAGE: needed, c.PIPELINE_NEEDED: needed * target,
-        c.PIPELINE_GAP: max(0.0, needed * target - due) if needed > 0 else np.nan,
-        c.CHANCE_OF_TARGET: forecast.chance_of_reaching(target), c.MEAN: total[c.MEAN],
-        c.WINDOWS: len(history), c.NOTE: note,
+        c.TARGET_AMOUNT: float(target), c.WON_SO_FAR_AMOUNT: booked, c.DUE_PIPELINE: due,
+        c.COVERAGE_NOW: due / left if left > 0 else np.nan,
+        c.NEEDED_COVERAGE: needed, c.PIPELINE_NEEDED: needed * left,
+        c.PIPELINE_GAP: max(0.0, needed * left - due) if needed > 0 else np.nan,
+        c.CHANCE_OF_TARGET: forecast.chance_of_reaching(target),
+        c.MEAN: table.loc[c.TOTAL, c.MEAN], c.WINDOWS: len(history), c.NOTE: note,
     }  # fmt: skip
     table = pd.DataFrame([row], columns=list(COVERAGE_COLUMNS))
     return TargetCoverage(table, history, confidence)
+
+
+def _check_lengths(forecast: WindowForecast, backtest: Backtest) -> None:
+    """Refuse history from windows of another length (a month's conversion is not a quarter's)."""
+    if backtest.table.empty:
+        return
+    day = pd.Timedelta(days=1)
+    past = ((backtest.table[c.WINDOW_END] - backtest.table[c.WINDOW_START]) / day).median()
+    now = (forecast.end - forecast.start) / day
+    if abs(past - now) > 0.2 * now:
+        raise ValueError(
+            f"The backtest's windows last about {past:.0f} days, the forecast window {now:.0f}: "
+            "the coverage needed must come from windows as long (backtest with the same freq)."
+        )
 
 
 def load_target(
@@ -181,3 +205,10 @@ def _period(text: str, path) -> tuple[pd.Timestamp, pd.Timestamp]:
             file=Path(path),
             column=text,
         ) from error
+
+
+def window_target(
+    target: float | None, start: pd.Timestamp, end: pd.Timestamp, path: str | Path | None = None
+) -> float | None:
+    """The target a page uses: ``target`` when given, else the targets file's for the window."""
+    return float(target) if target is not None else load_target(start, end, path)

@@ -21,13 +21,16 @@ from analysis.present.formatting import (
 )
 
 __all__ = [
+    "FORECAST_KEY",
     "backtest_sentences",
     "calibration_sentences",
     "coverage_sentences",
     "forecast_headline",
+    "forecast_record",
     "slippage_sentences",
 ]
 _WINDOW_WORD = {"quarter": "quarters", "month": "months"}
+FORECAST_KEY = "forecast"  # the forecast's entry in its page's summary.json
 
 
 def _label(row: dict, by: tuple[str, ...]) -> str:
@@ -117,6 +120,8 @@ def forecast_headline(forecast: WindowForecast, backtest: Backtest | None = None
         parts.append(f"{format_money(table.loc[c.NEW_DEALS, c.MEAN])} from deals not yet created")
     if parts:
         head += ", " + " and ".join(parts)
+    if is_missing(total[c.REP_WEIGHTED]):
+        return f"{head} (the export has no rep probabilities to set beside it)."
     rep = f"the reps' probabilities would say {format_money(total[c.REP_WEIGHTED])}"
     scores = None if backtest is None else backtest.summary.set_index(c.METHOD)
     if scores is None or backtest.table.empty or is_missing(scores.loc[c.MEAN, c.BIAS]):
@@ -165,26 +170,30 @@ def backtest_sentences(backtest: Backtest) -> list[str]:
 
 
 def calibration_sentences(calibration: Calibration) -> list[str]:
-    """The Brier scores of the three methods, and how much better the best is."""
+    """The Brier scores of the methods scored, and how the CRM's compare with the model's."""
     scores = calibration.scores.set_index(c.METHOD)
     if scores.empty or is_missing(scores.loc[c.MODEL, c.BRIER]):
         return []
     level = f"{1 - calibration.alpha:.0%}"
+    names = {c.MODEL: "the model", c.REP: "the reps' probabilities",
+             c.STAGE_DEFAULT: "the stages' win rates"}  # fmt: skip
 
     def score(method: str) -> str:
         r = scores.loc[method]
-        return f"{r[c.BRIER]:.3f} [{r[c.CI_LOW]:.3f}–{r[c.CI_HIGH]:.3f}]"
+        if is_missing(r[c.CI_LOW]) or is_missing(r[c.CI_HIGH]):
+            return f"{r[c.BRIER]:.3f} for {names[method]}"
+        return f"{r[c.BRIER]:.3f} [{r[c.CI_LOW]:.3f}–{r[c.CI_HIGH]:.3f}] for {names[method]}"
 
+    listed = [score(m) for m in names if m in scores.index]
+    joined = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
     out = [
         f"Per deal and window ({format_count(scores.loc[c.MODEL, c.DEAL_WINDOWS])} of them), "
-        f"the Brier score (lower is better, {level} intervals) was {score(c.MODEL)} for the "
-        f"model, {score(c.REP)} for the reps' probabilities and {score(c.STAGE_DEFAULT)} for "
-        "the stages' win rates."
+        f"the Brier score (lower is better, {level} intervals) was {joined}."
     ]
-    for method, name in ((c.REP, "reps' probabilities"), (c.STAGE_DEFAULT, "stages' win rates")):
-        r = scores.loc[method]
-        if is_missing(r[c.DIFF_LOW]):
+    for method in (c.REP, c.STAGE_DEFAULT):
+        if method not in scores.index or is_missing(scores.loc[method, c.DIFF_LOW]):
             continue
+        r = scores.loc[method]
         if r[c.DIFF_LOW] > 0:
             verdict = "the model is better"
         elif r[c.DIFF_HIGH] < 0:
@@ -192,7 +201,7 @@ def calibration_sentences(calibration: Calibration) -> list[str]:
         else:
             verdict = "no clear difference"
         out.append(
-            f"Against the {name}: {verdict} (difference {r[c.VERSUS_MODEL]:+.3f} "
+            f"Against {names[method]}: {verdict} (difference {r[c.VERSUS_MODEL]:+.3f} "
             f"[{r[c.DIFF_LOW]:+.3f} to {r[c.DIFF_HIGH]:+.3f}], {format_p_value(r[c.P_VALUE])})."
         )
     return out
@@ -203,10 +212,19 @@ def coverage_sentences(coverage: TargetCoverage | None) -> list[str]:
     if coverage is None:
         return ["No target for this window: coverage is not computed (config/targets.yaml)."]
     r = coverage.table.iloc[0]
+    if r[c.NOTE] == c.NOTE_TARGET_MET:
+        return [
+            f"Target {format_money(r[c.TARGET_AMOUNT])}: already won "
+            f"({format_money(r[c.WON_SO_FAR_AMOUNT])} so far)."
+        ]
     head = (
         f"Target {format_money(r[c.TARGET_AMOUNT])}: the pipeline due in the window, "
         f"{format_money(r[c.DUE_PIPELINE])}, covers it {r[c.COVERAGE_NOW]:.1f}×"
     )
+    if r[c.WON_SO_FAR_AMOUNT] > 0:
+        head = head.replace(
+            "covers it", f"covers what is left after {format_money(r[c.WON_SO_FAR_AMOUNT])} won"
+        )
     chance = f"the model gives a {r[c.CHANCE_OF_TARGET]:.0%} chance of reaching it"
     if r[c.NOTE] == c.NOTE_NOTHING_WON:
         return [f"{head}; in the past windows, the pipeline due won nothing; {chance}."]
@@ -220,3 +238,19 @@ def coverage_sentences(coverage: TargetCoverage | None) -> list[str]:
         f"{head}; the last {int(r[c.WINDOWS])} windows say {r[c.NEEDED_COVERAGE]:.1f}× is "
         f"needed to meet it with {conf} confidence{rough}{short}; {chance}."
     ]
+
+
+def forecast_record(forecast: WindowForecast | None, headline: str | None) -> dict:
+    """The forecast's entry in ``summary.json``: ``sentence``, ``window`` and ``mean``.
+
+    The executive summary copies the sentence and the review compares the
+    mean of the same window between runs (:mod:`analysis.report.outlook`).
+    """
+    if forecast is None:
+        return {"sentence": None, "window": None, "mean": None}
+    total = forecast.table.set_index(c.GROUP).loc[c.TOTAL, c.MEAN]
+    return {
+        "sentence": headline,
+        "window": [f"{forecast.start:%Y-%m-%d}", f"{forecast.end:%Y-%m-%d}"],
+        "mean": float(total),
+    }

@@ -133,8 +133,10 @@ def window_win_probability(
     :math:`\\hat S(d)` is needed. Times are counted in whole days (a stay
     of :math:`x` days is :math:`\\lceil x \\rceil`, a close on day
     :math:`\\lceil t \\rceil`, a deal :math:`d` days in reads the landmark
-    :math:`\\lfloor d \\rfloor`), so one pass over the history, adding
-    entrants as the landmark falls, serves every deal of a stage.
+    :math:`\\lfloor d \\rfloor` and the curve at :math:`d + s` and
+    :math:`d + h` rounded to the nearest day, or at the landmark itself when
+    :math:`s = 0`), so one pass over the history,
+    adding entrants as the landmark falls, serves every deal of a stage.
     Conditioning on *still in the stage*, not merely still open, matters: entrants open after :math:`d` days are
     mostly those that advanced, and they win more often than deals stuck
     in the stage.
@@ -174,9 +176,13 @@ def window_win_probability(
         if not n_at_risk[at][0]:
             continue
         cif = _win_incidence(events[CAUSE_WON], events[CAUSE_LOST], events[CAUSE_OPEN])
-        ends = np.floor(d + np.array([skip, horizon]) + _TINY).astype(np.int64)
-        lo, hi = (cif[min(e, last - 1)] if e >= 0 else 0.0 for e in ends)
-        p[at] = hi - lo
+        # The window's ends from each deal's own time in the stage, to the nearest day; a
+        # window open now starts at the landmark, by which no entrant of the set had closed.
+        cif = np.r_[cif, cif[-1]]
+        lo = np.rint(elapsed[at] + skip) if skip > 0 else np.full(int(at.sum()), float(d))
+        lo = np.clip(lo, 0, last).astype(np.int64)
+        hi = np.clip(np.rint(elapsed[at] + horizon), 0, last).astype(np.int64)
+        p[at] = cif[hi] - cif[lo]
     return p, n_at_risk
 
 
@@ -387,15 +393,18 @@ def estimate_error(deals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     Notes
     -----
-    :math:`se_i = \\sqrt{p_i (1 - p_i) / n_i}`, :math:`n_i` the past entrants
-    still in the stage after as long (``n_at_risk``): the binomial error of
-    a share of :math:`n_i`, which understates an Aalen–Johansen estimate's
-    error when many of them are censored. The cell is the history the
+    :math:`se_i = \\sqrt{(p_i (1 - p_i) + 1 / (4 n_i)) / n_i}`, :math:`n_i`
+    the past entrants still in the stage after as long (``n_at_risk``): the
+    binomial error of a share of :math:`n_i`, widened as Wilson's interval is
+    so that a share of 0 or 1 from few entrants still carries an error; it
+    understates an Aalen–Johansen estimate's error when many of them are
+    censored. The cell is the history the
     estimate came from (:data:`LEVELS`): deals of a cell share one error.
     """
     p = deals[c.P_WIN].fillna(0.0).clip(0.0, 1.0).to_numpy()
     n = deals[c.N_AT_RISK].to_numpy(dtype=float)
-    se = np.where(n > 0, np.sqrt(p * (1 - p) / np.where(n > 0, n, 1.0)), 0.0)
+    safe_n = np.where(n > 0, n, 1.0)
+    se = np.where(n > 0, np.sqrt((p * (1 - p) + 1 / (4 * safe_n)) / safe_n), 0.0)
     keys = {label: cols for cols, label, _ in LEVELS}
     cell_key = [
         (label, *(row[col] for col in keys[label])) if label in keys else None
@@ -516,24 +525,26 @@ def forecast_window(
     rng = np.random.default_rng(seed)
     draws = booked_draws(p, amount, masks, simulations, rng, estimate_error(deals))
     new = new_deals_run_rate(ws, at, horizon, skip) if new_deals else None
-    if new is not None:
+    # Rows beside the open pipeline: (expected count, mean, what the CRM's answers add).
+    extra = {}
+    if new is not None and new.spans:
         draws[c.NEW_DEALS] = new_deal_draws(new, simulations, rng)
-        draws[c.TOTAL] = draws[c.TOTAL] + draws[c.NEW_DEALS]
-    so_far = won_so_far(ws, start, at) if at > start else None
-    if so_far is not None:
-        draws[c.WON_SO_FAR] = np.full(int(simulations), so_far[1])
-        draws[c.TOTAL] = draws[c.TOTAL] + so_far[1]
+        extra[c.NEW_DEALS] = (new.rate, new.mean, 0.0)  # the CRM forecasts no future deal
+    if at > start:
+        count, booked = won_so_far(ws, start, at)
+        draws[c.WON_SO_FAR] = np.full(int(simulations), booked)
+        extra[c.WON_SO_FAR] = (count, booked, booked)  # a CRM's period forecast counts it too
+    for g in extra:
+        draws[c.TOTAL] = draws[c.TOTAL] + draws[g]
     rep, stage = crm_weighted(deals, start, end)
     rows = []
-    extra = [c.NEW_DEALS] * (new is not None) + [c.WON_SO_FAR] * (so_far is not None)
-    added = ([(new.rate, new.mean)] if new is not None else []) + ([so_far] if so_far else [])
     for g in [*groups, *extra, c.TOTAL]:
         low, median, high = np.quantile(draws[g], [alpha / 2, 0.5, 1 - alpha / 2])
         row = {c.GROUP: g, c.PI_LOW: low, c.MEDIAN: median, c.PI_HIGH: high}
-        if g in (c.NEW_DEALS, c.WON_SO_FAR):
-            count, mean = (new.rate, new.mean) if g == c.NEW_DEALS else so_far
-            row |= {c.OPEN_DEALS: 0, c.REP_WEIGHTED: 0.0, c.STAGE_WEIGHTED: 0.0}
-            row |= {c.EXPECTED_COUNT: _or_zero(count), c.MEAN: _or_zero(mean)}
+        if g in extra:
+            count, mean, crm = extra[g]
+            row |= {c.OPEN_DEALS: 0, c.EXPECTED_COUNT: count, c.MEAN: mean}
+            row |= {c.REP_WEIGHTED: crm, c.STAGE_WEIGHTED: crm}
         else:
             mask = masks[g]
             row |= {
@@ -542,9 +553,11 @@ def forecast_window(
                 c.STAGE_WEIGHTED: stage[mask].sum(),
             }  # fmt: skip
         if g == c.TOTAL:
-            for count, mean in added:
-                row[c.EXPECTED_COUNT] += _or_zero(count)
-                row[c.MEAN] += _or_zero(mean)
+            for count, mean, crm in extra.values():
+                row[c.EXPECTED_COUNT] += count
+                row[c.MEAN] += mean
+                row[c.REP_WEIGHTED] += crm
+                row[c.STAGE_WEIGHTED] += crm
         rows.append(row)
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     keep = [col for col in (*DEAL_COLUMNS, by) if col in deals.columns]
@@ -596,13 +609,22 @@ def crm_probabilities(
     (an overdue deal belongs to an earlier period); other deals get 0. A
     deal due in the window gets :math:`q_i`, its probability (0 when
     missing), by the rep method and :math:`r_{s(i)}`, its stage's
-    historical win rate (``stage_win_rate``), by the stage method.
+    historical win rate (``stage_win_rate``), by the stage method. When no
+    deal has a probability the rep method is unknown (NaN), and when no
+    deal has an expected close both are: a CRM could not answer either.
     """
     due = due_in_window(deals, start, end)
     probability = deals[c.PROBABILITY] if c.PROBABILITY in deals.columns else np.nan
-    q = pd.Series(probability, index=deals.index, dtype=float).fillna(0.0).to_numpy()
+    q = pd.Series(probability, index=deals.index, dtype=float)
     r = deals[c.STAGE_WIN_RATE].fillna(0.0).to_numpy(dtype=float)
-    return np.where(due, q, 0.0), np.where(due, r, 0.0)
+    known_close = c.EXPECTED_CLOSE_AT in deals.columns and deals[c.EXPECTED_CLOSE_AT].notna().any()
+    rep = np.where(due, q.fillna(0.0).to_numpy(), 0.0)
+    stage = np.where(due, r, 0.0)
+    if len(deals) and not known_close:  # no deal says when it will close: no CRM forecast
+        return np.full(len(deals), np.nan), np.full(len(deals), np.nan)
+    if len(deals) and q.isna().all():  # the export has no probabilities
+        rep = np.full(len(deals), np.nan)
+    return rep, stage
 
 
 def crm_weighted(

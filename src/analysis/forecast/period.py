@@ -11,7 +11,7 @@ from analysis.engine.journey import data_cutoff
 from analysis.engine.periods import last_full_quarter
 from analysis.engine.workspace import Workspace
 
-__all__ = ["forecast_period"]
+__all__ = ["forecast_period", "waterfall_dates"]
 
 
 def forecast_period(
@@ -62,3 +62,14 @@ def forecast_period(
     else:
         moment = min(to_utc(cutoff), end - pd.Timedelta(seconds=1))
     return start, end, moment
+
+
+def waterfall_dates(
+    start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The dates a forecast page bridges the pipeline between: one window's length to ``as_of``.
+
+    The pipeline expected to close by ``end`` moves from ``min(start, as_of) - (end - start)``
+    to ``as_of``: the last stretch as long as the window before it is read.
+    """
+    return min(start, as_of) - (end - start), as_of

@@ -102,15 +102,19 @@ def backtest_chart(backtest: Backtest) -> Figure:
         x, table[c.MEAN], yerr=error_bars(table[c.MEAN], table[c.P10], table[c.P90]),
         fmt="o", capsize=4, color=colours[0], label=f"model: mean and {level} interval",
     )  # fmt: skip
-    ax.scatter(x, table[c.ACTUAL], marker="D", s=40, color="black", zorder=3, label="actual")
+    ax.scatter(x, table[c.ACTUAL], marker="D", s=40, color="black", zorder=3, label="won")
+    ax.scatter(
+        x, table[c.ACTUAL_PIPELINE], marker="D", s=40, facecolors="none", edgecolors="black",
+        zorder=3, label="won by the start's pipeline",
+    )  # fmt: skip
     ax.scatter(
         x, table[c.REP_WEIGHTED], marker="x", s=50, color=colours[1], zorder=3,
-        label="reps' probabilities (due deals)",
+        label="reps' probabilities (the start's pipeline)",
     )  # fmt: skip
     labels = [f"{s:%b %Y}" for s in table[c.WINDOW_START]]
     ax.set_xticks(x, labels, rotation=30)
     ax.yaxis.set_major_formatter(lambda v, _: format_money(v))
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     covered, n = int(table[c.COVERED].sum()), len(table)
     title = f"The {level} interval held the actual in {covered} of {n} past windows"
     finding_title(fig, title, "each window forecast from the pipeline at its start", ax)

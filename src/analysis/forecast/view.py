@@ -26,7 +26,7 @@ __all__ = [
 MONEY = (
     c.MEAN, c.PI_LOW, c.MEDIAN, c.PI_HIGH, c.REP_WEIGHTED, c.STAGE_WEIGHTED, c.ACTUAL,
     c.P10, c.P50, c.P90, c.ACTUAL_PIPELINE, c.PIPELINE_MEAN, c.DUE_PIPELINE,
-    c.TARGET_AMOUNT, c.PIPELINE_NEEDED, c.PIPELINE_GAP,
+    c.TARGET_AMOUNT, c.PIPELINE_NEEDED, c.PIPELINE_GAP, c.WON_SO_FAR_AMOUNT,
 )  # fmt: skip
 
 
@@ -94,6 +94,7 @@ _NOTE_WORDS = {
     c.NOTE_FEW_WINDOWS: "few past windows: a rough guide",
     c.NOTE_NO_WINDOWS: "no past window",
     c.NOTE_NOTHING_WON: "past pipelines won too little to say",
+    c.NOTE_TARGET_MET: "already won",
 }
 
 

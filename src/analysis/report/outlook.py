@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.core import paths
+from analysis.forecast.findings import FORECAST_KEY
 from analysis.present.outputs import read_summary
 from analysis.present.redaction import escape_markdown
 from analysis.report.digest import report_folders
@@ -12,7 +13,6 @@ from analysis.report.digest import report_folders
 __all__ = ["FORECAST_KEY", "FORECAST_REPORT", "forecast_line"]
 
 FORECAST_REPORT = "06_forecast"
-FORECAST_KEY = "forecast"  # in its summary.json: {"sentence", "window", "mean"}
 
 
 def forecast_line(run_dir: str | Path | None) -> str:

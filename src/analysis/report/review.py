@@ -238,7 +238,7 @@ def _forecasts(before: Path, now: Path) -> list[tuple[str, str, str, str]]:
             rows.append(("Forecast window", " to ".join(was.get("window") or []), window, text))
             continue
         a, b = float(was["mean"]), float(is_now["mean"])
-        if a and abs(b - a) / abs(a) < MOVED:
+        if abs(b - a) <= MOVED * abs(a):  # also: nothing moved from nothing
             continue
         change = f" ({(b - a) / abs(a):+.0%})" if a else ""
         text = (
