@@ -232,9 +232,13 @@ def test_messages_name_the_file_by_its_full_path(tmp_path, capsys):
     code, captured = _run(capsys, src, tmp_path / "out")
     _assert_structural(code, captured, tmp_path / "out", f"In file {src / 'deals.csv'},")
     clean_export(src)
-    write_csv(src, "leads.csv", "a", ["1"])
+    write_csv(src, "prospects.csv", "a", ["1"])  # not a table the workbench knows
     code, captured = _run(capsys, src, tmp_path / "out")
-    _assert_structural(code, captured, tmp_path / "out", f"In file {src / 'leads.csv'}:")
+    _assert_structural(code, captured, tmp_path / "out", f"In file {src / 'prospects.csv'}:")
+    (src / "prospects.csv").unlink()
+    write_csv(src, "leads.csv", "a", ["1"])  # a known table without its key column
+    code, captured = _run(capsys, src, tmp_path / "out")
+    _assert_structural(code, captured, tmp_path / "out", f"In file {src / 'leads.csv'}, column")
 
 
 def test_a_crm_export_is_detected_and_the_files_read_are_named(tmp_path, capsys):

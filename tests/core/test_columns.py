@@ -12,10 +12,11 @@ def _constants() -> dict[str, object]:
 
 def test_tables_are_those_of_the_data_model() -> None:
     # Provenance: DESIGN.md "Canonical data model" table, in its order, then the change
-    # history issue 14 adds (docs/data-model.md, deal_changes).
+    # history issue 14 adds (docs/data-model.md, deal_changes), then the leads of
+    # DESIGN.md's table that issue 16 brings in (docs/data-model.md, leads).
     assert c.TABLES == (
         "deals", "stage_events", "activities", "assignments", "reps", "spend", "feedback",
-        "deal_changes",
+        "deal_changes", "leads",
     )  # fmt: skip
 
 
@@ -27,6 +28,11 @@ def test_category_values() -> None:
     assert c.ACTIVITY_TYPES == ("email", "call", "meeting")
     assert c.UNIT_TYPES == ("deal", "account", "rep")
     assert c.FEEDBACK_SOURCES == ("customer", "rep")
+    # Provenance: issue 16 item 1 (MQL, accepted, SQL, disqualified/recycled, converted).
+    assert c.LEAD_STATUSES == (
+        "new", "mql", "accepted", "sql", "converted", "disqualified", "recycled",
+    )  # fmt: skip
+    assert c.LEAD_STEPS == ("mql_at", "accepted_at", "sql_at", "converted_at")
 
 
 def test_every_schema_column_is_a_constant() -> None:

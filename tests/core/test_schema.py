@@ -30,6 +30,10 @@ DESIGN_REQUIRED = {
     # Not in DESIGN.md's table: issue 14 ("change history as data") asks for deal,
     # changed_at, field and the new value at least.
     c.DEAL_CHANGES: ("deal_id", "changed_at", "field", "new_value"),
+    # DESIGN.md's table lists lead_id, created_at and source; issue 16's brief keeps
+    # source optional (a lead without a channel counts in an "unknown" group rather than
+    # being quarantined as missing_required).
+    c.LEADS: ("lead_id", "created_at"),
 }
 
 # How docs/data-model.md names each declared dtype (its "Types" table).
@@ -142,6 +146,25 @@ def valid_frame(table: str, unit: str = "us") -> pd.DataFrame:
             c.NEW_VALUE: ["900.0", "2024-04-10T00:00:00+00:00", "0.35"],
             c.CHANGED_BY: ["R1", None, "R1"],
         },
+        c.LEADS: {
+            c.LEAD_ID: ["L1", "L2", "L3"],
+            c.CREATED_AT: utc(n, unit),
+            c.SOURCE: ["inbound", None, "paid"],
+            c.CAMPAIGN: ["Spring webinar", None, None],
+            c.OWNER_ID: ["R1", None, "R2"],
+            c.SEGMENT: ["B2B", None, "B2C"],
+            c.LEAD_STATUS: ["converted", "new", "disqualified"],
+            c.MQL_AT: [T0 + DAY, pd.NaT, T0 + 3 * DAY],
+            c.ACCEPTED_AT: [T0 + 2 * DAY, pd.NaT, pd.NaT],
+            c.SQL_AT: [T0 + 3 * DAY, pd.NaT, pd.NaT],
+            c.DISQUALIFIED_AT: [pd.NaT, pd.NaT, T0 + 4 * DAY],
+            c.DISQUALIFY_REASON: [None, None, "no budget"],
+            c.RECYCLED_AT: [pd.NaT, pd.NaT, pd.NaT],
+            c.FIRST_RESPONSE_AT: [T0 + DAY, pd.NaT, T0 + 3 * DAY],
+            c.CONVERTED_AT: [T0 + 4 * DAY, pd.NaT, pd.NaT],
+            c.CONVERTED_DEAL_ID: ["D1", None, None],
+            c.STEPS_OUT_OF_ORDER: [False, False, None],
+        },
     }
     return pd.DataFrame(frames[table])
 
@@ -244,6 +267,9 @@ def test_round_trip_through_parquet_keeps_dtypes(tmp_path, stages: tuple[str, ..
         (c.SPEND, c.MARKETING_COST, -3.0, s.NEGATIVE_AMOUNT),
         (c.DEALS, c.PROBABILITY, 1.5, s.BAD_VALUE),  # a share; ingest turns percent into one
         (c.DEAL_CHANGES, c.FIELD, "owner", s.BAD_VALUE),  # not a tracked field
+        (c.LEADS, c.LEAD_STATUS, "Working - Contacted", s.BAD_VALUE),  # ingest maps CRM words
+        (c.LEADS, c.SEGMENT, "SMB", s.BAD_VALUE),
+        (c.LEADS, c.LEAD_ID, None, "not_nullable"),
         (c.FEEDBACK, c.SOURCE, "partner", s.BAD_VALUE),
         # pandera built-ins: not_nullable -> missing_required
         (c.DEALS, c.DEAL_ID, None, "not_nullable"),
@@ -268,7 +294,9 @@ def test_check_fails_with_reason_code(
     assert cases["index"].tolist() == [1]  # the broken row, so ingest can quarantine it
 
 
-@pytest.mark.parametrize(("table", "key"), [(c.DEALS, c.DEAL_ID), (c.REPS, c.REP_ID)])
+@pytest.mark.parametrize(
+    ("table", "key"), [(c.DEALS, c.DEAL_ID), (c.REPS, c.REP_ID), (c.LEADS, c.LEAD_ID)]
+)
 def test_duplicate_id_is_field_uniqueness(table: str, key: str, stages) -> None:
     df = valid_frame(table)
     df.loc[2, key] = df.loc[0, key]
@@ -403,6 +431,17 @@ def test_deals_optional_columns() -> None:
         "owner_id", "account_id", "product", "region", "n_decision_makers",
         "loss_reason", "competitor", *c.QUALIFICATION_FIELDS,
         "probability", "forecast_category",  # issue 14: the rep's chance and forecast category
+    )  # fmt: skip
+
+
+def test_leads_optional_columns() -> None:
+    # Provenance: issue 16 item 1 (source/channel, campaign, status with the time of each
+    # lifecycle step, disqualification reason, first response, converted deal, owner), plus
+    # segment as on deals and the ingest flag steps_out_of_order.
+    assert s.optional_columns(c.LEADS) == (
+        "source", "campaign", "owner_id", "segment", "lead_status", "mql_at", "accepted_at",
+        "sql_at", "disqualified_at", "disqualify_reason", "recycled_at", "first_response_at",
+        "converted_at", "converted_deal_id", "steps_out_of_order",
     )  # fmt: skip
 
 

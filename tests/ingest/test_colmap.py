@@ -50,7 +50,12 @@ def test_valid_map(tmp_path):
         (BASE + "colour: red\n", "colour"),
         (BASE.replace("options: {decimal", "options: {decimals"), "options.decimals"),
         (BASE.replace("    file: opps", "    fiel: opps"), "tables.deals.fiel"),
-        (BASE + "  leads: {file: x}\n", "tables.leads"),
+        (BASE + "  prospects: {file: x}\n", "tables.prospects"),
+        (BASE + "  leads: {file: x, optional: maybe}\n", "tables.leads.optional"),
+        (
+            BASE.replace("    file: opps", "    file: opps\n    optional: true"),
+            "tables.deals.optional",
+        ),
         (BASE.replace("amount: Amount", "amout: Amount"), "tables.deals.columns.amout"),
         (BASE.replace("      amount: Amount\n", ""), "tables.deals.columns.amount"),
         (

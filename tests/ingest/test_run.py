@@ -129,10 +129,10 @@ def test_unmapped_columns_ignored_and_listed(tmp_path):
 
 def test_unknown_table_without_map_is_structural(tmp_path):
     src = clean_export(tmp_path / "src")
-    write_csv(src, "leads.csv", "a", ["1"])
+    write_csv(src, "prospects.csv", "a", ["1"])
     with pytest.raises(InputError, match="not named after a canonical table") as info:
         ingest(src, tmp_path / "out")
-    assert info.value.file.endswith("leads.csv")
+    assert info.value.file.endswith("prospects.csv")
     assert not (tmp_path / "out").exists()
 
 

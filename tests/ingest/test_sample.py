@@ -95,3 +95,18 @@ def test_messy_export_ingests_deterministically(tmp_path):
     on_disk = [read_manifest(tmp_path / name) for name in ("a", "b")]
     assert [m.pop("created_at") is not None for m in on_disk] == [True, True]
     assert on_disk[0] == on_disk[1]
+
+
+def test_an_export_without_leads_still_ingests_with_the_sample_map(exports, tmp_path):
+    # Exports written before the sample had leads: the map marks leads optional.
+    _, root, results = exports
+    src = tmp_path / "no_leads"
+    src.mkdir()
+    for path in (root / "clean").iterdir():
+        if path.stem != c.LEADS:
+            (src / path.name).write_bytes(path.read_bytes())
+    result = ingest(src, tmp_path / "out", map_path=paths.SAMPLE_MAP_FILE)
+    assert c.LEADS not in result.manifest["tables"]
+    assert any("optional table leads" in note for note in result.manifest["notes"])
+    expected = {t: v for t, v in results["clean"].manifest["tables"].items() if t != c.LEADS}
+    assert result.manifest["tables"] == expected  # every other table as with leads

@@ -19,7 +19,10 @@ REPS = "reps"
 SPEND = "spend"
 FEEDBACK = "feedback"
 DEAL_CHANGES = "deal_changes"
-TABLES = (DEALS, STAGE_EVENTS, ACTIVITIES, ASSIGNMENTS, REPS, SPEND, FEEDBACK, DEAL_CHANGES)
+LEADS = "leads"
+TABLES = (
+    DEALS, STAGE_EVENTS, ACTIVITIES, ASSIGNMENTS, REPS, SPEND, FEEDBACK, DEAL_CHANGES, LEADS,
+)  # fmt: skip
 
 # --- deals ----------------------------------------------------------------------
 DEAL_ID = "deal_id"
@@ -58,6 +61,23 @@ OLD_VALUE = "old_value"  # as canonical text: amounts and shares as decimals, ti
 NEW_VALUE = "new_value"
 CHANGED_BY = "changed_by"  # rep or user who made the change, when the CRM says
 TRACKED_FIELDS = (AMOUNT, EXPECTED_CLOSE_AT, STAGE, FORECAST_CATEGORY, PROBABILITY)
+
+# --- leads: one row per lead, from its creation to its hand-off to sales ------
+LEAD_ID = "lead_id"
+# leads also carry CREATED_AT, SOURCE (the channel), OWNER_ID and SEGMENT
+CAMPAIGN = "campaign"  # the marketing campaign that brought the lead in, when known
+LEAD_STATUS = "lead_status"  # the lead's status at export: one of LEAD_STATUSES
+MQL_AT = "mql_at"  # when marketing qualified it (MQL)
+ACCEPTED_AT = "accepted_at"  # when sales accepted it (SAL)
+SQL_AT = "sql_at"  # when sales qualified it as an opportunity-worthy lead (SQL)
+DISQUALIFIED_AT = "disqualified_at"  # when sales rejected or disqualified it
+DISQUALIFY_REASON = "disqualify_reason"  # why, in the CRM's words
+RECYCLED_AT = "recycled_at"  # when it went back to marketing for nurturing
+FIRST_RESPONSE_AT = "first_response_at"  # the first sales touch (call, e-mail) after MQL
+CONVERTED_AT = "converted_at"  # when it became a deal
+CONVERTED_DEAL_ID = "converted_deal_id"  # the deal it became (deals.deal_id)
+LEAD_STEPS = (MQL_AT, ACCEPTED_AT, SQL_AT, CONVERTED_AT)  # the funnel's steps, in order
+STEPS_OUT_OF_ORDER = "steps_out_of_order"  # a lifecycle time before an earlier step's
 
 # --- stage_events ---------------------------------------------------------------
 ENTERED_AT = "entered_at"
@@ -129,6 +149,11 @@ FEEDBACK_REP = "rep"
 FEEDBACK_SOURCES = (FEEDBACK_CUSTOMER, FEEDBACK_REP)
 
 LEAD_SOURCES = ("inbound", "outbound", "referral", "paid", "events")
+LEAD_NEW, LEAD_MQL, LEAD_ACCEPTED, LEAD_SQL = "new", "mql", "accepted", "sql"
+LEAD_CONVERTED, LEAD_DISQUALIFIED, LEAD_RECYCLED = "converted", "disqualified", "recycled"
+LEAD_STATUSES = (
+    LEAD_NEW, LEAD_MQL, LEAD_ACCEPTED, LEAD_SQL, LEAD_CONVERTED, LEAD_DISQUALIFIED, LEAD_RECYCLED,
+)  # fmt: skip
 
 # --- ingest bookkeeping -----------------------------------------------------------
 REASON = "reason"  # quarantine: reason code

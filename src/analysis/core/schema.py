@@ -168,12 +168,34 @@ _DEAL_CHANGES: dict[str, _Spec] = {
     c.CHANGED_BY: (STRING, False, True, (), False),
 }
 
+_LEADS: dict[str, _Spec] = {
+    c.LEAD_ID: (STRING, True, False, (), True),
+    c.CREATED_AT: (TIMESTAMP, True, False, (), False),
+    c.SOURCE: (STRING, False, True, (), False),  # the channel; blank is an "unknown" group
+    c.CAMPAIGN: (STRING, False, True, (), False),
+    c.OWNER_ID: (STRING, False, True, (), False),
+    c.SEGMENT: (STRING, False, True, (_one_of(c.SEGMENTS),), False),
+    # CRM words (Salesforce Lead Status, HubSpot lifecycle stage) mapped by ingest.leads.
+    c.LEAD_STATUS: (STRING, False, True, (_one_of(c.LEAD_STATUSES),), False),
+    c.MQL_AT: (TIMESTAMP, False, True, (), False),
+    c.ACCEPTED_AT: (TIMESTAMP, False, True, (), False),
+    c.SQL_AT: (TIMESTAMP, False, True, (), False),
+    c.DISQUALIFIED_AT: (TIMESTAMP, False, True, (), False),
+    c.DISQUALIFY_REASON: (STRING, False, True, (), False),
+    c.RECYCLED_AT: (TIMESTAMP, False, True, (), False),
+    c.FIRST_RESPONSE_AT: (TIMESTAMP, False, True, (), False),
+    c.CONVERTED_AT: (TIMESTAMP, False, True, (), False),
+    c.CONVERTED_DEAL_ID: (STRING, False, True, (), False),  # ingest checks the deal exists
+    c.STEPS_OUT_OF_ORDER: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
+}
+
 # Keys that identify a row, for duplicate detection beyond single-column ids.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     c.DEALS: (c.DEAL_ID,),
     c.REPS: (c.REP_ID,),
     c.ASSIGNMENTS: (c.EXPERIMENT_ID, c.UNIT_ID),
     c.SPEND: (c.PERIOD, c.CHANNEL),
+    c.LEADS: (c.LEAD_ID,),
 }
 
 
@@ -193,6 +215,7 @@ def column_specs(table: str, stages: Iterable[str] | None = None) -> dict[str, _
         c.SPEND: lambda: _SPEND,
         c.FEEDBACK: lambda: _FEEDBACK,
         c.DEAL_CHANGES: lambda: _DEAL_CHANGES,
+        c.LEADS: lambda: _LEADS,
     }
     if table not in specs:
         raise ValueError(f"Unknown table {table!r}; canonical tables are {', '.join(c.TABLES)}.")

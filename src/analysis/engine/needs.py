@@ -118,6 +118,28 @@ SLIPPAGE_HISTORY = Shape(
     ),
 )
 
+LEAD_FUNNEL = Shape(
+    "Lead funnel (MQL, accepted, SQL, converted, won; speed to lead; source quality)",
+    needs={c.LEADS: (c.LEAD_ID, c.CREATED_AT)},
+    uses={
+        c.LEADS: (
+            *c.LEAD_STEPS,
+            c.DISQUALIFIED_AT,
+            c.DISQUALIFY_REASON,
+            c.RECYCLED_AT,
+            c.FIRST_RESPONSE_AT,
+            c.SOURCE,
+            c.CAMPAIGN,
+            c.CONVERTED_DEAL_ID,
+        ),
+    },  # fmt: skip
+    supply=(
+        "Export the leads (Salesforce Lead: Id, CreatedDate, LeadSource, Status, "
+        "ConvertedDate, ConvertedOpportunityId; HubSpot contacts with their lifecycle-stage "
+        "dates) as a leads table: lead id, creation time, and the time of each step."
+    ),
+)
+
 # Every shared need, in the order docs/data-needs.md lists them.
 ALL = (
     STAGE_HISTORY,
@@ -131,4 +153,5 @@ ALL = (
     COMPETITORS,
     PIPELINE_HISTORY,
     SLIPPAGE_HISTORY,
+    LEAD_FUNNEL,
 )

@@ -25,6 +25,7 @@ from analysis.core.stages import Pipeline, normalise_label
 from analysis.ingest import parse
 from analysis.ingest.changes import normalise_changes, probability_as_share
 from analysis.ingest.colmap import ColumnSpec, TableMap
+from analysis.ingest.leads import flag_steps_out_of_order, normalise_lead_statuses
 from analysis.ingest.read import MALFORMED_ROWS, clean_header
 from analysis.ingest.reasons import BAD_VALUE, MALFORMED_ROW, UNPARSEABLE_DATE
 
@@ -38,6 +39,7 @@ CATEGORIES: dict[tuple[str, str], tuple[str, ...]] = {
     (c.ASSIGNMENTS, c.UNIT_TYPE): c.UNIT_TYPES,
     (c.FEEDBACK, c.SOURCE): c.FEEDBACK_SOURCES,
     (c.DEAL_CHANGES, c.FIELD): c.TRACKED_FIELDS,
+    (c.LEADS, c.SEGMENT): c.SEGMENTS,
 }
 
 # Columns holding stage labels, normalised through the stage config and map aliases.
@@ -217,6 +219,8 @@ def _parse_column(
     out = parsed.values
     if (table, name) in STAGE_COLUMNS:
         out = normalise_stages(out, pipeline)
+    elif (table, name) == (c.LEADS, c.LEAD_STATUS):
+        out = normalise_lead_statuses(out)  # CRM words -> LEAD_STATUSES (ingest.leads)
     elif (table, name) in CATEGORIES:
         out = _normalise_categories(out, CATEGORIES[table, name])
     out = out.astype(dtype)
@@ -376,6 +380,8 @@ def build_canonical(
         canon, expected = open_deals_expected_close(canon)
         if tmap.options.backdated == "flag":
             canon, backdated = flag_backdated(canon)
+    if table == c.LEADS:
+        canon = flag_steps_out_of_order(canon, tmap.options.timezone)
     used = {s.source for s in specs.values() if s.source is not None}
     ignored = tuple(str(col) for col in raw.columns if col not in used)
     return CanonicalTable(

@@ -23,7 +23,7 @@ from analysis.core.fileio import sha256_file
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 
 _TOP_KEYS = {"description", "pipeline", "options", "stage_aliases", "tables"}
-_TABLE_KEYS = {"file", "options", "columns", "derive_stage_events", "changes_only"}
+_TABLE_KEYS = {"file", "options", "columns", "derive_stage_events", "changes_only", "optional"}
 _COLUMN_KEYS = {"from", "constant", "values", "default", "allow_null"}
 _DERIVE_KEYS = {"from", "dates"}
 BACKDATED_CHOICES = ("quarantine", "flag")
@@ -124,6 +124,9 @@ class TableMap:
         field (Salesforce's OpportunityHistory exported by hand), so a row
         whose stage equals the deal's previous row's is set aside as
         ``not_a_stage_change`` instead of splitting the stay.
+    optional : bool
+        The file may be absent from the source folder: the table is then
+        skipped with a note (never on ``deals``).
     """
 
     table: str
@@ -132,6 +135,7 @@ class TableMap:
     columns: Mapping[str, ColumnSpec] | None = None
     derive: DeriveSpec | None = None
     changes_only: bool = False
+    optional: bool = False
 
     @property
     def allow_null(self) -> tuple[str, ...]:
@@ -332,6 +336,10 @@ def _table(table: str, raw: object, base: ReadOptions, path: Path) -> TableMap:
             path,
             f"{where}.changes_only",
         )
+    if "optional" in spec and (table == c.DEALS or not isinstance(spec["optional"], bool)):
+        raise _fail(
+            "optional is true or false, and deals are never optional.", path, f"{where}.optional"
+        )
     if "derive_stage_events" in spec and table != c.DEALS:
         raise _fail(
             "derive_stage_events belongs under deals.", path, f"{where}.derive_stage_events"
@@ -351,6 +359,7 @@ def _table(table: str, raw: object, base: ReadOptions, path: Path) -> TableMap:
         columns=None if cols is None else MappingProxyType(cols),
         derive=derive,
         changes_only=bool(spec.get("changes_only", False)),
+        optional=bool(spec.get("optional", False)),
     )
 
 

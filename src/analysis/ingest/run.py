@@ -34,6 +34,7 @@ from analysis.ingest.derive import derive_stage_events
 from analysis.ingest.fx import read_rates_file
 from analysis.ingest.fx import reporting_currency as fx_reporting_currency
 from analysis.ingest.hygiene import strip_control_characters
+from analysis.ingest.leads import lead_notes
 from analysis.ingest.manifest import (
     IngestResult,
     derived_entry,
@@ -156,7 +157,7 @@ def ingest(
 
     counts: dict[str, dict] = {}
     ignored_columns: dict[str, list[str]] = {}
-    notes: list[str] = list(src.export.notes) if src.export else []
+    notes: list[str] = list(src.export.notes) if src.export else list(src.notes)
     warnings: list[str] = []
     flagged: dict[str, int] = {}
     stripped: dict[str, int] = {}
@@ -230,6 +231,10 @@ def ingest(
                         "was created: kept (the deal reached the stage), flagged before_created, "
                         "and their time is left out of durations."
                     )
+            if table == c.LEADS:
+                lead_flags, found_notes = lead_notes(clean)
+                flagged.update(lead_flags)
+                notes += found_notes
             stage.write_table(table, sort_table(table, clean, stage_order, deal_codes=positions))
             stage.write_quarantine(table, parts.quarantine)
             counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)

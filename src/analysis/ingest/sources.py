@@ -31,7 +31,11 @@ from analysis.ingest.vendors import ExportFiles, VendorExport, VendorOptions
 def plan_files(
     files: Mapping[str, Path], cmap: ColumnMap | None, source: Path
 ) -> tuple[ColumnMap, dict[str, Path], list[str]]:
-    """Which file holds which table, and which files are ignored."""
+    """Which file holds which table, and which files are ignored.
+
+    A table the map marks ``optional`` whose file is absent gets no entry
+    (:func:`source_from_map` notes it).
+    """
     if cmap is None:
         unknown = [stem for stem in files if stem not in c.TABLES]
         if unknown:
@@ -49,6 +53,8 @@ def plan_files(
             if Path(tmap.file).suffix.lower() in read.SUPPORTED_SUFFIXES
             else tmap.file
         )
+        if stem not in files and tmap.optional:
+            continue
         if stem not in files:
             raise InputError(
                 f"the column map ({cmap.path}) reads table {table!r} from file {stem!r} "
@@ -112,6 +118,7 @@ class Source:
     inputs: list[dict]
     ignored_files: list[str]
     export: VendorExport | None = None
+    notes: tuple[str, ...] = ()  # for the manifest (a vendor export carries its own)
 
 
 def source_from_map(
@@ -138,6 +145,12 @@ def source_from_map(
         loaders={t: loader(t) for t in paths},
         inputs=[input_entry(t, p) for t, p in paths.items()],
         ignored_files=ignored,
+        notes=tuple(
+            f"no {tmap.file} file for the optional table {t}: it was skipped; analyses "
+            "that need it say so on their pages."
+            for t, tmap in cmap.tables.items()
+            if t not in paths
+        ),
     )
 
 

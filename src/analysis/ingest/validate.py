@@ -25,13 +25,14 @@ from analysis.ingest import reasons as r
 from analysis.ingest.canonical import CanonicalTable
 from analysis.ingest.read import MALFORMED_LINES
 
-# Tables whose rows belong to a deal, and the column holding the deal id.
+# Tables whose rows refer to a deal, and the column holding the deal id.
 DEAL_LINKS: dict[str, str] = {
     c.STAGE_EVENTS: c.DEAL_ID,
     c.ACTIVITIES: c.DEAL_ID,
     c.FEEDBACK: c.DEAL_ID,
     c.DEAL_CHANGES: c.DEAL_ID,
     c.ASSIGNMENTS: c.UNIT_ID,  # only rows with unit_type == "deal"
+    c.LEADS: c.CONVERTED_DEAL_ID,  # only converted leads (a deal id given)
 }
 
 

@@ -35,6 +35,7 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     c.SPEND: (c.PERIOD, c.CHANNEL),
     c.FEEDBACK: (c.DEAL_ID, c.COLLECTED_AT),
     c.DEAL_CHANGES: (c.DEAL_ID, c.CHANGED_AT, c.FIELD),
+    c.LEADS: (c.LEAD_ID,),
 }
 _OURS = {paths.MANIFEST_FILENAME, paths.QUARANTINE_DIRNAME, paths.STAGES_COPY_FILENAME}
 

@@ -1,8 +1,9 @@
 """A synthetic CRM with planted truth, for demos and for testing the analyses.
 
 :func:`generate_sample` draws a company's deals, stage histories, activities,
-experiments, reps, spend, feedback and deal change history (close-date pushes,
-amount changes, rep-entered probabilities) as the canonical tables, together with
+experiments, reps, spend, feedback, deal change history (close-date pushes,
+amount changes, rep-entered probabilities) and the leads the deals came from
+(MQL, accepted, SQL, converted, disqualified or recycled) as the canonical tables, together with
 ``truth``: every planted parameter and what it realised in this draw (see
 ``docs`` in each module and ``truth["conversion_definition"]``).
 :func:`write_sample` writes them as a CRM-style export (optionally as messy as
@@ -16,7 +17,8 @@ journeys, and the other modules read both to draw the rest, build the tables
 (:mod:`~analysis.sample.build`) and record the truth (:mod:`~analysis.sample.truth`).
 The change history (:mod:`~analysis.sample.changes`, with
 :mod:`~analysis.sample.slippage` and :mod:`~analysis.sample.probability`) draws
-from a random stream of its own, so the other tables do not depend on it.
+from a random stream of its own, so the other tables do not depend on it; so do
+the leads (:mod:`~analysis.sample.leads`, truth in :mod:`~analysis.sample.leads_truth`).
 
 Example
 -------
@@ -40,7 +42,7 @@ from analysis.core import columns as c
 from analysis.core import paths
 from analysis.core.stages import load_stages
 from analysis.sample import activities as act
-from analysis.sample import build, changes, text, truth
+from analysis.sample import build, changes, leads, leads_truth, text, truth
 from analysis.sample.context import DEFAULT_CUTOFF, make_context
 from analysis.sample.draws import draw_sample
 from analysis.sample.export import write_sample
@@ -57,8 +59,9 @@ __all__ = [
     "write_sample",
 ]
 
-GENERATOR_VERSION = 3  # 2: deal_changes and deals' expected close, probability, forecast;
-# 3: amounts in deal_changes in the deal's own currency, as CRMs record them
+GENERATOR_VERSION = 4  # 2: deal_changes and deals' expected close, probability, forecast;
+# 3: amounts in deal_changes in the deal's own currency, as CRMs record them;
+# 4: leads (one converted lead per deal, plus leads that never converted), own stream
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ def generate_sample(
         Seed of ``numpy.random.default_rng``; the same seed gives identical tables.
         The deal change history (``deal_changes`` and the deals' ``expected_close_at``,
         ``probability`` and ``forecast_category``) uses its own stream
-        ``default_rng([seed, changes.HISTORY_STREAM])``.
+        ``default_rng([seed, changes.HISTORY_STREAM])``, the leads
+        ``default_rng([seed, leads.LEAD_STREAM])``.
     cutoff : str, optional
         Export moment (UTC when no zone is given; a date means its midnight).
         Default ``DEFAULT_CUTOFF``; deals are created over the 730 days before it.
@@ -136,6 +140,8 @@ def generate_sample(
     history = changes.draw_history(seed, context, draws)
     deals = build.deals_table(context, draws, reasons)
     deals = deals.assign(**changes.current_deal_columns(context, draws, history))
+    # So do the leads: one converted lead per deal, and the leads that never converted.
+    lead_draws = leads.draw_leads(seed, context, draws)
 
     tables = {
         c.DEALS: deals,
@@ -146,6 +152,7 @@ def generate_sample(
         c.SPEND: spend,
         c.FEEDBACK: build.feedback_table(context, feedback),
         c.DEAL_CHANGES: changes.deal_changes_table(context, draws, history),
+        c.LEADS: leads.leads_table(context, draws, lead_draws),
     }
     reps, weakness = truth.reps_truth(context, draws, quota)
     report = {
@@ -187,6 +194,7 @@ def generate_sample(
             },
         },
         **changes.history_truth(context, draws, history, tables[c.DEAL_CHANGES]),
+        **leads_truth.lead_truth(context, draws, lead_draws),
         "rows": {name: len(df) for name, df in tables.items()},
     }
     return SampleCRM(tables=MappingProxyType(tables), truth=truth.jsonable(report))

@@ -6,9 +6,11 @@ to the canonical tables. Stage labels are taken from the stage config's
 aliases (the first alias of each stage that differs from its canonical name),
 so they always resolve. ``deal_changes.csv`` keeps the canonical text of its
 old and new values (decimals, ISO 8601 UTC times, canonical stage names), as
-the data model stores them. Files are first written to a temporary folder beside
-the output folder and then moved into place; the same sample gives
-byte-identical files.
+the data model stores them. ``leads.csv`` writes lead sources and statuses as
+the CRM says them ("Paid Ads", "Sales Accepted Lead"); campaigns and disqualification
+reasons are already in the CRM's words. Files are first written to a temporary
+folder beside the output folder and then moved into place; the same sample
+gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from analysis.core.stages import Pipeline, load_stages
 from analysis.sample.labels import (
     COMPANY,
     HEADERS,
+    LEAD_STATUS_LABELS,
     OUTCOME_LABELS,
     OWNER_NAME,
     SOURCE_LABELS,
@@ -52,6 +55,8 @@ TRUTH_FILE = "truth.json"
 VALUE_LABELS: dict[tuple[str, str], dict[str, str]] = {
     (c.DEALS, c.OUTCOME): OUTCOME_LABELS,
     (c.DEALS, c.SOURCE): SOURCE_LABELS,
+    (c.LEADS, c.SOURCE): SOURCE_LABELS,
+    (c.LEADS, c.LEAD_STATUS): LEAD_STATUS_LABELS,
     (c.SPEND, c.CHANNEL): SOURCE_LABELS,
     (c.ACTIVITIES, c.ACTIVITY_TYPE): {t: t.title() for t in c.ACTIVITY_TYPES},
     (c.ASSIGNMENTS, c.UNIT_TYPE): {t: t.title() for t in c.UNIT_TYPES},

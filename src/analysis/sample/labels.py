@@ -101,6 +101,24 @@ HEADERS: dict[str, dict[str, str]] = {
         c.NEW_VALUE: "New Value",
         c.CHANGED_BY: "Edited By",
     },
+    c.LEADS: {
+        c.LEAD_ID: "Lead ID",
+        c.CREATED_AT: "Create Date",
+        c.SOURCE: "Lead Source",
+        c.CAMPAIGN: "Campaign",
+        c.LEAD_STATUS: "Lead Status",
+        c.OWNER_ID: "Owner ID",
+        c.SEGMENT: "Segment",
+        c.MQL_AT: "MQL Date",
+        c.ACCEPTED_AT: "Accepted Date",
+        c.SQL_AT: "SQL Date",
+        c.DISQUALIFIED_AT: "Disqualified Date",
+        c.DISQUALIFY_REASON: "Disqualification Reason",
+        c.RECYCLED_AT: "Recycled Date",
+        c.FIRST_RESPONSE_AT: "First Response Date",
+        c.CONVERTED_AT: "Converted Date",
+        c.CONVERTED_DEAL_ID: "Converted Deal ID",
+    },
 }
 
 
@@ -114,6 +132,19 @@ SOURCE_LABELS = {
 
 
 OUTCOME_LABELS = {c.OPEN: "Open", c.WON: "Won", c.LOST: "Lost"}
+
+
+# Lead statuses as the CRM shows them (``leads.lead_status``; HubSpot lifecycle words,
+# which ingest.leads maps).
+LEAD_STATUS_LABELS = {
+    c.LEAD_NEW: "New",
+    c.LEAD_MQL: "Marketing Qualified Lead",
+    c.LEAD_ACCEPTED: "Sales Accepted Lead",
+    c.LEAD_SQL: "Sales Qualified Lead",
+    c.LEAD_CONVERTED: "Converted",
+    c.LEAD_DISQUALIFIED: "Disqualified",
+    c.LEAD_RECYCLED: "Recycled",
+}
 
 
 BOOLEAN_LABELS = ("No", "Yes")

@@ -15,6 +15,9 @@ Format mess (the data stay the same; a good parser reads them back):
   true/false, 1/0.
 * ``deal_changes.csv`` is written as in the clean export (UTF-8, ISO times,
   canonical value text): the field history stays clean.
+* ``leads.csv``: its times in mixed full formats and case and whitespace noise
+  in lead sources and statuses, from a random stream of its own (so the other
+  files are as they were before leads existed); no bad lead rows are planted.
 
 Planted bad rows (each with exactly one defect, counted in
 ``truth["messy"]["expected_quarantine"]``): extra deals with new ids (so no
@@ -256,6 +259,19 @@ def _messy_events(
     return out, {r.UNKNOWN_STAGE: k, r.ORPHAN_EVENT: k}, {r.ORPHAN_EVENT: orphan_ids}
 
 
+def _messy_leads(df: pd.DataFrame, leads: pd.DataFrame, seed: int, noise: dict) -> pd.DataFrame:
+    """Leads with mixed time formats and label noise, from their own stream."""
+    rng = np.random.default_rng([seed, 0x6D657373, 0x6C656164])  # "mess", "lead"
+    h = labels.HEADERS[c.LEADS]
+    df = df.copy()
+    for column, header in h.items():
+        if isinstance(leads[column].dtype, pd.DatetimeTZDtype):
+            df[header] = _mixed_times(leads[column], rng, date_only=False)
+    for column in (c.SOURCE, c.LEAD_STATUS):
+        df[h[column]], noise[f"{c.LEADS}.{column}"] = _add_noise(df[h[column]], rng)
+    return df
+
+
 def messy_export(
     frames: Mapping[str, pd.DataFrame],
     tables: Mapping[str, pd.DataFrame],
@@ -301,6 +317,7 @@ def messy_export(
     out[c.REPS][labels.HEADERS[c.REPS][c.QUOTA]] = money(tables[c.REPS][c.QUOTA])
     for column in (c.SALES_COST, c.MARKETING_COST):
         out[c.SPEND][labels.HEADERS[c.SPEND][column]] = money(tables[c.SPEND][column])
+    out[c.LEADS] = _messy_leads(out[c.LEADS], tables[c.LEADS], seed, noise)
 
     formats = {t: FORMATS.get(t, {"encoding": "utf-8", "sep": ","}) for t in c.TABLES}
     expected = {t: {} for t in c.TABLES}

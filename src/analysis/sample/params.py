@@ -221,6 +221,135 @@ class HistoryPlan:
     forecast_bands: dict[str, float] = field(default_factory=lambda: {BEST_CASE: 0.4, COMMIT: 0.7})
 
 
+# Marketing campaigns of each lead source (values of ``leads.campaign``) and their mix.
+LEAD_CAMPAIGNS: dict[str, dict[str, float]] = {
+    "inbound": {
+        "Website Demo Request": 0.40,
+        "Pricing Page": 0.25,
+        "Webinar Series": 0.20,
+        "Ebook Download": 0.15,
+    },
+    "outbound": {
+        "Enterprise Sequence": 0.50,
+        "Mid-Market Sequence": 0.30,
+        "Reactivation Sequence": 0.20,
+    },
+    "referral": {"Customer Referral": 0.60, "Partner Program": 0.40},
+    "paid": {
+        "Search Brand": 0.25,
+        "Search Generic": 0.30,
+        "Social Ads": 0.30,
+        "Display Retargeting": 0.15,
+    },
+    "events": {"Annual Summit": 0.40, "Trade Show": 0.35, "Regional Roadshow": 0.25},
+}
+
+# Why sales disqualifies a lead (values of ``leads.disqualify_reason``, in the CRM's
+# words) and the share of each among disqualifications outside the planted campaign.
+NO_BUDGET = "No budget"
+DISQUALIFY_REASONS: dict[str, float] = {
+    NO_BUDGET: 0.15,
+    "Wrong fit": 0.25,
+    "No response": 0.22,
+    "Bad contact data": 0.12,
+    "Bad timing": 0.12,
+    "Student or personal use": 0.08,
+    "Already a customer": 0.06,
+}
+
+
+@dataclass(frozen=True)
+class LeadPlan:
+    """Planted parameters of the lead funnel (``leads``): MQL -> accepted -> SQL -> deal.
+
+    Attributes
+    ----------
+    acceptance : dict
+        Per source: the chance that sales accepts an MQL (the planted
+        low-acceptance source is the one with the lowest value).
+    sql_rate : dict
+        Per segment: the chance that an accepted lead of average fit answered
+        after ``reference_response_hours`` becomes an SQL.
+    sql_fit_log_odds : float
+        Log-odds of becoming an SQL per SD of the lead's latent fit.
+    response_odds_per_doubling : float
+        Odds multiplier of becoming an SQL per doubling of the first-response delay
+        (the conditional effect, fit held fixed).
+    reference_response_hours : float
+        The delay at which ``sql_rate`` applies.
+    response_median_hours, response_source_factor : dict
+        First-response delay (hours after MQL) is lognormal with median
+        ``response_median_hours[segment] * response_source_factor[source]`` for a
+        lead of average fit ...
+    response_fit_log : float
+        ... times ``exp(-response_fit_log * fit)``: better leads are answered faster
+        (the confounding of a naive speed-to-lead comparison) ...
+    response_sigma : float
+        ... and log standard deviation ``response_sigma`` around that.
+    opportunity_rate : float
+        Chance that an SQL becomes a deal (the rest are disqualified).
+    recycle_share : tuple of float
+        Share of the leads that fail at acceptance, SQL and opportunity that go
+        back to marketing (recycled, no reason) instead of being disqualified.
+    campaigns : dict
+        Per source: the campaign mix.
+    disqualify_reasons : dict
+        Reason mix of disqualifications outside ``concentrated_campaign``.
+    concentrated_campaign, concentrated_reason, concentrated_share : str, str, float
+        In this campaign the reason takes this share of disqualifications (the
+        other reasons keep their relative weights).
+    step_median_days : dict
+        Per segment: median days (lognormal) from creation to MQL, from the first
+        response to the acceptance decision, from acceptance to the SQL decision,
+        and from SQL to the opportunity decision (the deal's creation).
+    step_sigma : float
+        Log standard deviation of those step durations.
+    tail_days : float
+        Leads whose deal would be created up to this long after the cutoff are
+        drawn too (they are waiting at the cutoff).
+    """
+
+    acceptance: dict[str, float] = field(
+        default_factory=lambda: {
+            "inbound": 0.75,
+            "outbound": 0.65,
+            "referral": 0.85,
+            "paid": 0.35,
+            "events": 0.60,
+        }
+    )
+    sql_rate: dict[str, float] = field(default_factory=lambda: {c.B2B: 0.55, c.B2C: 0.60})
+    sql_fit_log_odds: float = 0.8
+    response_odds_per_doubling: float = 0.7
+    reference_response_hours: float = 4.0
+    response_median_hours: dict[str, float] = field(
+        default_factory=lambda: {c.B2B: 4.0, c.B2C: 2.0}
+    )
+    response_source_factor: dict[str, float] = field(
+        default_factory=lambda: {
+            "inbound": 1.0,
+            "outbound": 0.7,
+            "referral": 0.5,
+            "paid": 2.0,
+            "events": 1.5,
+        }
+    )
+    response_fit_log: float = 0.6
+    response_sigma: float = 1.1
+    opportunity_rate: float = 0.88
+    recycle_share: tuple[float, float, float] = (0.3, 0.5, 0.0)
+    campaigns: dict[str, dict[str, float]] = field(default_factory=lambda: LEAD_CAMPAIGNS)
+    disqualify_reasons: dict[str, float] = field(default_factory=lambda: DISQUALIFY_REASONS)
+    concentrated_campaign: str = "Social Ads"
+    concentrated_reason: str = NO_BUDGET
+    concentrated_share: float = 0.60
+    step_median_days: dict[str, tuple[float, float, float, float]] = field(
+        default_factory=lambda: {c.B2B: (1.5, 1.0, 8.0, 3.0), c.B2C: (0.2, 0.25, 1.5, 0.5)}
+    )
+    step_sigma: float = 0.8
+    tail_days: float = 120.0
+
+
 @dataclass(frozen=True)
 class Plan:
     """Every planted parameter of the generator (defaults are the shipped truth).
@@ -328,6 +457,8 @@ class Plan:
     deals_per_b2b_account: float = 1.6
     # Deal change history (deal_changes); drawn from its own random stream.
     history: HistoryPlan = field(default_factory=HistoryPlan)
+    # Leads before the deals (leads); drawn from their own random stream.
+    leads: LeadPlan = field(default_factory=LeadPlan)
 
 
 def stage_profile(values: tuple[float, ...], n_stages: int) -> np.ndarray:
