@@ -131,8 +131,8 @@ def test_the_80_percent_interval_covers_about_80_percent_of_windows(seeded_backt
     # Planted truth (issue 14): the P10-P90 interval should hold the actual in 70-90% of past
     # windows. One sample has only 4 quarters and 12 months, so a single sample's share is
     # mostly chance (4 of 4 has probability 0.41 at a true 80%); pooled over four generator
-    # seeds, quarters and months, 64 windows. Recorded: default seed 3/4 quarters, 11/12
-    # months; seeds 1-3: 2, 4, 3 of 4 quarters and 10, 7, 9 of 12 months: 49 of 64 (77%).
+    # seeds, quarters and months, 64 windows. Recorded: default seed 4/4 quarters, 12/12
+    # months; seeds 1-3: 3, 4, 3 of 4 quarters and 9, 8, 8 of 12 months: 51 of 64 (80%).
     covered = sum(int(b.table[c.COVERED].sum()) for b in seeded_backtests.values())
     windows = sum(len(b.table) for b in seeded_backtests.values())
     assert windows == 64
