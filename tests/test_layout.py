@@ -27,6 +27,7 @@ NOTEBOOK_DIR = paths.PROJ_ROOT / "notebooks"
 
 QUESTION_PACKAGES = (
     "overview", "pipeline", "experiments", "winloss", "team", "segments", "scorecard", "forecast",
+    "marketing",
 )  # fmt: skip
 # What the engine must never reach up to: the question packages and everything above.
 ABOVE_ENGINE = (*QUESTION_PACKAGES, "reference", "report", "present")
