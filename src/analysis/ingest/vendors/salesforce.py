@@ -24,6 +24,8 @@ Objects and fields read (Salesforce Object Reference, standard objects):
 - ``User``: Id, Name (or FirstName, LastName), Department.
 - ``Task``: WhatId, TaskSubtype (Call, Email), ActivityDate or CreatedDate,
   OwnerId, IsDeleted; ``Event`` the same with Subject for meetings.
+- ``Lead``, ``CampaignMember``, ``Campaign``: the leads table
+  (:mod:`~analysis.ingest.vendors.salesforce_leads`).
 - ``CurrencyType``: IsoCode, ConversionRate, IsCorporate;
   ``DatedConversionRate``: IsoCode, ConversionRate, StartDate, NextStartDate.
 
@@ -74,6 +76,7 @@ from analysis.ingest.vendors.salesforce_fields import (
     segment,
     stage_rows,
 )
+from analysis.ingest.vendors.salesforce_leads import LEAD_FIELDS, read_leads
 from analysis.ingest.vendors.stages import (
     StageRow,
     pipeline_from_stages,
@@ -83,6 +86,7 @@ from analysis.ingest.vendors.stages import (
 )
 
 NAME = "salesforce"
+FIELDS = {**FIELDS, **LEAD_FIELDS}  # every object this adapter reads
 OPPORTUNITY_ID_PREFIX = "006"  # key prefix of Opportunity ids (WhatId of a task on a deal)
 
 
@@ -364,6 +368,9 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     reps = _reps(files, options)
     if reps is not None:
         tables[c.REPS] = reps
+    leads = read_leads(files, options)
+    if leads is not None:
+        tables[c.LEADS] = leads
     as_of = options.as_of or latest(*stamps, timezone=options.timezone)
     if options.as_of is None and events is not None and pd.notna(events.raw.attrs[LATEST]):
         changed = events.raw.attrs[LATEST]
