@@ -49,6 +49,8 @@ LEAD_STATUS_WORDS: dict[str, str] = {
     "salesqualifiedlead": c.LEAD_SQL,
     "opportunity": c.LEAD_CONVERTED,  # a deal exists for the contact
     "customer": c.LEAD_CONVERTED,
+    "evangelist": c.LEAD_CONVERTED,  # a customer who promotes the product
+    "other": c.LEAD_NEW,  # HubSpot's catch-all stage: nothing known beyond the lead
 }
 """CRM status words -> canonical lead status, matched by :func:`status_key`."""
 

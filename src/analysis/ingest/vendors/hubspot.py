@@ -40,6 +40,7 @@ from analysis.ingest.colmap import ColumnSpec
 from analysis.ingest.read import read_header
 from analysis.ingest.vendors import hubspot_changes as hc
 from analysis.ingest.vendors import hubspot_fields as hf
+from analysis.ingest.vendors import hubspot_leads as hl
 from analysis.ingest.vendors import hubspot_stages as hs
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
@@ -65,6 +66,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     hs.PIPELINES: hs.PIPELINE_COLUMNS,
     hf.OWNERS: ("id", "firstName", "lastName", "email", "teams"),
     hc.HISTORY: hc.FIELDS,
+    hl.CONTACTS: tuple(hl.CONTACT_LABELS),
 }
 """Every object the adapter reads, with the fields it uses (docs/vendors/hubspot.md)."""
 
@@ -289,6 +291,9 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
         )
     if reps is not None:
         tables[c.REPS] = reps
+    leads = hl.read_leads(files, options)
+    if leads is not None:
+        tables[c.LEADS] = leads
     if versions is not None:
         archived = set(values_text(deals[id_col])[deleted].dropna())
         tables[c.DEAL_CHANGES] = hc.history_changes(versions, archived, options, notes)
