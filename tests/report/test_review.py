@@ -110,10 +110,12 @@ def test_compare_to_names_a_run_by_id_or_by_absolute_path(tmp_path):
     assert previous_run(this, compare_to=str(other)) == other.resolve()
 
 
-@pytest.mark.parametrize("run_id", ["r404", "r2"])
-def test_compare_to_a_missing_or_unfinished_run_is_refused_by_name(tmp_path, run_id):
-    # r404 does not exist; r2 has a log but no index.html (it never finished).
+@pytest.mark.parametrize("run_id", ["r404", "r2", "r0"])
+def test_compare_to_a_missing_unfinished_or_failed_run_is_refused_by_name(tmp_path, run_id):
+    # r404 does not exist; r2 has a log but no index.html (it never finished); r0 finished
+    # with a failed notebook (its findings are incomplete, so it is no review to compare with).
     reports = tmp_path / "reports"
+    make_run(reports, "r0", T0 - 100, ok=False)
     make_run(reports, "r1", T0)
     make_run(reports, "r2", T0 + 100, index=False)
     this = in_progress(reports, "r3", T0 + 200)

@@ -24,21 +24,13 @@ from analysis.present.formatting import format_money
 from analysis.present.outputs import read_summary
 from analysis.present.redaction import escape_markdown
 from analysis.report.outlook import FORECAST_KEY, FORECAST_REPORT
+from analysis.report.runs import LATEST, RUN_LOG, finished_ok
 
-RUN_LOG, INDEX, LATEST = "run.log", "index.html", "latest"
-FINISHED_OK = "finished: ok"
 BOTTLENECKS, EXPERIMENTS, TEAM = "01_pipeline_bottlenecks", "02_ab_tests", "04_team_performance"
 SUMMARY_NOTEBOOK = "00_executive_summary"
 MOVED = 0.01  # a forecast that changed by this share or more has moved
 SCORECARD_KEY, PERIOD_KEY = "scorecard", "period"
 WHAT, BEFORE, NOW = "what", "before", "now"
-
-
-def _finished_ok(folder: Path) -> bool:
-    log = folder / RUN_LOG
-    if not (log.exists() and (folder / INDEX).exists()):
-        return False
-    return FINISHED_OK in log.read_text(encoding="utf-8", errors="replace")
 
 
 def previous_run(run_dir: str | Path | None, compare_to: str | None = None) -> Path | None:
@@ -67,9 +59,9 @@ def previous_run(run_dir: str | Path | None, compare_to: str | None = None) -> P
     if compare_to:
         named = Path(compare_to)
         folder = named if named.is_absolute() else reports / str(compare_to)
-        if not (folder / RUN_LOG).exists() or not (folder / INDEX).exists():
+        if not finished_ok(folder):
             raise InputError(
-                f"there is no finished run {compare_to!r} in {reports} to compare with.",
+                f"there is no successful run {compare_to!r} in {reports} to compare with.",
                 column="--compare-to",
             )
         return folder.resolve()
@@ -83,7 +75,7 @@ def previous_run(run_dir: str | Path | None, compare_to: str | None = None) -> P
         and not p.is_symlink()
         and not p.name.startswith(".")
         and p.resolve() != here
-        and _finished_ok(p)
+        and finished_ok(p)
         and (p / RUN_LOG).stat().st_mtime < mine
     ]
     return max(earlier, key=lambda p: (p / RUN_LOG).stat().st_mtime, default=None)

@@ -46,11 +46,9 @@ from analysis.report.plan import (
     report_title,
 )
 from analysis.report.provenance import data_line, run_line
+from analysis.report.runs import FINISHED_OK, INDEX, LATEST, RUN_LOG, finished, finished_ok
 
-LATEST = "latest"
 COMPARE_TO_PARAM = "compare_to"  # declared by the executive summary
-INDEX = "index.html"
-RUN_LOG = "run.log"
 PARTIAL_SUFFIX = ".partial"
 
 
@@ -398,11 +396,7 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
         reverse=True,
     )
     # A run folder has both its log and its index; anything else is not ours.
-    finished = [
-        p
-        for p in runs
-        if not p.name.startswith(".") and (p / RUN_LOG).exists() and (p / INDEX).exists()
-    ]
+    finished_runs = [p for p in runs if not p.name.startswith(".") and finished(p)]
     # A partial run is stale (killed) when its log has not moved for hours;
     # a younger one may be a run still in progress (overlapping schedules).
     now = time.time()
@@ -413,7 +407,7 @@ def prune_runs(reports_dir: str | Path, keep: int) -> list[Path]:
         and p.name.endswith(PARTIAL_SUFFIX)
         and now - _last_change(p) > STALE_PARTIAL_SECONDS
     ]
-    removed = [p for p in finished[keep:] if p.resolve() != current] + stale
+    removed = [p for p in finished_runs[keep:] if p.resolve() != current] + stale
     for path in removed:
         shutil.rmtree(path)
     return removed
@@ -518,7 +512,7 @@ def run_report(
         runs never collide and ``latest`` only moves forward).
     compare_to : str, optional
         Run id whose findings the executive summary compares with (default:
-        the previous successful run); it must be a finished run in
+        the previous successful run); it must be a successful run in
         ``reports_dir``.
 
     Returns
@@ -571,17 +565,15 @@ def run_report(
 
 
 def _check_compare_to(reports_dir: Path, run_id: str) -> None:
-    """Refuse (exit 2) a ``--compare-to`` that names no finished run of this reports folder."""
+    """Refuse (exit 2) a ``--compare-to`` that names no successful run of this reports folder."""
     folder = reports_dir / run_id
-    if Path(run_id).name != run_id or not (
-        (folder / RUN_LOG).exists() and (folder / INDEX).exists()
-    ):
-        finished = sorted(
-            p.name for p in reports_dir.glob("*") if (p / INDEX).exists() and not p.is_symlink()
+    if Path(run_id).name != run_id or not finished_ok(folder):
+        good = sorted(
+            p.name for p in reports_dir.glob("*") if finished_ok(p) and not p.is_symlink()
         ) if reports_dir.is_dir() else []  # fmt: skip
         raise InputError(
-            f"there is no finished run {run_id!r} in {reports_dir} to compare with; "
-            f"finished runs: {', '.join(finished) or 'none'}.",
+            f"there is no successful run {run_id!r} in {reports_dir} to compare with; "
+            f"successful runs: {', '.join(good) or 'none'}.",
             column="--compare-to",
         )
 
@@ -633,7 +625,7 @@ def _locked_run(
             results = _run_all(jobs, workers, run_one)
             meta["finished (UTC)"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             (partial / INDEX).write_text(index_html(run_id, results, meta), encoding="utf-8")
-            log(f"run {run_id} finished: {'ok' if all(r.ok for r in results) else 'FAILED'}")
+            log(f"run {run_id} {FINISHED_OK if all(r.ok for r in results) else 'finished: FAILED'}")
             os.replace(partial, final)
         except RunInterrupted as exc:
             log(f"run {run_id} {exc}; nothing published, reports/latest unchanged")
