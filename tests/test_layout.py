@@ -43,6 +43,7 @@ NOTEBOOK_PACKAGE = {
     "04_team_performance": "team",
     "05_b2b_vs_b2c": "segments",
     "06_forecast": "forecast",
+    "07_marketing_alignment": "marketing",
     "00_executive_summary": "report",
 }
 

@@ -50,3 +50,19 @@ def test_one_group_and_periods_read_as_sentences(sample):
     sentences = funnel_sentences(lead_funnel(sample[1], by=None, period="quarter"))
     assert sentences and all(s.endswith(".") for s in sentences)
     assert re.match(r"\d{4}-\d{2}: of ", sentences[0])
+
+
+def test_feedback_and_quality_percentages_carry_intervals(sample):
+    from analysis.marketing import (
+        feedback_sentences,
+        marketing_feedback,
+        quality_sentences,
+        source_quality,
+    )
+
+    sentences = feedback_sentences(marketing_feedback(sample[1], by=c.SOURCE))
+    sentences += quality_sentences(source_quality(sample[1]))
+    assert sentences
+    for sentence in sentences:
+        percents = re.findall(r"\d+\.\d%", sentence)
+        assert len(RATE.findall(sentence)) == len(percents), sentence

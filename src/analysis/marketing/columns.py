@@ -30,7 +30,7 @@ EVENT = "event"  # duration tables: 1 = the event happened, 0 = censored
 # Message codes.
 NOTE_NO_LEADS = "no_leads"  # nobody reached the step in this group
 NOTE_NO_DECIDED_LEADS = "no_decided_leads"  # leads reached the step, none is decided yet
-NOTE_NO_DEALS_TABLE = "no_deals_table"  # opportunity -> won needs the deals table
+NOTE_NO_DEALS_TABLE = "no_deals_table"  # opportunity -> won (loss reasons) need the deals table
 NOTE_NO_EVENTS = "no_events"  # no lead advanced: no time to the next step
 NOTE_MEDIAN_NOT_REACHED = "median_not_reached"  # under half advanced in the follow-up
 NOTE_CI_OPEN_ABOVE = "median_ci_open_above"
@@ -51,3 +51,49 @@ SHARE_RESPONDED = "share_responded"  # Kaplan–Meier 1 - S(hours)
 MEDIAN_HOURS = "median_hours"
 NOTE_NO_STRATA = "no_strata"  # no `by`: the stratified model is the unadjusted one
 NOTE_NO_TREND_DATA = "no_trend_data"  # too few leads or no variation to fit the trend
+
+# --- feedback to marketing: reasons and themes, where they concentrate ------------------
+KIND = "kind"  # which reasons: disqualification of a lead, or loss of its deal
+KIND_DISQUALIFICATION = "disqualification"  # leads.disqualify_reason of disqualified leads
+KIND_LOSS = "loss"  # deals.loss_reason of the lost deals converted leads became
+REASON = "reason"
+N_COUNT = "count"  # leads (or lost deals) giving the reason in the group
+N_TOTAL = "total"  # the group's disqualified leads (or lost deals)
+SHARE = "share"
+CUMULATIVE_SHARE = "cumulative_share"  # the Pareto curve: share of this and larger reasons
+COUNT_ELSEWHERE = "count_elsewhere"  # the same in all the other groups together
+TOTAL_ELSEWHERE = "total_elsewhere"
+SHARE_ELSEWHERE = "share_elsewhere"
+ELSEWHERE_CI_LOW, ELSEWHERE_CI_HIGH = "elsewhere_ci_low", "elsewhere_ci_high"
+CONCENTRATED = "concentrated"  # share above elsewhere, adjusted p-value below alpha
+CONCENTRATED_IN = "concentrated_in"  # the groups a theme concentrates in, joined by ", "
+THEME = "theme"
+N_COMMENTS = "comments"
+N_MENTIONS = "mentions"
+# Message codes.
+NOTE_NO_OTHER_GROUPS = "no_other_groups"  # one group only: nothing to compare it with
+NOTE_NO_REASON_COLUMN = "no_reason_column"  # leads lack disqualify_reason / deals loss_reason
+NOTE_NO_REASONS = "no_reasons"  # the column exists, no lead (deal) gave a reason
+NOTE_NO_FEEDBACK_TABLE = "no_feedback_table"
+NOTE_NO_FEEDBACK_FROM_LEADS = "no_feedback_from_leads"  # no comment on a converted lead's deal
+
+# --- source quality: leads to pipeline to revenue, and CAC ----------------------------
+N_MQL = "leads"  # MQLs of the group (leads that reached MQL, or a later step)
+PIPELINE_AMOUNT = "pipeline_amount"  # amount of every deal created from them
+REVENUE_PER_LEAD = "revenue_per_lead"  # won amount per MQL
+REVENUE_CI_LOW, REVENUE_CI_HIGH = "revenue_ci_low", "revenue_ci_high"
+WIN_CI_LOW, WIN_CI_HIGH = "win_ci_low", "win_ci_high"
+CAC_NOTE = "cac_note"
+NOTE_NO_MQLS = "no_mqls"
+NOTE_WON_WITHOUT_AMOUNT = "won_without_amount"  # won deals without amount count as 0
+NOTE_CAC_NEEDS_SOURCE = "cac_by_source_only"  # spend is recorded per channel, not per campaign
+NOTE_NO_SPEND_TABLE = "no_spend_table"
+# CAC per channel comes from analysis.team.acquisition: its columns, under its names.
+from analysis.team.columns import (  # noqa: E402, F401 (re-exported)
+    CAC,
+    CAC_CI_HIGH,
+    CAC_CI_LOW,
+    NEW_CUSTOMERS,
+    NOTE_NO_SPEND,
+    SPEND_TOTAL,
+)

@@ -9,18 +9,22 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.marketing import columns as c
+from analysis.marketing.feedback import MarketingFeedback
 from analysis.marketing.funnel import LeadFunnel
+from analysis.marketing.quality import SourceQuality
 from analysis.marketing.speed import SpeedToLead
 from analysis.present.formatting import (
     format_count,
     format_days,
+    format_money,
     format_p_value,
+    format_points,
     format_rate,
     is_missing,
 )
 from analysis.stats.rates import rate_with_interval
 
-__all__ = ["funnel_sentences", "speed_sentences"]
+__all__ = ["feedback_sentences", "funnel_sentences", "quality_sentences", "speed_sentences"]
 
 _STEP_WORDS = {
     c.STEP_MQL: "accepted by sales",
@@ -171,3 +175,142 @@ def _hours(row) -> str:
     if is_missing(row[c.CI_LOW]) or is_missing(row[c.CI_HIGH]):
         return f"{text} (no interval)"
     return f"{text} [{row[c.CI_LOW]:.1f}–{row[c.CI_HIGH]:.1f}]"
+
+
+_OF_WHAT = {
+    c.KIND_DISQUALIFICATION: "disqualifications",
+    c.KIND_LOSS: "lost deals",
+    c.THEME: "comments on lost deals and from reps",
+}
+_NOTE_WORDS = {
+    c.NOTE_NO_DEALS_TABLE: "Without a deals table, no loss reasons or comment themes.",
+    c.NOTE_NO_FEEDBACK_TABLE: "No feedback table, so no comment themes.",
+    c.NOTE_NO_FEEDBACK_FROM_LEADS: (
+        "No comment is linked to a deal that came from a lead, so no comment themes."
+    ),
+    f"{c.KIND_DISQUALIFICATION}: {c.NOTE_NO_REASON_COLUMN}": (
+        "The leads carry no disqualification reason."
+    ),
+    f"{c.KIND_DISQUALIFICATION}: {c.NOTE_NO_REASONS}": "No lead was disqualified.",
+    f"{c.KIND_LOSS}: {c.NOTE_NO_REASON_COLUMN}": "The deals carry no loss reason.",
+    f"{c.KIND_LOSS}: {c.NOTE_NO_REASONS}": "No deal that came from a lead was lost.",
+}
+MAX_CONCENTRATIONS = 3  # concentrated reasons named per kind
+
+
+def _possessive(label) -> str:
+    text = str(label)
+    return f"{text}'" if text.endswith("s") else f"{text}'s"
+
+
+def _concentrated(row: dict, key: str, item: str, kind: str) -> str:
+    share = format_rate(row[c.SHARE], row[c.CI_LOW], row[c.CI_HIGH])
+    elsewhere = format_rate(
+        row[c.SHARE_ELSEWHERE], row[c.ELSEWHERE_CI_LOW], row[c.ELSEWHERE_CI_HIGH]
+    )
+    points = format_points(row[c.DIFFERENCE], row[c.DIFF_CI_LOW], row[c.DIFF_CI_HIGH])
+    p = format_p_value(row[c.P_ADJUSTED]).replace("p ", "adjusted p ", 1)
+    return (
+        f"'{row[item]}' is {share} of {_possessive(row[key])} {_OF_WHAT[kind]} against "
+        f"{elsewhere} in "
+        f"the other {_PLURAL.get(key, key + ' groups')} ({points}, {p})."
+    )
+
+
+def feedback_sentences(result: MarketingFeedback, limit: int = MAX_CONCENTRATIONS) -> list[str]:
+    """Where reasons and themes concentrate, each share with its interval and adjusted p.
+
+    Per kind (disqualification, loss) the ``limit`` strongest concentrations
+    (share above the other groups', adjusted p below alpha), or the most
+    frequent reason overall when none concentrates; then the most mentioned
+    comment theme and where it concentrates; then what could not be computed.
+    """
+    key, out = result.by, []
+    groups = _PLURAL.get(key, key + " groups")
+    for kind in (c.KIND_DISQUALIFICATION, c.KIND_LOSS):
+        conc = result.concentration[result.concentration[c.KIND] == kind]
+        if conc.empty:
+            continue
+        hot = conc[conc[c.CONCENTRATED].astype(bool)]
+        for row in hot.head(limit).to_dict("records"):
+            out.append(_concentrated(row, key, c.REASON, kind))
+        if hot.empty:
+            pareto = result.pareto[result.pareto[c.KIND] == kind]
+            totals = pareto.groupby(c.REASON)[c.N_COUNT].sum()
+            top, n = totals.idxmax(), int(totals.sum())
+            share = rate_with_interval(totals[top], n, alpha=result.alpha)
+            rate, low, high = (float(v[0]) for v in share)
+            what = "disqualification reason" if kind == c.KIND_DISQUALIFICATION else "loss reason"
+            out.append(
+                f"No {what} concentrates in one of the {groups} "
+                f"(after {result.correction} adjustment); "
+                f"the most frequent is '{top}', {format_rate(rate, low, high)} of "
+                f"{format_count(n)} {_OF_WHAT[kind]}."
+            )
+    themes = result.themes
+    if len(themes):
+        top = themes.iloc[0].to_dict()
+        sentence = (
+            f"Of the {format_count(top[c.N_COMMENTS])} {_OF_WHAT[c.THEME]} on deals that came "
+            f"from leads, {format_rate(top[c.SHARE], top[c.CI_LOW], top[c.CI_HIGH])} mention "
+            f"{top[c.THEME]}"
+        )
+        hot = result.theme_concentration[result.theme_concentration[c.CONCENTRATED].astype(bool)]
+        if hot.empty:
+            sentence += f"; no theme concentrates in one of the {groups}."
+        else:
+            sentence += "."
+        out.append(sentence)
+        for row in hot.head(limit).to_dict("records"):
+            text = _concentrated(row, key, c.THEME, c.THEME)
+            out.append(text.replace(f"'{row[c.THEME]}' is", f"'{row[c.THEME]}' comes up in", 1))
+    out.extend(_NOTE_WORDS.get(note, note) for note in result.notes)
+    return out
+
+
+def _money_interval(value: float, low: float, high: float) -> str:
+    if is_missing(value):
+        return "n/a"
+    if is_missing(low) or is_missing(high):
+        return f"{format_money(value)} (no interval)"
+    return f"{format_money(value)} [{format_money(low)}–{format_money(high)}]"
+
+
+_REVENUE = (c.REVENUE_PER_LEAD, c.REVENUE_CI_LOW, c.REVENUE_CI_HIGH)
+
+
+def quality_sentences(result: SourceQuality) -> list[str]:
+    """Revenue per lead of the best and worst group, then each group's win rate and CAC."""
+    table, key = result.table, result.by
+    rows = table[table[c.REVENUE_PER_LEAD].notna()].to_dict("records")
+    out = []
+    if len(rows) >= 2:
+        best, worst = rows[0], rows[-1]
+        most = _money_interval(*(best[k] for k in _REVENUE))
+        least = _money_interval(*(worst[k] for k in _REVENUE))
+        out.append(
+            f"{_label(best, (key,))} leads bring the most won revenue per lead, {most}; "
+            f"{_label(worst, (key,), capital=False)} leads the least, {least}."
+        )
+    for row in table.to_dict("records"):
+        label = _label(row, (key,))
+        if row[c.N_MQL] == 0:
+            out.append(f"{label}: no MQLs.")
+            continue
+        sentence = (
+            f"{label}: {format_count(row[c.N_MQL])} MQLs became {format_count(row[c.N_DEALS])} "
+            f"deals ({format_money(row[c.PIPELINE_AMOUNT])} of pipeline), of which "
+            f"{format_rate(row[c.WIN_RATE], row[c.WIN_CI_LOW], row[c.WIN_CI_HIGH])} of those "
+            f"closed were won ({format_money(row[c.WON_AMOUNT])})"
+        )
+        if not is_missing(row[c.CAC]):
+            sentence += (
+                f"; CAC {_money_interval(row[c.CAC], row[c.CAC_CI_LOW], row[c.CAC_CI_HIGH])}"
+            )
+        out.append(sentence + ".")
+    notes = set(table[c.CAC_NOTE]) if len(table) else set()
+    if c.NOTE_NO_SPEND_TABLE in notes:
+        out.append("No spend is recorded, so no acquisition cost per source.")
+    elif c.NOTE_CAC_NEEDS_SOURCE in notes:
+        out.append("Spend is recorded per channel, not per campaign: CAC is given by source.")
+    return out

@@ -39,6 +39,7 @@ LABELS: dict[str, str] = {
     "bias": "Bias (mean error)",
     "method": "Method",
     "target": "Scored against",
+    "from_mql": "Share of MQLs getting here",
 }
 
 _ACRONYMS = {"cac": "CAC", "icc": "ICC", "srm": "SRM", "km": "KM", "b2b": "B2B", "b2c": "B2C"}
