@@ -43,16 +43,16 @@ _STEP_WORDS = {
 
 
 def readable_funnel(funnel: LeadFunnel) -> pd.DataFrame:
-    """Per group and step: reached, advanced, rejected, waiting, the conversion and its interval,
-    the share of MQLs that get this far, and the median days to the next step."""
+    """Per group and step: advanced, rejected, waiting, the conversion and its interval, the
+    share of MQLs that get this far, and the median days to the next step."""
     table = funnel.to_frame()
     table = table[table[c.STEP] != c.STEP_WON]  # the last step has nothing after it
     shown = [*funnel.by, c.STEP, *_FUNNEL_SHOWN]
     return table[shown].assign(**{c.STEP: table[c.STEP].map(_STEP_WORDS)})
 
 
-_FUNNEL_SHOWN = [
-    c.N_REACHED, c.N_ADVANCED, c.N_REJECTED, c.N_WAITING, c.CONVERSION, c.CI_LOW, c.CI_HIGH,
+_FUNNEL_SHOWN = [  # reached = advanced + rejected + waiting: left out so the table fits
+    c.N_ADVANCED, c.N_REJECTED, c.N_WAITING, c.CONVERSION, c.CI_LOW, c.CI_HIGH,
     c.FROM_MQL, c.MEDIAN_DAYS, c.MEDIAN_CI_LOW, c.MEDIAN_CI_HIGH,
 ]  # fmt: skip
 
