@@ -11,7 +11,7 @@ import pytest
 
 from analysis.core import paths
 from analysis.core.errors import ConfigError, InputError
-from analysis.core.stages import Pipeline, StageConfig, load_stages, normalise_label
+from analysis.core.stages import Pipeline, StageConfig, load_stages, normalise_label, stages_yaml
 
 # Provenance: DESIGN.md, "Canonical data model": "the ordered open stages
 # (prospecting, qualification, discovery, presentation, proposal, negotiation
@@ -321,3 +321,49 @@ def test_order_of_unknown_stage_names_the_pipeline() -> None:
     pipeline = load_stages().pipeline()
     with pytest.raises(ValueError, match="not a stage of pipeline 'default'"):
         pipeline.order("closing")
+
+
+# --- exit criteria (process adherence) ------------------------------------------------
+
+
+def test_exit_criteria_are_optional(tmp_path: Path) -> None:
+    assert dict(load_stages(write(tmp_path, VALID)).pipeline().exit_criteria) == {}
+
+
+def test_shipped_exit_criteria_name_open_stages_and_sample_flags(pipeline: Pipeline) -> None:
+    # Provenance: issue 16 item 6 - budget confirmed before proposal, decision maker
+    # identified before negotiation (the sample's qual_budget and qual_authority).
+    assert dict(pipeline.exit_criteria) == {
+        "presentation": ("qual_budget",),
+        "proposal": ("qual_authority",),
+    }
+
+
+def test_exit_criteria_load_and_round_trip(tmp_path: Path) -> None:
+    text = VALID + "    exit_criteria:\n      qualification: [qual_budget, qual_need]\n"
+    config = load_stages(write(tmp_path, text))
+    assert dict(config.pipeline().exit_criteria) == {"qualification": ("qual_budget", "qual_need")}
+    again = load_stages(write(tmp_path, stages_yaml(config), "copy.yaml"))
+    assert dict(again.pipeline().exit_criteria) == dict(config.pipeline().exit_criteria)
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("      won: [qual_budget]\n", "not an open stage"),
+        ("      closing: [qual_budget]\n", "not an open stage"),
+        ("      qualification: []\n", "non-empty list"),
+        ("      qualification: [qual_budget, qual_budget]\n", "twice"),
+        ("      qualification: {a: b}\n", "non-empty list"),
+    ],
+)
+def test_bad_exit_criteria_name_the_key(tmp_path: Path, spec: str, match: str) -> None:
+    text = VALID + "    exit_criteria:\n" + spec
+    with pytest.raises(ConfigError, match=match) as err:
+        load_stages(write(tmp_path, text))
+    assert "exit_criteria" in str(err.value)
+
+
+def test_exit_criteria_must_be_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must map open stages"):
+        load_stages(write(tmp_path, VALID + "    exit_criteria: [qual_budget]\n"))

@@ -26,7 +26,7 @@ from analysis.core.fileio import sha256_file
 from analysis.core.yamlconfig import check_keys, load_yaml_strict
 
 _TOP_KEYS = {"default_pipeline", "pipelines"}
-_PIPELINE_KEYS = {"stages", "won", "lost", "aliases"}
+_PIPELINE_KEYS = {"stages", "won", "lost", "aliases", "exit_criteria"}
 _SPACES = re.compile(r"\s+")
 
 
@@ -49,6 +49,10 @@ class Pipeline:
         Terminal stage names.
     aliases : Mapping[str, str]
         CRM label (as written in the config) to canonical stage.
+    exit_criteria : Mapping[str, tuple of str]
+        Open stage to the deal fields that must be set (a flag true, any other
+        field non-blank) before a deal advances out of that stage; empty when
+        the config names none (``analysis.pipeline.process_adherence``).
     """
 
     name: str
@@ -56,6 +60,7 @@ class Pipeline:
     won: str
     lost: str
     aliases: Mapping[str, str] = field(default_factory=dict)
+    exit_criteria: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def all_stages(self) -> tuple[str, ...]:
@@ -214,7 +219,45 @@ def _parse_pipeline(name: str, spec: object, path: Path) -> Pipeline:
         won=won,
         lost=lost,
         aliases=MappingProxyType({str(k): str(v) for k, v in aliases.items()}),
+        exit_criteria=_parse_exit_criteria(spec.get("exit_criteria"), stages, where, path),
     )
+
+
+def _parse_exit_criteria(
+    spec: object, stages: list[str], where: str, path: Path
+) -> Mapping[str, tuple[str, ...]]:
+    """``{open stage: [field, ...]}``: the fields that must be set before leaving the stage."""
+    where = f"{where}.exit_criteria"
+    if spec is None:
+        return MappingProxyType({})
+    if not isinstance(spec, Mapping):
+        raise ConfigError(
+            f"{where} must map open stages to lists of deal fields.", file=path, column=where
+        )
+    out: dict[str, tuple[str, ...]] = {}
+    for stage, fields in spec.items():
+        key = f"{where}.{stage}"
+        if stage not in stages:
+            raise ConfigError(
+                f"exit criteria name {stage!r}, which is not an open stage of this pipeline "
+                f"({', '.join(stages)}); a deal leaves only open stages.",
+                file=path,
+                column=key,
+            )
+        if isinstance(fields, str):
+            fields = [fields]
+        if (
+            not isinstance(fields, list)
+            or not fields
+            or not all(isinstance(f, str) and f.strip() for f in fields)
+        ):
+            raise ConfigError(
+                f"{key} must be a non-empty list of deal field names.", file=path, column=key
+            )
+        if len(set(fields)) < len(fields):
+            raise ConfigError(f"{key} lists a field twice.", file=path, column=key)
+        out[str(stage)] = tuple(fields)
+    return MappingProxyType(out)
 
 
 def load_stages(path: str | Path | None = None) -> StageConfig:
@@ -273,6 +316,11 @@ def stages_yaml(config: StageConfig, header: str = "") -> str:
                 "won": p.won,
                 "lost": p.lost,
                 "aliases": dict(p.aliases),
+                **(
+                    {"exit_criteria": {k: list(v) for k, v in p.exit_criteria.items()}}
+                    if p.exit_criteria
+                    else {}
+                ),
             }
             for name, p in config.pipelines.items()
         },

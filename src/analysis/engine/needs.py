@@ -140,6 +140,20 @@ LEAD_FUNNEL = Shape(
     ),
 )
 
+ADHERENCE = Shape(
+    "Process adherence",
+    needs={c.STAGE_EVENTS: (c.DEAL_ID, c.STAGE), c.DEALS: (c.DEAL_ID, c.OUTCOME)},
+    uses={
+        c.STAGE_EVENTS: (c.ENTERED_AT,),
+        c.DEALS: (c.SEGMENT, c.AMOUNT, c.OWNER_ID, c.CREATED_AT, c.CLOSED_AT),
+    },
+    supply=(
+        "Export the stage history (Salesforce OpportunityHistory, HubSpot deal stage "
+        "history, Pipedrive deal updates) as stage_events; name the fields each stage "
+        "requires under exit_criteria in config/stages.yaml."
+    ),
+)
+
 # Every shared need, in the order docs/data-needs.md lists them.
 ALL = (
     STAGE_HISTORY,
@@ -154,4 +168,5 @@ ALL = (
     PIPELINE_HISTORY,
     SLIPPAGE_HISTORY,
     LEAD_FUNNEL,
+    ADHERENCE,
 )

@@ -5,7 +5,8 @@ The one import of notebook ``01_pipeline_bottlenecks``::
     from analysis import pipeline
     pipeline.stage_conversion(ws, "segment").to_frame()
 
-Sub-packages :mod:`.bottlenecks` and :mod:`.cycle` hold the larger analyses;
+Sub-packages :mod:`.bottlenecks`, :mod:`.cycle` and :mod:`.adherence` (process
+adherence: skipped stages, re-entries, exit criteria) hold the larger analyses;
 :mod:`.funnel` and :mod:`.velocity` the stage conversion and sales velocity.
 """
 
@@ -13,6 +14,13 @@ from __future__ import annotations
 
 from analysis.core import columns
 from analysis.engine.periods import resolve_windows
+from analysis.pipeline.adherence import (
+    ADHERENCE_PERCENT,
+    ProcessAdherence,
+    adherence_sentences,
+    process_adherence,
+    readable_adherence,
+)
 from analysis.pipeline.bottlenecks import (
     BENCHMARK_VALUE,
     CONVERSION_BASELINE,
@@ -88,6 +96,7 @@ __all__ = [
     "P_WON",
     "P_WON_CI_HIGH",
     "P_WON_CI_LOW",
+    "ProcessAdherence",
     "RANK",
     "READABLE_WHEN",
     "REVENUE_IMPACT",
@@ -97,6 +106,8 @@ __all__ = [
     "Velocity",
     "VelocityChange",
     "WinRates",
+    "ADHERENCE_PERCENT",
+    "adherence_sentences",
     "bottleneck_actions",
     "bottleneck_sentences",
     "bottlenecks",
@@ -105,6 +116,8 @@ __all__ = [
     "drops",
     "improvements",
     "not_yet_readable",
+    "process_adherence",
+    "readable_adherence",
     "funnel_chart",
     "funnel_findings",
     "resolve_windows",
