@@ -67,6 +67,8 @@ def test_contacts_become_leads_in_either_header_style(tmp_path):
 
 
 def test_an_export_without_contacts_has_no_leads_table(tmp_path):
-    planted = write_hubspot(generate_sample(40, seed=2), tmp_path / "export", seed=2, header="labels")
+    planted = write_hubspot(
+        generate_sample(40, seed=2), tmp_path / "export", seed=2, header="labels"
+    )
     result = ingest(planted.folder, tmp_path / "out", timezone=planted.timezone)
     assert c.LEADS not in result.manifest["tables"]

@@ -54,8 +54,7 @@ def _comparison(row: pd.Series, followed: str, deviated: str) -> str:
     if not row[k.CLOSED_ADHERENT] or not row[k.CLOSED_NOT] or is_missing(row[c.DIFFERENCE]):
         side = followed if not row[k.CLOSED_ADHERENT] else deviated
         return (
-            f"{side[:1].upper()}{side[1:]} have no closed deal yet, so the two cannot be "
-            "compared."
+            f"{side[:1].upper()}{side[1:]} have no closed deal yet, so the two cannot be compared."
         )
     return (
         f"{followed} won {rate} "
