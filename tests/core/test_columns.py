@@ -13,10 +13,11 @@ def _constants() -> dict[str, object]:
 def test_tables_are_those_of_the_data_model() -> None:
     # Provenance: DESIGN.md "Canonical data model" table, in its order, then the change
     # history issue 14 adds (docs/data-model.md, deal_changes), then the leads of
-    # DESIGN.md's table that issue 16 brings in (docs/data-model.md, leads).
+    # DESIGN.md's table that issue 16 brings in (docs/data-model.md, leads), then what
+    # follows the close, issue 17 (docs/data-model.md, orders and subscriptions).
     assert c.TABLES == (
         "deals", "stage_events", "activities", "assignments", "reps", "spend", "feedback",
-        "deal_changes", "leads",
+        "deal_changes", "leads", "orders", "subscriptions",
     )  # fmt: skip
 
 
@@ -33,6 +34,8 @@ def test_category_values() -> None:
         "new", "mql", "accepted", "sql", "converted", "disqualified", "recycled",
     )  # fmt: skip
     assert c.LEAD_STEPS == ("mql_at", "accepted_at", "sql_at", "converted_at")
+    # Provenance: issue 17 item 1 (reason: new, expansion, contraction, churn, renewal).
+    assert c.CHANGE_TYPES == ("new", "expansion", "contraction", "churn", "renewal")
 
 
 def test_every_schema_column_is_a_constant() -> None:

@@ -34,6 +34,10 @@ DESIGN_REQUIRED = {
     # source optional (a lead without a channel counts in an "unknown" group rather than
     # being quarantined as missing_required).
     c.LEADS: ("lead_id", "created_at"),
+    # Issue 17 item 1: an order is who bought, when; a subscription change is whose
+    # recurring revenue changed, when, how, and to what.
+    c.ORDERS: ("order_id", "customer_id", "ordered_at"),
+    c.SUBSCRIPTIONS: ("customer_id", "effective_at", "change_type", "mrr_after"),
 }
 
 # How docs/data-model.md names each declared dtype (its "Types" table).
@@ -164,6 +168,28 @@ def valid_frame(table: str, unit: str = "us") -> pd.DataFrame:
             c.CONVERTED_AT: [T0 + 4 * DAY, pd.NaT, pd.NaT],
             c.CONVERTED_DEAL_ID: ["D1", None, None],
             c.STEPS_OUT_OF_ORDER: [False, False, None],
+        },
+        c.ORDERS: {
+            c.ORDER_ID: ["O1", "O2", "O3"],
+            c.CUSTOMER_ID: ["A1", "A1", "C9"],
+            c.ORDERED_AT: utc(n, unit),
+            c.DEAL_ID: ["D1", None, None],
+            c.AMOUNT: [120.0, 35.5, None],
+            c.CURRENCY: ["USD", "USD", None],
+            c.PRODUCT: ["Pro", None, "Basic"],
+            c.BEFORE_DEAL_CLOSED: [False, None, None],
+        },
+        c.SUBSCRIPTIONS: {
+            c.CUSTOMER_ID: ["A1", "A1", "A1"],
+            c.EFFECTIVE_AT: utc(n, unit),
+            c.CHANGE_TYPE: ["new", "expansion", "churn"],
+            c.MRR_AFTER: [100.0, 150.0, 0.0],
+            c.MRR_BEFORE: [0.0, 100.0, 150.0],
+            c.DEAL_ID: ["D1", None, None],
+            c.DISCOUNT: [0.15, None, None],
+            c.CURRENCY: ["USD", "USD", "USD"],
+            c.MRR_INCONSISTENT: [False, False, False],
+            c.BEFORE_DEAL_CLOSED: [False, None, None],
         },
     }
     return pd.DataFrame(frames[table])
@@ -443,6 +469,44 @@ def test_leads_optional_columns() -> None:
         "sql_at", "disqualified_at", "disqualify_reason", "recycled_at", "first_response_at",
         "converted_at", "converted_deal_id", "steps_out_of_order",
     )  # fmt: skip
+
+
+def test_orders_and_subscriptions_optional_columns() -> None:
+    # Provenance: issue 17 item 1 (orders: the deal it came from, amount, currency,
+    # product; subscriptions: MRR before, the deal, discount, currency) plus the ingest
+    # flags before_deal_closed and mrr_inconsistent.
+    assert s.optional_columns(c.ORDERS) == (
+        "deal_id", "amount", "currency", "product", "before_deal_closed",
+    )  # fmt: skip
+    assert s.optional_columns(c.SUBSCRIPTIONS) == (
+        "mrr_before", "deal_id", "discount", "currency", "mrr_inconsistent",
+        "before_deal_closed",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "reason"),
+    [
+        (c.ORDERS, c.AMOUNT, -5.0, s.NEGATIVE_AMOUNT),
+        (c.SUBSCRIPTIONS, c.MRR_AFTER, -1.0, s.NEGATIVE_AMOUNT),
+        (c.SUBSCRIPTIONS, c.MRR_BEFORE, -1.0, s.NEGATIVE_AMOUNT),
+        (c.SUBSCRIPTIONS, c.CHANGE_TYPE, "upsell", s.BAD_VALUE),  # ingest maps CRM words first
+        (c.SUBSCRIPTIONS, c.DISCOUNT, 15.0, s.BAD_VALUE),  # a share, not a percent
+    ],
+)
+def test_post_sale_checks_name_their_reason(table, column, value, reason, stages) -> None:
+    df = valid_frame(table)
+    df[column] = df[column].astype(object)
+    df.loc[1, column] = value
+    cases = failures(s.table_schema(table, stages), df)
+    assert cases[["column", "check", "index"]].values.tolist() == [[column, reason, 1]]
+
+
+def test_repeated_order_id_fails_uniqueness(stages: tuple[str, ...]) -> None:
+    df = valid_frame(c.ORDERS)
+    df.loc[2, c.ORDER_ID] = "O1"
+    cases = failures(s.table_schema(c.ORDERS, stages), df)
+    assert set(cases["check"]) == {"field_uniqueness"}
 
 
 @pytest.mark.parametrize("table", c.TABLES)

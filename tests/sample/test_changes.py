@@ -26,7 +26,8 @@ from analysis.sample.params import CLOSED_CATEGORY, OMITTED
 PIPELINE = load_stages().pipeline()
 NEW_DEAL_COLUMNS = (c.EXPECTED_CLOSE_AT, c.PROBABILITY, c.FORECAST_CATEGORY)
 NEW_TRUTH_KEYS = ("deal_changes", "slippage", "rep_probability", "amount_changes")
-LATER_TRUTH_KEYS = ("leads",)  # added after the change history (generator version 4)
+# added after the change history (generator versions 4 and 5)
+LATER_TRUTH_KEYS = ("leads", "after_sale")
 
 # sha256 of DataFrame.to_csv(index=False, lineterminator="\n") of each table, and of
 # json.dumps(truth without generator, rows and the new keys, sort_keys=True), recorded

@@ -129,10 +129,11 @@ def test_other_tables_and_truth_are_unchanged_for_the_default_seed(crm):
             continue
         text = crm.tables[table].to_csv(index=False, lineterminator="\n")
         assert hashlib.sha256(text.encode()).hexdigest() == digest, table
-    old = {k: v for k, v in crm.truth.items() if k not in ("generator", "rows", "leads")}
+    later = ("after_sale",)  # added after the leads (generator version 5)
+    old = {k: v for k, v in crm.truth.items() if k not in ("generator", "rows", "leads", *later)}
     text = json.dumps(old, sort_keys=True)
     assert hashlib.sha256(text.encode()).hexdigest() == RECORDED["truth"]
-    assert crm.truth["generator"]["version"] == 4  # bumped for the leads
+    assert crm.truth["generator"]["version"] >= 4  # bumped for the leads (5: after the sale)
     assert crm.truth["rows"][c.LEADS] == len(crm.tables[c.LEADS])
 
 

@@ -20,8 +20,11 @@ SPEND = "spend"
 FEEDBACK = "feedback"
 DEAL_CHANGES = "deal_changes"
 LEADS = "leads"
+ORDERS = "orders"
+SUBSCRIPTIONS = "subscriptions"
 TABLES = (
     DEALS, STAGE_EVENTS, ACTIVITIES, ASSIGNMENTS, REPS, SPEND, FEEDBACK, DEAL_CHANGES, LEADS,
+    ORDERS, SUBSCRIPTIONS,
 )  # fmt: skip
 
 # --- deals ----------------------------------------------------------------------
@@ -78,6 +81,23 @@ CONVERTED_AT = "converted_at"  # when it became a deal
 CONVERTED_DEAL_ID = "converted_deal_id"  # the deal it became (deals.deal_id)
 LEAD_STEPS = (MQL_AT, ACCEPTED_AT, SQL_AT, CONVERTED_AT)  # the funnel's steps, in order
 STEPS_OUT_OF_ORDER = "steps_out_of_order"  # a lifecycle time before an earlier step's
+
+# --- orders: one row per purchase after (or without) a deal: repeat buying -------
+ORDER_ID = "order_id"
+CUSTOMER_ID = "customer_id"  # the buyer: a B2C customer, or a B2B account (deals.account_id)
+ORDERED_AT = "ordered_at"
+# orders also carry DEAL_ID (the deal it came from, if any), AMOUNT, CURRENCY, PRODUCT
+BEFORE_DEAL_CLOSED = "before_deal_closed"  # dated over a day before its deal's close (kept)
+
+# --- subscriptions: one row per change of an account's recurring revenue --------
+# subscriptions carry CUSTOMER_ID, DEAL_ID (the deal behind the change, if any), CURRENCY
+EFFECTIVE_AT = "effective_at"  # when the change took effect
+MRR_BEFORE = "mrr_before"  # recurring revenue per month before the change
+MRR_AFTER = "mrr_after"  # ... and after it
+CHANGE_TYPE = "change_type"  # one of CHANGE_TYPES
+DISCOUNT = "discount"  # the share off list price the deal was sold at, when known
+MRR_INCONSISTENT = "mrr_inconsistent"  # mrr_before/after disagree with change_type (kept)
+# subscriptions also carry BEFORE_DEAL_CLOSED
 
 # --- stage_events ---------------------------------------------------------------
 ENTERED_AT = "entered_at"
@@ -149,6 +169,9 @@ FEEDBACK_REP = "rep"
 FEEDBACK_SOURCES = (FEEDBACK_CUSTOMER, FEEDBACK_REP)
 
 LEAD_SOURCES = ("inbound", "outbound", "referral", "paid", "events")
+CHANGE_NEW, CHANGE_EXPANSION, CHANGE_CONTRACTION = "new", "expansion", "contraction"
+CHANGE_CHURN, CHANGE_RENEWAL = "churn", "renewal"
+CHANGE_TYPES = (CHANGE_NEW, CHANGE_EXPANSION, CHANGE_CONTRACTION, CHANGE_CHURN, CHANGE_RENEWAL)
 LEAD_NEW, LEAD_MQL, LEAD_ACCEPTED, LEAD_SQL = "new", "mql", "accepted", "sql"
 LEAD_CONVERTED, LEAD_DISQUALIFIED, LEAD_RECYCLED = "converted", "disqualified", "recycled"
 LEAD_STATUSES = (

@@ -189,6 +189,31 @@ _LEADS: dict[str, _Spec] = {
     c.STEPS_OUT_OF_ORDER: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
 }
 
+_ORDERS: dict[str, _Spec] = {
+    c.ORDER_ID: (STRING, True, False, (), True),
+    c.CUSTOMER_ID: (STRING, True, False, (), False),  # ingest: rule in docs/data-model.md
+    c.ORDERED_AT: (TIMESTAMP, True, False, (), False),
+    c.DEAL_ID: (STRING, False, True, (), False),  # the deal it came from; ingest checks it exists
+    c.AMOUNT: (FLOAT, False, True, (_non_negative(),), False),
+    c.CURRENCY: (STRING, False, True, (), False),
+    c.PRODUCT: (STRING, False, True, (), False),
+    c.BEFORE_DEAL_CLOSED: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
+}
+
+_SUBSCRIPTIONS: dict[str, _Spec] = {
+    c.CUSTOMER_ID: (STRING, True, False, (), False),  # the account (deals.account_id)
+    c.EFFECTIVE_AT: (TIMESTAMP, True, False, (), False),
+    # CRM words (upsell, downgrade, cancellation, ...) mapped by ingest.post_sale.
+    c.CHANGE_TYPE: (STRING, True, False, (_one_of(c.CHANGE_TYPES),), False),
+    c.MRR_AFTER: (FLOAT, True, True, (_non_negative(),), False),
+    c.MRR_BEFORE: (FLOAT, False, True, (_non_negative(),), False),
+    c.DEAL_ID: (STRING, False, True, (), False),  # the deal behind the change; ingest checks it
+    c.DISCOUNT: (FLOAT, False, True, (_share(),), False),
+    c.CURRENCY: (STRING, False, True, (), False),
+    c.MRR_INCONSISTENT: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
+    c.BEFORE_DEAL_CLOSED: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
+}
+
 # Keys that identify a row, for duplicate detection beyond single-column ids.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     c.DEALS: (c.DEAL_ID,),
@@ -196,6 +221,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     c.ASSIGNMENTS: (c.EXPERIMENT_ID, c.UNIT_ID),
     c.SPEND: (c.PERIOD, c.CHANNEL),
     c.LEADS: (c.LEAD_ID,),
+    c.ORDERS: (c.ORDER_ID,),
+    c.SUBSCRIPTIONS: (c.CUSTOMER_ID, c.EFFECTIVE_AT, c.CHANGE_TYPE),
 }
 
 
@@ -216,6 +243,8 @@ def column_specs(table: str, stages: Iterable[str] | None = None) -> dict[str, _
         c.FEEDBACK: lambda: _FEEDBACK,
         c.DEAL_CHANGES: lambda: _DEAL_CHANGES,
         c.LEADS: lambda: _LEADS,
+        c.ORDERS: lambda: _ORDERS,
+        c.SUBSCRIPTIONS: lambda: _SUBSCRIPTIONS,
     }
     if table not in specs:
         raise ValueError(f"Unknown table {table!r}; canonical tables are {', '.join(c.TABLES)}.")

@@ -154,6 +154,32 @@ ADHERENCE = Shape(
     ),
 )
 
+REPEAT_PURCHASE = Shape(
+    "Repeat purchases (repeat-purchase rate, time to second purchase, cohort retention)",
+    needs={c.ORDERS: (c.ORDER_ID, c.CUSTOMER_ID, c.ORDERED_AT)},
+    uses={c.ORDERS: (c.DEAL_ID, c.AMOUNT, c.CURRENCY, c.PRODUCT)},
+    supply=(
+        "Export the orders (Salesforce Order: Id, AccountId, EffectiveDate, TotalAmount, "
+        "OpportunityId; a shop's order export) as an orders table: order id, customer id, "
+        "order time, and the deal it came from when there is one."
+    ),
+)
+
+REVENUE_RETENTION = Shape(
+    "Revenue retention (gross and net retention, expansion, contraction, churn, renewal)",
+    needs={c.SUBSCRIPTIONS: (c.CUSTOMER_ID, c.EFFECTIVE_AT, c.CHANGE_TYPE, c.MRR_AFTER)},
+    uses={
+        c.SUBSCRIPTIONS: (c.MRR_BEFORE, c.DEAL_ID, c.DISCOUNT, c.CURRENCY),
+        c.DEALS: (c.ACCOUNT_ID,),
+    },  # fmt: skip
+    supply=(
+        "Export each change of an account's recurring revenue (Salesforce Contract and "
+        "renewal or upsell opportunities by Type; a billing system's subscription events) "
+        "as a subscriptions table: account id, effective date, change type, monthly "
+        "recurring revenue before and after; map deals.account_id to link them to deals."
+    ),
+)
+
 # Every shared need, in the order docs/data-needs.md lists them.
 ALL = (
     STAGE_HISTORY,
@@ -169,4 +195,6 @@ ALL = (
     SLIPPAGE_HISTORY,
     LEAD_FUNNEL,
     ADHERENCE,
+    REPEAT_PURCHASE,
+    REVENUE_RETENTION,
 )

@@ -26,10 +26,14 @@ from analysis.ingest import parse
 from analysis.ingest.changes import normalise_changes, probability_as_share
 from analysis.ingest.colmap import ColumnSpec, TableMap
 from analysis.ingest.leads import flag_steps_out_of_order, normalise_lead_statuses
+from analysis.ingest.post_sale import flag_mrr_inconsistent, normalise_change_types, parse_discount
 from analysis.ingest.read import MALFORMED_ROWS, clean_header
 from analysis.ingest.reasons import BAD_VALUE, MALFORMED_ROW, UNPARSEABLE_DATE
 
 MONEY_COLUMNS = frozenset({c.AMOUNT, c.AMOUNT_ORIGINAL, c.QUOTA, c.SALES_COST, c.MARKETING_COST})
+MONEY_COLUMNS |= {c.MRR_BEFORE, c.MRR_AFTER}  # subscriptions' recurring revenue
+# Money columns whose currency symbol fills a table's missing currency column.
+CURRENCY_FROM = {c.DEALS: c.AMOUNT, c.ORDERS: c.AMOUNT, c.SUBSCRIPTIONS: c.MRR_AFTER}
 
 # Columns whose values are matched case-insensitively to a fixed set of categories.
 CATEGORIES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -40,6 +44,11 @@ CATEGORIES: dict[tuple[str, str], tuple[str, ...]] = {
     (c.FEEDBACK, c.SOURCE): c.FEEDBACK_SOURCES,
     (c.DEAL_CHANGES, c.FIELD): c.TRACKED_FIELDS,
     (c.LEADS, c.SEGMENT): c.SEGMENTS,
+}
+# Columns whose CRM words are mapped by their own table of words (unknown words kept).
+WORD_COLUMNS = {
+    (c.LEADS, c.LEAD_STATUS): normalise_lead_statuses,  # ingest.leads
+    (c.SUBSCRIPTIONS, c.CHANGE_TYPE): normalise_change_types,  # ingest.post_sale
 }
 
 # Columns holding stage labels, normalised through the stage config and map aliases.
@@ -210,6 +219,8 @@ def _parse_column(
     if name in MONEY_COLUMNS:
         parsed = parse.parse_money(values, decimal=opts.decimal)
         currency = parsed.currency
+    elif (table, name) == (c.SUBSCRIPTIONS, c.DISCOUNT):
+        parsed = parse_discount(values, decimal=opts.decimal)  # "15%" and 0-100 columns: shares
     elif dtype == schema.TIMESTAMP:
         parsed = parse.parse_timestamps(values, timezone=opts.timezone, dayfirst=opts.dayfirst)
     elif dtype == schema.FLOAT:
@@ -219,8 +230,8 @@ def _parse_column(
     out = parsed.values
     if (table, name) in STAGE_COLUMNS:
         out = normalise_stages(out, pipeline)
-    elif (table, name) == (c.LEADS, c.LEAD_STATUS):
-        out = normalise_lead_statuses(out)  # CRM words -> LEAD_STATUSES (ingest.leads)
+    elif (table, name) in WORD_COLUMNS:
+        out = WORD_COLUMNS[table, name](out)  # CRM words -> canonical values
     elif (table, name) in CATEGORIES:
         out = _normalise_categories(out, CATEGORIES[table, name])
     out = out.astype(dtype)
@@ -355,10 +366,10 @@ def build_canonical(
         out, bad_mask, cur = _parse_column(table, name, values, tmap, pipeline)
         frame[name] = out
         bad[name] = bad_mask.to_numpy()
-        if name == c.AMOUNT:
+        if name == CURRENCY_FROM.get(table):
             currency = cur
     filled = 0
-    if table == c.DEALS and c.CURRENCY not in frame and currency is not None:
+    if table in CURRENCY_FROM and c.CURRENCY not in frame and currency is not None:
         currency = currency.astype(dtypes[c.CURRENCY])
         filled = int(currency.notna().sum())
         if filled:
@@ -382,6 +393,8 @@ def build_canonical(
             canon, backdated = flag_backdated(canon)
     if table == c.LEADS:
         canon = flag_steps_out_of_order(canon, tmap.options.timezone)
+    if table == c.SUBSCRIPTIONS:
+        canon = flag_mrr_inconsistent(canon)
     used = {s.source for s in specs.values() if s.source is not None}
     ignored = tuple(str(col) for col in raw.columns if col not in used)
     return CanonicalTable(

@@ -41,6 +41,7 @@ from analysis.ingest.manifest import (
     now_utc,
     table_entry,
 )
+from analysis.ingest.post_sale import before_deal_closed, post_sale_notes, unknown_customer
 from analysis.ingest.sources import choose_vendor, map_pipeline, source_from_map, source_from_vendor
 from analysis.ingest.validate import (
     DEAL_LINKS,
@@ -164,6 +165,7 @@ def ingest(
     derived: dict[str, dict] = {}
     unknown_stages: dict[str, int] = {}
     deals_index: DealIndex | None = None
+    customers: list[pd.Series] = []  # known customer ids: deals' accounts, orders' buyers
     with OutputStage(out_dir) as stage:
         notes += stage.recovered
         if src.stages_text is None:
@@ -183,6 +185,9 @@ def ingest(
             merge_flags(flags, source_flags)
             if tmap.changes_only:
                 merge_flags(flags, _not_stage_changes(canon.frame))
+            if table == c.SUBSCRIPTIONS:  # a change for no known customer has no owner
+                known = pd.concat(customers) if customers else None
+                merge_flags(flags, {r.ORPHAN_EVENT: unknown_customer(canon.frame, known)})
             positions = None
             link = DEAL_LINKS.get(table)
             if deals_index is not None and link in canon.frame:
@@ -192,8 +197,13 @@ def ingest(
             count_unknown_stages(unknown_stages, canon.frame, flags)
             if table == c.DEALS:
                 deals_index = DealIndex.from_deals(
-                    canon.frame[c.DEAL_ID], parts.clean[c.DEAL_ID], parts.clean[c.CREATED_AT]
+                    canon.frame[c.DEAL_ID],
+                    parts.clean[c.DEAL_ID],
+                    parts.clean[c.CREATED_AT],
+                    parts.clean.get(c.CLOSED_AT),
                 )
+                if c.ACCOUNT_ID in parts.clean:
+                    customers.append(parts.clean[c.ACCOUNT_ID].dropna())
                 positions = deals_index.lookup(parts.clean[c.DEAL_ID])
                 notes += deal_notes(parts.clean, tmap.allow_null, canon.currency_filled)
                 notes += date_notes(canon, parts.clean)
@@ -235,6 +245,18 @@ def ingest(
                 lead_flags, found_notes = lead_notes(clean)
                 flagged.update(lead_flags)
                 notes += found_notes
+            if table in (c.ORDERS, c.SUBSCRIPTIONS):
+                clean = _with_before_deal_closed(table, clean, positions, deals_index)
+                sale_flags, found_notes = post_sale_notes(table, clean)
+                flagged.update(sale_flags)
+                notes += found_notes
+                if table == c.ORDERS:
+                    customers.append(clean[c.CUSTOMER_ID])
+                if rates is not None and src.export is None:
+                    notes.append(
+                        f"--fx-rates converts deal amounts only: {table} amounts stay in the "
+                        f"currency of their {c.CURRENCY} column."
+                    )
             stage.write_table(table, sort_table(table, clean, stage_order, deal_codes=positions))
             stage.write_quarantine(table, parts.quarantine)
             counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
@@ -284,6 +306,17 @@ def _with_before_created(
     early = before_created(events, positions, index)
     flag = pd.array(early, dtype="boolean")
     return events.assign(**{c.BEFORE_CREATED: flag}), int(early.sum())
+
+
+def _with_before_deal_closed(
+    table: str, clean: pd.DataFrame, positions: np.ndarray | None, index: DealIndex | None
+) -> pd.DataFrame:
+    """Clean orders or subscriptions with the ``before_deal_closed`` flag (ingest.post_sale)."""
+    if positions is None or index is None or index.closed is None:
+        return clean
+    times = clean[c.ORDERED_AT if table == c.ORDERS else c.EFFECTIVE_AT]
+    early = before_deal_closed(times, index.closed, positions)
+    return clean.assign(**{c.BEFORE_DEAL_CLOSED: pd.array(early, dtype="boolean")})
 
 
 def _not_stage_changes(events: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -33,6 +33,8 @@ DEAL_LINKS: dict[str, str] = {
     c.DEAL_CHANGES: c.DEAL_ID,
     c.ASSIGNMENTS: c.UNIT_ID,  # only rows with unit_type == "deal"
     c.LEADS: c.CONVERTED_DEAL_ID,  # only converted leads (a deal id given)
+    c.ORDERS: c.DEAL_ID,  # only orders that name their deal
+    c.SUBSCRIPTIONS: c.DEAL_ID,  # only changes that name their deal
 }
 
 
@@ -147,34 +149,51 @@ class DealIndex:
         Distinct non-missing deal ids of the deals input, sorted.
     clean : numpy.ndarray
         Boolean, aligned with ``ids``: the deal passed every check.
+    created, closed : numpy.ndarray or None
+        ``datetime64[us]`` creation and close time of each clean deal (NaT
+        for the others and for open deals' close).
     """
 
     ids: pa.Array
     clean: np.ndarray
     created: np.ndarray | None = None
+    closed: np.ndarray | None = None
 
     @classmethod
     def from_deals(
-        cls, all_ids: pd.Series, clean_ids: pd.Series, created: pd.Series | None = None
+        cls,
+        all_ids: pd.Series,
+        clean_ids: pd.Series,
+        created: pd.Series | None = None,
+        closed: pd.Series | None = None,
     ) -> DealIndex:
-        """Build the index from every deal id read, the clean ones and their creation times."""
+        """Build the index from every deal id read, the clean ones and their creation times.
+
+        ``closed`` (aligned with ``clean_ids``) gives :attr:`closed`, the close
+        time of each clean deal (NaT when open or unknown).
+        """
         ids = pc.unique(_arrow(all_ids.dropna()))
         ids = ids.take(pc.sort_indices(ids))
         clean = np.zeros(len(ids), dtype=bool)
         pos = pc.index_in(_arrow(clean_ids), value_set=ids)
         clean[pos.drop_null().to_numpy()] = True
-        created_at = None
-        if created is not None:
-            created_at = np.full(len(ids), np.datetime64("NaT", "us"))
-            valid = pos.is_valid().to_numpy(zero_copy_only=False)
-            times = created.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
-            created_at[pos.drop_null().to_numpy()] = times[valid]
-        return cls(ids=ids, clean=clean, created=created_at)
+        created_at = None if created is None else _times_at(created, pos, len(ids))
+        closed_at = None if closed is None else _times_at(closed, pos, len(ids))
+        return cls(ids=ids, clean=clean, created=created_at, closed=closed_at)
 
     def lookup(self, values: pd.Series) -> np.ndarray:
         """Position of each value in :attr:`ids`; -1 for missing or unknown ids."""
         pos = pc.index_in(_arrow(values), value_set=self.ids)
         return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _times_at(times: pd.Series, pos: pa.Array, n: int) -> np.ndarray:
+    """``datetime64[us]`` per index entry from times aligned with the clean ids (NaT elsewhere)."""
+    out = np.full(n, np.datetime64("NaT", "us"))
+    valid = pos.is_valid().to_numpy(zero_copy_only=False)
+    values = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    out[pos.drop_null().to_numpy()] = values[valid]
+    return out
 
 
 def _arrow(values: pd.Series) -> pa.Array:

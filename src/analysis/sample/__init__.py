@@ -2,8 +2,9 @@
 
 :func:`generate_sample` draws a company's deals, stage histories, activities,
 experiments, reps, spend, feedback, deal change history (close-date pushes,
-amount changes, rep-entered probabilities) and the leads the deals came from
-(MQL, accepted, SQL, converted, disqualified or recycled) as the canonical tables, together with
+amount changes, rep-entered probabilities), the leads the deals came from
+(MQL, accepted, SQL, converted, disqualified or recycled) and what happened after
+the close (B2C repeat orders, B2B subscription changes) as the canonical tables, together with
 ``truth``: every planted parameter and what it realised in this draw (see
 ``docs`` in each module and ``truth["conversion_definition"]``).
 :func:`write_sample` writes them as a CRM-style export (optionally as messy as
@@ -18,7 +19,9 @@ journeys, and the other modules read both to draw the rest, build the tables
 The change history (:mod:`~analysis.sample.changes`, with
 :mod:`~analysis.sample.slippage` and :mod:`~analysis.sample.probability`) draws
 from a random stream of its own, so the other tables do not depend on it; so do
-the leads (:mod:`~analysis.sample.leads`, truth in :mod:`~analysis.sample.leads_truth`).
+the leads (:mod:`~analysis.sample.leads`, truth in :mod:`~analysis.sample.leads_truth`)
+and the orders and subscriptions (:mod:`~analysis.sample.orders`,
+:mod:`~analysis.sample.subscriptions`, truth in :mod:`~analysis.sample.after_sale_truth`).
 
 Example
 -------
@@ -42,7 +45,17 @@ from analysis.core import columns as c
 from analysis.core import paths
 from analysis.core.stages import load_stages
 from analysis.sample import activities as act
-from analysis.sample import build, changes, leads, leads_truth, text, truth
+from analysis.sample import (
+    after_sale_truth,
+    build,
+    changes,
+    leads,
+    leads_truth,
+    orders,
+    subscriptions,
+    text,
+    truth,
+)
 from analysis.sample.context import DEFAULT_CUTOFF, make_context
 from analysis.sample.draws import draw_sample
 from analysis.sample.export import write_sample
@@ -59,9 +72,10 @@ __all__ = [
     "write_sample",
 ]
 
-GENERATOR_VERSION = 4  # 2: deal_changes and deals' expected close, probability, forecast;
+GENERATOR_VERSION = 5  # 2: deal_changes and deals' expected close, probability, forecast;
 # 3: amounts in deal_changes in the deal's own currency, as CRMs record them;
-# 4: leads (one converted lead per deal, plus leads that never converted), own stream
+# 4: leads (one converted lead per deal, plus leads that never converted), own stream;
+# 5: orders (B2C repeat purchases) and subscriptions (B2B MRR changes), own stream
 
 
 @dataclass(frozen=True)
@@ -98,7 +112,8 @@ def generate_sample(
         The deal change history (``deal_changes`` and the deals' ``expected_close_at``,
         ``probability`` and ``forecast_category``) uses its own stream
         ``default_rng([seed, changes.HISTORY_STREAM])``, the leads
-        ``default_rng([seed, leads.LEAD_STREAM])``.
+        ``default_rng([seed, leads.LEAD_STREAM])``, the orders and subscriptions
+        ``default_rng([seed, orders.AFTER_SALE_STREAM])``.
     cutoff : str, optional
         Export moment (UTC when no zone is given; a date means its midnight).
         Default ``DEFAULT_CUTOFF``; deals are created over the 730 days before it.
@@ -142,6 +157,10 @@ def generate_sample(
     deals = deals.assign(**changes.current_deal_columns(context, draws, history))
     # So do the leads: one converted lead per deal, and the leads that never converted.
     lead_draws = leads.draw_leads(seed, context, draws)
+    # And what happens after the close: B2C repeat orders, then B2B subscriptions.
+    after_rng = np.random.default_rng([int(seed), orders.AFTER_SALE_STREAM])
+    order_draws = orders.draw_orders(after_rng, context, draws)
+    subscription_draws = subscriptions.draw_subscriptions(after_rng, context, draws)
 
     tables = {
         c.DEALS: deals,
@@ -153,6 +172,10 @@ def generate_sample(
         c.FEEDBACK: build.feedback_table(context, feedback),
         c.DEAL_CHANGES: changes.deal_changes_table(context, draws, history),
         c.LEADS: leads.leads_table(context, draws, lead_draws),
+        c.ORDERS: orders.orders_table(context, draws, order_draws),
+        c.SUBSCRIPTIONS: subscriptions.subscriptions_table(
+            context, draws, subscription_draws, deals
+        ),
     }
     reps, weakness = truth.reps_truth(context, draws, quota)
     report = {
@@ -195,6 +218,7 @@ def generate_sample(
         },
         **changes.history_truth(context, draws, history, tables[c.DEAL_CHANGES]),
         **leads_truth.lead_truth(context, draws, lead_draws),
+        **after_sale_truth.after_sale_truth(context, draws, order_draws, subscription_draws),
         "rows": {name: len(df) for name, df in tables.items()},
     }
     return SampleCRM(tables=MappingProxyType(tables), truth=truth.jsonable(report))

@@ -8,7 +8,10 @@ so they always resolve. ``deal_changes.csv`` keeps the canonical text of its
 old and new values (decimals, ISO 8601 UTC times, canonical stage names), as
 the data model stores them. ``leads.csv`` writes lead sources and statuses as
 the CRM says them ("Paid Ads", "Sales Accepted Lead"); campaigns and disqualification
-reasons are already in the CRM's words. Files are first written to a temporary
+reasons are already in the CRM's words. ``orders.csv`` and ``subscriptions.csv``
+write their values as the data model stores them (change types ``new``,
+``expansion``, ``contraction``, ``churn``, ``renewal``; discounts as shares,
+``0.2``; amounts in the deal's own currency). Files are first written to a temporary
 folder beside the output folder and then moved into place; the same sample
 gives byte-identical files.
 """

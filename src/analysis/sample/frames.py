@@ -112,6 +112,11 @@ def id_width(count: int) -> int:
     return max(6, len(str(count)))
 
 
+def prefixed_ids(prefix: str, count: int) -> pa.Array:
+    """Ids ``prefix`` + zero-padded ``1..count`` (at least six digits), in order."""
+    return _id_labels(prefix, count, id_width(count))
+
+
 def deal_ids(n_deals: int) -> pa.Array:
     """Deal ids ``D000001`` ... in creation order."""
     return _id_labels("D", n_deals, id_width(n_deals))

@@ -119,6 +119,25 @@ HEADERS: dict[str, dict[str, str]] = {
         c.CONVERTED_AT: "Converted Date",
         c.CONVERTED_DEAL_ID: "Converted Deal ID",
     },
+    c.ORDERS: {
+        c.ORDER_ID: "Order ID",
+        c.CUSTOMER_ID: "Customer ID",
+        c.DEAL_ID: "Deal ID",
+        c.ORDERED_AT: "Order Date",
+        c.AMOUNT: "Amount",
+        c.CURRENCY: "Currency",
+        c.PRODUCT: "Product",
+    },
+    c.SUBSCRIPTIONS: {
+        c.CUSTOMER_ID: "Customer ID",
+        c.DEAL_ID: "Deal ID",
+        c.EFFECTIVE_AT: "Effective Date",
+        c.MRR_BEFORE: "MRR Before",
+        c.MRR_AFTER: "MRR After",
+        c.CHANGE_TYPE: "Change Type",
+        c.DISCOUNT: "Discount",
+        c.CURRENCY: "Currency",
+    },
 }
 
 

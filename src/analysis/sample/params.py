@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.core import columns as c
+from analysis.sample.after_sale_params import AfterSalePlan
 
 # Open-stage positions of the default pipeline, used by the profiles below.
 PROFILE_STAGES = 6
@@ -459,6 +460,9 @@ class Plan:
     history: HistoryPlan = field(default_factory=HistoryPlan)
     # Leads before the deals (leads); drawn from their own random stream.
     leads: LeadPlan = field(default_factory=LeadPlan)
+    # After the close: B2C repeat orders and B2B subscriptions (orders, subscriptions);
+    # drawn from their own random stream.
+    after_sale: AfterSalePlan = field(default_factory=AfterSalePlan)
 
 
 def stage_profile(values: tuple[float, ...], n_stages: int) -> np.ndarray:
