@@ -11,6 +11,7 @@ changes) carry a reason mask.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -181,6 +182,35 @@ class ExportFiles:
 def stem_key(name: str) -> str:
     """A file stem or object name as a matching key: lower case without spaces, ``_``, ``-``."""
     return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+def json_file(folder: Path, stems: tuple[str, ...]) -> Path | None:
+    """The first ``.json`` file of ``folder`` whose stem key starts with one of ``stems``."""
+    keys = tuple(stem_key(s) for s in stems)
+    for path in sorted(Path(folder).glob("*")):
+        if path.suffix.lower() == ".json" and stem_key(path.stem).startswith(keys):
+            return path
+    return None
+
+
+def read_json(path: Path, what: str) -> object:
+    """A vendor's JSON file as it comes; an InputError naming it (``what``) when unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"the {what} cannot be read as JSON ({exc}).", file=path) from None
+
+
+def json_records(data: object, key: str) -> list:
+    """The records of an API response or a list of its pages: each page's ``key`` list, or
+    the page itself when it has none."""
+    records: list = []
+    for page in data if isinstance(data, list) else [data]:
+        if isinstance(page, dict) and isinstance(page.get(key), list):
+            records += page[key]
+        elif isinstance(page, dict):
+            records.append(page)
+    return records
 
 
 def column(frame: pd.DataFrame, *names: str) -> str | None:

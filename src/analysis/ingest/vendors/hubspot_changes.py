@@ -35,7 +35,6 @@ an owner id.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +52,10 @@ from analysis.ingest.vendors.adapted import (
     as_timestamps,
     column,
     end_of_local_day,
+    json_file,
+    json_records,
+    read_json,
     require,
-    stem_key,
     table_map,
     truthy,
     values_text,
@@ -86,25 +87,9 @@ FIELDS = (*COLUMNS, "updatedByUserId", "sourceType", "sourceId", "archived")
 DEAL, FIELD, OLD, NEW, AT = (COMPUTED + x for x in ("deal", "field", "old", "new", "at"))
 
 
-def _json_file(folder: Path) -> Path | None:
-    for path in sorted(Path(folder).glob("*")):
-        if path.suffix.lower() == ".json" and stem_key(path.stem).startswith(JSON_STEMS):
-            return path
-    return None
-
-
 def _flatten(path: Path) -> pd.DataFrame:
     """The deals API response (or a list of its pages) as one row per property version."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"the deals history cannot be read as JSON ({exc}).", file=path) from None
-    deals: list = []
-    for page in data if isinstance(data, list) else [data]:
-        if isinstance(page, dict) and isinstance(page.get("results"), list):
-            deals += page["results"]
-        elif isinstance(page, dict):
-            deals.append(page)
+    deals = json_records(read_json(path, "deals history"), "results")
     rows = []
     for deal in deals:
         history = deal.get("propertiesWithHistory") if isinstance(deal, dict) else None
@@ -132,7 +117,7 @@ def _flatten(path: Path) -> pd.DataFrame:
 
 def read_history(files: ExportFiles) -> tuple[pd.DataFrame, Path, bool] | None:
     """The property history (the JSON first, else the flattened file), its path, and if JSON."""
-    path = _json_file(files.folder)
+    path = json_file(files.folder, JSON_STEMS)
     if path is not None:
         frame, counts = strip_control_characters(_flatten(path))
         files.stripped.update({f"{path.name}.{k}": n for k, n in counts.items()})

@@ -17,7 +17,6 @@ entered twice keeps only the later entry.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,9 @@ from analysis.core.stages import Pipeline, normalise_label
 from analysis.ingest.vendors.adapted import (
     ExportFiles,
     column,
+    json_file,
+    read_json,
     require,
-    stem_key,
     truthy,
 )
 from analysis.ingest.vendors.stages import (
@@ -130,7 +130,7 @@ def read_pipelines(files: ExportFiles) -> pd.DataFrame | None:
         When the file cannot be read or lacks a pipeline label, stage label,
         ``is_closed`` or ``probability``.
     """
-    path = _json_file(files.folder)
+    path = json_file(files.folder, ("pipelines", "dealpipelines"))
     if path is not None:
         frame = _flatten(path)
         files.used[PIPELINES] = path
@@ -168,20 +168,9 @@ def _pipeline_column(frame: pd.DataFrame, name: str) -> str | None:
     return column(frame, name, name.replace("_", " "))
 
 
-def _json_file(folder: Path) -> Path | None:
-    for path in sorted(Path(folder).glob("*")):
-        stem = stem_key(path.stem)
-        if path.suffix.lower() == ".json" and stem.startswith(("pipelines", "dealpipelines")):
-            return path
-    return None
-
-
 def _flatten(path: Path) -> pd.DataFrame:
     """The pipelines API response (``{"results": [...]}`` or a list) as one row per stage."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"the pipelines file cannot be read as JSON ({exc}).", file=path) from None
+    data = read_json(path, "pipelines file")
     pipelines = data.get("results", []) if isinstance(data, dict) else data
     rows = []
     for p in pipelines if isinstance(pipelines, list) else []:

@@ -27,14 +27,12 @@ one the deal's stage_id changes left it in). Other field keys and items,
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
-from analysis.core.errors import InputError
 from analysis.ingest import reasons as r
 from analysis.ingest.hygiene import strip_control_characters
 from analysis.ingest.vendors.adapted import (
@@ -45,7 +43,9 @@ from analysis.ingest.vendors.adapted import (
     as_timestamps,
     column,
     end_of_local_day,
-    stem_key,
+    json_file,
+    json_records,
+    read_json,
     table_map,
     values_text,
 )
@@ -66,26 +66,9 @@ DEAL, FIELD, OLD, NEW = (COMPUTED + x for x in ("deal", "field", "old", "new"))
 _FLOW_FIELDS = ("item_id", "field_key", "old_value", "new_value", "log_time")
 
 
-def _json_file(folder: Path) -> Path | None:
-    names = tuple(stem_key(n) for n in FLOW_NAMES)
-    for path in sorted(Path(folder).glob("*")):
-        if path.suffix.lower() == ".json" and stem_key(path.stem).startswith(names):
-            return path
-    return None
-
-
 def _flatten(path: Path) -> pd.DataFrame:
     """The flow's response (or a list of them) as one row per item, its ``data`` as columns."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"the deal flow cannot be read as JSON ({exc}).", file=path) from None
-    items: list = []
-    for page in data if isinstance(data, list) else [data]:
-        if isinstance(page, dict) and isinstance(page.get("data"), list):
-            items += page["data"]
-        elif isinstance(page, dict):
-            items.append(page)
+    items = json_records(read_json(path, "deal flow"), "data")
     rows = []
     for item in items:
         if not isinstance(item, dict):
@@ -102,7 +85,7 @@ def _flatten(path: Path) -> pd.DataFrame:
 
 def read_flow(files: ExportFiles) -> tuple[pd.DataFrame, Path] | None:
     """The deals' updates flow (the JSON response first, else a CSV), read once for both tables."""
-    path = _json_file(files.folder)
+    path = json_file(files.folder, FLOW_NAMES)
     if path is not None:
         frame, counts = strip_control_characters(_flatten(path))
         files.stripped.update({f"{path.name}.{k}": n for k, n in counts.items()})
