@@ -249,6 +249,7 @@ def backtest_forecast(
     spans = backtest_windows(ws, freq, windows)
     cols = [c.DEAL_ID, c.OUTCOME, c.CREATED_AT, c.CLOSED_AT, c.AMOUNT]
     deals = ws.execute(ws.deals.select(*cols)).set_index(c.DEAL_ID)
+    created = pd.to_datetime(deals[c.CREATED_AT], utc=True)  # parsed once, read per window
     rows, per_deal = [], []
     for start, end in spans:
         forecast = forecast_window(
@@ -259,7 +260,6 @@ def backtest_forecast(
         open_at_start = deals.loc[forecast.deals[c.DEAL_ID]]
         won = _won_in_window(open_at_start, start, end)
         actual_pipeline = float(open_at_start[c.AMOUNT].fillna(0.0)[won].sum())
-        created = pd.to_datetime(deals[c.CREATED_AT], utc=True)
         new = deals[_won_in_window(deals, start, end) & (created > start)]
         actual = actual_pipeline + float(new[c.AMOUNT].fillna(0.0).sum())
         baselines = _baselines(forecast, end, alpha, simulations, seed)
