@@ -14,10 +14,11 @@ def test_tables_are_those_of_the_data_model() -> None:
     # Provenance: DESIGN.md "Canonical data model" table, in its order, then the change
     # history issue 14 adds (docs/data-model.md, deal_changes), then the leads of
     # DESIGN.md's table that issue 16 brings in (docs/data-model.md, leads), then what
-    # follows the close, issue 17 (docs/data-model.md, orders and subscriptions).
+    # follows the close, issue 17 (docs/data-model.md, orders, subscriptions and
+    # onboarding).
     assert c.TABLES == (
         "deals", "stage_events", "activities", "assignments", "reps", "spend", "feedback",
-        "deal_changes", "leads", "orders", "subscriptions",
+        "deal_changes", "leads", "orders", "subscriptions", "onboarding",
     )  # fmt: skip
 
 

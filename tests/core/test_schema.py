@@ -38,6 +38,9 @@ DESIGN_REQUIRED = {
     # recurring revenue changed, when, how, and to what.
     c.ORDERS: ("order_id", "customer_id", "ordered_at"),
     c.SUBSCRIPTIONS: ("customer_id", "effective_at", "change_type", "mrr_after"),
+    # Issue 17 item 1 ("optional onboarding milestones (kick-off, go-live)"): only the won
+    # deal is required; both milestones may be missing (not held yet).
+    c.ONBOARDING: ("deal_id",),
 }
 
 # How docs/data-model.md names each declared dtype (its "Types" table).
@@ -191,6 +194,14 @@ def valid_frame(table: str, unit: str = "us") -> pd.DataFrame:
             c.MRR_INCONSISTENT: [False, False, False],
             c.BEFORE_DEAL_CLOSED: [False, None, None],
         },
+        c.ONBOARDING: {
+            c.DEAL_ID: ["D1", "D2", "D3"],
+            c.CUSTOMER_ID: ["A1", None, "A3"],
+            c.KICKOFF_AT: utc(n, unit),
+            c.GO_LIVE_AT: pd.Series([T0 + 30 * DAY, None, None]).dt.as_unit(unit),  # null: not yet
+            c.STEPS_OUT_OF_ORDER: [False, False, None],
+            c.BEFORE_DEAL_CLOSED: [False, None, None],
+        },
     }
     return pd.DataFrame(frames[table])
 
@@ -321,7 +332,8 @@ def test_check_fails_with_reason_code(
 
 
 @pytest.mark.parametrize(
-    ("table", "key"), [(c.DEALS, c.DEAL_ID), (c.REPS, c.REP_ID), (c.LEADS, c.LEAD_ID)]
+    ("table", "key"),
+    [(c.DEALS, c.DEAL_ID), (c.REPS, c.REP_ID), (c.LEADS, c.LEAD_ID), (c.ONBOARDING, c.DEAL_ID)],
 )
 def test_duplicate_id_is_field_uniqueness(table: str, key: str, stages) -> None:
     df = valid_frame(table)
@@ -475,13 +487,32 @@ def test_orders_and_subscriptions_optional_columns() -> None:
     # Provenance: issue 17 item 1 (orders: the deal it came from, amount, currency,
     # product; subscriptions: MRR before, the deal, discount, currency) plus the ingest
     # flags before_deal_closed and mrr_inconsistent.
+    # With --fx-rates ingest keeps the exported values: amount_original, mrr_*_original.
     assert s.optional_columns(c.ORDERS) == (
-        "deal_id", "amount", "currency", "product", "before_deal_closed",
+        "deal_id", "amount", "amount_original", "currency", "product", "before_deal_closed",
     )  # fmt: skip
     assert s.optional_columns(c.SUBSCRIPTIONS) == (
-        "mrr_before", "deal_id", "discount", "currency", "mrr_inconsistent",
-        "before_deal_closed",
+        "mrr_before", "mrr_after_original", "mrr_before_original", "deal_id", "discount",
+        "currency", "mrr_inconsistent", "before_deal_closed",
     )  # fmt: skip
+
+
+def test_onboarding_optional_columns_and_key() -> None:
+    # Provenance: issue 17 item 1 (the account, kick-off, go-live) plus the ingest flags
+    # steps_out_of_order (go-live before kick-off) and before_deal_closed; one onboarding
+    # per won deal, so the deal is the key.
+    assert s.optional_columns(c.ONBOARDING) == (
+        "customer_id", "kickoff_at", "go_live_at", "steps_out_of_order", "before_deal_closed",
+    )  # fmt: skip
+    assert s.PRIMARY_KEYS[c.ONBOARDING] == ("deal_id",)
+
+
+def test_onboarding_without_milestones_passes(stages: tuple[str, ...]) -> None:
+    # A won deal whose kick-off is not held yet: both milestones null, still valid.
+    df = valid_frame(c.ONBOARDING)
+    df[c.KICKOFF_AT] = pd.Series([None] * 3, dtype=s.TIMESTAMP)
+    df[c.GO_LIVE_AT] = pd.Series([None] * 3, dtype=s.TIMESTAMP)
+    s.table_schema(c.ONBOARDING, stages).validate(df)
 
 
 @pytest.mark.parametrize(

@@ -130,3 +130,86 @@ def test_reporting_in_a_currency_other_than_the_base(tmp_path):
     with pytest.raises(InputError, match="has no exchange rate") as info:
         ingest(src, tmp_path / "out2", fx_rates=rates, reporting_currency="JPY")
     assert info.value.column == "--reporting-currency"
+
+
+POST_SALE_MAP = """
+options: {timezone: UTC, dayfirst: false}
+tables:
+  deals:
+    file: deals
+    columns: {deal_id: Deal ID, created_at: Created, closed_at: Closed, outcome: Outcome,
+              amount: Amount, segment: Segment, account_id: Account, currency: Currency}
+  orders:
+    file: orders
+    columns: {order_id: Order ID, customer_id: Customer, ordered_at: Ordered, amount: Amount,
+              currency: Currency}
+  subscriptions:
+    file: subscriptions
+    columns: {customer_id: Customer, effective_at: Effective, mrr_before: Before,
+              mrr_after: After, change_type: Type, currency: Currency}
+"""
+
+
+def test_fx_rates_convert_orders_and_subscriptions_at_their_dates(tmp_path):
+    src = tmp_path / "src"
+    write_csv(
+        src,
+        "deals.csv",
+        "Deal ID,Created,Closed,Outcome,Amount,Segment,Account,Currency",
+        ["D1,2024-01-02,2024-01-15,won,800,B2B,A1,EUR"],
+    )
+    write_csv(
+        src,
+        "orders.csv",
+        "Order ID,Customer,Ordered,Amount,Currency",
+        [
+            "O1,A1,2024-03-01,80,EUR",  # first EUR period: 80 / 0.8 = 100 USD
+            "O2,A1,2024-08-01,90,EUR",  # second EUR period: 90 / 0.9 = 100 USD
+            "O3,A1,2024-08-02,50,",  # no currency: taken as USD, as deals are
+            "O4,A1,2024-08-03,10,GBP",  # no rate for GBP: amount left empty
+        ],
+    )
+    write_csv(
+        src,
+        "subscriptions.csv",
+        "Customer,Effective,Before,After,Type,Currency",
+        ["A1,2024-02-01,0,80,new,EUR", "A1,2024-08-01,80,90,expansion,EUR"],
+    )
+    (tmp_path / "map.yaml").write_text(POST_SALE_MAP, encoding="utf-8")
+    rates = write_csv(
+        tmp_path,
+        "rates.csv",
+        "currency,rate,valid_from,valid_to",
+        ["USD,1,,", "EUR,0.8,2024-01-01,2024-07-01", "EUR,0.9,2024-07-01,"],
+    )
+    result = ingest(src, tmp_path / "out", map_path=tmp_path / "map.yaml", fx_rates=rates)
+    orders = pd.read_parquet(tmp_path / "out" / "orders.parquet").set_index(c.ORDER_ID)
+    # Hand calculation at each order's own date (see the rows' comments).
+    assert orders.loc[["O1", "O2", "O3"], c.AMOUNT].tolist() == pytest.approx([100, 100, 50])
+    assert pd.isna(orders.loc["O4", c.AMOUNT])
+    assert orders[c.AMOUNT_ORIGINAL].tolist() == pytest.approx([80, 90, 50, 10])
+    assert orders.loc["O1", c.CURRENCY] == "EUR"  # the row's own currency is kept
+    assert pd.isna(orders.loc["O3", c.CURRENCY])
+    subs = pd.read_parquet(tmp_path / "out" / "subscriptions.parquet")
+    # Hand: Feb at 0.8 -> 0 and 100 USD; Aug at 0.9 -> 80/0.9 = 88.89 and 90/0.9 = 100 USD.
+    assert subs[c.MRR_BEFORE].tolist() == pytest.approx([0, 80 / 0.9])
+    assert subs[c.MRR_AFTER].tolist() == pytest.approx([100, 100])
+    assert subs[c.MRR_BEFORE_ORIGINAL].tolist() == pytest.approx([0, 80])
+    assert subs[c.MRR_AFTER_ORIGINAL].tolist() == pytest.approx([80, 90])
+    notes = " ".join(result.manifest["notes"])
+    assert "deal amounts only" not in notes
+    assert "1 orders in GBP have no exchange rate to USD" in notes
+    # Accounting is unchanged: every row in, the same rows clean.
+    assert result.manifest["tables"][c.ORDERS]["rows_clean"] == 4
+    assert result.manifest["tables"][c.SUBSCRIPTIONS]["rows_clean"] == 2
+
+
+def test_convert_post_sale_without_a_currency_column_leaves_money_as_exported():
+    from analysis.ingest.fx import convert_post_sale
+
+    rates = Rates(rates_frame(pd.Series(["USD", "EUR"]), pd.Series([1.0, 0.8])), "USD", "t")
+    frame = pd.DataFrame({c.ORDERED_AT: _at("2024-01-01"), c.AMOUNT: [80.0]})
+    out, notes = convert_post_sale(c.ORDERS, frame, rates, "USD")
+    assert out[c.AMOUNT].tolist() == [80.0]
+    assert c.AMOUNT_ORIGINAL not in out
+    assert "no currency column" in notes[0]

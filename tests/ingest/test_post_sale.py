@@ -1,4 +1,5 @@
-"""Tests of analysis.ingest.post_sale and of orders and subscriptions through an ingest run.
+"""Tests of analysis.ingest.post_sale and of orders, subscriptions and onboarding through
+an ingest run.
 
 Every expected value is a hand reading of the rows written below.
 """
@@ -17,6 +18,8 @@ from analysis.ingest.colmap import load_column_map
 from analysis.ingest.leads import status_key
 from analysis.ingest.post_sale import (
     CHANGE_TYPE_WORDS,
+    earliest_time,
+    go_live_before_kickoff,
     mrr_inconsistent,
     normalise_change_types,
     parse_discount,
@@ -294,4 +297,155 @@ def test_sample_map_reads_orders_and_subscriptions_as_optional():
     assert [s.source for s in subs.columns.values()] == [
         "Customer ID", "Deal ID", "Effective Date", "MRR Before", "MRR After", "Change Type",
         "Discount", "Currency",
+    ]  # fmt: skip
+
+
+# --- onboarding ---------------------------------------------------------------------------
+
+
+def test_go_live_before_kickoff_compares_the_two_milestones():
+    utc = lambda text: pd.Timestamp(text, tz="UTC")  # noqa: E731
+    frame = pd.DataFrame(
+        {
+            c.KICKOFF_AT: [utc("2024-03-01 09:00"), utc("2024-03-05 15:00"),
+                           utc("2024-03-05 15:00"), None, utc("2024-03-01")],
+            c.GO_LIVE_AT: [utc("2024-02-25"), utc("2024-03-05"), utc("2024-03-05 14:00"),
+                           utc("2024-01-01"), None],
+        }
+    )  # fmt: skip
+    # 1: go-live days before kick-off; 2: a date-only go-live on the kick-off's day (its time
+    # of day unknown: in order); 3: an hour before, with a time: out of order; 4, 5: a
+    # milestone missing, nothing to compare.
+    assert go_live_before_kickoff(frame).tolist() == [True, False, True, False, False]
+
+
+def test_earliest_time_takes_the_earlier_milestone_present():
+    utc = lambda text: pd.Timestamp(text, tz="UTC")  # noqa: E731
+    frame = pd.DataFrame(
+        {
+            c.KICKOFF_AT: [utc("2024-03-01"), None, utc("2024-03-09"), None],
+            c.GO_LIVE_AT: [utc("2024-04-01"), utc("2024-01-01"), utc("2024-03-02"), None],
+        }
+    )
+    out = earliest_time(c.ONBOARDING, frame)
+    # Hand reading: the smaller of the two per row, whichever is present; NaT when none.
+    assert out.tolist()[:3] == [utc("2024-03-01"), utc("2024-01-01"), utc("2024-03-02")]
+    assert pd.isna(out.iloc[3])
+    # A table without its milestone columns gives NaT, not an error.
+    assert earliest_time(c.ONBOARDING, frame[[]]).isna().all()
+
+
+ONBOARDING_MAP = (
+    MAP
+    + """  onboarding:
+    file: onboarding
+    optional: true
+    columns:
+      deal_id: Deal ID
+      customer_id: Customer ID
+      kickoff_at: Kick-off Date
+      go_live_at: Go-live Date
+"""
+)
+
+ONBOARDING_DEALS = [
+    *DEALS,
+    "D5,2024-01-09 09:00,2024-02-20,won,3000,B2B,A5",
+    "D6,2024-01-10 09:00,2024-03-01,won,3000,B2B,A6",
+    "D7,2024-01-11 09:00,2024-02-15,won,3000,B2B,A7",
+]
+
+ONBOARDING_HEADER = "Deal ID,Customer ID,Kick-off Date,Go-live Date"
+ONBOARDING = [
+    "D1,A1,2024-02-08 10:00,2024-03-10 12:00",  # clean
+    "D2,A2,2024-01-20,2024-04-01",  # kick-off 41 days before D2's close: kept, flagged
+    "D3,,,",  # an open deal without milestones: kept (nothing held yet)
+    "D9,A9,2024-02-01,2024-03-01",  # no deal D9: orphan_event
+    "D4,A4,2024-02-15,2024-03-15",  # D4 quarantined (negative amount): parent_quarantined
+    "D1,A1,2024-02-08 10:00,2024-03-10 12:00",  # exact copy of row 1: duplicate_id
+    ",A5,2024-02-01,2024-03-01",  # no deal: missing_required
+    "D5,A5,2024-03-01,2024-02-25",  # go-live before kick-off: kept, flagged
+    "D6,A6,2024-03-05 15:00,2024-03-05",  # date-only go-live on the kick-off's day: in order
+    "D7,A7,,2024-01-01",  # no kick-off; go-live 45 days before D7's close: kept, flagged
+]
+
+
+@pytest.fixture(scope="module")
+def onboarding_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("onboarding")
+    src = root / "src"
+    header = "Deal ID,Create Date,Close Date,Deal Status,Amount,Segment,Account ID"
+    write_csv(src, "deals.csv", header, ONBOARDING_DEALS)
+    write_csv(src, "onboarding.csv", ONBOARDING_HEADER, ONBOARDING)
+    (root / "map.yaml").write_text(ONBOARDING_MAP, encoding="utf-8")
+    result = ingest(src, root / "out", map_path=root / "map.yaml")
+    return root / "out", result
+
+
+def test_clean_onboarding_is_canonical_and_flagged(onboarding_run):
+    out, _ = onboarding_run
+    frame = pd.read_parquet(out / "onboarding.parquet")
+    schema.table_schema(c.ONBOARDING, load_stages().pipeline().all_stages).validate(frame)
+    # Hand reading of ONBOARDING: rows 1, 2, 3, 8, 9 and 10 are clean, sorted by deal.
+    assert frame[c.DEAL_ID].tolist() == ["D1", "D2", "D3", "D5", "D6", "D7"]
+    # D5 goes live before its kick-off; D6's date-only go-live is on the kick-off's day.
+    assert frame[c.STEPS_OUT_OF_ORDER].tolist() == [False, False, False, True, False, False]
+    # D2's kick-off and D7's go-live (its only milestone) are over a day before the close;
+    # D3 is open (no close) and has no milestone; D5's earlier milestone, the go-live
+    # 2024-02-25, is after its close 2024-02-20.
+    assert frame[c.BEFORE_DEAL_CLOSED].tolist() == [False, True, False, False, False, True]
+    d3 = frame.set_index(c.DEAL_ID).loc["D3"]
+    assert pd.isna(d3[c.KICKOFF_AT]) and pd.isna(d3[c.GO_LIVE_AT]) and pd.isna(d3[c.CUSTOMER_ID])
+    d1 = frame.set_index(c.DEAL_ID).loc["D1"]
+    assert d1[c.GO_LIVE_AT] == pd.Timestamp("2024-03-10 12:00", tz="UTC")  # map timezone UTC
+
+
+def test_onboarding_quarantine_gives_each_set_aside_row_its_reason(onboarding_run):
+    out, _ = onboarding_run
+    quarantine = read_quarantine(out, c.ONBOARDING).set_index(c.SOURCE_ROW)
+    # Hand reading of ONBOARDING rows 4 to 7 (1-based data rows).
+    assert quarantine[c.REASON].to_dict() == {
+        4: "orphan_event",
+        5: "parent_quarantined",
+        6: "duplicate_id",
+        7: "missing_required",
+    }
+
+
+def test_onboarding_rows_are_accounted_for_and_flags_counted(onboarding_run):
+    out, result = onboarding_run
+    manifest = read_manifest(out)
+    entry = manifest["tables"][c.ONBOARDING]
+    # 10 rows written above: 6 clean + 4 quarantined.
+    assert (entry["rows_in"], entry["rows_clean"], entry["rows_quarantined"]) == (10, 6, 4)
+    assert entry["rows_in"] == entry["rows_clean"] + entry["rows_quarantined"]
+    assert entry["quarantine_reasons"] == {
+        "missing_required": 1,
+        "duplicate_id": 1,
+        "parent_quarantined": 1,
+        "orphan_event": 1,
+    }
+    assert manifest["flags"]["onboarding.before_deal_closed"] == 2  # D2, D7
+    assert manifest["flags"]["onboarding.steps_out_of_order"] == 1  # D5
+    notes = manifest["notes"]
+    assert any("onboardings go live before their kick-off" in note for note in notes)
+    assert any("onboardings have a kick-off or go-live more than a day" in note for note in notes)
+
+
+def test_onboarding_file_may_be_absent(onboarding_run, tmp_path):
+    root = onboarding_run[0].parent
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "deals.csv").write_bytes((root / "src" / "deals.csv").read_bytes())
+    result = ingest(src, tmp_path / "out", map_path=root / "map.yaml")
+    assert c.ONBOARDING not in result.manifest["tables"]
+    assert any("optional table onboarding" in note for note in result.manifest["notes"])
+
+
+def test_sample_map_reads_onboarding_as_optional():
+    onboarding = load_column_map(paths.SAMPLE_MAP_FILE).tables[c.ONBOARDING]
+    assert onboarding.optional and onboarding.file == "onboarding"
+    # The headers analysis.sample.labels.HEADERS writes for the table.
+    assert [s.source for s in onboarding.columns.values()] == [
+        "Deal ID", "Customer ID", "Kick-off Date", "Go-live Date",
     ]  # fmt: skip

@@ -1,10 +1,13 @@
-"""Tests of analysis.sample.orders and .subscriptions: what happens after the close.
+"""Tests of analysis.sample.orders, .subscriptions and .onboarding: what happens after
+the close.
 
 Provenance of the expected values:
 - *recorded output*: sha256 hashes of the other tables and of the truth that
   ``generate_sample(5_000, seed=20240601)`` returned before orders and subscriptions
   existed (generator version 4, commit ac0d843), so adding them provably changed
-  nothing else;
+  nothing else; and hashes of the deals, orders and subscriptions and of their truth
+  recorded before onboarding existed (generator version 5, commit 269db0d), so adding
+  it changed nothing else either;
 - *properties*: invariants any draw must satisfy (links to won deals, MRR chains,
   censoring at the cutoff), checked from the canonical tables with plain pandas;
 - *planted truth*: ``truth["after_sale"]`` recounted from the tables by the
@@ -23,12 +26,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from analysis.core import columns as c
 from analysis.sample import SampleCRM, generate_sample, write_sample
 from analysis.sample.after_sale_params import AfterSalePlan
-from analysis.sample.after_sale_truth import expected_retention
+from analysis.sample.after_sale_truth import (
+    expected_retention,
+    expected_won_to_go_live_median,
+    km_median,
+)
 from analysis.sample.orders import second_order_chance
 
 PLAN = AfterSalePlan()
@@ -45,6 +53,7 @@ ORDER_HEADERS = [
     "Currency",
     "Product",
 ]
+ONBOARDING_HEADERS = ["Deal ID", "Customer ID", "Kick-off Date", "Go-live Date"]
 SUBSCRIPTION_HEADERS = [
     "Customer ID",
     "Deal ID",
@@ -148,19 +157,21 @@ def test_other_tables_and_truth_are_unchanged_for_the_default_seed(crm):
         assert hashlib.sha256(text.encode()).hexdigest() == digest, table
     old = {k: v for k, v in crm.truth.items() if k not in ("generator", "rows", "after_sale")}
     assert hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest() == RECORDED["truth"]
-    assert crm.truth["generator"]["version"] == 5  # bumped for orders and subscriptions
+    # bumped for orders and subscriptions (5), then for onboarding (6)
+    assert crm.truth["generator"]["version"] == 6
     assert crm.truth["rows"][c.ORDERS] == len(crm.tables[c.ORDERS])
     assert crm.truth["rows"][c.SUBSCRIPTIONS] == len(crm.tables[c.SUBSCRIPTIONS])
 
 
 def test_same_seed_gives_the_same_rows_and_another_seed_others():
     a, b = generate_sample(1_500, seed=9), generate_sample(1_500, seed=9)
-    for table in (c.ORDERS, c.SUBSCRIPTIONS):
+    for table in (c.ORDERS, c.SUBSCRIPTIONS, c.ONBOARDING):
         pd.testing.assert_frame_equal(a.tables[table], b.tables[table])
     assert a.truth["after_sale"] == b.truth["after_sale"]
     other = generate_sample(1_500, seed=10)
     assert not other.tables[c.ORDERS].equals(a.tables[c.ORDERS])
     assert not other.tables[c.SUBSCRIPTIONS].equals(a.tables[c.SUBSCRIPTIONS])
+    assert not other.tables[c.ONBOARDING].equals(a.tables[c.ONBOARDING])
 
 
 def test_a_sample_without_won_deals_has_empty_tables_with_their_columns():
@@ -170,6 +181,11 @@ def test_a_sample_without_won_deals_has_empty_tables_with_their_columns():
     assert tuple(one.tables[c.SUBSCRIPTIONS].columns) == SUBSCRIPTION_COLUMNS
     assert len(one.tables[c.ORDERS]) == 0 and len(one.tables[c.SUBSCRIPTIONS]) == 0
     assert one.truth["after_sale"]["revenue_retention"]["all"]["realised_nrr"] is None
+    assert tuple(one.tables[c.ONBOARDING].columns) == ONBOARDING_COLUMNS
+    assert len(one.tables[c.ONBOARDING]) == 0
+    onboarding = one.truth["after_sale"]["onboarding"]
+    assert onboarding["rows"] == 0 and onboarding["large_deal_threshold_usd"] is None
+    assert onboarding["realised_km_median_days_won_to_go_live"] is None
 
 
 # --- shapes and types -----------------------------------------------------------------------
@@ -183,6 +199,7 @@ ORDER_COLUMNS = (
     c.CURRENCY,
     c.PRODUCT,
 )
+ONBOARDING_COLUMNS = (c.DEAL_ID, c.CUSTOMER_ID, c.KICKOFF_AT, c.GO_LIVE_AT)
 SUBSCRIPTION_COLUMNS = (
     c.CUSTOMER_ID,
     c.DEAL_ID,
@@ -399,3 +416,172 @@ def test_export_writes_the_agreed_headers(tmp_path):
     assert set(subs["Change Type"]) <= set(c.CHANGE_TYPES)
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert truth["after_sale"] == small.truth["after_sale"]
+    onboarding = pd.read_csv(tmp_path / "onboarding.csv", dtype=str)
+    assert list(onboarding.columns) == ONBOARDING_HEADERS
+    assert len(onboarding) == len(small.tables[c.ONBOARDING])
+    # Milestones not reached by the cutoff are written empty.
+    assert (
+        onboarding["Go-live Date"].isna().sum()
+        == small.tables[c.ONBOARDING][c.GO_LIVE_AT].isna().sum()
+    )
+
+
+# --- onboarding ------------------------------------------------------------------------------
+
+# sha256 as RECORDED above, recorded from generate_sample(5_000, seed=20240601) at commit
+# 269db0d (generator version 5), before onboarding was added; the truth hashes are of
+# json.dumps(truth["after_sale"][key], sort_keys=True).
+RECORDED_BEFORE_ONBOARDING = {
+    c.DEALS: "269949c2ace7fd307262f12fb65e7991709915f6a301b31b4888b669fbb53647",
+    c.ORDERS: "0c5d30432eed3a10936268f137dcb721b4444e86c769a5b5974b38a59a66a808",
+    c.SUBSCRIPTIONS: "76c84e6fff32b07cf6baa16d8a53bae442689cee0b76beb9996a84894655a4ee",
+    "repeat_purchase": "9af0359e934cd40781ebf0a5bcbb190b1b7ca2d7e9499ea2899ce4ba1d98de03",
+    "revenue_retention": "edfef4fdffd6e1d0855fb8ac113e356a21831a7a9e3781fe2269c1d36dbac87c",
+}
+DAY_SECONDS = 86_400
+
+
+def test_onboarding_left_deals_orders_and_subscriptions_unchanged(crm):
+    for table in (c.DEALS, c.ORDERS, c.SUBSCRIPTIONS):
+        text = crm.tables[table].to_csv(index=False, lineterminator="\n")
+        assert hashlib.sha256(text.encode()).hexdigest() == RECORDED_BEFORE_ONBOARDING[table]
+    for key in ("repeat_purchase", "revenue_retention"):
+        text = json.dumps(crm.truth["after_sale"][key], sort_keys=True)
+        assert hashlib.sha256(text.encode()).hexdigest() == RECORDED_BEFORE_ONBOARDING[key]
+    assert crm.truth["rows"][c.ONBOARDING] == len(crm.tables[c.ONBOARDING])
+
+
+def test_onboarding_draws_come_last_in_the_after_sale_stream(monkeypatch):
+    # Property: onboarding draws after the orders and subscriptions, so drawing more or
+    # fewer numbers for it cannot move them. A stand-in that draws a million extra
+    # numbers first must leave both tables as they were.
+    from analysis.sample import onboarding
+
+    real = onboarding.draw_onboarding
+    before = generate_sample(1_500, seed=11)
+
+    def greedy(rng, *args):
+        rng.random(1_000_000)
+        return real(rng, *args)
+
+    monkeypatch.setattr(onboarding, "draw_onboarding", greedy)
+    after = generate_sample(1_500, seed=11)
+    for table in (c.DEALS, c.ORDERS, c.SUBSCRIPTIONS):
+        pd.testing.assert_frame_equal(before.tables[table], after.tables[table])
+    assert not before.tables[c.ONBOARDING].equals(after.tables[c.ONBOARDING])
+
+
+def onboarding_table(crm: SampleCRM) -> pd.DataFrame:
+    """Onboarding rows with their deal's close, amount and band, and durations in days
+    (event or censored at the cutoff), by truth["after_sale"]["definitions"]."""
+    onboarding, deals = crm.tables[c.ONBOARDING], crm.tables[c.DEALS]
+    won = deals[(deals[c.OUTCOME] == c.WON) & (deals[c.SEGMENT] == c.B2B)]
+    threshold = np.quantile(won[c.AMOUNT], 1 - PLAN.large_deal_share)
+    out = onboarding.merge(deals[[c.DEAL_ID, c.CLOSED_AT, c.AMOUNT]], on=c.DEAL_ID)
+    out["band"] = np.where(out[c.AMOUNT] > threshold, "large", "standard")
+    out["live"] = out[c.GO_LIVE_AT].notna()
+    end = out[c.GO_LIVE_AT].fillna(CUTOFF)
+    out["won_days"] = (end - out[c.CLOSED_AT]).dt.total_seconds() / DAY_SECONDS
+    out["kickoff_days"] = (end - out[c.KICKOFF_AT]).dt.total_seconds() / DAY_SECONDS
+    return out
+
+
+def km(durations: pd.Series, events: pd.Series) -> SurvfuncRight:
+    return SurvfuncRight(durations.to_numpy(float), events.to_numpy(float))
+
+
+def km_median_of(fit: SurvfuncRight) -> float | None:
+    """The smallest time with S(t) <= 0.5 on statsmodels' Kaplan-Meier curve."""
+    below = np.flatnonzero(fit.surv_prob <= 0.5)
+    return float(fit.surv_times[below[0]]) if below.size else None
+
+
+def test_onboarding_columns_and_one_row_per_b2b_subscription(crm):
+    onboarding, subs = crm.tables[c.ONBOARDING], crm.tables[c.SUBSCRIPTIONS]
+    assert tuple(onboarding.columns) == ONBOARDING_COLUMNS
+    for when in (c.KICKOFF_AT, c.GO_LIVE_AT):
+        assert str(onboarding[when].dtype) == "datetime64[us, UTC]"
+        assert (onboarding[when].dropna() < CUTOFF).all()  # nothing at or after the cutoff
+    new = subs[subs[c.CHANGE_TYPE] == c.CHANGE_NEW]
+    # One row per subscription (its "new" row names the deal), in the same order: by close.
+    assert onboarding[c.DEAL_ID].tolist() == new[c.DEAL_ID].tolist()
+    assert onboarding[c.CUSTOMER_ID].tolist() == new[c.CUSTOMER_ID].tolist()
+    assert onboarding[c.DEAL_ID].is_unique
+    per = onboarding_table(crm)
+    kicked = per[c.KICKOFF_AT].notna()
+    assert (per.loc[kicked, c.KICKOFF_AT] >= per.loc[kicked, c.CLOSED_AT]).all()
+    assert (per.loc[per["live"], c.GO_LIVE_AT] > per.loc[per["live"], c.KICKOFF_AT]).all()
+    assert not (per["live"] & ~kicked).any()  # no go-live without a kick-off
+    # Rows without a kick-off are deals won within days of the cutoff (gamma delay, mean 7).
+    assert (per.loc[~kicked, c.CLOSED_AT] > CUTOFF - pd.Timedelta(days=60)).all()
+
+
+def test_onboarding_truth_is_recounted_from_the_tables(crm):
+    truth = crm.truth["after_sale"]["onboarding"]
+    per = onboarding_table(crm)
+    deals = crm.tables[c.DEALS]
+    won = deals[(deals[c.OUTCOME] == c.WON) & (deals[c.SEGMENT] == c.B2B)]
+    assert truth["large_deal_threshold_usd"] == pytest.approx(
+        np.quantile(won[c.AMOUNT], 1 - PLAN.large_deal_share)
+    )
+    groups = {"all": per, **{band: per[per["band"] == band] for band in ("standard", "large")}}
+    for name, g in groups.items():
+        row = truth if name == "all" else truth["by_band"][name]
+        kicked = g[g[c.KICKOFF_AT].notna()]
+        assert row["rows"] == len(g)
+        assert row["kicked_off"] == len(kicked)
+        assert row["live_by_cutoff"] == g["live"].sum()
+        assert row["not_yet_live"] == (~g["live"]).sum()
+        won_median = km_median_of(km(g["won_days"], g["live"]))
+        assert row["realised_km_median_days_won_to_go_live"] == pytest.approx(won_median)
+        kick_median = km_median_of(km(kicked["kickoff_days"], kicked["live"]))
+        assert row["realised_km_median_days_kickoff_to_go_live"] == pytest.approx(kick_median)
+    # AfterSalePlan: a 30-day median, twice that for the top third by amount.
+    assert truth["by_band"]["standard"]["planted_median_days_kickoff_to_go_live"] == 30.0
+    assert truth["by_band"]["large"]["planted_median_days_kickoff_to_go_live"] == 60.0
+    assert "onboarding_time" in crm.truth["after_sale"]["definitions"]
+
+
+def test_km_median_matches_a_hand_calculation():
+    # Hand: times 1, 2 (censored), 3, 4, 5; S(1) = 4/5, S(3) = 4/5 * 2/3 = 0.533,
+    # S(4) = 0.533 * 1/2 = 0.267 <= 0.5, so the median is 4.
+    assert km_median(np.array([1, 2, 3, 4, 5]), np.array([1, 0, 1, 1, 1])) == 4.0
+    # S(1) = 1/2 exactly: the smallest t with S(t) <= 0.5 is 1.
+    assert km_median(np.array([1, 2]), np.array([1, 1])) == 1.0
+    assert km_median(np.array([1, 2]), np.array([0, 0])) is None  # never below one half
+
+
+def test_expected_won_to_go_live_median_matches_a_simulation():
+    # Seeded Monte Carlo of kick-off delay (gamma, mean 7, shape 2) plus go-live time
+    # (lognormal, median m, sigma 0.5); its median's standard error is about 0.01 days.
+    rng = np.random.default_rng(20240601)
+    n = 2_000_000
+    for median in (30.0, 60.0):
+        kick = rng.gamma(PLAN.kickoff_shape, PLAN.kickoff_mean_days / PLAN.kickoff_shape, n)
+        live = median * np.exp(PLAN.go_live_sigma * rng.standard_normal(n))
+        simulated = float(np.median(kick + live))
+        assert expected_won_to_go_live_median(PLAN, median) == pytest.approx(simulated, abs=0.1)
+
+
+def test_planted_go_live_medians_are_recovered(large):
+    # Planted: AfterSalePlan.go_live_median_days (30) and twice that for large deals;
+    # the Kaplan-Meier median of kick-off to go-live (censored at the cutoff) and its
+    # 99.9% interval (statsmodels, cloglog) from about 2,000 and 1,000 rows must cover it,
+    # and likewise won to go-live its expected median (after_sale_truth, checked above).
+    truth = large.truth["after_sale"]["onboarding"]["by_band"]
+    per = onboarding_table(large)
+    for band, row in truth.items():
+        g = per[per["band"] == band]
+        kicked = g[g[c.KICKOFF_AT].notna()]
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(-log(1)) at S = 1
+            low, high = km(kicked["kickoff_days"], kicked["live"]).quantile_ci(0.5, alpha=ALPHA)
+        assert low <= row["planted_median_days_kickoff_to_go_live"] <= high, band
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low, high = km(g["won_days"], g["live"]).quantile_ci(0.5, alpha=ALPHA)
+        assert low <= row["expected_median_days_won_to_go_live"] <= high, band
+    # Large deals take longer (log-rank test of won to go-live).
+    _, p = survdiff(per["won_days"].to_numpy(), per["live"].to_numpy(int), per["band"].to_numpy())
+    assert p < ALPHA
+    # The top third by amount, give or take the share of won B2B deals that are first deals.
+    assert abs(truth["large"]["rows"] / (truth["large"]["rows"] + truth["standard"]["rows"])
+               - PLAN.large_deal_share) < 0.05  # fmt: skip

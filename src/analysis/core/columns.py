@@ -22,9 +22,10 @@ DEAL_CHANGES = "deal_changes"
 LEADS = "leads"
 ORDERS = "orders"
 SUBSCRIPTIONS = "subscriptions"
+ONBOARDING = "onboarding"
 TABLES = (
     DEALS, STAGE_EVENTS, ACTIVITIES, ASSIGNMENTS, REPS, SPEND, FEEDBACK, DEAL_CHANGES, LEADS,
-    ORDERS, SUBSCRIPTIONS,
+    ORDERS, SUBSCRIPTIONS, ONBOARDING,
 )  # fmt: skip
 
 # --- deals ----------------------------------------------------------------------
@@ -98,6 +99,15 @@ CHANGE_TYPE = "change_type"  # one of CHANGE_TYPES
 DISCOUNT = "discount"  # the share off list price the deal was sold at, when known
 MRR_INCONSISTENT = "mrr_inconsistent"  # mrr_before/after disagree with change_type (kept)
 # subscriptions also carry BEFORE_DEAL_CLOSED
+# With --fx-rates, ingest converts orders.amount and the MRR into the reporting currency and
+# keeps what the export said (orders: AMOUNT_ORIGINAL; subscriptions: these two).
+MRR_BEFORE_ORIGINAL = "mrr_before_original"
+MRR_AFTER_ORIGINAL = "mrr_after_original"
+
+# --- onboarding: one row per won deal's implementation (B2B), milestones optional ---
+# onboarding carries DEAL_ID (the won deal) and CUSTOMER_ID (its account, when known)
+KICKOFF_AT = "kickoff_at"  # the implementation's kick-off meeting
+GO_LIVE_AT = "go_live_at"  # the customer is live (null: not yet)
 
 # --- stage_events ---------------------------------------------------------------
 ENTERED_AT = "entered_at"

@@ -195,6 +195,7 @@ _ORDERS: dict[str, _Spec] = {
     c.ORDERED_AT: (TIMESTAMP, True, False, (), False),
     c.DEAL_ID: (STRING, False, True, (), False),  # the deal it came from; ingest checks it exists
     c.AMOUNT: (FLOAT, False, True, (_non_negative(),), False),
+    c.AMOUNT_ORIGINAL: (FLOAT, False, True, (_non_negative(),), False),  # --fx-rates: as exported
     c.CURRENCY: (STRING, False, True, (), False),
     c.PRODUCT: (STRING, False, True, (), False),
     c.BEFORE_DEAL_CLOSED: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
@@ -207,10 +208,21 @@ _SUBSCRIPTIONS: dict[str, _Spec] = {
     c.CHANGE_TYPE: (STRING, True, False, (_one_of(c.CHANGE_TYPES),), False),
     c.MRR_AFTER: (FLOAT, True, True, (_non_negative(),), False),
     c.MRR_BEFORE: (FLOAT, False, True, (_non_negative(),), False),
+    c.MRR_AFTER_ORIGINAL: (FLOAT, False, True, (_non_negative(),), False),  # --fx-rates
+    c.MRR_BEFORE_ORIGINAL: (FLOAT, False, True, (_non_negative(),), False),  # --fx-rates
     c.DEAL_ID: (STRING, False, True, (), False),  # the deal behind the change; ingest checks it
     c.DISCOUNT: (FLOAT, False, True, (_share(),), False),
     c.CURRENCY: (STRING, False, True, (), False),
     c.MRR_INCONSISTENT: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
+    c.BEFORE_DEAL_CLOSED: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
+}
+
+_ONBOARDING: dict[str, _Spec] = {
+    c.DEAL_ID: (STRING, True, False, (), True),  # the won deal; ingest checks it exists
+    c.CUSTOMER_ID: (STRING, False, True, (), False),  # the account (deals.account_id)
+    c.KICKOFF_AT: (TIMESTAMP, False, True, (), False),
+    c.GO_LIVE_AT: (TIMESTAMP, False, True, (), False),  # null: not live yet
+    c.STEPS_OUT_OF_ORDER: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
     c.BEFORE_DEAL_CLOSED: (BOOL, False, True, (), False),  # set by ingest (a flag, kept)
 }
 
@@ -223,6 +235,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     c.LEADS: (c.LEAD_ID,),
     c.ORDERS: (c.ORDER_ID,),
     c.SUBSCRIPTIONS: (c.CUSTOMER_ID, c.EFFECTIVE_AT, c.CHANGE_TYPE),
+    c.ONBOARDING: (c.DEAL_ID,),  # one onboarding per won deal
 }
 
 
@@ -245,6 +258,7 @@ def column_specs(table: str, stages: Iterable[str] | None = None) -> dict[str, _
         c.LEADS: lambda: _LEADS,
         c.ORDERS: lambda: _ORDERS,
         c.SUBSCRIPTIONS: lambda: _SUBSCRIPTIONS,
+        c.ONBOARDING: lambda: _ONBOARDING,
     }
     if table not in specs:
         raise ValueError(f"Unknown table {table!r}; canonical tables are {', '.join(c.TABLES)}.")

@@ -180,6 +180,20 @@ REVENUE_RETENTION = Shape(
     ),
 )
 
+ONBOARDING_TIME = Shape(
+    "Onboarding time (won to go-live)",
+    needs={c.ONBOARDING: (c.DEAL_ID, c.GO_LIVE_AT)},
+    uses={c.ONBOARDING: (c.KICKOFF_AT, c.CUSTOMER_ID), c.DEALS: (c.CLOSED_AT,)},
+    supply=(
+        "Export each won deal's implementation milestones as an onboarding table: the deal "
+        "id, and the kick-off and go-live dates (Salesforce: custom date fields on the "
+        "Opportunity or Account, or a project object linked to the Opportunity; HubSpot: "
+        "custom deal properties, or a ticket pipeline with kick-off and go-live stages; a "
+        "PSA or project tool's project export). Leave go-live blank while the customer is "
+        "not live yet."
+    ),
+)
+
 # Every shared need, in the order docs/data-needs.md lists them.
 ALL = (
     STAGE_HISTORY,
@@ -197,4 +211,5 @@ ALL = (
     ADHERENCE,
     REPEAT_PURCHASE,
     REVENUE_RETENTION,
+    ONBOARDING_TIME,
 )

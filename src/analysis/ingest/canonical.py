@@ -26,7 +26,12 @@ from analysis.ingest import parse
 from analysis.ingest.changes import normalise_changes, probability_as_share
 from analysis.ingest.colmap import ColumnSpec, TableMap
 from analysis.ingest.leads import flag_steps_out_of_order, normalise_lead_statuses
-from analysis.ingest.post_sale import flag_mrr_inconsistent, normalise_change_types, parse_discount
+from analysis.ingest.post_sale import (
+    flag_go_live_before_kickoff,
+    flag_mrr_inconsistent,
+    normalise_change_types,
+    parse_discount,
+)
 from analysis.ingest.read import MALFORMED_ROWS, clean_header
 from analysis.ingest.reasons import BAD_VALUE, MALFORMED_ROW, UNPARSEABLE_DATE
 
@@ -395,6 +400,8 @@ def build_canonical(
         canon = flag_steps_out_of_order(canon, tmap.options.timezone)
     if table == c.SUBSCRIPTIONS:
         canon = flag_mrr_inconsistent(canon)
+    if table == c.ONBOARDING:
+        canon = flag_go_live_before_kickoff(canon, tmap.options.timezone)
     used = {s.source for s in specs.values() if s.source is not None}
     ignored = tuple(str(col) for col in raw.columns if col not in used)
     return CanonicalTable(

@@ -1,4 +1,4 @@
-"""Exchange rates: convert deal amounts into one reporting currency at ingest.
+"""Exchange rates: convert deal, order and subscription money into one reporting currency.
 
 A rate says how many units of a currency buy one unit of the rates' base
 currency (Salesforce's ``CurrencyType.ConversionRate`` against the corporate
@@ -282,3 +282,77 @@ def convert_amounts(
             "their amount is left empty (amount_original keeps it)."
         )
     return result.amount.astype("float64"), reporting
+
+
+POST_SALE_MONEY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    c.ORDERS: (c.ORDERED_AT, ((c.AMOUNT, c.AMOUNT_ORIGINAL),)),
+    c.SUBSCRIPTIONS: (
+        c.EFFECTIVE_AT,
+        ((c.MRR_BEFORE, c.MRR_BEFORE_ORIGINAL), (c.MRR_AFTER, c.MRR_AFTER_ORIGINAL)),
+    ),
+}
+"""Per post-sale table: the moment its money is dated, and each money column with the
+column that keeps the value as exported."""
+
+
+def convert_post_sale(
+    table: str, frame: pd.DataFrame, rates: Rates, reporting: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Orders' amounts or subscriptions' MRR in the reporting currency (``--fx-rates``).
+
+    Parameters
+    ----------
+    table : str
+        ``orders`` or ``subscriptions``.
+    frame : pandas.DataFrame
+        Canonical rows of that table (``currency`` and the money columns as exported).
+    rates : Rates
+    reporting : str
+        The currency to convert into (as the deals are).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, list of str)
+        A copy of ``frame`` whose ``amount`` (orders) or ``mrr_before`` and
+        ``mrr_after`` (subscriptions) are converted, each at the rate of the
+        row's own moment (``ordered_at``, ``effective_at``), with the exported
+        values kept in ``amount_original`` or ``mrr_before_original`` and
+        ``mrr_after_original``; and the notes to add to the manifest.
+
+    Notes
+    -----
+    As for deals: ``currency`` stays the row's own currency; a row without a
+    currency is taken to be in the reporting currency already (its value is
+    unchanged); a row in a currency without a rate at its moment gets no
+    converted value (the original column keeps it) and a note counts them. A
+    table without a ``currency`` column is left as exported, with a note. An
+    original column the map already gives is the value converted.
+    """
+    at_column, pairs = POST_SALE_MONEY[table]
+    present = [(value, original) for value, original in pairs if value in frame]
+    rows = "orders" if table == c.ORDERS else "subscription changes"
+    if not present or frame.empty:
+        return frame, []
+    if c.CURRENCY not in frame:
+        return frame, [
+            f"--fx-rates: {table} has no {c.CURRENCY} column, so its money is left as "
+            f"exported (not converted to {reporting}); map {table}.{c.CURRENCY} to convert it."
+        ]
+    out = frame.copy()
+    currency = out[c.CURRENCY].fillna(reporting)  # no currency: the reporting one, as deals
+    no_rate: dict[str, int] = {}
+    for value, original in present:
+        exported = out[original] if original in out else out[value]
+        out[original] = pd.to_numeric(exported, errors="coerce").astype("float64")
+        result = convert(out[original], currency, out[at_column], rates, reporting)
+        out[value] = result.amount.astype("float64")
+        for code, n in result.no_rate.items():
+            no_rate[code] = max(no_rate.get(code, 0), n)
+    notes = [
+        f"{n:,} {rows} in {code} have no exchange rate to {reporting} at their date; their "
+        f"{' and '.join(v for v, _ in present)} left empty "
+        f"({' and '.join(o for _, o in present)} keep what was exported)."
+        for code, n in no_rate.items()
+        if n
+    ]
+    return out, notes

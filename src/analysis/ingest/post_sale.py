@@ -1,9 +1,10 @@
-"""Orders and subscriptions as canonical rows: what happens after the close.
+"""Orders, subscriptions and onboarding as canonical rows: what happens after the close.
 
-Two optional tables follow the sale (issue 17): ``orders`` (one row per
-purchase, B2C repeat buying or B2B orders) and ``subscriptions`` (one row per
-change of an account's recurring revenue). This module holds what ingest does
-to them beyond mapping and parsing:
+Three optional tables follow the sale (issue 17): ``orders`` (one row per
+purchase, B2C repeat buying or B2B orders), ``subscriptions`` (one row per
+change of an account's recurring revenue) and ``onboarding`` (one row per won
+deal's implementation: kick-off and go-live). This module holds what ingest
+does to them beyond mapping and parsing:
 
 * CRM words for a revenue change ("Upsell", "Downgrade", "Cancellation",
   Salesforce's Opportunity ``Type`` "Existing Customer - Upgrade") become
@@ -19,9 +20,11 @@ to them beyond mapping and parsing:
   nobody known is an ``orphan_event``, as a row naming a missing deal is.
 * Facts that look wrong but are facts are kept and flagged (counted in the
   manifest's ``flags``): ``before_deal_closed``, a purchase or change dated
-  over a day before the close of the deal it names; ``mrr_inconsistent``, a
+  over a day before the close of the deal it names (for onboarding, its
+  earlier milestone: :func:`earliest_time`); ``mrr_inconsistent``, a
   change whose recurring revenue before and after disagrees with its type
-  (:func:`mrr_inconsistent`).
+  (:func:`mrr_inconsistent`); ``steps_out_of_order``, an onboarding that goes
+  live before its kick-off (:func:`go_live_before_kickoff`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pandas as pd
 
 from analysis.core import columns as c
 from analysis.ingest import parse
+from analysis.ingest.leads import _before as step_before
 from analysis.ingest.leads import status_key
 
 CHANGE_TYPE_WORDS: dict[str, str] = {
@@ -202,13 +206,48 @@ def unknown_customer(frame: pd.DataFrame, known: pd.Series | None) -> np.ndarray
     return out.fillna(False).to_numpy(dtype=bool)
 
 
+# The times of a row compared with its deal's close (``before_deal_closed``).
+DATED_BY: dict[str, tuple[str, ...]] = {
+    c.ORDERS: (c.ORDERED_AT,),
+    c.SUBSCRIPTIONS: (c.EFFECTIVE_AT,),
+    c.ONBOARDING: (c.KICKOFF_AT, c.GO_LIVE_AT),  # the earlier milestone
+}
+
+
+def earliest_time(table: str, frame: pd.DataFrame) -> pd.Series:
+    """Per row, the earliest of the table's :data:`DATED_BY` columns present (NaT when none)."""
+    columns = [col for col in DATED_BY[table] if col in frame]
+    if not columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    return frame[columns].min(axis=1, skipna=True)
+
+
+def go_live_before_kickoff(onboarding: pd.DataFrame, timezone: str = "UTC") -> np.ndarray:
+    """Onboardings whose go-live is before their kick-off (boolean per row).
+
+    False where either time is missing, and for a date-only go-live on the
+    kick-off's day (its time of day is unknown), as lead steps are compared
+    (:func:`analysis.ingest.leads.steps_out_of_order`).
+    """
+    if c.KICKOFF_AT not in onboarding or c.GO_LIVE_AT not in onboarding:
+        return np.zeros(len(onboarding), dtype=bool)
+    return step_before(onboarding[c.KICKOFF_AT], onboarding[c.GO_LIVE_AT], timezone)
+
+
+def flag_go_live_before_kickoff(onboarding: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
+    """Onboarding with the ``steps_out_of_order`` flag (:func:`go_live_before_kickoff`); kept."""
+    flag = pd.array(go_live_before_kickoff(onboarding, timezone), dtype="boolean")
+    return onboarding.assign(**{c.STEPS_OUT_OF_ORDER: flag})
+
+
 def before_deal_closed(times: pd.Series, closed: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Rows dated more than :data:`BEFORE_CLOSE_SLACK` before the close of the deal they name.
 
     Parameters
     ----------
     times : pandas.Series
-        ``ordered_at`` or ``effective_at`` (UTC).
+        ``ordered_at``, ``effective_at`` or the onboarding's earlier milestone
+        (UTC; :func:`earliest_time`).
     closed : numpy.ndarray
         ``datetime64[us]`` close time per entry of the deal index (NaT when open).
     positions : numpy.ndarray
@@ -231,10 +270,11 @@ def before_deal_closed(times: pd.Series, closed: np.ndarray, positions: np.ndarr
 
 
 def post_sale_notes(table: str, clean: pd.DataFrame) -> tuple[dict[str, int], list[str]]:
-    """Manifest flag counts (``<table>.<flag>``) and notes of clean orders or subscriptions."""
+    """Manifest flag counts (``<table>.<flag>``) and notes of clean orders, subscriptions
+    or onboarding."""
     flags: dict[str, int] = {}
     notes: list[str] = []
-    rows = "orders" if table == c.ORDERS else "subscription changes"
+    rows = {c.ORDERS: "orders", c.SUBSCRIPTIONS: "subscription changes"}.get(table)
     if c.BEFORE_DEAL_CLOSED in clean:
         n = int(clean[c.BEFORE_DEAL_CLOSED].fillna(False).sum())
         flags[f"{table}.{c.BEFORE_DEAL_CLOSED}"] = n
@@ -242,6 +282,17 @@ def post_sale_notes(table: str, clean: pd.DataFrame) -> tuple[dict[str, int], li
             notes.append(
                 f"{n:,} {rows} are dated more than a day before the close of the deal they "
                 f"name: kept, flagged {c.BEFORE_DEAL_CLOSED}."
+                if rows
+                else f"{n:,} onboardings have a kick-off or go-live more than a day before "
+                f"their deal's close: kept, flagged {c.BEFORE_DEAL_CLOSED}."
+            )
+    if table == c.ONBOARDING and c.STEPS_OUT_OF_ORDER in clean:
+        n = int(clean[c.STEPS_OUT_OF_ORDER].fillna(False).sum())
+        flags[f"{table}.{c.STEPS_OUT_OF_ORDER}"] = n
+        if n:
+            notes.append(
+                f"{n:,} onboardings go live before their kick-off: kept, flagged "
+                f"{c.STEPS_OUT_OF_ORDER}, and their times are left as exported."
             )
     if c.MRR_INCONSISTENT in clean:
         n = int(clean[c.MRR_INCONSISTENT].fillna(False).sum())

@@ -31,7 +31,7 @@ from analysis.ingest.deal_notes import (
     unknown_stages_note,
 )
 from analysis.ingest.derive import derive_stage_events
-from analysis.ingest.fx import read_rates_file
+from analysis.ingest.fx import convert_post_sale, read_rates_file
 from analysis.ingest.fx import reporting_currency as fx_reporting_currency
 from analysis.ingest.hygiene import strip_control_characters
 from analysis.ingest.leads import lead_notes
@@ -41,7 +41,12 @@ from analysis.ingest.manifest import (
     now_utc,
     table_entry,
 )
-from analysis.ingest.post_sale import before_deal_closed, post_sale_notes, unknown_customer
+from analysis.ingest.post_sale import (
+    before_deal_closed,
+    earliest_time,
+    post_sale_notes,
+    unknown_customer,
+)
 from analysis.ingest.sources import choose_vendor, map_pipeline, source_from_map, source_from_vendor
 from analysis.ingest.validate import (
     DEAL_LINKS,
@@ -245,18 +250,16 @@ def ingest(
                 lead_flags, found_notes = lead_notes(clean)
                 flagged.update(lead_flags)
                 notes += found_notes
-            if table in (c.ORDERS, c.SUBSCRIPTIONS):
+            if table in (c.ORDERS, c.SUBSCRIPTIONS, c.ONBOARDING):
                 clean = _with_before_deal_closed(table, clean, positions, deals_index)
                 sale_flags, found_notes = post_sale_notes(table, clean)
                 flagged.update(sale_flags)
                 notes += found_notes
                 if table == c.ORDERS:
                     customers.append(clean[c.CUSTOMER_ID])
-                if rates is not None and src.export is None:
-                    notes.append(
-                        f"--fx-rates converts deal amounts only: {table} amounts stay in the "
-                        f"currency of their {c.CURRENCY} column."
-                    )
+                if rates is not None and src.export is None and table != c.ONBOARDING:
+                    clean, fx_notes = convert_post_sale(table, clean, rates, reporting)
+                    notes += fx_notes
             stage.write_table(table, sort_table(table, clean, stage_order, deal_codes=positions))
             stage.write_quarantine(table, parts.quarantine)
             counts[table] = table_entry(len(raw), len(parts.clean), parts.reason_counts)
@@ -311,10 +314,11 @@ def _with_before_created(
 def _with_before_deal_closed(
     table: str, clean: pd.DataFrame, positions: np.ndarray | None, index: DealIndex | None
 ) -> pd.DataFrame:
-    """Clean orders or subscriptions with the ``before_deal_closed`` flag (ingest.post_sale)."""
+    """Clean orders, subscriptions or onboarding with the ``before_deal_closed`` flag
+    (ingest.post_sale; onboarding by its earlier milestone)."""
     if positions is None or index is None or index.closed is None:
         return clean
-    times = clean[c.ORDERED_AT if table == c.ORDERS else c.EFFECTIVE_AT]
+    times = earliest_time(table, clean)
     early = before_deal_closed(times, index.closed, positions)
     return clean.assign(**{c.BEFORE_DEAL_CLOSED: pd.array(early, dtype="boolean")})
 

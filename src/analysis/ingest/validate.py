@@ -35,6 +35,7 @@ DEAL_LINKS: dict[str, str] = {
     c.LEADS: c.CONVERTED_DEAL_ID,  # only converted leads (a deal id given)
     c.ORDERS: c.DEAL_ID,  # only orders that name their deal
     c.SUBSCRIPTIONS: c.DEAL_ID,  # only changes that name their deal
+    c.ONBOARDING: c.DEAL_ID,  # required: every onboarding names its won deal
 }
 
 

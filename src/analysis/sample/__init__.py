@@ -4,7 +4,8 @@
 experiments, reps, spend, feedback, deal change history (close-date pushes,
 amount changes, rep-entered probabilities), the leads the deals came from
 (MQL, accepted, SQL, converted, disqualified or recycled) and what happened after
-the close (B2C repeat orders, B2B subscription changes) as the canonical tables, together with
+the close (B2C repeat orders, B2B subscription changes and onboarding milestones) as
+the canonical tables, together with
 ``truth``: every planted parameter and what it realised in this draw (see
 ``docs`` in each module and ``truth["conversion_definition"]``).
 :func:`write_sample` writes them as a CRM-style export (optionally as messy as
@@ -20,8 +21,9 @@ The change history (:mod:`~analysis.sample.changes`, with
 :mod:`~analysis.sample.slippage` and :mod:`~analysis.sample.probability`) draws
 from a random stream of its own, so the other tables do not depend on it; so do
 the leads (:mod:`~analysis.sample.leads`, truth in :mod:`~analysis.sample.leads_truth`)
-and the orders and subscriptions (:mod:`~analysis.sample.orders`,
-:mod:`~analysis.sample.subscriptions`, truth in :mod:`~analysis.sample.after_sale_truth`).
+and the orders, subscriptions and onboarding (:mod:`~analysis.sample.orders`,
+:mod:`~analysis.sample.subscriptions`, :mod:`~analysis.sample.onboarding`, truth in
+:mod:`~analysis.sample.after_sale_truth`).
 
 Example
 -------
@@ -51,6 +53,7 @@ from analysis.sample import (
     changes,
     leads,
     leads_truth,
+    onboarding,
     orders,
     subscriptions,
     text,
@@ -72,10 +75,11 @@ __all__ = [
     "write_sample",
 ]
 
-GENERATOR_VERSION = 5  # 2: deal_changes and deals' expected close, probability, forecast;
+GENERATOR_VERSION = 6  # 2: deal_changes and deals' expected close, probability, forecast;
 # 3: amounts in deal_changes in the deal's own currency, as CRMs record them;
 # 4: leads (one converted lead per deal, plus leads that never converted), own stream;
-# 5: orders (B2C repeat purchases) and subscriptions (B2B MRR changes), own stream
+# 5: orders (B2C repeat purchases) and subscriptions (B2B MRR changes), own stream;
+# 6: onboarding (kick-off, go-live per subscription), after them in their stream
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,8 @@ def generate_sample(
         The deal change history (``deal_changes`` and the deals' ``expected_close_at``,
         ``probability`` and ``forecast_category``) uses its own stream
         ``default_rng([seed, changes.HISTORY_STREAM])``, the leads
-        ``default_rng([seed, leads.LEAD_STREAM])``, the orders and subscriptions
-        ``default_rng([seed, orders.AFTER_SALE_STREAM])``.
+        ``default_rng([seed, leads.LEAD_STREAM])``, the orders, subscriptions and
+        onboarding ``default_rng([seed, orders.AFTER_SALE_STREAM])`` (in that order).
     cutoff : str, optional
         Export moment (UTC when no zone is given; a date means its midnight).
         Default ``DEFAULT_CUTOFF``; deals are created over the 730 days before it.
@@ -157,10 +161,13 @@ def generate_sample(
     deals = deals.assign(**changes.current_deal_columns(context, draws, history))
     # So do the leads: one converted lead per deal, and the leads that never converted.
     lead_draws = leads.draw_leads(seed, context, draws)
-    # And what happens after the close: B2C repeat orders, then B2B subscriptions.
+    # And what happens after the close: B2C repeat orders, then B2B subscriptions,
+    # then their onboarding.
     after_rng = np.random.default_rng([int(seed), orders.AFTER_SALE_STREAM])
     order_draws = orders.draw_orders(after_rng, context, draws)
     subscription_draws = subscriptions.draw_subscriptions(after_rng, context, draws)
+    # Onboarding (kick-off, go-live) of each subscription: after the subscriptions' draws.
+    onboarding_draws = onboarding.draw_onboarding(after_rng, context, draws, subscription_draws)
 
     tables = {
         c.DEALS: deals,
@@ -176,6 +183,7 @@ def generate_sample(
         c.SUBSCRIPTIONS: subscriptions.subscriptions_table(
             context, draws, subscription_draws, deals
         ),
+        c.ONBOARDING: onboarding.onboarding_table(context, onboarding_draws, deals),
     }
     reps, weakness = truth.reps_truth(context, draws, quota)
     report = {
@@ -218,7 +226,9 @@ def generate_sample(
         },
         **changes.history_truth(context, draws, history, tables[c.DEAL_CHANGES]),
         **leads_truth.lead_truth(context, draws, lead_draws),
-        **after_sale_truth.after_sale_truth(context, draws, order_draws, subscription_draws),
+        **after_sale_truth.after_sale_truth(
+            context, draws, order_draws, subscription_draws, onboarding_draws
+        ),
         "rows": {name: len(df) for name, df in tables.items()},
     }
     return SampleCRM(tables=MappingProxyType(tables), truth=truth.jsonable(report))

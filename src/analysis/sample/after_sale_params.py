@@ -1,8 +1,10 @@
-"""Planted parameters of what happens after the close (``orders``, ``subscriptions``).
+"""Planted parameters of what happens after the close (``orders``, ``subscriptions``,
+``onboarding``).
 
 :class:`AfterSalePlan` is referenced from :class:`~analysis.sample.params.Plan` as
 ``Plan.after_sale``; its draws come from a random stream of their own
-(:mod:`analysis.sample.orders`, :mod:`analysis.sample.subscriptions`).
+(:mod:`analysis.sample.orders`, :mod:`analysis.sample.subscriptions`,
+:mod:`analysis.sample.onboarding`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ DISCOUNT_LEVELS: dict[float, float] = {0.0: 0.40, 0.1: 0.30, 0.2: 0.20, 0.3: 0.1
 
 # Days in a subscription month (a year of 365 days in 12 months).
 MONTH_DAYS = 365.0 / 12.0
+
+# Onboarding deal-size bands (AfterSalePlan.large_deal_share).
+STANDARD, LARGE = "standard", "large"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,17 @@ class AfterSalePlan:
     renewal_months : int
         Every ``renewal_months`` months a surviving subscription renews (MRR
         unchanged; no expansion or contraction that month, churn still possible).
+    kickoff_mean_days, kickoff_shape : float
+        B2B onboarding (one per subscription): days from the close to the
+        kick-off are gamma with this mean and shape.
+    go_live_median_days : float
+        Days from the kick-off to the go-live are lognormal with this median ...
+    go_live_sigma : float
+        ... and this standard deviation of their log ...
+    large_deal_share, large_deal_go_live_factor : float
+        ... times ``large_deal_go_live_factor`` for a large deal: one whose
+        (USD) amount is above the ``1 - large_deal_share`` quantile of the won
+        B2B deals' amounts (the top third by default: twice as long).
     """
 
     never_return: float = 0.35
@@ -90,3 +106,16 @@ class AfterSalePlan:
     contraction_per_month: float = 0.02
     contraction_step: float = 0.2
     renewal_months: int = 12
+    kickoff_mean_days: float = 7.0
+    kickoff_shape: float = 2.0
+    go_live_median_days: float = 30.0
+    go_live_sigma: float = 0.5
+    large_deal_share: float = 1.0 / 3.0
+    large_deal_go_live_factor: float = 2.0
+
+    def go_live_medians(self) -> dict[str, float]:
+        """Planted median days from kick-off to go-live per deal size band."""
+        return {
+            STANDARD: self.go_live_median_days,
+            LARGE: self.go_live_median_days * self.large_deal_go_live_factor,
+        }

@@ -1,4 +1,5 @@
-"""Truth of what happens after the close (``truth["after_sale"]``).
+"""Truth of what happens after the close (``truth["after_sale"]``: repeat purchases,
+revenue retention, onboarding).
 
 Planted values come from :class:`~analysis.sample.after_sale_params.AfterSalePlan`
 (``expected_*``: what the plan implies); realised values are counted from the
@@ -13,11 +14,13 @@ import dataclasses
 from math import comb
 
 import numpy as np
+from scipy import integrate, optimize, stats
 
 from analysis.sample.after_sale_params import AfterSalePlan
 from analysis.sample.context import SampleContext
 from analysis.sample.draws import SampleDraws
 from analysis.sample.frames import seconds
+from analysis.sample.onboarding import BANDS, OnboardingDraws
 from analysis.sample.orders import AFTER_SALE_STREAM, OrderDraws, second_order_chance
 from analysis.sample.subscriptions import CHURN, SubscriptionDraws, churn_hazard
 
@@ -38,6 +41,14 @@ DEFINITIONS = {
     "churn_12_months": (
         "observed subscriptions with a 'churn' row at most 365 days after the start / "
         "observed, by the discount on the 'new' row"
+    ),
+    "onboarding_time": (
+        "per onboarding row, days from its deal's closed_at to go_live_at (an event) or, "
+        "while go_live_at is null, to the cutoff (censored), in whole seconds / 86400; "
+        "realised median = the Kaplan-Meier median: the smallest event time t with "
+        "S(t) <= 0.5 (None if S stays above 0.5); kick-off to go-live likewise from "
+        "kickoff_at, among rows with a kick-off; band 'large' = deals.amount above the "
+        "(1 - large_deal_share) quantile (numpy linear) of the won B2B deals' amounts"
     ),
 }
 
@@ -191,8 +202,84 @@ def _retention_truth(context: SampleContext, draws: SampleDraws, subs: Subscript
     }
 
 
+def km_median(durations: np.ndarray, events: np.ndarray) -> float | None:
+    """Kaplan-Meier median of right-censored durations: the smallest event time ``t``
+    with ``S(t) <= 0.5``; None when the curve stays above one half."""
+    durations = np.asarray(durations)
+    events = np.asarray(events, dtype=bool)
+    times, deaths = np.unique(durations[events], return_counts=True)
+    at_risk = durations.size - np.searchsorted(np.sort(durations), times, side="left")
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    below = np.flatnonzero(survival <= 0.5)
+    return float(times[below[0]]) if below.size else None
+
+
+def expected_won_to_go_live_median(plan: AfterSalePlan, go_live_median: float) -> float:
+    """Planted median days from the close to the go-live: of ``K + L``, the gamma
+    kick-off delay plus the lognormal kick-off-to-go-live time (numerical convolution)."""
+    k = plan.kickoff_shape
+    kick = stats.gamma(k, scale=plan.kickoff_mean_days / k)
+    live = stats.lognorm(plan.go_live_sigma, scale=go_live_median)
+
+    def cdf(t: float) -> float:
+        return integrate.quad(lambda g: kick.pdf(g) * live.cdf(t - g), 0.0, t, limit=200)[0]
+
+    high = kick.ppf(0.999) + live.ppf(0.999)
+    return float(optimize.brentq(lambda t: cdf(t) - 0.5, 0.0, high, xtol=1e-9))
+
+
+def _onboarding_truth(context: SampleContext, onboarding: OnboardingDraws) -> dict:
+    ap = context.plan.after_sale
+    day = 86_400.0
+    cutoff = int(seconds(np.array([context.timeline.cutoff]))[0])
+    close, kick = seconds(onboarding.closed), seconds(onboarding.kickoff)
+    live = seconds(onboarding.go_live)
+    event = onboarding.live
+    end = np.where(event, live, cutoff)
+    medians = ap.go_live_medians()
+
+    def realised(m: np.ndarray) -> dict:
+        kicked = m & onboarding.kickoff_known
+        won_km = km_median((end - close)[m] / day, event[m])
+        kick_km = km_median((end - kick)[kicked] / day, event[kicked])
+        return {
+            "rows": int(m.sum()),
+            "kicked_off": int(kicked.sum()),
+            "live_by_cutoff": int((m & event).sum()),
+            "not_yet_live": int((m & ~event).sum()),
+            "realised_km_median_days_won_to_go_live": won_km,
+            "realised_km_median_days_kickoff_to_go_live": kick_km,
+        }
+
+    by_band = {
+        name: {
+            "planted_median_days_kickoff_to_go_live": medians[name],
+            "expected_median_days_won_to_go_live": expected_won_to_go_live_median(
+                ap, medians[name]
+            ),
+            **realised(onboarding.band == b),
+        }
+        for b, name in enumerate(BANDS)
+    }
+    return {
+        "large_deal_share": ap.large_deal_share,
+        "large_deal_threshold_usd": onboarding.threshold_usd,
+        "grouping": (
+            "deal size: 'large' when deals.amount (USD) is above the threshold, the "
+            "(1 - large_deal_share) quantile of the won B2B deals' amounts"
+        ),
+        "planted_kickoff_mean_days": ap.kickoff_mean_days,
+        **realised(np.ones(onboarding.deal.size, dtype=bool)),
+        "by_band": by_band,
+    }
+
+
 def after_sale_truth(
-    context: SampleContext, draws: SampleDraws, orders: OrderDraws, subs: SubscriptionDraws
+    context: SampleContext,
+    draws: SampleDraws,
+    orders: OrderDraws,
+    subs: SubscriptionDraws,
+    onboarding: OnboardingDraws,
 ) -> dict:
     """``truth["after_sale"]``: the planted plan and what it realised."""
     return {
@@ -207,5 +294,6 @@ def after_sale_truth(
             "definitions": DEFINITIONS,
             "repeat_purchase": _repeat_truth(context, draws, orders),
             "revenue_retention": _retention_truth(context, draws, subs),
+            "onboarding": _onboarding_truth(context, onboarding),
         }
     }

@@ -11,7 +11,9 @@ the CRM says them ("Paid Ads", "Sales Accepted Lead"); campaigns and disqualific
 reasons are already in the CRM's words. ``orders.csv`` and ``subscriptions.csv``
 write their values as the data model stores them (change types ``new``,
 ``expansion``, ``contraction``, ``churn``, ``renewal``; discounts as shares,
-``0.2``; amounts in the deal's own currency). Files are first written to a temporary
+``0.2``; amounts in the deal's own currency); ``onboarding.csv`` writes its
+kick-off and go-live as ISO 8601 UTC times, empty when not reached by the
+cutoff. Files are first written to a temporary
 folder beside the output folder and then moved into place; the same sample
 gives byte-identical files.
 """

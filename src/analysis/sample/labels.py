@@ -138,6 +138,12 @@ HEADERS: dict[str, dict[str, str]] = {
         c.DISCOUNT: "Discount",
         c.CURRENCY: "Currency",
     },
+    c.ONBOARDING: {
+        c.DEAL_ID: "Deal ID",
+        c.CUSTOMER_ID: "Customer ID",
+        c.KICKOFF_AT: "Kick-off Date",
+        c.GO_LIVE_AT: "Go-live Date",
+    },
 }
 
 

@@ -18,7 +18,8 @@ Format mess (the data stay the same; a good parser reads them back):
 * ``leads.csv``: its times in mixed full formats and case and whitespace noise
   in lead sources and statuses, from a random stream of its own (so the other
   files are as they were before leads existed); no bad lead rows are planted.
-* ``orders.csv`` and ``subscriptions.csv`` are written as in the clean export.
+* ``orders.csv``, ``subscriptions.csv`` and ``onboarding.csv`` are written as in
+  the clean export.
 
 Planted bad rows (each with exactly one defect, counted in
 ``truth["messy"]["expected_quarantine"]``): extra deals with new ids (so no

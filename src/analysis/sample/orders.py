@@ -17,7 +17,8 @@ transform of the gamma distribution), recorded in ``truth["after_sale"]``.
 
 Everything here comes from the after-sale stream
 ``default_rng([seed, AFTER_SALE_STREAM])``, drawn after and apart from the rest
-of the sample, B2C orders first, then B2B subscriptions.
+of the sample, B2C orders first, then B2B subscriptions, then their onboarding
+(:mod:`analysis.sample.onboarding`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ written. MRR is rounded to cents and each row's ``mrr_before`` is the previous
 row's ``mrr_after`` of the account.
 
 Draws come after the B2C orders from the after-sale stream
-(:data:`~analysis.sample.orders.AFTER_SALE_STREAM`).
+(:data:`~analysis.sample.orders.AFTER_SALE_STREAM`); the onboarding's come after
+these (:mod:`analysis.sample.onboarding`).
 """
 
 from __future__ import annotations

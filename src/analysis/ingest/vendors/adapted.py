@@ -49,12 +49,17 @@ class VendorOptions:
         Exchange rates from ``--fx-rates``; an export's own rates otherwise.
     reporting_currency : str or None
         Currency to convert amounts into; by default the rates' base.
+    amount_months : float
+        Months a won deal's amount pays for, where an adapter derives monthly
+        recurring revenue from it (Salesforce subscriptions: MRR = Amount /
+        12, an annual contract value, unless set otherwise).
     """
 
     timezone: str = "UTC"
     as_of: pd.Timestamp | None = None
     rates: Rates | None = None
     reporting_currency: str | None = None
+    amount_months: float = 12.0
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ Owners APIs):
   or ``pipelines.csv`` (one row per stage): labels, display order, isClosed
   and probability of every stage of every pipeline.
 - ``owners.csv`` (the Owners API, flattened): id, firstName, lastName, teams.
+- an orders export (Commerce orders object) as ``orders``; the deals' Deal
+  Type and Monthly recurring revenue as ``subscriptions``; the deals' first
+  associated company as their account
+  (:mod:`analysis.ingest.vendors.hubspot_post_sale`).
 - ``deals_with_history.json`` or ``deal_property_history.csv`` (optional): the
   versions of amount, closedate, dealstage, the stage and forecast
   probabilities and the forecast categories, which become ``deal_changes``
@@ -41,6 +45,7 @@ from analysis.ingest.read import read_header
 from analysis.ingest.vendors import hubspot_changes as hc
 from analysis.ingest.vendors import hubspot_fields as hf
 from analysis.ingest.vendors import hubspot_leads as hl
+from analysis.ingest.vendors import hubspot_post_sale as hp
 from analysis.ingest.vendors import hubspot_stages as hs
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
@@ -67,6 +72,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     hf.OWNERS: ("id", "firstName", "lastName", "email", "teams"),
     hc.HISTORY: hc.FIELDS,
     hl.CONTACTS: tuple(hl.CONTACT_LABELS),
+    hp.ORDERS: tuple(hp.ORDER_LABELS),
 }
 """Every object the adapter reads, with the fields it uses (docs/vendors/hubspot.md)."""
 
@@ -265,6 +271,8 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     deals[PIPELINE] = pipeline
     spec, reporting, reps = _deal_columns(deals, files, options, notes, path)
     spec.update({c.DEAL_ID: id_col, c.CREATED_AT: created_col, c.STAGE: stage_col})
+    if hp.company_ids(deals) is not None:
+        spec[c.ACCOUNT_ID] = hp.COMPANY
     tables = {
         c.DEALS: AdaptedTable(
             c.DEALS,
@@ -294,6 +302,12 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     leads = hl.read_leads(files, options)
     if leads is not None:
         tables[c.LEADS] = leads
+    orders = hp.read_orders(files, options, notes)
+    if orders is not None:
+        tables[c.ORDERS] = orders
+    subscriptions = hp.read_subscriptions(deals, path, spec, options, notes)
+    if subscriptions is not None:
+        tables[c.SUBSCRIPTIONS] = subscriptions
     if versions is not None:
         archived = set(values_text(deals[id_col])[deleted].dropna())
         tables[c.DEAL_CHANGES] = hc.history_changes(versions, archived, options, notes)

@@ -26,6 +26,8 @@ Objects and fields read (Salesforce Object Reference, standard objects):
   OwnerId, IsDeleted; ``Event`` the same with Subject for meetings.
 - ``Lead``, ``CampaignMember``, ``Campaign``: the leads table
   (:mod:`~analysis.ingest.vendors.salesforce_leads`).
+- ``Order``: the orders table; the Opportunity ``Type`` and ``Contract``: the
+  subscriptions table (:mod:`~analysis.ingest.vendors.salesforce_post_sale`).
 - ``CurrencyType``: IsoCode, ConversionRate, IsCorporate;
   ``DatedConversionRate``: IsoCode, ConversionRate, StartDate, NextStartDate.
 
@@ -77,6 +79,11 @@ from analysis.ingest.vendors.salesforce_fields import (
     stage_rows,
 )
 from analysis.ingest.vendors.salesforce_leads import LEAD_FIELDS, read_leads
+from analysis.ingest.vendors.salesforce_post_sale import (
+    POST_SALE_FIELDS,
+    read_orders,
+    read_subscriptions,
+)
 from analysis.ingest.vendors.stages import (
     StageRow,
     pipeline_from_stages,
@@ -86,7 +93,7 @@ from analysis.ingest.vendors.stages import (
 )
 
 NAME = "salesforce"
-FIELDS = {**FIELDS, **LEAD_FIELDS}  # every object this adapter reads
+FIELDS = {**FIELDS, **LEAD_FIELDS, **POST_SALE_FIELDS}  # every object this adapter reads
 OPPORTUNITY_ID_PREFIX = "006"  # key prefix of Opportunity ids (WhatId of a task on a deal)
 
 
@@ -375,6 +382,12 @@ def adapt(files: ExportFiles, options: VendorOptions) -> VendorExport:
     if options.as_of is None and events is not None and pd.notna(events.raw.attrs[LATEST]):
         changed = events.raw.attrs[LATEST]
         as_of = changed if as_of is None else max(as_of, changed)
+    orders = read_orders(files, options, notes)
+    if orders is not None:
+        tables[c.ORDERS] = orders
+    subscriptions = read_subscriptions(files, options, opp, cols, as_of, notes)
+    if subscriptions is not None:
+        tables[c.SUBSCRIPTIONS] = subscriptions
     return VendorExport(
         vendor=NAME,
         tables=tables,
