@@ -27,7 +27,7 @@ NOTEBOOK_DIR = paths.PROJ_ROOT / "notebooks"
 
 QUESTION_PACKAGES = (
     "overview", "pipeline", "experiments", "winloss", "team", "segments", "scorecard", "forecast",
-    "marketing",
+    "marketing", "after_close",
 )  # fmt: skip
 # What the engine must never reach up to: the question packages and everything above.
 ABOVE_ENGINE = (*QUESTION_PACKAGES, "reference", "report", "present")
@@ -44,6 +44,7 @@ NOTEBOOK_PACKAGE = {
     "05_b2b_vs_b2c": "segments",
     "06_forecast": "forecast",
     "07_marketing_alignment": "marketing",
+    "08_after_the_close": "after_close",
     "00_executive_summary": "report",
 }
 

@@ -67,7 +67,7 @@ def test_the_real_report_command_runs_a_deals_only_export(matrix_tables, tmp_pat
     assert main([*argv, "--workers", "2"]) == 0
     assert capsys.readouterr().err.strip() == ""  # nothing an operator must act on
     pages = sorted((reports / "r").glob("*/*.html"))
-    assert len(pages) == 9  # one per notebook of config/reports.yaml
+    assert len(pages) == 10  # one per notebook of config/reports.yaml
     for html_page in pages:
         text = _visible(html_page.read_text(encoding="utf-8"))
         assert "Traceback" not in text and not re.search(r"\w+Warning:", text), html_page.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.stats import survival as sv
@@ -89,3 +90,36 @@ def test_midpoint_median_lies_inside_its_interval(seed):
     x = rng.integers(0, 200, 2 * int(rng.integers(5, 80))).astype(float)
     q = quantiles(x, np.ones(x.size))
     assert q["ci_low"] <= q["median"] <= q["ci_high"]
+
+
+def test_logrank_on_counts_equals_statsmodels_on_the_expanded_rows():
+    from statsmodels.duration.survfunc import survdiff
+
+    from analysis.stats.survival import logrank_test
+
+    # Seeded: 300 durations rounded to whole days (ties), 3 groups, 30% censored.
+    rng = np.random.default_rng(1)
+    days = np.round(rng.exponential(10, 300))
+    event = rng.random(300) < 0.7
+    group = rng.integers(0, 3, 300)
+    expected, p_expected = survdiff(days, event.astype(int), group)
+    frame = pd.DataFrame({"d": days, "e": event, "g": group}).value_counts().reset_index()
+    stat, df, p = logrank_test(frame["d"], frame["e"], frame["count"], frame["g"])
+    assert (stat, df) == (pytest.approx(expected, rel=1e-10), 2)
+    assert p == pytest.approx(p_expected, rel=1e-8)
+
+
+def test_km_event_chance_matches_greenwood_by_hand():
+    from scipy.stats import norm
+
+    from analysis.stats.survival import fit_km, km_event_chance
+
+    # Events at 1 and 3 among 5, censored at 2, 4, 5: S(3) = 4/5 * 2/3 (3 at risk at t=3).
+    sf = fit_km(np.array([1, 2, 3, 4, 5]), np.array([1, 0, 1, 0, 0]), np.ones(5))
+    got = km_event_chance(sf, 3.5)
+    s = 0.8 * 2 / 3
+    se = s * np.sqrt(1 / (5 * 4) + 1 / (3 * 2))
+    assert got["estimate"] == pytest.approx(1 - s) and got["se"] == pytest.approx(se)
+    k = norm.ppf(0.975) * se / (s * abs(np.log(s)))
+    assert got["ci_low"] == pytest.approx(1 - s ** np.exp(-k))
+    assert km_event_chance(sf, 0.5)["estimate"] == 0.0  # before the first event

@@ -40,9 +40,13 @@ LABELS: dict[str, str] = {
     "method": "Method",
     "target": "Scored against",
     "from_mql": "Share of MQLs getting here",
+    "account_months": "Account-months",
+    "first_year_value_to_cac": "First-year value / CAC",
+    "first_year_value": "First-year value",
 }
 
-_ACRONYMS = {"cac": "CAC", "icc": "ICC", "srm": "SRM", "km": "KM", "b2b": "B2B", "b2c": "B2C"}
+_ACRONYMS = {"cac": "CAC", "icc": "ICC", "srm": "SRM", "km": "KM", "b2b": "B2B", "b2c": "B2C",
+             "nrr": "NRR", "grr": "GRR", "or": "Odds ratio"}  # fmt: skip
 _SUFFIXES = (
     ("_ci_low", " (interval low)"),
     ("_ci_high", " (interval high)"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
 from statsmodels.duration.survfunc import SurvfuncRight
 
@@ -291,3 +292,78 @@ def loglog_interval(
     point = ((f == 0) | (f == 1)) & (np.asarray(variance) == 0)
     low, high = np.where(point, f, low), np.where(point, f, high)
     return low, high
+
+
+def km_event_chance(sf: SurvfuncRight, days: float, alpha: float = 0.05) -> dict[str, float]:
+    """Chance that the event has happened by ``days``, :math:`1 - \\hat S(t)`, with an interval.
+
+    Returns
+    -------
+    dict
+        ``estimate, ci_low, ci_high, se``. NaN bounds where Greenwood's
+        variance is undefined (everyone at risk had the event).
+
+    Notes
+    -----
+    :math:`\\hat S(t)` is the curve at the last event time :math:`\\le t`
+    (1 before the first). The interval is the log(-log) interval of
+    :math:`\\hat S(t)` from Greenwood's variance (:func:`loglog_interval`,
+    R ``survfit``'s ``conf.type = "log-log"``), reflected:
+    :math:`[1 - S_{high}, 1 - S_{low}]`.
+    """
+    times = np.asarray(sf.surv_times, dtype=float)
+    j = int(np.searchsorted(times, days, side="right")) - 1
+    if j < 0:
+        return {"estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0, "se": 0.0}
+    s, se = float(sf.surv_prob[j]), float(sf.surv_prob_se[j])
+    low, high = loglog_interval(np.array([s]), np.array([se**2]), alpha)
+    return {"estimate": 1.0 - s, "ci_low": 1.0 - float(high[0]),
+            "ci_high": 1.0 - float(low[0]), "se": se}  # fmt: skip
+
+
+def logrank_test(
+    days: np.ndarray, event: np.ndarray, count: np.ndarray, group: np.ndarray
+) -> tuple[float, int, float]:
+    """The K-group log-rank test on a (days, event, count, group) table.
+
+    Returns
+    -------
+    chi2, df, p_value : float, int, float
+        NaN statistic and p with fewer than two groups or no event.
+
+    Notes
+    -----
+    At each distinct event time :math:`t` with :math:`d` events among
+    :math:`n` at risk (:math:`d_g, n_g` in group :math:`g`; a duration censored
+    at :math:`t` is still at risk at :math:`t`), :math:`E_g = \\sum_t d\\,n_g/n`
+    and :math:`V_{gh} = \\sum_t d (n-d)/(n-1)\\, n_g/n\\,(\\delta_{gh} - n_h/n)`.
+    The statistic is :math:`(O-E)^\\top V^{-} (O-E)` on the first
+    :math:`K-1` groups, :math:`\\chi^2_{K-1}` under equal hazards; the same
+    as ``statsmodels.duration.survfunc.survdiff`` on the expanded rows.
+    """
+    days = np.asarray(days, dtype=float)
+    event = np.asarray(event).astype(bool)
+    count = np.asarray(count, dtype=float)
+    labels, g = np.unique(np.asarray(group), return_inverse=True)
+    k = labels.size
+    if k < 2 or not (count[event] > 0).any():
+        return float("nan"), max(k - 1, 0), float("nan")
+    times = np.unique(days[event & (count > 0)])
+    # The last event time each duration reaches (+1; 0: none), then durations >= each time.
+    slot = np.searchsorted(times, days, side="right")
+    at_risk = np.zeros((times.size + 1, k))
+    np.add.at(at_risk, (slot, g), count)
+    at_risk = np.cumsum(at_risk[::-1], axis=0)[::-1][1:]
+    deaths = np.zeros((times.size, k))
+    hit = event & (count > 0)
+    np.add.at(deaths, (np.searchsorted(times, days[hit]), g[hit]), count[hit])
+    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
+    share = at_risk / n[:, None]
+    observed_minus_expected = (deaths - d[:, None] * share).sum(axis=0)
+    weight = np.where(n > 1, d * (n - d) / np.maximum(n - 1, 1), 0.0)
+    v = np.einsum("t,tg,th->gh", weight, share, -share)
+    v[np.diag_indices(k)] += (weight[:, None] * share).sum(axis=0)
+    u, vv = observed_minus_expected[:-1], v[:-1, :-1]
+    stat = float(u @ np.linalg.pinv(vv) @ u)
+    df = k - 1
+    return stat, df, float(chi2_dist.sf(stat, df))
