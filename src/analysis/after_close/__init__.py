@@ -8,6 +8,7 @@ The one import of notebook ``08_after_the_close``::
     after_close.onboarding_time(ws, by="size_band").to_frame()
     after_close.value_after_sale(ws).to_frame()
     after_close.customer_value(ws).to_frame()
+    after_close.first_year(ws, "B2B", "B2C").comparison  # also on page 05_b2b_vs_b2c
 
 :mod:`.repeat` follows customers from the first order to the second
 (Kaplan–Meier, customers not back censored) and gives cohort retention;
@@ -27,12 +28,14 @@ from __future__ import annotations
 
 from analysis.after_close import columns
 from analysis.after_close.findings import (
+    first_year_sentences,
     onboarding_sentences,
     repeat_sentences,
     retention_sentences,
     value_sentences,
     worth_sentences,
 )
+from analysis.after_close.first_year import FirstYear, first_year
 from analysis.after_close.lifetime import CustomerValue, customer_value
 from analysis.after_close.onboarding import OnboardingTime, onboarding_time
 from analysis.after_close.repeat import RepeatPurchase, repeat_purchase
@@ -66,6 +69,7 @@ __all__ = [
     "VALUE_PERCENT",
     "WORTH_MONEY",
     "CustomerValue",
+    "FirstYear",
     "OnboardingTime",
     "RepeatPurchase",
     "RevenueRetention",
@@ -74,6 +78,8 @@ __all__ = [
     "columns",
     "curve_chart",
     "customer_value",
+    "first_year",
+    "first_year_sentences",
     "onboarding_sentences",
     "onboarding_time",
     "post_sale_cutoff",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.after_close import columns as c
+from analysis.after_close.first_year import STILL_BUYING_RATE, FirstYear
 from analysis.after_close.lifetime import CustomerValue
 from analysis.after_close.onboarding import OnboardingTime
 from analysis.after_close.repeat import RepeatPurchase
@@ -26,6 +27,7 @@ from analysis.present.formatting import (
 )
 
 __all__ = [
+    "first_year_sentences",
     "onboarding_sentences",
     "repeat_sentences",
     "retention_sentences",
@@ -231,8 +233,10 @@ def worth_sentences(result: CustomerValue) -> list[str]:
     best, worst = t.iloc[0], t.iloc[-1]
 
     def ratio(row) -> str:
-        return (f"{row[c.VALUE_TO_CAC]:.1f}× [{row[c.VALUE_TO_CAC_CI_LOW]:.1f}–"
-                f"{row[c.VALUE_TO_CAC_CI_HIGH]:.1f}]")  # fmt: skip
+        low, high = row[c.VALUE_TO_CAC_CI_LOW], row[c.VALUE_TO_CAC_CI_HIGH]
+        if is_missing(low) or is_missing(high):
+            return f"{row[c.VALUE_TO_CAC]:.1f}× (no interval: too few customers)"
+        return f"{row[c.VALUE_TO_CAC]:.1f}× [{low:.1f}–{high:.1f}]"
 
     text = (
         f"In its first year a customer won through {best[c.CHANNEL]} brings "
@@ -242,3 +246,27 @@ def worth_sentences(result: CustomerValue) -> list[str]:
     if len(t) > 1:
         text += f"; through {worst[c.CHANNEL]}, {ratio(worst)}"
     return [text + " (first-year value only: a floor of the lifetime's)."]
+
+
+def first_year_sentences(result: FirstYear) -> list[str]:
+    """The two segments a year after the close: still buying, and the value of the year."""
+    comp = result.comparison.set_index(c.MEASURE)
+    if STILL_BUYING_RATE not in comp.index:
+        return []
+    table = result.table.set_index(c.SEGMENT)
+    share, value = comp.loc[STILL_BUYING_RATE], comp.loc[c.VALUE_FIRST_YEAR]
+    a, b = table.loc[share["a"]], table.loc[share["b"]]
+
+    def rate(row) -> str:
+        return format_rate(row[STILL_BUYING_RATE], row[c.RATE_CI_LOW], row[c.RATE_CI_HIGH])
+
+    return [
+        f"A year after the close, {rate(a)} of {share['a']} customers are still buying "
+        f"against {rate(b)} of {share['b']} customers "
+        f"({format_points(share[c.DIFFERENCE], share[c.DIFF_CI_LOW], share[c.DIFF_CI_HIGH])}, "
+        f"{format_p_value(share[c.P_VALUE])}); still buying means a second order within the "
+        "year for a buyer of orders and no churn within it for a subscription. Their first "
+        f"year brings {format_money(value[c.VALUE])} per {share['a']} customer against "
+        f"{format_money(value[c.VALUE_REST])} per {share['b']} customer "
+        f"(Welch {format_p_value(value[c.P_VALUE])})."
+    ]

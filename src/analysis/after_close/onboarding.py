@@ -25,6 +25,7 @@ from analysis.after_close.rows import (
     post_sale_cutoff,
 )
 from analysis.after_close.survival_tables import each_against_rest, km_summary, logrank_by
+from analysis.core.errors import MissingInput
 from analysis.core.types import Correction, check_correction
 from analysis.engine.durations import rounded_days
 from analysis.engine.grouping import series_to_utc
@@ -179,6 +180,11 @@ def onboarding_time(
         timed.group_by([*keys, c.DAYS, c.EVENT]).aggregate(**{c.COUNT: timed.count()})
     )
     durations = durations.sort_values([*keys, c.DAYS, c.EVENT]).reset_index(drop=True)
+    if durations.empty:
+        raise MissingInput(
+            "Onboarding time", "any onboarding of a won deal with a close date",
+            "Map the deals' close dates and the onboarding's deal_id.",
+        )  # fmt: skip
     horizons = sorted({float(h) for h in (*horizons, window_days)})
     table, curves = km_summary(durations, keys, horizons, alpha, _RATE_NAMES)
     table = table.rename(columns={"units": c.N_WON, "events": c.N_LIVE})

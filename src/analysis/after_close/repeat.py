@@ -27,6 +27,7 @@ from analysis.after_close.rows import (
     post_sale_cutoff,
 )
 from analysis.after_close.survival_tables import each_against_rest, km_summary, logrank_by
+from analysis.core.errors import MissingInput
 from analysis.core.types import SECONDS_PER_DAY, Correction, check_correction
 from analysis.engine.durations import rounded_days, seconds_between
 from analysis.engine.grouping import aggregate_by, series_to_utc
@@ -211,6 +212,8 @@ def repeat_purchase(
     cutoff = post_sale_cutoff(ws, as_of)
     people = labelled(customer_rows(ws, cutoff), keys, cohort, "_first")
     durations = _durations(ws, people, keys, cutoff)
+    if durations.empty:
+        raise MissingInput("Repeat purchases", "any order with a customer and a time")
     table, curves = km_summary(durations, keys, horizons, alpha, _RATE_NAMES)
     counts = ws.execute(
         aggregate_by(people, keys, _orders=people._orders.sum(),

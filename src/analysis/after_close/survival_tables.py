@@ -80,6 +80,10 @@ def km_summary(
                 else q.get("ci_high", np.nan),
                 c.NOTE: note,
             })  # fmt: skip
+    if not rows:
+        cols = [*keys, c.HORIZON_DAYS, "units", "events", rate, low, high, c.MEDIAN_DAYS,
+                c.MEDIAN_CI_LOW, c.MEDIAN_CI_HIGH, c.NOTE]  # fmt: skip
+        return pd.DataFrame(columns=cols), pd.DataFrame(columns=[*keys, c.DAYS, c.SURVIVAL])
     curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
         columns=[*keys, c.DAYS, c.SURVIVAL])  # fmt: skip
     return pd.DataFrame(rows), curve
@@ -110,7 +114,7 @@ def each_against_rest(
     """
     cols = [c.GROUP, c.VALUE, c.VALUE_REST, c.DIFFERENCE, c.DIFF_CI_LOW, c.DIFF_CI_HIGH,
             c.P_VALUE, c.P_ADJUSTED, c.SIGNIFICANT]  # fmt: skip
-    if not keys:
+    if not keys or durations.empty:
         return pd.DataFrame(columns=cols)
     label = durations[list(keys)].astype(str).agg(" · ".join, axis=1)
     groups = sorted(label.unique())

@@ -6,11 +6,12 @@ The one import of notebook ``05_b2b_vs_b2c``::
     segments.compare_segments(ws, "B2B", "B2C").to_frame()
 
 Cost and trend figures come from :mod:`analysis.team` (the same measures,
-split by segment).
+split by segment); the first year after the close from :mod:`analysis.after_close`.
 """
 
 from __future__ import annotations
 
+from analysis.after_close import first_year, first_year_sentences
 from analysis.core.types import Window
 from analysis.engine.periods import resolve_windows, spanning
 from analysis.segments import columns
@@ -34,6 +35,8 @@ __all__ = [
     "columns",
     "compare_segments",
     "decision_maker_effect",
+    "first_year",
+    "first_year_sentences",
     "pipeline_coverage",
     "resolve_windows",
     "spanning",
