@@ -47,7 +47,7 @@ def order_rows(ws: Workspace, cutoff) -> ibis.Table:
     )
     deals = deal_facts(ws)
     converted = c.AMOUNT_ORIGINAL in o.columns
-    if deals is None or converted:
+    if deals is None or converted or not _foreign_currency(ws, rows):
         rate = money_rate(ws, rows, converted, ibis.null("float64"))
         return rows.mutate(_money=rows._amount * rate).drop(*_currency(rows))
     # The customer's rate: that of a deal one of its orders names (the first such order's).
@@ -56,6 +56,27 @@ def order_rows(ws: Workspace, cutoff) -> ibis.Table:
     rows = rows.left_join(rates, "_customer").drop("_customer_right")
     rate = money_rate(ws, rows, False, rows._cust_rate)
     return rows.mutate(_money=rows._amount * rate).drop("_cust_rate", *_currency(rows))
+
+
+def order_times(ws: Workspace, cutoff) -> ibis.Table:
+    """``_customer, _at`` of every order up to the cut-off (no money: cheap to read)."""
+    o = ws.orders
+    rows = o.select(_customer=o[c.CUSTOMER_ID].cast("string"), _at=as_timestamp(o, c.ORDERED_AT))
+    return rows.filter(
+        rows._customer.notnull() & rows._at.notnull() & (rows._at <= literal_time(cutoff))
+    )
+
+
+def _foreign_currency(ws: Workspace, rows: ibis.Table) -> bool:
+    """Whether any order is in a currency other than the deals' (a cheap query that spares
+    the per-customer rate join when every amount is already comparable)."""
+    if c.CURRENCY not in rows.columns:
+        return False
+    cur = rows[c.CURRENCY]
+    reporting = ws.money.currency
+    if reporting is None:
+        return bool(ws.execute(cur.nunique()) > 1)
+    return bool(ws.execute((cur.notnull() & (cur != reporting)).any()))
 
 
 def _currency(t: ibis.Table) -> list[str]:
@@ -75,25 +96,22 @@ def customer_rows(ws: Workspace, cutoff) -> ibis.Table:
     product, _deal_amount, _created, _closed``.
     """
     rows = order_rows(ws, cutoff)
-    ranked = rows.mutate(
-        _rank=ibis.row_number().over(group_by="_customer", order_by=["_at", "_order"])
-    )
-    firsts = ranked.group_by("_customer").aggregate(
-        _first=ranked._at.min(),
-        _second=ranked._at.min(where=ranked._rank == 1),
-        _orders=ranked.count(),
-    )
-    with_first = rows.join(firsts.select("_customer", "_first"), "_customer")
-    in_year = with_first._at <= plus_days(with_first._first, 365.0)
-    year = with_first.group_by("_customer").aggregate(
+    firsts = rows.group_by("_customer").aggregate(_first=rows._at.min())
+    with_first = rows.join(firsts, "_customer")
+    at, first = with_first._at, with_first._first
+    in_year = at <= plus_days(first, 365.0)
+    # The second order without a window over every order: a second order at the first
+    # instant is the first instant, else the earliest order after it.
+    at_first = (at == first).cast("int64").sum()
+    out = with_first.group_by("_customer").aggregate(
+        _first=first.min(),
+        _second=ibis.ifelse(at_first >= 2, first.min(), at.min(where=at > first)),
+        _orders=with_first.count(),
         _year_orders=in_year.cast("int64").sum(),
         _year_money=with_first._money.sum(where=in_year),
         _money_missing=(in_year & with_first._money.isnull()).cast("int64").sum(),
-        _deal=with_first._deal.argmin(
-            ibis.ifelse(with_first._deal.notnull(), with_first._at, None)
-        ),
+        _deal=with_first._deal.argmin(ibis.ifelse(with_first._deal.notnull(), at, None)),
     )
-    out = firsts.join(year, "_customer")
     deals = deal_facts(ws)
     if deals is None:
         return out.mutate(

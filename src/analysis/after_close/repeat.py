@@ -17,7 +17,7 @@ import ibis
 import pandas as pd
 
 from analysis.after_close import columns as c
-from analysis.after_close.customers import CUSTOMER_KEYS, customer_rows, order_rows
+from analysis.after_close.customers import CUSTOMER_KEYS, customer_rows, order_times
 from analysis.after_close.rows import (
     MONTH_DAYS,
     check_cohort,
@@ -32,6 +32,7 @@ from analysis.core.types import SECONDS_PER_DAY, Correction, check_correction
 from analysis.engine.durations import rounded_days, seconds_between
 from analysis.engine.grouping import aggregate_by, series_to_utc
 from analysis.engine.needs import REPEAT_PURCHASE
+from analysis.engine.temporary import materialized
 from analysis.engine.workspace import Workspace
 from analysis.stats.rates import rate_with_interval
 
@@ -112,7 +113,7 @@ def _cohort_curves(
     last = (seconds_between(ws, people._first, cut) / month).floor().cast("int64") - 1
     seen = people.mutate(_last=last)
     observed = ws.execute(seen.group_by([*keys, "_last"]).aggregate(_n=seen.count()))
-    orders = order_rows(ws, cutoff)
+    orders = order_times(ws, cutoff)
     joined = orders.join(seen.select("_customer", "_first", "_last", *keys), "_customer")
     k = (seconds_between(ws, joined._first, joined._at) / month).floor().cast("int64")
     joined = joined.mutate(_k=k)
@@ -211,14 +212,18 @@ def repeat_purchase(
     horizons = sorted({float(h) for h in (*horizons, window_days)})
     cutoff = post_sale_cutoff(ws, as_of)
     people = labelled(customer_rows(ws, cutoff), keys, cohort, "_first")
-    durations = _durations(ws, people, keys, cutoff)
-    if durations.empty:
-        raise MissingInput("Repeat purchases", "any order with a customer and a time")
+    people = people.select(*keys, "_customer", "_first", "_second", "_orders", "_money_missing")
+    # Four queries read the customers: build them once (a temporary table of the engine).
+    with materialized(ws, people) as people:
+        durations = _durations(ws, people, keys, cutoff)
+        if durations.empty:
+            raise MissingInput("Repeat purchases", "any order with a customer and a time")
+        counts = ws.execute(
+            aggregate_by(people, keys, _orders=people._orders.sum(),
+                         _missing=people._money_missing.sum())
+        )  # fmt: skip
+        cohorts = _cohort_curves(ws, people, keys, cutoff, alpha)
     table, curves = km_summary(durations, keys, horizons, alpha, _RATE_NAMES)
-    counts = ws.execute(
-        aggregate_by(people, keys, _orders=people._orders.sum(),
-                     _missing=people._money_missing.sum())
-    )  # fmt: skip
     table = table.rename(columns={"units": c.N_CUSTOMERS, "events": c.N_REPEAT})
     if keys:
         table = table.merge(counts, on=keys, how="left")
@@ -229,7 +234,6 @@ def repeat_purchase(
     cols = [*keys, c.HORIZON_DAYS, c.N_CUSTOMERS, c.N_REPEAT, c.N_ORDERS, *_RATE_NAMES,
             c.MEDIAN_DAYS, c.MEDIAN_CI_LOW, c.MEDIAN_CI_HIGH, c.NOTE]  # fmt: skip
     table = table[cols] if len(table) else pd.DataFrame(columns=cols)
-    cohorts = _cohort_curves(ws, people, keys, cutoff, alpha)
     for frame in (table, curves, cohorts):
         if c.COHORT in keys and len(frame):
             frame[c.COHORT] = series_to_utc(frame[c.COHORT])

@@ -25,7 +25,7 @@ from analysis.after_close.rows import (
     labelled,
     post_sale_cutoff,
 )
-from analysis.after_close.survival_tables import wald_differences
+from analysis.after_close.survival_tables import group_labels, wald_differences
 from analysis.core.types import Correction, check_correction
 from analysis.engine.grouping import aggregate_by, series_to_utc
 from analysis.engine.needs import REVENUE_RETENTION
@@ -199,7 +199,7 @@ def _comparison(
 
 
 def _compare(table, keys, alpha, correction) -> pd.DataFrame:
-    label = table[keys].astype(str).agg(" · ".join, axis=1).to_numpy()
+    label = group_labels(table, keys).to_numpy()
     sums = table.attrs["sums"]
     total = sums[[col for col in sums.columns if col.startswith("_")]].sum()
     parts = []

@@ -19,6 +19,13 @@ from analysis.stats import survival as sv
 from analysis.stats.multitest import adjust_pvalues, adjusted_levels
 
 
+def group_labels(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
+    """One text label per row from its group columns ("EMEA · paid"), vectorised."""
+    text = frame[list(keys)].astype(str)
+    first, rest = text[keys[0]], [text[k] for k in keys[1:]]
+    return first.str.cat(rest, sep=" · ") if rest else first
+
+
 def _groups(durations: pd.DataFrame, keys: Sequence[str]):
     if not keys:
         yield (), durations
@@ -116,7 +123,7 @@ def each_against_rest(
             c.P_VALUE, c.P_ADJUSTED, c.SIGNIFICANT]  # fmt: skip
     if not keys or durations.empty:
         return pd.DataFrame(columns=cols)
-    label = durations[list(keys)].astype(str).agg(" · ".join, axis=1)
+    label = group_labels(durations, keys)
     groups = sorted(label.unique())
     if len(groups) < 2:
         return pd.DataFrame(columns=cols)
@@ -166,5 +173,5 @@ def logrank_by(durations: pd.DataFrame, keys: Sequence[str]) -> tuple[float, int
     """The log-rank test of equal curves across the groups (NaN without two groups)."""
     if not keys or durations.empty:
         return float("nan"), 0, float("nan")
-    label = durations[list(keys)].astype(str).agg(" · ".join, axis=1).to_numpy()
+    label = group_labels(durations, keys).to_numpy()
     return sv.logrank_test(durations[c.DAYS], durations[c.EVENT], durations[c.COUNT], label)

@@ -27,6 +27,7 @@ from analysis.after_close.rows import YEAR_DAYS, literal_time, plus_days, post_s
 from analysis.core.errors import MissingInput
 from analysis.core.types import Correction, check_correction
 from analysis.engine.workspace import Workspace
+from analysis.pipeline.adherence.per_deal import N_SKIPPED_STAGES, deal_adherence
 from analysis.stats.multitest import adjust_pvalues, adjusted_levels
 from analysis.stats.rates import rate_with_interval
 
@@ -82,8 +83,6 @@ def _skipped(ws: Workspace) -> pd.DataFrame | None:
     """Per deal whether it skipped an open stage of the pipeline (None without stage events)."""
     if not ws.has(c.STAGE_EVENTS):
         return None
-    from analysis.pipeline.adherence.per_deal import N_SKIPPED_STAGES, deal_adherence
-
     t = deal_adherence(ws, {})
     out = ws.execute(t.select(_deal=t[c.DEAL_ID].cast("string"), _skipped=t[N_SKIPPED_STAGES]))
     return out

@@ -10,6 +10,7 @@ from analysis.after_close.lifetime import CustomerValue
 from analysis.after_close.onboarding import OnboardingTime
 from analysis.after_close.repeat import RepeatPurchase
 from analysis.after_close.retention import RevenueRetention
+from analysis.after_close.survival_tables import group_labels
 from analysis.after_close.value import ValueAfterSale
 from analysis.present.plot_style import (
     finding_title,
@@ -126,7 +127,7 @@ def retention_chart(result: RevenueRetention, finding: str = "") -> Figure:
     t = result.table[result.table[c.N_OBSERVED] > 0]
     if nothing_to_plot(ax, t, "no account is a year old yet"):
         return fig
-    label = t[list(result.by)].astype(str).agg(" · ".join, axis=1) if result.by else "all"
+    label = group_labels(t, result.by) if result.by else "all"
     long = pd.concat([
         pd.DataFrame({"group": label, "measure": name, "value": t[v], "low": t[lo],
                       "high": t[hi]})
