@@ -17,8 +17,13 @@ from scipy import stats
 from analysis.after_close import columns as c
 from analysis.after_close.accounts import account_rows
 from analysis.after_close.customers import customer_rows
-from analysis.after_close.rows import YEAR_DAYS, literal_time, plus_days, post_sale_cutoff
-from analysis.core.errors import MissingInput
+from analysis.after_close.rows import (
+    YEAR_DAYS,
+    literal_time,
+    plus_days,
+    post_sale_cutoff,
+    require_post_sale,
+)
 from analysis.engine.workspace import Workspace
 from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
@@ -78,11 +83,6 @@ def _rows(ws: Workspace, cutoff) -> pd.DataFrame:
             c.SEGMENT, _still=(~a._churn_h).cast("int64"), _value=a._year_value,
             _complete=a._year_value.notnull(),
         )))  # fmt: skip
-    if not parts:
-        raise MissingInput(
-            "The first year after the close", "an orders or a subscriptions table",
-            "Export the orders (B2C repeat purchases) or the subscription changes (B2B).",
-        )  # fmt: skip
     rows = pd.concat(parts, ignore_index=True)
     rows[c.SEGMENT] = rows[c.SEGMENT].fillna(c.UNKNOWN)
     return rows
@@ -125,6 +125,7 @@ def first_year(
     Welch's t-test and interval. Money figures leave out customers whose
     amounts could not be put in one currency.
     """
+    require_post_sale(ws, "The first year after the close")
     cutoff = post_sale_cutoff(ws, as_of)
     rows = _rows(ws, cutoff)
     out = []

@@ -18,8 +18,13 @@ from scipy.stats import norm
 from analysis.after_close import columns as c
 from analysis.after_close.accounts import account_rows
 from analysis.after_close.customers import customer_rows
-from analysis.after_close.rows import YEAR_DAYS, literal_time, plus_days, post_sale_cutoff
-from analysis.core.errors import MissingInput
+from analysis.after_close.rows import (
+    YEAR_DAYS,
+    literal_time,
+    plus_days,
+    post_sale_cutoff,
+    require_post_sale,
+)
 from analysis.engine.workspace import Workspace
 from analysis.team.acquisition import acquisition_cost
 
@@ -113,11 +118,7 @@ def customer_value(
     """
     if not 0 < gross_margin <= 1:
         raise ValueError(f"gross_margin must lie in (0, 1], got {gross_margin}.")
-    if not (ws.has(c.ORDERS) or ws.has(c.SUBSCRIPTIONS)):
-        raise MissingInput(
-            "Customer value against acquisition cost", "an orders or a subscriptions table",
-            "Export the orders (B2C repeat purchases) or the subscription changes (B2B).",
-        )  # fmt: skip
+    require_post_sale(ws, "Customer value against acquisition cost")
     cutoff = post_sale_cutoff(ws, as_of)
     values = _values(ws, cutoff)
     z = norm.ppf(1 - alpha / 2)

@@ -22,6 +22,7 @@ import ibis
 import pandas as pd
 
 from analysis.after_close import columns as c
+from analysis.core.errors import MissingInput
 from analysis.core.types import SECONDS_PER_DAY
 from analysis.engine.grouping import as_keys
 from analysis.engine.journey import data_cutoff
@@ -62,6 +63,15 @@ def post_sale_cutoff(ws: Workspace, as_of: object = None) -> pd.Timestamp:
         return pd.NaT
     values = [v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC") for v in values]
     return max(values)
+
+
+def require_post_sale(ws: Workspace, analysis: str) -> None:
+    """Raise :class:`MissingInput` for ``analysis`` without orders and without subscriptions."""
+    if not (ws.has(c.ORDERS) or ws.has(c.SUBSCRIPTIONS)):
+        raise MissingInput(
+            analysis, "an orders or a subscriptions table",
+            "Export the orders (B2C repeat purchases) or the subscription changes (B2B).",
+        )  # fmt: skip
 
 
 def as_timestamp(t: ibis.Table, name: str) -> ibis.Value:

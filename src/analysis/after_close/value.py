@@ -23,8 +23,13 @@ from scipy.stats import norm
 from analysis.after_close import columns as c
 from analysis.after_close.accounts import account_rows
 from analysis.after_close.customers import customer_rows
-from analysis.after_close.rows import YEAR_DAYS, literal_time, plus_days, post_sale_cutoff
-from analysis.core.errors import MissingInput
+from analysis.after_close.rows import (
+    YEAR_DAYS,
+    literal_time,
+    plus_days,
+    post_sale_cutoff,
+    require_post_sale,
+)
 from analysis.core.types import Correction, check_correction
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.adherence.per_deal import N_SKIPPED_STAGES, deal_adherence
@@ -248,11 +253,7 @@ def value_after_sale(
     if unknown:
         raise ValueError(f"factors must be among {', '.join(ALLOWED)}; not {unknown[0]!r}.")
     check_correction(correction)
-    if not (ws.has(c.ORDERS) or ws.has(c.SUBSCRIPTIONS)):
-        raise MissingInput(
-            "Value a year after the close", "an orders or a subscriptions table",
-            "Export the orders (B2C repeat purchases) or the subscription changes (B2B).",
-        )  # fmt: skip
+    require_post_sale(ws, "Value a year after the close")
     cutoff = post_sale_cutoff(ws, as_of)
     skipped = _skipped(ws) if c.FACTOR_SKIPPED in factors else None
     parts, deals, notes = [], {}, []

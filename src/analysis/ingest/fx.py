@@ -284,6 +284,32 @@ def convert_amounts(
     return result.amount.astype("float64"), reporting
 
 
+def convert_noting(
+    values: pd.Series,
+    currency: pd.Series,
+    at: pd.Series,
+    rates: Rates,
+    wanted: str | None,
+    notes: list[str],
+    what: str,
+) -> pd.Series:
+    """``values`` in the reporting currency at moments ``at``, as a vendor adapter converts money.
+
+    A row without a currency is taken to be in the reporting currency; a note
+    (added to ``notes``) counts the ``what`` in each currency without a rate
+    at their moment, whose value is left empty.
+    """
+    reporting = reporting_currency(rates, wanted)
+    result = convert(values, currency.fillna(reporting), at, rates, reporting)
+    notes.extend(
+        f"{n:,} {what} in {code} have no exchange rate to {reporting} at their date; left "
+        "empty (the *_original columns keep what was exported)."
+        for code, n in result.no_rate.items()
+        if n
+    )
+    return result.amount.astype("float64")
+
+
 POST_SALE_MONEY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     c.ORDERS: (c.ORDERED_AT, ((c.AMOUNT, c.AMOUNT_ORIGINAL),)),
     c.SUBSCRIPTIONS: (

@@ -38,7 +38,7 @@ from analysis.core import columns as c
 from analysis.core.errors import InputError
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnSpec
-from analysis.ingest.fx import convert, reporting_currency
+from analysis.ingest.fx import convert_noting
 from analysis.ingest.read import read_header
 from analysis.ingest.vendors import hubspot_fields as hf
 from analysis.ingest.vendors.adapted import (
@@ -128,15 +128,8 @@ def _orders_file(files: ExportFiles):
 
 
 def _convert(values, currency, at, options, notes, what) -> pd.Series:
-    reporting = reporting_currency(options.rates, options.reporting_currency)
-    result = convert(values, currency.fillna(reporting), at, options.rates, reporting)
-    for code, n in result.no_rate.items():
-        if n:
-            notes.append(
-                f"{n:,} HubSpot {what} in {code} have no exchange rate to {reporting} at their "
-                "date; left empty (the *_original columns keep what was exported)."
-            )
-    return result.amount.astype("float64")
+    return convert_noting(values, currency, at, options.rates, options.reporting_currency, notes,
+                          f"HubSpot {what}")  # fmt: skip
 
 
 def read_orders(files: ExportFiles, options: VendorOptions, notes: list[str]):

@@ -73,7 +73,7 @@ import pandas as pd
 from analysis.core import columns as c
 from analysis.ingest import reasons as r
 from analysis.ingest.colmap import ColumnSpec
-from analysis.ingest.fx import Rates, convert, reporting_currency
+from analysis.ingest.fx import Rates, convert_noting
 from analysis.ingest.leads import status_key
 from analysis.ingest.vendors.adapted import (
     COMPUTED,
@@ -144,15 +144,7 @@ def _rates(files: ExportFiles, options: VendorOptions) -> tuple[Rates | None, st
 
 def _convert(values, currency, at, rates, options, notes, what) -> pd.Series:
     """``values`` in the reporting currency at moments ``at``; notes count rows without a rate."""
-    reporting = reporting_currency(rates, options.reporting_currency)
-    result = convert(values, currency.fillna(reporting), at, rates, reporting)
-    for code, n in result.no_rate.items():
-        if n:
-            notes.append(
-                f"{n:,} {what} in {code} have no exchange rate to {reporting} at their date; "
-                "left empty (the *_original columns keep what was exported)."
-            )
-    return result.amount.astype("float64")
+    return convert_noting(values, currency, at, rates, options.reporting_currency, notes, what)
 
 
 # --- orders -------------------------------------------------------------------------
