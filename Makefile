@@ -13,7 +13,7 @@ MESSY ?= --messy
 SAMPLE_DIR := data/raw/sample
 PROCESSED_DIR := data/processed
 SAMPLE_MAP := config/maps/sample.yaml
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --ignore=tests/spark
 WORKERS ?= 2
 # One BLAS thread per process: tests and notebook kernels already run side by
 # side, and multithreaded OpenBLAS on a busy small machine is many times slower.
@@ -21,11 +21,11 @@ OPENBLAS_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sample ingest report test lab lint format clean
+.PHONY: help setup setup-spark sample ingest report test test-spark lab lint format clean
 
 ## Show this help.
 help:
-	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{ if (doc) { split($$0,t,":"); printf "  %-8s %s\n", t[1], doc }; doc="" }' $(MAKEFILE_LIST)
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{ if (doc) { split($$0,t,":"); printf "  %-12s %s\n", t[1], doc }; doc="" }' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)."; exit 2; }
@@ -37,6 +37,15 @@ $(STAMP): pyproject.toml
 
 ## Create .venv and install the package with its dev tools.
 setup: $(STAMP)
+
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP)
+	@command -v java >/dev/null || { echo "Spark needs a Java runtime (e.g. apt-get install default-jre-headless)."; exit 2; }
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
+## Install the optional Spark backend (pyspark; needs Java).
+setup-spark: $(SPARK_STAMP)
 
 ## Generate the sample CRM export in data/raw/sample (DEALS=5000 SEED=20240601; MESSY= for a clean one).
 sample: $(STAMP)
@@ -54,6 +63,10 @@ report: ingest
 ## Run the whole test suite.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Run every analysis and a report on Spark local and check it against DuckDB.
+test-spark: $(SPARK_STAMP)
+	$(BIN)/python -m pytest tests/spark
 
 ## Start JupyterLab on the project (prints the URL with its token).
 lab: $(STAMP)

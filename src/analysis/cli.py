@@ -17,6 +17,7 @@ from pathlib import Path
 
 from analysis.core import paths
 from analysis.core.errors import InputError, OutputError
+from analysis.engine.spark import BACKEND_VARIABLE
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 # The CRMs `ingest --from` reads (analysis.ingest.vendors.ADAPTERS, which a test keeps in step);
@@ -69,6 +70,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from analysis.report.run import RunInterrupted, run_report
 
     params = dict(_parse_param(p) for p in args.param)
+    if args.backend:
+        # The notebooks' kernels inherit it: analysis.connect(data_dir) reads on that engine.
+        os.environ[BACKEND_VARIABLE] = args.backend
     try:
         run = run_report(
             notebooks=args.only or None,
@@ -218,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--notebooks-dir", type=Path, default=paths.NOTEBOOKS_DIR, help="report notebooks folder"
     )
     p.add_argument("--workers", type=int, default=1, help="notebooks run at the same time")
+    p.add_argument(
+        "--backend",
+        choices=("duckdb", "spark"),
+        default=None,
+        help="engine the notebooks read the data with (default duckdb; spark: a local "
+        "session, or Spark Connect at $SPARK_REMOTE; needs `make setup-spark`)",
+    )
     p.add_argument("--keep", type=int, default=None, help="keep only the N newest runs")
     p.add_argument(
         "--wait",

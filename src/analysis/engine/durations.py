@@ -27,11 +27,13 @@ def seconds_between(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.V
     3M differences, 0.7 s without the cast). On DuckDB the builtin
     ``epoch(ts)`` reads the instant directly; ibis sets the session time zone
     to UTC, so the value is the same double. Other backends keep
-    ``epoch_seconds()``.
+    ``epoch_seconds()``, as a double.
     """
     if ws.backend.name == "duckdb":
         return _duckdb_epoch(end) - _duckdb_epoch(start)
-    return end.epoch_seconds() - start.epoch_seconds()
+    # A double: Spark would otherwise divide the integer seconds by a decimal literal
+    # (86400.0) in decimal arithmetic, rounding days at the 7th decimal.
+    return (end.epoch_seconds() - start.epoch_seconds()).cast("float64")
 
 
 def rounded_days(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.Value:

@@ -9,6 +9,7 @@ to pandas for the statistics.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,8 +23,16 @@ from analysis.core import paths
 from analysis.core.errors import InputError
 from analysis.core.stages import Pipeline, StageConfig, load_stages
 from analysis.engine.money import Money, comparable_amounts, read_money
+from analysis.engine.spark import (
+    BACKEND_VARIABLE,
+    folder_on_spark,
+    frames_on_spark,
+    is_spark_session,
+    spark_backend,
+)
 from analysis.ingest.manifest import read_manifest
 
+# ... or a pyspark SparkSession (not named here: pyspark is optional).
 WorkspaceSource = str | Path | Mapping[str, pd.DataFrame] | ibis.BaseBackend | None
 
 
@@ -188,7 +197,7 @@ class Workspace:
         return self.backend.execute(expr)
 
 
-def _from_folder(folder: Path, stages: StageConfig | None) -> Workspace:
+def _from_folder(folder: Path, stages: StageConfig | None, engine: str = "duckdb") -> Workspace:
     if not folder.is_dir():
         raise InputError(
             "no processed data folder here. Run `make ingest` (sample data) or "
@@ -205,19 +214,30 @@ def _from_folder(folder: Path, stages: StageConfig | None) -> Workspace:
         # The pipeline the data was ingested with, not whatever config/ holds now.
         copied = folder / paths.STAGES_COPY_FILENAME
         stages = load_stages(copied if copied.exists() else None)
-    backend = ibis.duckdb.connect()
-    tables = {name: backend.read_parquet(path, table_name=name) for name, path in files.items()}
+    if engine == "spark":
+        backend = folder_on_spark(files)
+        tables = {name: backend.table(name) for name in files}
+    else:
+        backend = ibis.duckdb.connect()
+        tables = {name: backend.read_parquet(path, table_name=name) for name, path in files.items()}
     has_manifest = (folder / paths.MANIFEST_FILENAME).exists()
     manifest = read_manifest(folder) if has_manifest else None
-    return Workspace(backend, tables, stages, f"processed folder {folder}", manifest)
+    where = f"processed folder {folder}" + (" on Spark" if engine == "spark" else "")
+    return Workspace(backend, tables, stages, where, manifest)
 
 
-def _from_frames(frames: Mapping[str, pd.DataFrame], stages: StageConfig) -> Workspace:
+def _from_frames(
+    frames: Mapping[str, pd.DataFrame], stages: StageConfig, engine: str = "duckdb"
+) -> Workspace:
     unknown = sorted(set(frames) - set(c.TABLES))
     if unknown:
         raise ValueError(
             f"Unknown table name {unknown[0]!r}; canonical tables are {', '.join(c.TABLES)}."
         )
+    if engine == "spark":
+        backend = frames_on_spark(dict(frames))
+        tables = {name: backend.table(name) for name in frames}
+        return Workspace(backend, tables, stages, "in-memory DataFrames on Spark")
     tables = {name: ibis.memtable(frame) for name, frame in frames.items()}
     return Workspace(ibis.duckdb.connect(), tables, stages, "in-memory DataFrames")
 
@@ -277,11 +297,15 @@ def _prepared(ws: Workspace) -> Workspace:
     return _with_usable_entry_times(_with_labels(_with_money(ws)))
 
 
+ENGINES = ("duckdb", "spark")
+
+
 def connect(
     source: WorkspaceSource = None,
     *,
     stages: StageConfig | None = None,
     pipeline: str | None = None,
+    backend: str | None = None,
 ) -> Workspace:
     """Open the canonical tables of a data source as a :class:`Workspace`.
 
@@ -302,6 +326,12 @@ def connect(
         alone (:meth:`Workspace.for_pipeline`), since stages, conversion and
         even win rates differ between pipelines (new business, renewals).
         ``sales-workbench report`` runs each report once per pipeline.
+    backend : {"duckdb", "spark"}, optional
+        Where a folder or DataFrames are read: in-process DuckDB (the default),
+        or Spark (a local session, or Spark Connect when ``$SPARK_REMOTE`` is
+        set; :mod:`analysis.engine.spark`). Default ``$WORKBENCH_BACKEND``,
+        else DuckDB. A Spark session given as ``source`` uses its catalog
+        tables with the canonical names.
 
     Returns
     -------
@@ -312,19 +342,25 @@ def connect(
     InputError
         When the folder or connection holds no deals table.
     """
+    engine = (backend or os.environ.get(BACKEND_VARIABLE) or "duckdb").lower()
+    if engine not in ENGINES:
+        raise ValueError(f"backend must be one of {', '.join(ENGINES)}, not {engine!r}.")
     if source is None:
-        ws = _from_folder(paths.PROCESSED_DIR, stages)
+        ws = _from_folder(paths.PROCESSED_DIR, stages, engine)
     elif isinstance(source, str | Path):
-        ws = _from_folder(Path(source), stages)
+        ws = _from_folder(Path(source), stages, engine)
     elif isinstance(source, ibis.BaseBackend):
         ws = _from_backend(source, stages if stages is not None else load_stages())
+    elif is_spark_session(source):
+        ws = _from_backend(spark_backend(source), stages if stages is not None else load_stages())
     elif isinstance(source, Mapping):
-        ws = _from_frames(source, stages if stages is not None else load_stages())
+        ws = _from_frames(source, stages if stages is not None else load_stages(), engine)
     else:
         ws = None
     if ws is not None:
         return _prepared(ws.for_pipeline(pipeline))
     raise TypeError(
-        "connect() takes a processed folder path, a dict of DataFrames or an ibis backend, "
+        "connect() takes a processed folder path, a dict of DataFrames, an ibis backend or a "
+        "Spark session, "
         f"not {type(source).__name__}."
     )

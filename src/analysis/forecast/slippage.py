@@ -172,7 +172,9 @@ def _group_counts(ws: Workspace, deals: ibis.Table, keys: list[str]) -> pd.DataF
         "_pushes_sq": (d._pushes * d._pushes).sum(where=pushed),
         "_days_sum": d._days.sum(where=pushed),
         "_days_sq": (d._days * d._days).sum(where=pushed),
-        c.MEDIAN_DAYS_PUSHED: d._days.median(where=pushed),
+        # Not median(where=...): Spark's percentile needs a constant fraction, and the
+        # filter would compile into it. Nulls are left out alike.
+        c.MEDIAN_DAYS_PUSHED: ibis.ifelse(pushed, d._days, ibis.null("float64")).median(),
         c.PULL_INS: d._pull_ins.sum(),
         "_early": d.count(where=d._early),
         "_undated": d.count(where=d._undated),

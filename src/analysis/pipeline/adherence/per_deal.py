@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import columns as c
+from analysis.engine.durations import seconds_between
 from analysis.engine.journey import stage_position
 from analysis.engine.needs import ADHERENCE
 from analysis.engine.workspace import Workspace
@@ -150,7 +151,7 @@ def deal_adherence(ws: Workspace, criteria: Mapping[str, tuple[str, ...]]) -> ib
     fields = sorted({f for fs in criteria.values() for f in fs})
     derived = {f"_f_{f}": _met(deals[f]) for f in fields}
     if c.CREATED_AT in deals.columns and c.CLOSED_AT in deals.columns:
-        seconds = deals[c.CLOSED_AT].epoch_seconds() - deals[c.CREATED_AT].epoch_seconds()
+        seconds = seconds_between(ws, deals[c.CREATED_AT], deals[c.CLOSED_AT])
         days = (deals[c.OUTCOME] == c.WON).ifelse(seconds / 86_400.0, ibis.null("float64"))
         derived[CYCLE_DAYS] = days.cast("float64")
     d = deals.select(*keep, **derived)

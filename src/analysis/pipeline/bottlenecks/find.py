@@ -34,6 +34,7 @@ from analysis.core.types import Correction, WindowLike, as_window, check_correct
 from analysis.engine.journey import NEXT_STAGE, data_cutoff
 from analysis.engine.needs import CREATED_DATES, STAGE_HISTORY
 from analysis.engine.reach import Cohort, Reach, check_options, group_keys, stage_skeleton
+from analysis.engine.temporary import materialized
 from analysis.engine.workspace import Workspace
 from analysis.pipeline.bottlenecks._compare import compare_windows
 from analysis.pipeline.bottlenecks._compare import windowed as _col
@@ -46,7 +47,6 @@ from analysis.pipeline.bottlenecks.horizon import (
     choose_horizons,
     decision_rows,
     in_window,
-    materialised,
     window_counts,
 )
 from analysis.pipeline.bottlenecks.impact import (
@@ -286,7 +286,7 @@ def bottlenecks(
     skeleton = stage_skeleton(ws, keys, None, pd.DataFrame())
     decisions = decision_rows(ws, reach, keys)
     # Only reached rows enter a window (in_window): store those alone.
-    with materialised(ws, decisions.filter(decisions[c.REACHED])) as rows:
+    with materialized(ws, decisions.filter(decisions[c.REACHED])) as rows:
         base_rows = in_window(rows, cohort, base)
         horizons = choose_horizons(ws, base_rows, keys, skeleton, horizon_quantile, horizon_days)
         now = _counts(ws, rows, keys, cohort, cur, horizons, CURRENT)

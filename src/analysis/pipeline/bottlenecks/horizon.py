@@ -12,10 +12,6 @@ result is one small row per (groups, stage) and window.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import ibis
 import numpy as np
 import pandas as pd
@@ -77,21 +73,6 @@ def decision_rows(ws: Workspace, reach: str, keys: list[str]) -> ibis.Table:
         **{DECISION_DAYS: decision, FOLLOW_DAYS: _days(ws, entered, cut)},
     )  # fmt: skip
     return out
-
-
-@contextmanager
-def materialised(ws: Workspace, expr: ibis.Table) -> Iterator[ibis.Table]:
-    """``expr`` computed once into a temporary table of the workspace's backend, then dropped.
-
-    Every later query reads the stored rows instead of recompiling and
-    rerunning the windowed reach expression.
-    """
-    name = f"_analysis_{uuid.uuid4().hex}"
-    ws.backend.create_table(name, expr, temp=True)
-    try:
-        yield ws.backend.table(name)
-    finally:
-        ws.backend.drop_table(name, force=True)
 
 
 def in_window(
