@@ -46,17 +46,25 @@ CALLS = {
     ),
     # win/loss
     "loss_reason_pareto": lambda ws: winloss.loss_reason_pareto(ws),
+    "compare_loss_reasons": lambda ws: winloss.compare_loss_reasons(ws, CURRENT, BASELINE),
+    "win_drivers": lambda ws: winloss.win_drivers(ws, winloss.driver_features(ws).used),
+    "theme_shares": lambda ws: winloss.theme_shares(ws),
+    "distinguishing_phrases": lambda ws: winloss.distinguishing_phrases(ws),
+    "build_scorecard": lambda ws: winloss.build_scorecard(ws, winloss.driver_features(ws).used),
     "head_to_head": lambda ws: winloss.head_to_head(ws),
     # team and segments
     "rep_scorecard": lambda ws: team.rep_scorecard(ws),
     "coaching_focus": lambda ws: team.coaching_focus(ws),
     "acquisition_cost": lambda ws: team.acquisition_cost(ws),
     "trend": lambda ws: team.trend(ws, "quarter", "segment"),
+    "compare_periods": lambda ws: team.compare_periods(ws, CURRENT, BASELINE),
     "compare_segments": lambda ws: segments.compare_segments(ws),
     "decision_maker_effect": lambda ws: segments.decision_maker_effect(ws),
     # forecast
     "pipeline_as_of": lambda ws: forecast.pipeline_as_of(ws, "2026-01-01"),
     "slippage": lambda ws: forecast.slippage(ws),
+    "pipeline_waterfall": lambda ws: forecast.pipeline_waterfall(ws, *CURRENT),
+    "backtest_forecast": lambda ws: forecast.backtest_forecast(ws, windows=2, simulations=200),
     "forecast_window": lambda ws: forecast.forecast_window(ws, *CURRENT, as_of=CURRENT[0]),
     # marketing
     "lead_funnel": lambda ws: marketing.lead_funnel(ws),
