@@ -24,7 +24,12 @@ from analysis.after_close.rows import (
     literal_time,
     post_sale_cutoff,
 )
-from analysis.after_close.survival_tables import each_against_rest, km_summary, logrank_by
+from analysis.after_close.survival_tables import (
+    counted_durations,
+    each_against_rest,
+    km_summary,
+    logrank_by,
+)
 from analysis.core.errors import MissingInput
 from analysis.core.types import Correction, check_correction
 from analysis.engine.durations import rounded_days
@@ -176,10 +181,7 @@ def onboarding_time(
     n_left_out = int(ws.execute(rows.count(where=~usable.fill_null(False))))
     rows = labelled(rows.filter(usable), keys, cohort, "_closed")
     timed = rows.select(*keys, **{c.DAYS: rows._days, c.EVENT: rows._event})
-    durations = ws.execute(
-        timed.group_by([*keys, c.DAYS, c.EVENT]).aggregate(**{c.COUNT: timed.count()})
-    )
-    durations = durations.sort_values([*keys, c.DAYS, c.EVENT]).reset_index(drop=True)
+    durations = counted_durations(ws, timed, keys)
     if durations.empty:
         raise MissingInput(
             "Onboarding time", "any onboarding of a won deal with a close date",

@@ -26,7 +26,12 @@ from analysis.after_close.rows import (
     literal_time,
     post_sale_cutoff,
 )
-from analysis.after_close.survival_tables import each_against_rest, km_summary, logrank_by
+from analysis.after_close.survival_tables import (
+    counted_durations,
+    each_against_rest,
+    km_summary,
+    logrank_by,
+)
 from analysis.core.errors import MissingInput
 from analysis.core.types import SECONDS_PER_DAY, Correction, check_correction
 from analysis.engine.durations import rounded_days, seconds_between
@@ -100,8 +105,7 @@ def _durations(ws: Workspace, people: ibis.Table, keys: list[str], cutoff) -> pd
         **{c.DAYS: rounded_days(ws, people._first, end),
            c.EVENT: people._second.notnull().cast("int64")},
     )  # fmt: skip
-    out = ws.execute(timed.group_by([*keys, c.DAYS, c.EVENT]).aggregate(**{c.COUNT: timed.count()}))
-    return out.sort_values([*keys, c.DAYS, c.EVENT]).reset_index(drop=True)
+    return counted_durations(ws, timed, keys)
 
 
 def _cohort_curves(

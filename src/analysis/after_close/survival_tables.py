@@ -9,14 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import ibis
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from analysis.after_close import columns as c
 from analysis.core.types import Correction
+from analysis.engine.workspace import Workspace
 from analysis.stats import survival as sv
 from analysis.stats.multitest import adjust_pvalues, adjusted_levels
+
+
+def counted_durations(ws: Workspace, timed: ibis.Table, keys: Sequence[str]) -> pd.DataFrame:
+    """``timed`` (``<keys>, days, event`` per unit) reduced in the engine to counted rows.
+
+    Returns ``<keys>, days, event, count`` sorted: the table every function here reads.
+    """
+    counts = timed.group_by([*keys, c.DAYS, c.EVENT]).aggregate(**{c.COUNT: timed.count()})
+    return ws.execute(counts).sort_values([*keys, c.DAYS, c.EVENT]).reset_index(drop=True)
 
 
 def group_labels(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
