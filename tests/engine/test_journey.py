@@ -88,3 +88,34 @@ def test_stays_with_only_some_window_columns_agree_with_all():
 def test_unknown_stay_column_is_rejected():
     with pytest.raises(ValueError, match="Unknown stay column"):
         journey.stage_stays(_workspace(), ["days"])
+
+
+def test_data_cutoff_reads_the_changes_too():
+    # The latest change (3 February) is later than every deal and stage time (1 February).
+    ws = _workspace()
+    changes = pd.DataFrame(
+        {
+            c.DEAL_ID: ["B"],
+            c.CHANGED_AT: [_t("2025-02-03")],
+            c.FIELD: [c.AMOUNT],
+        }
+    )
+    ws = ws.with_table(c.DEAL_CHANGES, ibis.memtable(changes))
+    assert journey.data_cutoff(ws) == _t("2025-02-03")
+
+
+def test_pivot_reads_moves_like_the_stays():
+    # Hand reading of _workspace: A enters prospecting, discovery, qualification, won
+    # (back from discovery to qualification; current = won's position); B enters
+    # prospecting and qualification at one instant and sits in qualification.
+    ws = _workspace()
+    pivot = ws.execute(journey.deal_stage_pivot(ws, terminal_entries=True)).set_index(c.DEAL_ID)
+    n_open = len(ws.pipeline.stages)
+    assert pivot.loc["A", journey.CURRENT_POSITION] == n_open
+    assert pivot.loc["B", journey.CURRENT_POSITION] == 1
+    assert pivot.loc["A", journey.FURTHEST_POSITION] == 2
+    assert [bool(pivot.loc["A", f"_back{i}"]) for i in range(3)] == [False, False, True]
+    assert not pivot.loc["B", [f"_back{i}" for i in range(n_open)]].any()
+    assert [int(pivot.loc["A", f"_n{i}"]) for i in range(3)] == [1, 1, 1]
+    assert pivot.loc["A", journey.WON_AT] == _t("2025-02-01")
+    assert pd.isna(pivot.loc["A", journey.LOST_AT])

@@ -121,6 +121,57 @@ def test_reach_rows_without_moves_keep_the_other_flags(tiny, reach):
     assert (full[UNDECIDED] == (full[c.IS_REGRESSED] | full[c.IS_STILL_OPEN])).all()
 
 
+@pytest.fixture(scope="module")
+def with_eventless() -> analysis.Workspace:
+    """``tiny`` plus a won deal without stage events and a lost one with only its loss."""
+    deals, events = _frames()
+    extra = pd.DataFrame(
+        {
+            c.DEAL_ID: ["W", "X"],
+            c.CREATED_AT: [_t("2025-01-10")] * 2,
+            c.OUTCOME: [c.WON, c.LOST],
+            c.AMOUNT: [5.0, 6.0],
+            c.SEGMENT: [c.B2B, c.B2C],
+        }
+    )
+    lost_only = pd.DataFrame(
+        {c.DEAL_ID: ["X"], c.STAGE: ["lost"], c.ENTERED_AT: [_t("2025-02-01")]}
+    )
+    return analysis.connect(
+        {c.DEALS: pd.concat([deals, extra]), c.STAGE_EVENTS: pd.concat([events, lost_only])}
+    )
+
+
+@pytest.mark.parametrize("reach", ["implied", "observed"])
+def test_reach_rows_without_skips_keep_every_reached_row(with_eventless, reach):
+    # Property: skips=False (an inner join under observed reach, and only open-stage
+    # events grouped) gives the same reached rows as the full rows, W and X included.
+    ws, key = with_eventless, [c.DEAL_ID, c.STAGE]
+    full = ws.execute(reach_rows(ws, reach, [], moves=False))
+    full = full[full[c.REACHED]].sort_values(key).reset_index(drop=True)
+    lean = ws.execute(reach_rows(ws, reach, [], moves=False, skips=False))
+    lean = lean[lean[c.REACHED]].sort_values(key).reset_index(drop=True)
+    assert c.IS_SKIPPED not in lean.columns
+    pd.testing.assert_frame_equal(lean, full[list(lean.columns)])
+    # Hand reading: W won without events, so implied reach has it at every stage.
+    assert set(full[full[c.DEAL_ID] == "W"][c.STAGE]) == (
+        set(STAGES) if reach == "implied" else set()
+    )
+    assert "X" not in set(full[c.DEAL_ID])
+
+
+@pytest.mark.parametrize("reach", ["implied", "observed"])
+def test_conversion_counts_equal_the_accounting(with_eventless, reach):
+    # The conversion's own path (no skips, no moves) counts what the accounting counts:
+    # lost = lost_here, open = regressed + still_open.
+    conv = stage_conversion(with_eventless, reach=reach).to_frame()
+    acc = stage_accounting(with_eventless, reach=reach).to_frame()
+    assert conv[c.N_ENTERED].tolist() == acc[c.N_ENTERED].tolist()
+    assert conv[c.N_ADVANCED].tolist() == acc[c.N_ADVANCED].tolist()
+    assert conv[c.N_LOST].tolist() == acc[c.N_LOST_HERE].tolist()
+    assert conv[c.N_OPEN].tolist() == (acc[c.N_REGRESSED] + acc[c.N_STILL_OPEN]).tolist()
+
+
 def test_implied_entered_equals_previous_advanced(tiny):
     table = stage_accounting(tiny, reach="implied").to_frame()
     assert (

@@ -101,17 +101,22 @@ def data_cutoff(ws: Workspace) -> pd.Timestamp:
     if recorded:
         return pd.Timestamp(recorded).tz_convert("UTC")
     deals = ws.deals
-    candidates = [deals[c.CREATED_AT].max()]
+    maxima = [deals.aggregate(_m0=deals[c.CREATED_AT].max())]
     if c.CLOSED_AT in deals.columns:
         # An open deal's close date is an expectation (Salesforce exports CloseDate for
         # open opportunities), often months ahead: it says nothing about the export.
         closed = deals.filter(deals[c.OUTCOME] != c.OPEN)
-        candidates.append(closed[c.CLOSED_AT].max())
+        maxima.append(closed.aggregate(_m1=closed[c.CLOSED_AT].max()))
     if ws.has(c.STAGE_EVENTS):
-        candidates.append(ws.stage_events[c.ENTERED_AT].max())
+        maxima.append(ws.stage_events.aggregate(_m2=ws.stage_events[c.ENTERED_AT].max()))
     if ws.has(c.DEAL_CHANGES):
-        candidates.append(ws.tables[c.DEAL_CHANGES][c.CHANGED_AT].max())
-    values = [ws.execute(expr) for expr in candidates]
+        changes = ws.tables[c.DEAL_CHANGES]
+        maxima.append(changes.aggregate(_m3=changes[c.CHANGED_AT].max()))
+    # One query (one job on Spark): the one-row maxima side by side.
+    row = maxima[0]
+    for other in maxima[1:]:
+        row = row.cross_join(other)
+    values = ws.execute(row).iloc[0].tolist()
     values = [pd.Timestamp(v) for v in values if v is not None and not pd.isna(v)]
     if not values:
         return pd.NaT
@@ -123,7 +128,27 @@ def data_cutoff(ws: Workspace) -> pd.Timestamp:
 FURTHEST_POSITION = "_furthest"  # position of the furthest open stage entered
 CURRENT_POSITION = "_current"  # position of the latest entry (won and lost share the last)
 WON_AT, LOST_AT = "_won_at", "_lost_at"  # first won / lost entry
-_POSITION = "_position"  # open stages 0.., won n_open, anything else -1
+
+
+def stage_bits(conditions: Sequence[ibis.Value]) -> ibis.Value:
+    """One integer with bit ``i`` set where ``conditions[i]`` holds (a per-deal mask).
+
+    Test a stage with :func:`has_bit`: built once per deal, one shift per (deal,
+    stage) row instead of picking the stage's column with a ``CASE``, and one
+    narrow column through the join with the deals instead of one per stage.
+    """
+    if len(conditions) > 62:
+        raise ValueError(
+            f"A pipeline of {len(conditions)} open stages does not fit the per-deal stage "
+            "masks (62 at most); merge stages in the stage configuration."
+        )
+    bits = [ibis.ifelse(cond.fill_null(False), 1 << i, 0) for i, cond in enumerate(conditions)]
+    return sum(bits[1:], bits[0]).cast("int64")
+
+
+def has_bit(mask: ibis.Value, position: ibis.Value) -> ibis.Value:
+    """Whether bit ``position`` of ``mask`` is set (False for a null mask)."""
+    return (((mask >> position) & 1) == 1).fill_null(False)
 
 
 def deal_stage_pivot(
@@ -139,39 +164,51 @@ def deal_stage_pivot(
     pipeline position), ``_n<i>`` (entries) and ``_first<i>`` (first entry).
     With ``later_entries`` also :data:`WON_AT` and ``_later<i>``, the first
     entry of any stage after ``i`` (won included); with ``terminal_entries``
-    :data:`WON_AT` and :data:`LOST_AT`; with ``moves`` (the ``LEAD`` window of
-    :func:`stage_stays` over every event) :data:`CURRENT_POSITION` and ``_back<i>``
-    (an entry of ``i`` was followed by an earlier open stage).
+    :data:`WON_AT` and :data:`LOST_AT`; with ``moves`` (a ``LEAD`` window over
+    every event) :data:`CURRENT_POSITION` and ``_back<i>`` (an entry of ``i``
+    was followed by an earlier open stage).
 
+    Notes
+    -----
     One ``GROUP BY deal_id`` with filtered aggregates: the funnel's deals x
     stages rows pick their stage's column from it instead of joining a
-    per-(deal, stage) table.
+    per-(deal, stage) table. Every filter compares the integer position
+    (string comparisons in many filtered aggregates cost seconds at scale),
+    and the ``LEAD`` of ``moves`` is over that integer, ordered like
+    :func:`stage_stays` (time, then position). Without ``moves`` or won and
+    lost entries, only open-stage events are grouped: a deal with none is
+    absent, which the callers' left join reads as no entries.
     """
     pipeline = ws.pipeline
-    stages = list(pipeline.stages)
-    n_open = len(stages)
-    stays = stage_stays(ws, [NEXT_STAGE, IS_LAST]) if moves else _stage_events(ws)
-    # Every filter below compares this integer: string comparisons in the many filtered
-    # aggregates cost seconds at scale.
-    positions = list(zip([*stages, pipeline.won], range(n_open + 1), strict=True))
-    stays = stays.mutate(**{_POSITION: stays[c.STAGE].cases(*positions, else_=-1)})
-    pos, at = stays[_POSITION], stays[c.ENTERED_AT]
+    n_open = len(pipeline.stages)
+    ev = _stage_events(ws)
+    ev = ev.mutate(**{STAGE_ORDER: stage_position(ws, ev[c.STAGE])})
+    if moves:
+        window = ibis.window(
+            group_by=ev[c.DEAL_ID],
+            order_by=[ibis.asc(ev[c.ENTERED_AT], nulls_first=True), ev[STAGE_ORDER]],
+        )
+        ev = ev.mutate(_next=ev[STAGE_ORDER].lead().over(window))
+    elif not (later_entries or terminal_entries):
+        ev = ev.filter((ev[STAGE_ORDER] >= 0) & (ev[STAGE_ORDER] < n_open))
+    pos, at = ev[STAGE_ORDER], ev[c.ENTERED_AT]
     is_open = (pos >= 0) & (pos < n_open)
     metrics = {FURTHEST_POSITION: pos.max(where=is_open)}
     if moves:
-        nxt = stage_position(ws, stays[NEXT_STAGE])
+        nxt = ev["_next"]
         back = is_open & (nxt >= 0) & (nxt < pos)
-        metrics[CURRENT_POSITION] = stays[STAGE_ORDER].max(where=stays[IS_LAST])
+        metrics[CURRENT_POSITION] = pos.max(where=nxt.isnull())
     for i in range(n_open):
-        metrics[f"_n{i}"] = stays.count(where=pos == i)
+        metrics[f"_n{i}"] = ev.count(where=pos == i)
         metrics[f"_first{i}"] = at.min(where=pos == i)
         if moves:
             metrics[f"_back{i}"] = back.any(where=pos == i)
+    # Won and lost share a position: their entries are told apart by name (one filter each).
     if later_entries or terminal_entries:
-        metrics[WON_AT] = at.min(where=pos == n_open)
+        metrics[WON_AT] = at.min(where=ev[c.STAGE] == pipeline.won)
     if terminal_entries:
-        metrics[LOST_AT] = at.min(where=stays[c.STAGE] == pipeline.lost)
-    per_deal = stays.group_by(c.DEAL_ID).aggregate(**metrics)
+        metrics[LOST_AT] = at.min(where=ev[c.STAGE] == pipeline.lost)
+    per_deal = ev.group_by(c.DEAL_ID).aggregate(**metrics)
     if later_entries:
         # First entry after stage i = the earlier of the next stage's first entry and the
         # first entry after that one: per deal, cheaper than six more filtered aggregates.

@@ -31,6 +31,8 @@ from analysis.engine.journey import (
     STAGE_ORDER,
     WON_AT,
     deal_stage_pivot,
+    has_bit,
+    stage_bits,
 )
 from analysis.engine.workspace import Workspace
 
@@ -185,6 +187,7 @@ def reach_rows(
     *,
     moves: bool = True,
     decision_times: bool = False,
+    skips: bool = True,
 ) -> ibis.Table:
     """The rows of :func:`deal_stage_reach` (its columns first), for reuse by other modules.
 
@@ -195,7 +198,11 @@ def reach_rows(
     stage event); the other columns are the same. With ``decision_times``
     the rows also carry ``closed_at`` (when the deals have it),
     :data:`NEXT_ENTERED_AT` (the implied entry time of the next open stage,
-    null at the last one), :data:`WON_AT` and :data:`LOST_AT`.
+    null at the last one), :data:`WON_AT` and :data:`LOST_AT`. ``skips=False``
+    leaves out ``is_skipped``; under observed reach the deals without stage
+    events then reach nothing and drop out (an inner join instead of a left
+    join), so only rows with ``reached`` are complete: for counts of reached
+    deals.
     """
     stages = list(ws.pipeline.stages)
     n_open = len(stages)
@@ -203,10 +210,26 @@ def reach_rows(
         ws, later_entries=implied_entry_times or decision_times,
         terminal_entries=decision_times, moves=moves,
     )  # fmt: skip
+    # Per-stage facts as bits of one integer per deal (see journey.stage_bits).
+    entry_counts = [per_deal[f"_n{i}"] for i in range(n_open)]
+    masks = {
+        "_entered": stage_bits([n > 0 for n in entry_counts]),
+        "_reentered": stage_bits([n > 1 for n in entry_counts]),
+    }
+    if moves:
+        masks["_moved_back"] = stage_bits([per_deal[f"_back{i}"] for i in range(n_open)])
+    per_deal = per_deal.mutate(**masks)
     closed = (c.CLOSED_AT,) if decision_times and c.CLOSED_AT in ws.deals.columns else ()
     deals = _deals(ws, keys, window, closed)
     stage_list = ibis.memtable({c.STAGE: stages, STAGE_ORDER: list(range(n_open))})
-    rows = deals.left_join(per_deal, c.DEAL_ID).drop(f"{c.DEAL_ID}_right").cross_join(stage_list)
+    # Under observed reach a deal without stage events reaches nothing: unless its
+    # skipped stages are asked for, the inner join leaves it out early.
+    inner = reach == c.REACH_OBSERVED and not skips
+    if inner:
+        joined = deals.join(per_deal, c.DEAL_ID)
+    else:
+        joined = deals.left_join(per_deal, c.DEAL_ID).drop(f"{c.DEAL_ID}_right")
+    rows = joined.cross_join(stage_list)
     order = rows[STAGE_ORDER]
 
     def pick(column: str, shift: int = 0) -> ibis.Value:
@@ -218,8 +241,7 @@ def reach_rows(
         first = pick("_first", shift)
         return first.coalesce(pick("_later", shift)) if implied_entry_times else first
 
-    entries = pick("_n").fill_null(0)
-    has_entry = entries > 0
+    has_entry = has_bit(rows["_entered"], order)
     won = (rows[c.OUTCOME] == c.WON).fill_null(False)
     lost = (rows[c.OUTCOME] == c.LOST).fill_null(False)
     later = won | (rows[FURTHEST_POSITION].fill_null(-1) > order)
@@ -227,7 +249,7 @@ def reach_rows(
     tail = reached & ~later
     flags = {
         c.STAGE_ENTERED_AT: entered_at(),
-        c.N_ENTRIES: entries,
+        c.N_ENTRIES: pick("_n").fill_null(0),
         c.HAS_ENTRY: has_entry,
         c.REACHED: reached,
         c.IS_ADVANCED: reached & later,
@@ -238,10 +260,11 @@ def reach_rows(
         regressed = tail & ~lost & (cur >= 0).fill_null(False) & (cur < order).fill_null(False)
         flags[c.IS_REGRESSED] = regressed
         flags[c.IS_STILL_OPEN] = tail & ~lost & ~regressed
-    flags[c.IS_SKIPPED] = ~has_entry & later
-    flags[c.IS_REENTERED] = entries > 1
+    if skips:
+        flags[c.IS_SKIPPED] = ~has_entry & later
+    flags[c.IS_REENTERED] = has_bit(rows["_reentered"], order)
     if moves:
-        flags[c.IS_MOVED_BACK] = pick("_back").fill_null(False)
+        flags[c.IS_MOVED_BACK] = has_bit(rows["_moved_back"], order)
     flags[UNDECIDED] = tail & ~lost
     if decision_times:
         nxt = entered_at(1) if n_open > 1 else ibis.null().cast("timestamp('UTC')")
@@ -322,7 +345,11 @@ def grouped_counts(
     if period is not None:
         when = rows[c.CREATED_AT] if cohort == c.COHORT_CREATED else rows[c.STAGE_ENTERED_AT]
         group.append(when.truncate(PERIOD_TRUNCATE[period]).name(c.PERIOD))
-    relevant = rows.filter(rows[c.REACHED] | rows[c.IS_SKIPPED])
+    # Skipped stages are reached under implied reach; under observed, kept only if counted.
+    counted_rows = (
+        rows[c.REACHED] | rows[c.IS_SKIPPED] if c.N_SKIPPED in counts else rows[c.REACHED]
+    )
+    relevant = rows.filter(counted_rows)
     metrics = {name: relevant[_FLAG_OF_COUNT[name]].cast("int64").sum() for name in counts}
     expr = relevant.group_by([*group, relevant[c.STAGE]]).aggregate(**metrics)
     counted = ws.execute(expr)

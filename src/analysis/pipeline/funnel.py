@@ -181,7 +181,7 @@ def stage_conversion(
         raise ValueError(f"max_open_share must lie in [0, 1], got {max_open_share}.")
     keys = group_keys(by)
     rows = reach_rows(
-        ws, reach, keys, window, needs_entry_times(period, cohort), moves=False
+        ws, reach, keys, window, needs_entry_times(period, cohort), moves=False, skips=False
     )  # fmt: skip
     counts = grouped_counts(ws, rows, keys, period, cohort, _CONVERSION_COUNTS)
     entered, advanced = counts[c.N_ENTERED], counts[c.N_ADVANCED]
