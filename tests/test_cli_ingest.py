@@ -258,6 +258,7 @@ def test_a_crm_export_is_detected_and_the_files_read_are_named(tmp_path, capsys)
         (["--timezone", "Mars/Olympus"], "--timezone", "not a known IANA time zone"),
         (["--as-of", "last tuesday"], "--as-of", "not a date or time"),
         (["--from", "salesforce", "--map", "x.yaml"], "--from", "not both"),
+        (["--amount-months", "0"], "--amount-months", "positive number of months"),
     ],
 )
 def test_bad_ingest_options_stop_with_exit_2_and_name_the_option(

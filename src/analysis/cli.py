@@ -57,6 +57,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         fx_rates=args.fx_rates,
         reporting_currency=args.reporting_currency,
+        amount_months=args.amount_months,
     )
     vendor = result.manifest.get("vendor")
     if vendor and args.vendor is None:
@@ -194,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--reporting-currency",
         default=None,
         help="currency to convert amounts into (default: the rates' base currency)",
+    )
+    p.add_argument(
+        "--amount-months",
+        type=float,
+        default=12.0,
+        help="months a won opportunity's amount pays for, where MRR comes from it "
+        "(Salesforce without an MRR or ARR field; default 12: annual contract values)",
     )
     p.add_argument("--out", type=Path, default=paths.PROCESSED_DIR, help="processed data folder")
     p.add_argument(

@@ -80,6 +80,7 @@ def ingest(
     as_of: str | pd.Timestamp | None = None,
     fx_rates: str | Path | None = None,
     reporting_currency: str | None = None,
+    amount_months: float = 12.0,
 ) -> IngestResult:
     """Validate a CRM export and write canonical Parquet, quarantine and manifest.
 
@@ -109,6 +110,11 @@ def ingest(
         vendor export; else the export's own rates, if any.
     reporting_currency : str, optional
         Currency amounts are converted into; by default the rates' base.
+    amount_months : float
+        Months a won opportunity's amount pays for, where a vendor export's
+        monthly recurring revenue comes from the amount (Salesforce without
+        an MRR or ARR field: MRR = Amount / ``amount_months``); 12 by default,
+        an annual contract value.
 
     Returns
     -------
@@ -141,12 +147,20 @@ def ingest(
             "Europe/Berlin or America/Bogota.",
             column="--timezone",
         )
+    if not (pd.notna(amount_months) and amount_months > 0):
+        raise InputError(
+            f"--amount-months must be a positive number of months (12 for annual contract "
+            f"values, 1 for monthly amounts), not {amount_months!r}.",
+            column="--amount-months",
+        )
     files = read.find_table_files(source)
     vendor = choose_vendor(source, files, map_path, vendor)
     as_of = None if as_of is None else _timestamp(as_of)
     rates = read_rates_file(fx_rates) if fx_rates else None
     if vendor is not None:
-        options = VendorOptions(timezone or "UTC", as_of, rates, reporting_currency)
+        options = VendorOptions(
+            timezone or "UTC", as_of, rates, reporting_currency, float(amount_months)
+        )
         src = source_from_vendor(vendor, source, files, stages_path, options)
     else:
         src = source_from_map(source, files, map_path, stages_path, timezone)

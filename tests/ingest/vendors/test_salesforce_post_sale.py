@@ -135,3 +135,26 @@ def test_an_export_without_order_or_contract_or_type_has_neither_table(tmp_path)
     result = ingest(planted.folder, tmp_path / "out", timezone=planted.timezone)
     assert c.ORDERS not in result.manifest["tables"]
     assert c.SUBSCRIPTIONS not in result.manifest["tables"]
+
+
+def test_amount_months_sets_what_an_amount_pays_for(post_sale, tmp_path):
+    # Monthly amounts (--amount-months 1): MRR = Amount. Hand: 001A's new business of
+    # 12000 is 12000 a month, its upgrade adds 6000; 001C's 9600 churns whole.
+    _, out = post_sale
+    folder = out.parent / "export"
+    ingest(folder, tmp_path / "monthly", timezone=ZONE, amount_months=1)
+    subs = pd.read_parquet(tmp_path / "monthly" / "subscriptions.parquet")
+    got = subs.set_index([c.CUSTOMER_ID, c.CHANGE_TYPE])[c.MRR_AFTER]
+    assert got[("001A", c.CHANGE_NEW)] == pytest.approx(12000)
+    assert got[("001A", c.CHANGE_EXPANSION)] == pytest.approx(18000)
+    assert got[("001C", c.CHANGE_NEW)] == pytest.approx(9600)
+
+
+@pytest.mark.parametrize("months", [0, -12, float("nan")])
+def test_amount_months_must_be_positive(post_sale, tmp_path, months):
+    from analysis.core.errors import InputError
+
+    folder = post_sale[1].parent / "export"
+    with pytest.raises(InputError, match="--amount-months must be a positive number"):
+        ingest(folder, tmp_path / "bad", amount_months=months)
+    assert not (tmp_path / "bad").exists()
