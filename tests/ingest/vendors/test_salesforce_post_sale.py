@@ -158,3 +158,34 @@ def test_amount_months_must_be_positive(post_sale, tmp_path, months):
     with pytest.raises(InputError, match="--amount-months must be a positive number"):
         ingest(folder, tmp_path / "bad", amount_months=months)
     assert not (tmp_path / "bad").exists()
+
+
+def _with_order_items(post_sale, folder, catalogue: bool):
+    import shutil
+
+    shutil.copytree(post_sale[1].parent / "export", folder)
+    # 801A: two products, the larger line (01tB, 10000) wins over 01tA (2000); a deleted
+    # line of 50000 does not count. 801B: one line. 801E: no lines.
+    _write(folder, "OrderItem", {
+        "Id": ["802A", "802B", "802C", "802D"],
+        "OrderId": ["801A", "801A", "801A", "801B"],
+        "Product2Id": ["01tA", "01tB", "01tC", "01tA"],
+        "TotalPrice": [2000, 10000, 50000, 24000],
+        "IsDeleted": ["false", "false", "true", "false"],
+    })  # fmt: skip
+    if catalogue:
+        _write(folder, "Product2", {"Id": ["01tA", "01tB"], "Name": ["Seats", "Platform"]})
+    return ingest(folder, folder.parent / "out", timezone=ZONE)
+
+
+@pytest.mark.parametrize("catalogue", [True, False])
+def test_order_items_give_each_order_its_largest_lines_product(post_sale, tmp_path, catalogue):
+    result = _with_order_items(post_sale, tmp_path / "export", catalogue)
+    orders = pd.read_parquet(tmp_path / "out" / "orders.parquet").set_index(c.ORDER_ID)
+    # Hand: named by Product2.Name when the export has it, else the Product2Id.
+    assert orders.loc["801A", c.PRODUCT] == ("Platform" if catalogue else "01tB")
+    assert orders.loc["801B", c.PRODUCT] == ("Seats" if catalogue else "01tA")
+    assert pd.isna(orders.loc["801E", c.PRODUCT])
+    assert any(
+        "1 Salesforce orders have lines of several products" in n for n in result.manifest["notes"]
+    )

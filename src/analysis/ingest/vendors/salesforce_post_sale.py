@@ -12,8 +12,12 @@ Fields read (Salesforce Object Reference / Field Reference, standard objects):
   ``out_of_scope``; with ``Status`` only (its labels are the org's own),
   rows whose status reads draft, in approval or cancelled are
   ``out_of_scope`` and every other status (the org's activated labels,
-  blank) is kept. Deleted orders are ``deleted_in_source``. OrderItem is not
-  read, so ``product`` stays empty.
+  blank) is kept. Deleted orders are ``deleted_in_source``.
+- ``OrderItem`` (when exported): OrderId, Product2Id, TotalPrice (else
+  UnitPrice x Quantity), IsDeleted; ``Product2``: Id, Name. An order's
+  ``product`` is the product of its largest line (by value; the first line
+  on a tie or without prices), named by ``Product2.Name`` when the export
+  has it, else its Product2Id; a note counts orders with several products.
 - ``Opportunity`` (already read for the deals): Type, Amount, CloseDate,
   AccountId, CurrencyIsoCode, IsWon; a custom MRR field (named ``MRR…`` or
   "monthly recurring") or ARR field (``ARR…``, "annual recurring") when the
@@ -99,6 +103,10 @@ POST_SALE_FIELDS = {
         "Id", "AccountId", "OpportunityId", "EffectiveDate", "TotalAmount", "CurrencyIsoCode",
         "Status", "StatusCode", "IsDeleted",
     ),
+    "OrderItem": (
+        "OrderId", "Product2Id", "TotalPrice", "UnitPrice", "Quantity", "IsDeleted",
+    ),
+    "Product2": ("Id", "Name"),
     "Contract": (
         "AccountId", "StartDate", "EndDate", "ContractTerm", "Status", "StatusCode", "IsDeleted",
     ),
@@ -122,6 +130,7 @@ _TYPES = {status_key(k): v for k, v in SUBSCRIPTION_TYPES.items()}
 _NOT_PLACED = r"draft|cancel|in\s*approval"  # Order/Contract statuses never in force
 SOURCE_ROW = COMPUTED + "source row"
 AMOUNT = COMPUTED + "order amount"
+PRODUCT = COMPUTED + "product"
 CURRENCY = COMPUTED + "currency"
 KIND, AT, CUSTOMER, DEAL = (COMPUTED + x for x in ("change type", "effective", "customer", "deal"))
 BEFORE, AFTER = COMPUTED + "mrr before", COMPUTED + "mrr after"
@@ -181,6 +190,10 @@ def read_orders(files: ExportFiles, options: VendorOptions, notes: list[str]):
                 amounts, orders[CURRENCY], at, rates, options, notes, "orders"
             )
             spec[c.AMOUNT], spec[c.AMOUNT_ORIGINAL] = AMOUNT, total
+    products = _order_products(files, notes)
+    if products is not None:
+        orders[PRODUCT] = values_text(orders[oid]).map(products)
+        spec[c.PRODUCT] = PRODUCT
     deleted = deleted_rows(orders, "IsDeleted")
     flags = {r.DELETED_IN_SOURCE: deleted, r.OUT_OF_SCOPE: ~_placed(orders) & ~deleted}
     if flags[r.OUT_OF_SCOPE].any():
@@ -190,6 +203,53 @@ def read_orders(files: ExportFiles, options: VendorOptions, notes: list[str]):
         )
     tmap = table_map(c.ORDERS, path, spec, options.timezone)
     return AdaptedTable(c.ORDERS, orders, tmap, path, flags)
+
+
+def _order_products(files: ExportFiles, notes: list[str]) -> pd.Series | None:
+    """Product of each order's largest line, by OrderId (None without ``OrderItem``)."""
+    path = _object_file(files, "OrderItem", "OrderItemHistory", "OrderItemShare")
+    if path is None:
+        return None
+    items = files.read_path("OrderItem", path)
+    order_id, product_id = column(items, "OrderId"), column(items, "Product2Id")
+    if order_id is None or product_id is None:
+        notes.append(f"{path.name} has no OrderId or Product2Id column: orders carry no product.")
+        return None
+    keep = ~deleted_rows(items, "IsDeleted")
+    lines = pd.DataFrame(
+        {
+            "order": values_text(items[order_id]).replace("", pd.NA),
+            "product": values_text(items[product_id]).replace("", pd.NA),
+        }
+    )
+    total, unit, quantity = (column(items, x) for x in ("TotalPrice", "UnitPrice", "Quantity"))
+    if total is not None:
+        lines["value"] = pd.to_numeric(items[total], errors="coerce")
+    elif unit is not None and quantity is not None:
+        lines["value"] = pd.to_numeric(items[unit], errors="coerce") * pd.to_numeric(
+            items[quantity], errors="coerce"
+        )
+    else:
+        lines["value"] = 0.0
+    catalogue = _object_file(files, "Product2", "Product2Feed", "Product2History")
+    names = files.read_path("Product2", catalogue) if catalogue is not None else None
+    if names is not None and column(names, "Id") and column(names, "Name"):
+        ids, labels = (
+            values_text(names[column(names, "Id")]),
+            values_text(names[column(names, "Name")]),
+        )
+        named = {i: n for i, n in zip(ids, labels, strict=True) if pd.notna(i) and pd.notna(n)}
+        lines["product"] = lines["product"].map(lambda x: named.get(x) or x, na_action="ignore")
+    lines = lines[keep & lines["order"].notna() & lines["product"].notna()]
+    several = int((lines.groupby("order")["product"].nunique() > 1).sum())
+    if several:
+        notes.append(
+            f"{several:,} Salesforce orders have lines of several products: each order's "
+            "product is its largest line's."
+        )
+    # Largest line first; a stable sort keeps the file's order on ties and missing values.
+    ranked = lines.sort_values("value", ascending=False, kind="stable", na_position="last")
+    return ranked.drop_duplicates("order").set_index("order")["product"]
 
 
 def _placed(frame: pd.DataFrame) -> np.ndarray:
