@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from analysis.after_close import columns as c
-from analysis.after_close.first_year import STILL_BUYING, _rows, first_year
+from analysis.after_close.first_year import STILL_BUYING, first_year, year_on_rows
 from analysis.after_close.rows import post_sale_cutoff
 from tests.after_close.conftest import SAMPLE_CUTOFF
 
@@ -26,7 +26,7 @@ def test_b2b_counts_equal_the_retention_truth(sample):
 def test_value_difference_is_welchs_test(sample):
     _, ws = sample
     r = first_year(ws, "B2B", "B2C", as_of=SAMPLE_CUTOFF)
-    rows = _rows(ws, post_sale_cutoff(ws, SAMPLE_CUTOFF))
+    rows = year_on_rows(ws, post_sale_cutoff(ws, SAMPLE_CUTOFF), c.SEGMENT)
     rows = rows[rows["_complete"]]
     a = rows.loc[rows[c.SEGMENT] == c.B2B, "_value"].astype(float)
     b = rows.loc[rows[c.SEGMENT] == c.B2C, "_value"].astype(float)
@@ -40,3 +40,16 @@ def test_value_difference_is_welchs_test(sample):
         pytest.approx(high),
     )
     assert isinstance(r.to_frame(), pd.DataFrame)
+
+
+def test_customer_value_reads_the_same_year_on_rows(sample):
+    # The one definition of "a year on": customer_value's customers per channel are
+    # year_on_rows' complete rows by channel (counted independently here with pandas).
+    from analysis.after_close import customer_value
+
+    _, ws = sample
+    cutoff = post_sale_cutoff(ws, SAMPLE_CUTOFF)
+    rows = year_on_rows(ws, cutoff, c.CHANNEL)
+    expected = rows[rows["_complete"].astype(bool)].groupby(c.CHANNEL).size()
+    got = customer_value(ws, as_of=SAMPLE_CUTOFF).to_frame().set_index(c.CHANNEL)
+    assert got[c.N_CUSTOMERS].to_dict() == expected.to_dict()

@@ -28,7 +28,7 @@ from analysis.engine.workspace import Workspace
 from analysis.stats.proportions import two_proportions
 from analysis.stats.rates import rate_with_interval
 
-__all__ = ["FirstYear", "first_year"]
+__all__ = ["FirstYear", "first_year", "year_on_rows"]
 
 STILL_BUYING = "still_buying"
 STILL_BUYING_RATE = "still_buying_rate"
@@ -66,25 +66,35 @@ class FirstYear:
         return self.table.copy()
 
 
-def _rows(ws: Workspace, cutoff) -> pd.DataFrame:
+def year_on_rows(ws: Workspace, cutoff, by: str) -> pd.DataFrame:
+    """One row per customer (orders) and account (subscriptions) whose first year has passed.
+
+    Columns ``by`` (a deal column such as segment or channel; missing reads
+    ``unknown``), ``_still`` (1: a second order within the year, or the
+    account not churned), ``_value`` (the first year's money) and
+    ``_complete`` (that value is known: every order converted, the account's
+    MRR known). The one definition of "a year on" for :func:`first_year` and
+    :func:`analysis.after_close.lifetime.customer_value`.
+    """
     parts = []
     cut = literal_time(cutoff)
     if ws.has(c.ORDERS):
         p = customer_rows(ws, cutoff)
         p = p.filter(plus_days(p._first, YEAR_DAYS) <= cut)
         parts.append(ws.execute(p.select(
-            c.SEGMENT, _still=(p._year_orders >= 2).cast("int64"),
+            by, _still=(p._year_orders >= 2).cast("int64"),
             _value=p._year_money.cast("float64"), _complete=p._money_missing == 0,
         )))  # fmt: skip
     if ws.has(c.SUBSCRIPTIONS):
         a = account_rows(ws, cutoff)
         a = a.filter(a._observed)
         parts.append(ws.execute(a.select(
-            c.SEGMENT, _still=(~a._churn_h).cast("int64"), _value=a._year_value,
+            by, _still=(~a._churn_h).cast("int64"), _value=a._year_value.cast("float64"),
             _complete=a._year_value.notnull(),
         )))  # fmt: skip
-    rows = pd.concat(parts, ignore_index=True)
-    rows[c.SEGMENT] = rows[c.SEGMENT].fillna(c.UNKNOWN)
+    columns = [by, "_still", "_value", "_complete"]
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    rows[by] = rows[by].fillna(c.UNKNOWN)
     return rows
 
 
@@ -127,7 +137,7 @@ def first_year(
     """
     require_post_sale(ws, "The first year after the close")
     cutoff = post_sale_cutoff(ws, as_of)
-    rows = _rows(ws, cutoff)
+    rows = year_on_rows(ws, cutoff, c.SEGMENT)
     out = []
     for segment, part in rows.groupby(c.SEGMENT, sort=True):
         values = part.loc[part["_complete"], "_value"].astype(float)

@@ -16,15 +16,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from analysis.after_close import columns as c
-from analysis.after_close.accounts import account_rows
-from analysis.after_close.customers import customer_rows
-from analysis.after_close.rows import (
-    YEAR_DAYS,
-    literal_time,
-    plus_days,
-    post_sale_cutoff,
-    require_post_sale,
-)
+from analysis.after_close.first_year import year_on_rows
+from analysis.after_close.rows import post_sale_cutoff, require_post_sale
 from analysis.engine.workspace import Workspace
 from analysis.team.acquisition import acquisition_cost
 
@@ -61,24 +54,6 @@ class CustomerValue:
     def to_frame(self) -> pd.DataFrame:
         """The per-channel table (a copy)."""
         return self.table.copy()
-
-
-def _values(ws: Workspace, cutoff) -> pd.DataFrame:
-    """(channel, value) for every customer and account whose first year has passed."""
-    parts = []
-    cut = literal_time(cutoff)
-    if ws.has(c.ORDERS):
-        p = customer_rows(ws, cutoff)
-        p = p.filter((plus_days(p._first, YEAR_DAYS) <= cut) & (p._money_missing == 0))
-        parts.append(ws.execute(p.select(c.CHANNEL, _value=p._year_money)))
-    if ws.has(c.SUBSCRIPTIONS):
-        a = account_rows(ws, cutoff)
-        a = a.filter(a._observed & a._year_value.notnull())
-        parts.append(ws.execute(a.select(c.CHANNEL, _value=a._year_value)))
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=[c.CHANNEL, "_value"])  # fmt: skip
-    frame[c.CHANNEL] = frame[c.CHANNEL].fillna("unknown")
-    return frame
 
 
 def customer_value(
@@ -120,7 +95,8 @@ def customer_value(
         raise ValueError(f"gross_margin must lie in (0, 1], got {gross_margin}.")
     require_post_sale(ws, "Customer value against acquisition cost")
     cutoff = post_sale_cutoff(ws, as_of)
-    values = _values(ws, cutoff)
+    values = year_on_rows(ws, cutoff, c.CHANNEL)
+    values = values[values["_complete"].astype(bool)]
     z = norm.ppf(1 - alpha / 2)
     g = values.groupby(c.CHANNEL)["_value"]
     table = pd.DataFrame({c.N_CUSTOMERS: g.count(), "_mean": g.mean(), "_sd": g.std()})
