@@ -1,6 +1,6 @@
 """Repeat purchases on the CDNOW purchase histories (real, public; Fader & Hardie).
 
-Reference figures: ../shared/datasets/README.md (cdnow), from Fader, Hardie & Lee
+Data and reference figures: tests/after_close/data/cdnow/README.md, from Fader, Hardie & Lee
 (2005): in the 1/10 sample of 2,357 customers, counting one transaction per
 customer-day, the 39-week calibration period (before 1997-10-01) holds 2,457 repeat
 transactions and 1,411 customers with no repeat purchase; the holdout holds 1,882.
@@ -8,25 +8,20 @@ transactions and 1,411 customers with no repeat purchase; the holdout holds 1,88
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 import analysis
 from analysis.after_close import columns as c
 from analysis.after_close import repeat_purchase
-from analysis.core import paths
 
-CDNOW = paths.SHARED_DATASETS_DIR / "cdnow"
-SAMPLE, MASTER = CDNOW / "CDNOW_sample.txt", CDNOW / "CDNOW_master.txt"
+# Kept in the repository (README there: provenance, licence, figures), so this runs on
+# every clone.
+CDNOW = Path(__file__).parent / "data" / "cdnow"
+SAMPLE, MASTER = CDNOW / "CDNOW_sample.txt.gz", CDNOW / "CDNOW_master.txt.gz"
 CALIBRATION_END = "1997-09-30 23:59:59"  # 39 weeks from 1 January 1997, last second
-
-pytestmark = [
-    pytest.mark.shared_data,
-    pytest.mark.skipif(
-        not SAMPLE.exists(),
-        reason=f"CDNOW data set not found at {CDNOW} (shared datasets are not part of a clone)",
-    ),
-]
 
 
 def _workspace(rows: pd.DataFrame):
@@ -74,7 +69,7 @@ def test_whole_period_counts_and_a_sane_repeat_curve(sample):
     ws, n_transactions = sample
     r = repeat_purchase(ws, as_of="1998-06-30 23:59:59")
     t = r.to_frame().set_index(c.HORIZON_DAYS)
-    # datasets README: 6,696 customer-day transactions, of which 1,882 in the holdout.
+    # data README: 6,696 customer-day transactions, of which 1,882 in the holdout.
     assert n_transactions == 6_696 and t.loc[365.0, c.N_ORDERS] == 6_696
     assert t.loc[365.0, c.N_ORDERS] - (2_357 + 2_457) == 1_882
     # Everyone is watched at least 15 months, so the 365-day rate is nearly the plain
@@ -86,12 +81,11 @@ def test_whole_period_counts_and_a_sane_repeat_curve(sample):
     assert r.cohorts[c.AT_RISK].iloc[0] == 2_357  # every customer's first month has passed
 
 
-@pytest.mark.skipif(not MASTER.exists(), reason="CDNOW master file not found")
 def test_master_file_holds_the_published_cohort():
     rows = pd.read_csv(MASTER, sep=r"\s+")
     rows = rows.rename(columns={"customer_id": "customer", "dollar_value": "dollars"})
     ws, _ = _workspace(rows)
     table = repeat_purchase(ws, as_of="1998-06-30 23:59:59").to_frame().iloc[0]
-    # datasets README: the 23,570 customers of the Q1 1997 cohort, 69,659 purchase rows.
+    # data README: the 23,570 customers of the Q1 1997 cohort, 69,659 purchase rows.
     assert len(rows) == 69_659
     assert table[c.N_CUSTOMERS] == 23_570
