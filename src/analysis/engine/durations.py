@@ -39,7 +39,9 @@ def seconds_between(ws: Workspace, start: ibis.Value, end: ibis.Value) -> ibis.V
     if ws.backend.name == "duckdb":
         return _duckdb_epoch(end) - _duckdb_epoch(start)
     if ws.backend.name == "pyspark":
-        micros = _spark_unix_micros(end) - _spark_unix_micros(start)
+        # unix_micros takes a zoned TIMESTAMP only (not TIMESTAMP_NTZ or DATE).
+        zoned = "timestamp('UTC')"
+        micros = _spark_unix_micros(end.cast(zoned)) - _spark_unix_micros(start.cast(zoned))
         return micros.cast("float64") / 1e6
     # A double: Spark would otherwise divide the integer seconds by a decimal literal
     # (86400.0) in decimal arithmetic, rounding days at the 7th decimal.

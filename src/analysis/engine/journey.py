@@ -130,6 +130,9 @@ CURRENT_POSITION = "_current"  # position of the latest entry (won and lost shar
 WON_AT, LOST_AT = "_won_at", "_lost_at"  # first won / lost entry
 
 
+MASK_STAGES = 62  # open stages a per-deal mask holds (bits of a signed 64-bit integer)
+
+
 def stage_bits(conditions: Sequence[ibis.Value]) -> ibis.Value:
     """One integer with bit ``i`` set where ``conditions[i]`` holds (a per-deal mask).
 
@@ -137,7 +140,7 @@ def stage_bits(conditions: Sequence[ibis.Value]) -> ibis.Value:
     stage) row instead of picking the stage's column with a ``CASE``, and one
     narrow column through the join with the deals instead of one per stage.
     """
-    if len(conditions) > 62:
+    if len(conditions) > MASK_STAGES:
         raise ValueError(
             f"A pipeline of {len(conditions)} open stages does not fit the per-deal stage "
             "masks (62 at most); merge stages in the stage configuration."
@@ -196,7 +199,7 @@ def deal_stage_pivot(
     metrics = {FURTHEST_POSITION: pos.max(where=is_open)}
     if moves:
         nxt = ev["_next"]
-        back = is_open & (nxt >= 0) & (nxt < pos)
+        back = (is_open & (nxt >= 0) & (nxt < pos)).fill_null(False)  # no next: not back
         metrics[CURRENT_POSITION] = pos.max(where=nxt.isnull())
     for i in range(n_open):
         metrics[f"_n{i}"] = ev.count(where=pos == i)

@@ -28,6 +28,7 @@ from analysis.engine.journey import (
     CURRENT_POSITION,
     FURTHEST_POSITION,
     LOST_AT,
+    MASK_STAGES,
     STAGE_ORDER,
     WON_AT,
     deal_stage_pivot,
@@ -210,15 +211,18 @@ def reach_rows(
         ws, later_entries=implied_entry_times or decision_times,
         terminal_entries=decision_times, moves=moves,
     )  # fmt: skip
-    # Per-stage facts as bits of one integer per deal (see journey.stage_bits).
-    entry_counts = [per_deal[f"_n{i}"] for i in range(n_open)]
-    masks = {
-        "_entered": stage_bits([n > 0 for n in entry_counts]),
-        "_reentered": stage_bits([n > 1 for n in entry_counts]),
-    }
-    if moves:
-        masks["_moved_back"] = stage_bits([per_deal[f"_back{i}"] for i in range(n_open)])
-    per_deal = per_deal.mutate(**masks)
+    # Per-stage facts as bits of one integer per deal (see journey.stage_bits); a pipeline
+    # too long for a mask picks each row's stage column instead.
+    masked = n_open <= MASK_STAGES
+    if masked:
+        entry_counts = [per_deal[f"_n{i}"] for i in range(n_open)]
+        masks = {
+            "_entered": stage_bits([n > 0 for n in entry_counts]),
+            "_reentered": stage_bits([n > 1 for n in entry_counts]),
+        }
+        if moves:
+            masks["_moved_back"] = stage_bits([per_deal[f"_back{i}"] for i in range(n_open)])
+        per_deal = per_deal.mutate(**masks)
     closed = (c.CLOSED_AT,) if decision_times and c.CLOSED_AT in ws.deals.columns else ()
     deals = _deals(ws, keys, window, closed)
     stage_list = ibis.memtable({c.STAGE: stages, STAGE_ORDER: list(range(n_open))})
@@ -241,7 +245,11 @@ def reach_rows(
         first = pick("_first", shift)
         return first.coalesce(pick("_later", shift)) if implied_entry_times else first
 
-    has_entry = has_bit(rows["_entered"], order)
+    def stage_fact(mask: str, column: str, test) -> ibis.Value:
+        """A per-stage fact of the row's stage: from the deal's mask, else its column."""
+        return has_bit(rows[mask], order) if masked else test(pick(column)).fill_null(False)
+
+    has_entry = stage_fact("_entered", "_n", lambda n: n > 0)
     won = (rows[c.OUTCOME] == c.WON).fill_null(False)
     lost = (rows[c.OUTCOME] == c.LOST).fill_null(False)
     later = won | (rows[FURTHEST_POSITION].fill_null(-1) > order)
@@ -262,9 +270,9 @@ def reach_rows(
         flags[c.IS_STILL_OPEN] = tail & ~lost & ~regressed
     if skips:
         flags[c.IS_SKIPPED] = ~has_entry & later
-    flags[c.IS_REENTERED] = has_bit(rows["_reentered"], order)
+    flags[c.IS_REENTERED] = stage_fact("_reentered", "_n", lambda n: n > 1)
     if moves:
-        flags[c.IS_MOVED_BACK] = has_bit(rows["_moved_back"], order)
+        flags[c.IS_MOVED_BACK] = stage_fact("_moved_back", "_back", lambda b: b)
     flags[UNDECIDED] = tail & ~lost
     if decision_times:
         nxt = entered_at(1) if n_open > 1 else ibis.null().cast("timestamp('UTC')")

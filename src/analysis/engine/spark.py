@@ -95,5 +95,8 @@ def frames_on_spark(frames: dict, session=None) -> ibis.BaseBackend:
     files = {}
     for name, frame in frames.items():
         files[name] = folder / f"{name}.parquet"
-        frame.to_parquet(files[name], index=False)
+        # Spark reads no nanosecond timestamps: write microseconds (truncating nothing
+        # that came from Parquet or a CRM export).
+        frame.to_parquet(files[name], index=False, coerce_timestamps="us",
+                         allow_truncated_timestamps=True)  # fmt: skip
     return folder_on_spark(files, session)

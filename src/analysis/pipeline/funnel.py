@@ -180,8 +180,11 @@ def stage_conversion(
     if not 0 <= max_open_share <= 1:
         raise ValueError(f"max_open_share must lie in [0, 1], got {max_open_share}.")
     keys = group_keys(by)
+    # Without periods skipped stages are not needed; with them they still set which
+    # periods the table lists (as in the accounting), so the rows match it one to one.
     rows = reach_rows(
-        ws, reach, keys, window, needs_entry_times(period, cohort), moves=False, skips=False
+        ws, reach, keys, window, needs_entry_times(period, cohort), moves=False,
+        skips=period is not None,
     )  # fmt: skip
     counts = grouped_counts(ws, rows, keys, period, cohort, _CONVERSION_COUNTS)
     entered, advanced = counts[c.N_ENTERED], counts[c.N_ADVANCED]
